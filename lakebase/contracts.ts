@@ -1,0 +1,59 @@
+// The seams between the parts of lakebase/ and the layers above it, written down before the parts
+// exist so that each can be built and tested on its own. Types only: implementations live in the
+// modules named beside each type. Nothing here imports from Jupyter, magics or the kernel.
+
+/** The MIME bundle an object displays as (Jupyter `display_data` `data` field). */
+export type MimeBundle = Record<string, unknown> & { 'text/plain': string };
+
+/** `Symbol.for("Jupyter.display")`: an object with a method under this key renders itself. */
+export const JUPYTER_DISPLAY = Symbol.for('Jupyter.display');
+
+/** One column of a result, from the RowDescription message (see `lakebase/result-set.ts`). */
+export interface Column {
+  name: string;
+  /** Postgres type OID (`pg_type.oid`). */
+  typeOid: number;
+  /** Postgres type name, e.g. `int4`, `text`, `_int4` for arrays; `unknown` when not looked up. */
+  typeName: string;
+  /** OID of the table the column comes from, 0 when it is an expression. */
+  tableOid: number;
+  /** Attribute number within that table, 0 when it is an expression. */
+  columnNumber: number;
+}
+
+/** A notice or warning the server sent while a statement ran (`RAISE NOTICE`). */
+export interface Notice {
+  severity: string;
+  message: string;
+  detail?: string;
+  hint?: string;
+}
+
+/** Transaction state of a server session, from the last ReadyForQuery message. */
+export type TransactionStatus = 'idle' | 'in-transaction' | 'failed';
+
+export interface RunOptions {
+  /** Bound parameter values for `$1..$n`; never pasted into the text. */
+  params?: readonly unknown[];
+  /** How many rows to keep for display. The total count is still reported. */
+  displayLimit: number;
+  /** Keep every row (for storing into a variable), not only the displayed page. */
+  fetchAll?: boolean;
+  /** Aborting cancels the running statement on the server (a Postgres cancel request). */
+  signal?: AbortSignal;
+  /** Server notices raised while the statement runs. */
+  onNotice?: (notice: Notice) => void;
+}
+
+/**
+ * One server session (one backend process): statements run one at a time, in order, so that a
+ * transaction begun in one cell is committed in a later one. Implemented in `lakebase/session.ts`.
+ */
+export interface SqlSession {
+  /** What to show the user: `user@host:port/database`, never a password. */
+  readonly description: string;
+  readonly transactionStatus: TransactionStatus;
+  /** Runs exactly one statement. Large results stream through a server-side cursor. */
+  run(sql: string, options: RunOptions): Promise<import('./result-set').ResultSet>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,29 @@
+// What a magic may ask of the kernel that runs it. The kernel implements this interface for each
+// cell; magics never see ZeroMQ, message types or tslab. Tests implement it with plain objects.
+
+export interface DisplayOptions {
+  /** Publish under this display id, so that a later call can update it in place. */
+  displayId?: string;
+  /** Replace the output already shown under `displayId` (`update_display_data`). */
+  update?: boolean;
+}
+
+export type VariableLookup = { found: true; value: unknown } | { found: false };
+
+export interface MagicHost {
+  /** Text for the cell's stdout stream. */
+  stdout(text: string): void;
+  /** Text for the cell's stderr stream (server notices go here). */
+  stderr(text: string): void;
+  /** Publishes a value: objects with `Symbol.for("Jupyter.display")` render their own bundle. */
+  display(value: unknown, options?: DisplayOptions): void;
+  /** A TypeScript variable declared by an earlier cell (or a global), for `:name` parameters. */
+  lookupVariable(name: string): VariableLookup;
+  /**
+   * Declares `name` in the TypeScript session with the type `tsType` (TypeScript source text, no
+   * imports needed) and the given value, so that later cells get completion and type errors.
+   */
+  declareVariable(name: string, value: unknown, tsType: string): Promise<void>;
+  /** Aborted when the user interrupts the cell; magics pass it down to running statements. */
+  readonly signal: AbortSignal;
+}

