@@ -24,6 +24,12 @@ export interface MagicHost {
    * imports needed) and the given value, so that later cells get completion and type errors.
    */
   declareVariable(name: string, value: unknown, tsType: string): Promise<void>;
+  /**
+   * Asks the user for a line of input through the client (`input_request`), e.g. a password the
+   * server asked for. With `password`, the client hides what is typed. Rejects when the client
+   * does not allow input (`allow_stdin: false`, headless runs).
+   */
+  input(prompt: string, options?: { password?: boolean }): Promise<string>;
   /** Aborted when the user interrupts the cell; magics pass it down to running statements. */
   readonly signal: AbortSignal;
 }
