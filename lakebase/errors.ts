@@ -2,7 +2,7 @@
 // (`describeError`), so a user sees the same clear lines whether an error came from SQL, from the
 // workspace API or from the kernel: what went wrong, what to do, and the code to search for. Only
 // errors we do not know keep their stack, because only those are bugs.
-import { codePointWidth, displayWidth } from './sql/display-width';
+import { displayWidth, graphemeWidths } from './sql/display-width';
 
 export interface LakebaseErrorOptions {
   /** What the user can do about it, shown on its own `HINT:` line. */
@@ -221,19 +221,22 @@ export function caretLines(text: string, index: number): [string, string] {
   let lineEnd = at;
   while (lineEnd < text.length && text[lineEnd] !== '\n' && text[lineEnd] !== '\r') lineEnd++;
 
-  // Columns of each character of the line; the caret sits at the column of the character at `at`.
-  const chars: { text: string; width: number; column: number }[] = [];
+  // Columns of each grapheme of the line; the caret sits at the column of the one holding `at`.
+  // Graphemes, not code points: "❤️" (a heart and an emoji selector) is one picture two columns
+  // wide. libpq counts zero-width code points as one column, which puts its caret one column too
+  // far right after a combining accent; here it lands under the failing character.
+  const chars: { text: string; column: number }[] = [];
   let column = 0;
   let caretColumn = -1;
-  for (let i = lineStart; i < lineEnd; ) {
-    if (i === at) caretColumn = column;
-    const codePoint = text.codePointAt(i)!;
-    const char = String.fromCodePoint(codePoint);
-    const shown = char === '\t' ? ' ' : char;
-    const width = codePoint < 0x20 || codePoint === 0x7f ? 1 : codePointWidth(codePoint);
-    chars.push({ text: shown, width, column });
-    column += width;
-    i += char.length;
+  let graphemeStart = lineStart;
+  for (const { grapheme, width } of graphemeWidths(text.slice(lineStart, lineEnd))) {
+    if (caretColumn < 0 && at < graphemeStart + grapheme.length) caretColumn = column;
+    // Tabs as one space, other control characters as one column, as libpq shows them.
+    const shown = grapheme === '\t' ? ' ' : grapheme;
+    const shownWidth = /^[\u0000-\u001f\u007f]$/.test(grapheme) ? 1 : width;
+    chars.push({ text: shown, column });
+    column += shownWidth;
+    graphemeStart += grapheme.length;
   }
   if (caretColumn < 0) caretColumn = column; // at the end of the line (e.g. "syntax error at end of input")
 
