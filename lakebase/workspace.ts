@@ -1,0 +1,431 @@
+// A Databricks workspace, as the rest of the library needs it: who we are there, the Lakebase
+// instances, and database credentials.
+//
+// Everything goes through the official JS SDK (design.md: "Workspace calls go through the official
+// JS SDK"), so authentication is the SDK's unified auth, exactly as the Databricks CLI and the other
+// SDKs resolve it: explicit options, then `DATABRICKS_*` variables, then a profile of
+// `~/.databrickscfg` (`DATABRICKS_CONFIG_FILE`, `DATABRICKS_CONFIG_PROFILE`), then the default chain
+// pat → basic → oauth-m2m → databricks-cli → ..., or the one `DATABRICKS_AUTH_TYPE` forces.
+// What the SDK throws is turned here into `LakebaseError`s with stable codes and a next step.
+import { ApiError, Config, ConfigError, WorkspaceClient } from '@databricks/sdk-experimental';
+import type { AuthType } from '@databricks/sdk-experimental';
+import type {
+  DatabaseInstance,
+  DatabaseInstanceRole,
+} from '@databricks/sdk-experimental/dist/apis/database';
+import { parseErrorFromResponse } from '@databricks/sdk-experimental/dist/apierr';
+import { inspect } from 'node:util';
+import type { MintedCredential, MintRequest } from './credentials';
+import { LakebaseError } from './errors';
+
+export type { DatabaseInstance, DatabaseInstanceRole };
+
+export interface WorkspaceOptions {
+  /** Workspace URL; default from `DATABRICKS_HOST` or the profile. */
+  host?: string;
+  /** A personal access token (PAT auth). */
+  token?: string;
+  /** OAuth machine-to-machine: a service principal's application id and secret. */
+  clientId?: string;
+  clientSecret?: string;
+  /** A profile of the Databricks config file. */
+  profile?: string;
+  /** The Databricks config file; default `DATABRICKS_CONFIG_FILE`, else `~/.databrickscfg`. */
+  configFile?: string;
+  /** Force one auth method, as `DATABRICKS_AUTH_TYPE` does. */
+  authType?: AuthType;
+  /** Where `DATABRICKS_*` and `PGUSER` are read from; default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * How long the SDK keeps retrying a throttled (429) or temporarily unavailable request, in
+   * seconds. The SDK's default of 5 minutes would freeze a notebook cell; default here 30.
+   */
+  retryTimeoutSeconds?: number;
+}
+
+export type IdentityKind = 'user' | 'service-principal';
+
+/** Who the workspace credentials belong to; tokens minted with them are for this identity. */
+export interface WorkspaceIdentity {
+  /** A user's name (an email) or a service principal's application id. */
+  name: string;
+  kind: IdentityKind;
+}
+
+export type InstanceState = NonNullable<DatabaseInstance['state']>;
+
+export interface WaitOptions {
+  /** Give up after this long; default 10 minutes (a real instance takes a few to start). */
+  timeoutMs?: number;
+  /** First poll interval; it grows to 5 s. Default 200 ms (the local emulator is quick). */
+  intervalMs?: number;
+  /** Called with each polled state, e.g. to show progress. */
+  onProgress?: (instance: DatabaseInstance) => void;
+}
+
+export interface Workspace {
+  /** The workspace URL as resolved, e.g. `https://dbc-123.cloud.databricks.com`. */
+  readonly host: string;
+  /** The auth method the SDK settled on: `pat`, `oauth-m2m`, `databricks-cli`, ... */
+  readonly authType: string;
+  /** The SDK client, for calls this interface does not wrap. */
+  readonly client: WorkspaceClient;
+  /** Who the credentials belong to (SCIM `Me`, or the client id for OAuth M2M). Cached. */
+  identity(): Promise<WorkspaceIdentity>;
+  /**
+   * The Postgres role to log in as, resolved as Databricks tools do: `explicit`, else `PGUSER`,
+   * else the service principal's client id (OAuth M2M), else SCIM `Me` userName.
+   */
+  postgresUser(explicit?: string): Promise<string>;
+  getInstance(name: string): Promise<DatabaseInstance>;
+  listInstances(): Promise<DatabaseInstance[]>;
+  /** Creates an instance and waits until it is `AVAILABLE`. */
+  createInstance(instance: DatabaseInstance, wait?: WaitOptions): Promise<DatabaseInstance>;
+  /** Starts a stopped instance and waits until it is `AVAILABLE`. */
+  startInstance(name: string, wait?: WaitOptions): Promise<DatabaseInstance>;
+  /** Stops an instance and waits until it is `STOPPED`. */
+  stopInstance(name: string, wait?: WaitOptions): Promise<DatabaseInstance>;
+  /** Polls until the instance reaches `state`; fails when it settles in another one. */
+  waitForInstance(name: string, state: InstanceState, wait?: WaitOptions): Promise<DatabaseInstance>;
+  /** `POST /api/2.0/database/credentials`: a token to log in to these instances as `identity()`. */
+  generateCredential(request: MintRequest): Promise<MintedCredential>;
+  /** The instance's Postgres role of that name, or undefined when there is none. */
+  findRole(instanceName: string, roleName: string): Promise<DatabaseInstanceRole | undefined>;
+  createRole(instanceName: string, role: DatabaseInstanceRole): Promise<DatabaseInstanceRole>;
+}
+
+/** Hints that name commands: kept together so that they match the magics' grammar. */
+export const COMMANDS = {
+  listInstances: '`%lakebase instances` (or `databricks database list-database-instances`)',
+  startInstance: (name: string) =>
+    `\`%lakebase instance start ${name}\` (or \`databricks database update-database-instance ${name} stopped --stopped=false\`)`,
+  createRole: (instance: string, user: string) =>
+    `a workspace admin or the instance owner can create it: \`databricks database create-database-instance-role ${instance} --json '{"name": "${user}", "identity_type": "USER"}'\`, ` +
+    `or in SQL as a superuser: \`CREATE EXTENSION IF NOT EXISTS databricks_auth; SELECT databricks_create_role('${user}', 'USER');\` ` +
+    `(use 'SERVICE_PRINCIPAL' for a service principal's application id)`,
+} as const;
+
+/**
+ * Opens a workspace: resolves the configuration and authenticates once, so that a missing or
+ * wrong configuration fails here with a clear message rather than at the first API call.
+ */
+export async function openWorkspace(options: WorkspaceOptions = {}): Promise<Workspace> {
+  const config = new Config({
+    host: options.host,
+    token: options.token,
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    profile: options.profile,
+    configFile: options.configFile,
+    authType: options.authType,
+    env: options.env ?? process.env,
+    retryTimeoutSeconds: options.retryTimeoutSeconds ?? 30,
+  });
+  const where = options.host ?? options.env?.DATABRICKS_HOST ?? 'the configured workspace';
+  try {
+    await config.ensureResolved();
+    await config.authenticate(new Headers());
+  } catch (error) {
+    throw workspaceError(error, { host: config.host ?? where, operation: 'authenticate' });
+  }
+  return new SdkWorkspace(config, options.env ?? process.env);
+}
+
+/**
+ * Whether any Databricks configuration is present: `DATABRICKS_HOST` (or a profile that gives a
+ * host) in the environment or the config file. Decides the embedded default: without one,
+ * `%lakebase connect` uses the local emulator. A configuration that is present but broken counts
+ * as present, so that the user sees its error instead of silently getting the emulator.
+ */
+export async function hasDatabricksConfig(
+  options: Pick<WorkspaceOptions, 'env' | 'profile' | 'configFile'> = {},
+): Promise<boolean> {
+  const config = new Config({
+    profile: options.profile,
+    configFile: options.configFile,
+    env: options.env ?? process.env,
+  });
+  try {
+    await config.ensureResolved();
+  } catch (error) {
+    if (error instanceof ConfigError) return true;
+    throw error;
+  }
+  return Boolean(config.host);
+}
+
+class SdkWorkspace implements Workspace {
+  readonly host: string;
+  readonly #config: Config;
+  readonly #client: WorkspaceClient;
+  readonly #env: NodeJS.ProcessEnv;
+  #identity: Promise<WorkspaceIdentity> | undefined;
+
+  constructor(config: Config, env: NodeJS.ProcessEnv) {
+    this.#config = config;
+    this.#client = new WorkspaceClient(config, { product: 'lakebase-kernel', productVersion: '0.1.0' });
+    this.#env = env;
+    this.host = config.host ?? '';
+  }
+
+  get authType(): string {
+    return this.#config.authType ?? 'unknown';
+  }
+
+  get client(): WorkspaceClient {
+    return this.#client;
+  }
+
+  identity(): Promise<WorkspaceIdentity> {
+    this.#identity ??= this.#resolveIdentity();
+    // A failed lookup is not cached: the next call asks again.
+    this.#identity.catch(() => {
+      this.#identity = undefined;
+    });
+    return this.#identity;
+  }
+
+  async #resolveIdentity(): Promise<WorkspaceIdentity> {
+    // A service principal's Postgres identity is its application (client) id (lakebase.md).
+    if (this.authType === 'oauth-m2m' && this.#config.clientId) {
+      return { name: this.#config.clientId, kind: 'service-principal' };
+    }
+    const me = await this.#call({ operation: 'look up the current user (SCIM Me)' }, () =>
+      this.#client.currentUser.me(),
+    );
+    if (!me.userName) {
+      throw new LakebaseError('IDENTITY_UNKNOWN', `The workspace ${this.host} did not say who the current user is.`, {
+        hint: 'Pass the Postgres user explicitly (`--user`).',
+      });
+    }
+    return { name: me.userName, kind: me.userName.includes('@') ? 'user' : 'service-principal' };
+  }
+
+  async postgresUser(explicit?: string): Promise<string> {
+    if (explicit) return explicit;
+    if (this.#env.PGUSER) return this.#env.PGUSER;
+    return (await this.identity()).name;
+  }
+
+  getInstance(name: string): Promise<DatabaseInstance> {
+    return this.#call({ operation: `get the instance ${name}`, instance: name }, () =>
+      this.#client.database.getDatabaseInstance({ name }),
+    );
+  }
+
+  listInstances(): Promise<DatabaseInstance[]> {
+    return this.#call({ operation: 'list instances' }, async () => {
+      const instances: DatabaseInstance[] = [];
+      for await (const instance of this.#client.database.listDatabaseInstances({})) instances.push(instance);
+      return instances;
+    });
+  }
+
+  async createInstance(instance: DatabaseInstance, wait?: WaitOptions): Promise<DatabaseInstance> {
+    await this.#call({ operation: `create the instance ${instance.name}`, instance: instance.name }, () =>
+      // The SDK's own waiter polls at 1 s, 2 s, 3 s, ...; ours starts faster (see waitForInstance).
+      this.#client.database.createDatabaseInstance({ database_instance: instance }),
+    );
+    return this.waitForInstance(instance.name, 'AVAILABLE', wait);
+  }
+
+  async startInstance(name: string, wait?: WaitOptions): Promise<DatabaseInstance> {
+    await this.#patchInstance(name, { name, stopped: false }, 'stopped');
+    return this.waitForInstance(name, 'AVAILABLE', wait);
+  }
+
+  async stopInstance(name: string, wait?: WaitOptions): Promise<DatabaseInstance> {
+    await this.#patchInstance(name, { name, stopped: true }, 'stopped');
+    return this.waitForInstance(name, 'STOPPED', wait);
+  }
+
+  async waitForInstance(name: string, state: InstanceState, wait: WaitOptions = {}): Promise<DatabaseInstance> {
+    const deadline = Date.now() + (wait.timeoutMs ?? 10 * 60_000);
+    let interval = wait.intervalMs ?? 200;
+    // States an instance passes through on its way somewhere; any other one is where it settled.
+    const passing: readonly InstanceState[] = ['STARTING', 'UPDATING', 'FAILING_OVER'];
+    for (;;) {
+      const instance = await this.getInstance(name);
+      wait.onProgress?.(instance);
+      if (instance.state === state) return instance;
+      const settled = instance.state !== undefined && !passing.includes(instance.state);
+      // STOPPED is reached through AVAILABLE → (stopping, reported as AVAILABLE or UPDATING).
+      const onTheWay = state === 'STOPPED' && instance.state === 'AVAILABLE';
+      if ((settled && !onTheWay) || Date.now() > deadline) {
+        throw new LakebaseError(
+          'INSTANCE_WAIT_FAILED',
+          `The instance ${name} is ${instance.state ?? 'in an unknown state'}, not ${state}` +
+            (settled && !onTheWay ? '.' : ` after waiting ${Math.round((wait.timeoutMs ?? 600_000) / 1000)} s.`),
+          { hint: `Check it with ${COMMANDS.listInstances}.` },
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(interval, Math.max(0, deadline - Date.now()))));
+      interval = Math.min(5_000, interval * 1.5);
+    }
+  }
+
+  async generateCredential(request: MintRequest): Promise<MintedCredential> {
+    const credential = await this.#call(
+      { operation: 'generate a database credential', instance: request.instanceNames.join(', ') || undefined },
+      () =>
+        this.#client.database.generateDatabaseCredential({
+          instance_names: [...request.instanceNames],
+          request_id: request.requestId,
+        }),
+    );
+    const expirationTime = credential.expiration_time ? new Date(credential.expiration_time) : undefined;
+    if (!credential.token || !expirationTime || Number.isNaN(expirationTime.getTime())) {
+      throw new LakebaseError(
+        'CREDENTIAL_UNREADABLE',
+        `The workspace ${this.host} answered the credential request without a token and a valid expiration_time.`,
+        { hint: 'This is a workspace problem; try again, and report it if it persists.' },
+      );
+    }
+    return { token: credential.token, expirationTime };
+  }
+
+  async findRole(instanceName: string, roleName: string): Promise<DatabaseInstanceRole | undefined> {
+    try {
+      return await this.#client.database.getDatabaseInstanceRole({ instance_name: instanceName, name: roleName });
+    } catch (error) {
+      if (error instanceof ApiError && error.statusCode === 404) return undefined;
+      throw workspaceError(error, { host: this.host, operation: `look up the role ${roleName}`, instance: instanceName });
+    }
+  }
+
+  createRole(instanceName: string, role: DatabaseInstanceRole): Promise<DatabaseInstanceRole> {
+    return this.#call({ operation: `create the role ${role.name}`, instance: instanceName, role: role.name }, () =>
+      this.#client.database.createDatabaseInstanceRole({ instance_name: instanceName, database_instance_role: role }),
+    );
+  }
+
+  /**
+   * `PATCH /api/2.0/database/instances/{name}?update_mask=...` with the SDK's auth but not its
+   * request method: SDK 0.17 sends a body only for POST and PUT (`api-client.js`), so its
+   * `updateDatabaseInstance` drops `{"stopped": false}` and the update would do nothing.
+   */
+  async #patchInstance(name: string, fields: DatabaseInstance, updateMask: string): Promise<DatabaseInstance> {
+    return this.#call({ operation: `update the instance ${name}`, instance: name }, async () => {
+      const headers = new Headers({ Accept: 'application/json', 'Content-Type': 'application/json' });
+      await this.#config.authenticate(headers);
+      const url = new URL(`/api/2.0/database/instances/${encodeURIComponent(name)}`, this.host);
+      url.searchParams.set('update_mask', updateMask);
+      const response = await fetch(url, { method: 'PATCH', headers, body: JSON.stringify(fields) });
+      const text = await response.text();
+      if (!response.ok) throw parseErrorFromResponse(response.status, response.statusText, text);
+      return (text === '' ? {} : JSON.parse(text)) as DatabaseInstance;
+    });
+  }
+
+  async #call<T>(context: Omit<ErrorContext, 'host'>, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw workspaceError(error, { ...context, host: this.host });
+    }
+  }
+
+  // The SDK's config holds the token and the client secret: keep them out of `inspect`.
+  [inspect.custom](): string {
+    return `Workspace { host: ${this.host}, authType: ${this.authType} }`;
+  }
+}
+
+interface ErrorContext {
+  host: string;
+  /** What we were doing, in words: "get the instance foo". */
+  operation: string;
+  instance?: string;
+  role?: string;
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** Maps what the SDK throws to a `LakebaseError` with a stable code and a next step. */
+export function workspaceError(error: unknown, context: ErrorContext): LakebaseError {
+  if (error instanceof LakebaseError) return error;
+  const { host, operation } = context;
+  if (error instanceof ApiError) {
+    const said = `${error.statusCode} ${error.errorCode}: ${error.message}`;
+    switch (error.statusCode) {
+      case 401:
+        return new LakebaseError(
+          'WORKSPACE_UNAUTHENTICATED',
+          `The workspace ${host} rejected the credentials while trying to ${operation} (${said}).`,
+          {
+            hint:
+              'Check DATABRICKS_TOKEN (or DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET, or the profile in ' +
+              `~/.databrickscfg); for a Databricks CLI login run \`databricks auth login --host ${host}\`.`,
+            cause: error,
+          },
+        );
+      case 403:
+        return new LakebaseError('WORKSPACE_PERMISSION_DENIED', `Not allowed to ${operation} in ${host} (${said}).`, {
+          hint: 'Ask a workspace admin for permission on the instance (CAN_USE to connect, CAN_MANAGE to change it).',
+          cause: error,
+        });
+      case 404:
+        if (context.role !== undefined || context.instance === undefined) break;
+        return new LakebaseError('INSTANCE_NOT_FOUND', `There is no database instance named ${context.instance} in ${host}.`, {
+          hint: `List the instances with ${COMMANDS.listInstances}.`,
+          cause: error,
+        });
+      case 409:
+        return new LakebaseError('ALREADY_EXISTS', `Cannot ${operation}: it already exists (${said}).`, { cause: error });
+      case 429:
+      case 503:
+        return new LakebaseError('WORKSPACE_UNAVAILABLE', `The workspace ${host} is busy or unavailable (${said}).`, {
+          hint: 'Try again in a minute.',
+          cause: error,
+        });
+      case 400:
+        if (error.errorCode === 'INVALID_STATE') {
+          return new LakebaseError('INSTANCE_INVALID_STATE', `Cannot ${operation} now: ${error.message}`, {
+            hint: context.instance ? `Check its state with ${COMMANDS.listInstances}.` : undefined,
+            cause: error,
+          });
+        }
+        return new LakebaseError('INVALID_REQUEST', `Cannot ${operation}: ${error.message}`, { cause: error });
+    }
+    return new LakebaseError('WORKSPACE_API_ERROR', `Could not ${operation} in ${host} (${said}).`, { cause: error });
+  }
+  // Before ConfigError: the SDK wraps an unreachable OAuth endpoint in one.
+  const code = networkCode(error);
+  if (code !== undefined) {
+    return new LakebaseError('WORKSPACE_UNREACHABLE', `Cannot reach the workspace ${host} to ${operation} (${code}).`, {
+      hint: 'Check DATABRICKS_HOST and the network; for the local emulator, `npx lakebase-kernel emulator status`.',
+      cause: error,
+    });
+  }
+  if (error instanceof ConfigError) {
+    const hint =
+      'Set DATABRICKS_HOST with DATABRICKS_TOKEN, or DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET, or choose a ' +
+      'profile of ~/.databrickscfg (DATABRICKS_CONFIG_PROFILE); see ' +
+      'https://docs.databricks.com/en/dev-tools/auth.html#databricks-client-unified-authentication';
+    if (!error.config.host) {
+      return new LakebaseError('WORKSPACE_NOT_CONFIGURED', 'No Databricks workspace is configured.', { hint, cause: error });
+    }
+    // The SDK's message lists the attributes it found, with secrets shown as ***.
+    return new LakebaseError('WORKSPACE_AUTH_FAILED', `Databricks authentication for ${host} is not usable: ${error.message}`, {
+      hint,
+      cause: error,
+    });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new LakebaseError('WORKSPACE_ERROR', `Could not ${operation} in ${host}: ${message}`, { cause: error });
+}
+
+/** A socket-level error code, also when wrapped (fetch puts it in `cause`, the SDK in a message). */
+function networkCode(error: unknown): string | undefined {
+  for (let current: unknown = error, depth = 0; current && depth < 4; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
+    if (current instanceof Error) {
+      const named = [...NETWORK_CODES].find((candidate) => current instanceof Error && current.message.includes(candidate));
+      if (named) return named;
+      if (/Can't connect to/.test(current.message)) return 'ENOTFOUND';
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
