@@ -16,7 +16,7 @@ import type {
 import { parseErrorFromResponse } from '@databricks/sdk-experimental/dist/apierr';
 import { inspect } from 'node:util';
 import type { MintedCredential, MintRequest } from './credentials';
-import { LakebaseError } from './errors';
+import { LakebaseError, redactSecrets } from './errors';
 
 export type { DatabaseInstance, DatabaseInstanceRole };
 
@@ -342,9 +342,11 @@ interface ErrorContext {
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /** Maps what the SDK throws to a `LakebaseError` with a stable code and a next step. */
-export function workspaceError(error: unknown, context: ErrorContext): LakebaseError {
-  if (error instanceof LakebaseError) return error;
+export function workspaceError(raw: unknown, context: ErrorContext): LakebaseError {
+  if (raw instanceof LakebaseError) return raw;
   const { host, operation } = context;
+  const error = raw;
+  const cause = sanitizedCause(raw);
   if (error instanceof ApiError) {
     const said = `${error.statusCode} ${error.errorCode}: ${error.message}`;
     switch (error.statusCode) {
@@ -356,45 +358,45 @@ export function workspaceError(error: unknown, context: ErrorContext): LakebaseE
             hint:
               'Check DATABRICKS_TOKEN (or DATABRICKS_CLIENT_ID/DATABRICKS_CLIENT_SECRET, or the profile in ' +
               `~/.databrickscfg); for a Databricks CLI login run \`databricks auth login --host ${host}\`.`,
-            cause: error,
+            cause,
           },
         );
       case 403:
         return new LakebaseError('WORKSPACE_PERMISSION_DENIED', `Not allowed to ${operation} in ${host} (${said}).`, {
           hint: 'Ask a workspace admin for permission on the instance (CAN_USE to connect, CAN_MANAGE to change it).',
-          cause: error,
+          cause,
         });
       case 404:
         if (context.role !== undefined || context.instance === undefined) break;
         return new LakebaseError('INSTANCE_NOT_FOUND', `There is no database instance named ${context.instance} in ${host}.`, {
           hint: `List the instances with ${COMMANDS.listInstances}.`,
-          cause: error,
+          cause,
         });
       case 409:
-        return new LakebaseError('ALREADY_EXISTS', `Cannot ${operation}: it already exists (${said}).`, { cause: error });
+        return new LakebaseError('ALREADY_EXISTS', `Cannot ${operation}: it already exists (${said}).`, { cause });
       case 429:
       case 503:
         return new LakebaseError('WORKSPACE_UNAVAILABLE', `The workspace ${host} is busy or unavailable (${said}).`, {
           hint: 'Try again in a minute.',
-          cause: error,
+          cause,
         });
       case 400:
         if (error.errorCode === 'INVALID_STATE') {
           return new LakebaseError('INSTANCE_INVALID_STATE', `Cannot ${operation} now: ${error.message}`, {
             hint: context.instance ? `Check its state with ${COMMANDS.listInstances}.` : undefined,
-            cause: error,
+            cause,
           });
         }
-        return new LakebaseError('INVALID_REQUEST', `Cannot ${operation}: ${error.message}`, { cause: error });
+        return new LakebaseError('INVALID_REQUEST', `Cannot ${operation}: ${error.message}`, { cause });
     }
-    return new LakebaseError('WORKSPACE_API_ERROR', `Could not ${operation} in ${host} (${said}).`, { cause: error });
+    return new LakebaseError('WORKSPACE_API_ERROR', `Could not ${operation} in ${host} (${said}).`, { cause });
   }
   // Before ConfigError: the SDK wraps an unreachable OAuth endpoint in one.
   const code = networkCode(error);
   if (code !== undefined) {
     return new LakebaseError('WORKSPACE_UNREACHABLE', `Cannot reach the workspace ${host} to ${operation} (${code}).`, {
       hint: 'Check DATABRICKS_HOST and the network; for the local emulator, `npx lakebase-kernel emulator status`.',
-      cause: error,
+      cause,
     });
   }
   if (error instanceof ConfigError) {
@@ -402,17 +404,34 @@ export function workspaceError(error: unknown, context: ErrorContext): LakebaseE
       'Set DATABRICKS_HOST with DATABRICKS_TOKEN, or DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET, or choose a ' +
       'profile of ~/.databrickscfg (DATABRICKS_CONFIG_PROFILE); see ' +
       'https://docs.databricks.com/en/dev-tools/auth.html#databricks-client-unified-authentication';
-    if (!error.config.host) {
-      return new LakebaseError('WORKSPACE_NOT_CONFIGURED', 'No Databricks workspace is configured.', { hint, cause: error });
+    if (!error.config.host && !error.config.profile) {
+      return new LakebaseError('WORKSPACE_NOT_CONFIGURED', 'No Databricks workspace is configured.', { hint, cause });
     }
     // The SDK's message lists the attributes it found, with secrets shown as ***.
     return new LakebaseError('WORKSPACE_AUTH_FAILED', `Databricks authentication for ${host} is not usable: ${error.message}`, {
       hint,
-      cause: error,
+      cause,
     });
   }
   const message = error instanceof Error ? error.message : String(error);
-  return new LakebaseError('WORKSPACE_ERROR', `Could not ${operation} in ${host}: ${message}`, { cause: error });
+  return new LakebaseError('WORKSPACE_ERROR', `Could not ${operation} in ${host}: ${message}`, { cause });
+}
+
+/**
+ * What the SDK throws can carry its whole `Config` (a `ConfigError` keeps `config`, with the
+ * token and client secret in it): keep only the name, the redacted message and the codes.
+ */
+function sanitizedCause(error: unknown): Error {
+  const source = error instanceof Error ? error : new Error(String(error));
+  const cause = new Error(redactSecrets(source.message));
+  cause.name = source.name;
+  for (const key of ['code', 'statusCode', 'errorCode'] as const) {
+    const value = (source as unknown as Record<string, unknown>)[key];
+    if (typeof value === 'string' || typeof value === 'number') Object.assign(cause, { [key]: value });
+  }
+  const inner = (source as { cause?: unknown }).cause;
+  if (inner !== undefined && inner !== source) Object.assign(cause, { cause: sanitizedCause(inner) });
+  return cause;
 }
 
 /** A socket-level error code, also when wrapped (fetch puts it in `cause`, the SDK in a message). */
