@@ -344,7 +344,7 @@ class Refresher implements CredentialRefresher {
       `No valid database credential for ${this.identity} on ${this.workspaceHost}` +
         (last ? `: ${last.message}` : '.'),
       {
-        hint: last?.hint ?? 'The refresher keeps retrying in the background; `%lakebase token` shows its state.',
+        hint: last?.hint ?? 'The refresher keeps retrying in the background; its status (`%lakebase token` in a notebook) shows how it goes.',
         cause: last,
       },
     );

@@ -356,7 +356,7 @@ export async function explainConnectError(error: unknown, context: LoginContext)
           (status.expiresAt && status.expiresAt.getTime() <= Date.now()
             ? `The credential expired at ${status.expiresAt.toISOString()} and could not be renewed: `
             : 'It may have expired or been minted for other instances: ') +
-          '`%lakebase token` shows the refresher; connecting again mints a new one.',
+          'the refresher status (`%lakebase token` in a notebook) says more; connecting again mints a new one.',
         cause: error,
       });
     }

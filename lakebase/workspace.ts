@@ -94,15 +94,22 @@ export interface Workspace {
   createRole(instanceName: string, role: DatabaseInstanceRole): Promise<DatabaseInstanceRole>;
 }
 
-/** Hints that name commands: kept together so that they match the magics' grammar. */
+/**
+ * Commands named in hints, kept together. They are the Databricks CLI's (lakebase.md, "Databricks
+ * CLI names"), which work against a real workspace and, with `emulator env`, the local emulator;
+ * this layer is used outside notebooks too, so it does not name magics that may not exist.
+ */
 export const COMMANDS = {
-  listInstances: '`%lakebase instances` (or `databricks database list-database-instances`)',
-  startInstance: (name: string) =>
-    `\`%lakebase instance start ${name}\` (or \`databricks database update-database-instance ${name} stopped --stopped=false\`)`,
-  createRole: (instance: string, user: string) =>
-    `a workspace admin or the instance owner can create it: \`databricks database create-database-instance-role ${instance} --json '{"name": "${user}", "identity_type": "USER"}'\`, ` +
-    `or in SQL as a superuser: \`CREATE EXTENSION IF NOT EXISTS databricks_auth; SELECT databricks_create_role('${user}', 'USER');\` ` +
-    `(use 'SERVICE_PRINCIPAL' for a service principal's application id)`,
+  listInstances: '`databricks database list-database-instances`',
+  startInstance: (name: string) => `\`databricks database update-database-instance ${name} stopped --stopped=false\``,
+  createRole: (instance: string, user: string) => {
+    // A user's role is its email; a service principal's is its application id.
+    const kind = user.includes('@') ? 'USER' : 'SERVICE_PRINCIPAL';
+    return (
+      `the instance's owner or a workspace admin can create it with \`databricks database create-database-instance-role ${instance} --json '{"name": "${user}", "identity_type": "${kind}"}'\`, ` +
+      `or in SQL: \`CREATE EXTENSION IF NOT EXISTS databricks_auth; SELECT databricks_create_role('${user}', '${kind}');\``
+    );
+  },
 } as const;
 
 /**
