@@ -1,0 +1,22 @@
+// The emulator's instance servers: real PostgreSQL servers behind TLS that take database tokens as
+// passwords. The REST layer (emulator/) builds on these names only.
+export { loadOrCreateAuthority } from './authority';
+export type { CertificateAuthority } from './authority';
+export { startPasswordService, RADIUS_MAX_PASSWORD_LENGTH, RADIUS_TIMEOUT_MS } from './password-service';
+export type { PasswordService, PasswordCheck, PasswordCheckContext, PasswordServiceOptions } from './password-service';
+export { allocateLoopbackAddress, allocateInstanceEndpoint, LAKEBASE_POSTGRES_PORT } from './addresses';
+export type { InstanceEndpoint } from './addresses';
+export { createInstanceServer, ADMIN_ROLE, DEFAULT_DATABASE, SUPERUSER_ROLE } from './instance-server';
+export type {
+  InstanceServer,
+  InstanceServerOptions,
+  InstanceRoleKind,
+  InstanceRole,
+  InstanceRoleAttributes,
+  CreateRoleOptions,
+  DropRoleOptions,
+} from './instance-server';
+export { InstanceServerError } from './errors';
+export type { InstanceServerErrorCode } from './errors';
+export { INSTANCE_SERVER_FIDELITY_GAPS } from './fidelity';
+export type { FidelityGap } from './fidelity';

