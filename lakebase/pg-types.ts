@@ -73,15 +73,21 @@ export function arrayElementOid(oid: number): number | undefined {
 }
 
 /**
- * The `pg_type.typname` of a builtin type: `int4`, `text`, `_int4` for `int4[]`. Types created in a
- * database (enums, domains, extension types) have OIDs that differ per database: `unknown`.
+ * The `pg_type.typname` of a builtin type: `int4`, `text`, `_int4` for `int4[]`; undefined for
+ * types created in a database (enums, domains, extension types), whose OIDs differ per database
+ * and must be looked up in its `pg_type`.
  */
-export function typeNameOf(oid: number): string {
+export function builtinTypeName(oid: number): string | undefined {
   const base = BASE_TYPE_NAMES.get(oid);
   if (base !== undefined) return base;
   const element = ARRAY_ELEMENTS.get(oid);
   const elementName = element === undefined ? undefined : BASE_TYPE_NAMES.get(element);
-  return elementName === undefined ? 'unknown' : `_${elementName}`;
+  return elementName === undefined ? undefined : `_${elementName}`;
+}
+
+/** `builtinTypeName`, or `unknown` for a type that is not builtin. */
+export function typeNameOf(oid: number): string {
+  return builtinTypeName(oid) ?? 'unknown';
 }
 
 /** Types psql right-aligns (its `column_type_alignment`): numbers. */

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { arrayElementOid, isNumericType, rowTypeOf, tsTypeOf, typeNameOf } from '../lakebase/pg-types';
+import { arrayElementOid, builtinTypeName, isNumericType, rowTypeOf, tsTypeOf, typeNameOf } from '../lakebase/pg-types';
 
 test.each([
   [23, 'int4'],
@@ -70,4 +70,9 @@ test('rowTypeOf quotes keys and lets a later duplicate win in the first place', 
     '{ "id": Date | null; "the \\"name\\"": string | null; "data": unknown }',
   );
   expect(rowTypeOf([], [])).toBe('{}');
+});
+
+test('builtinTypeName leaves types of a database to its catalog', () => {
+  expect(builtinTypeName(1009)).toBe('_text');
+  expect(builtinTypeName(16_500)).toBeUndefined();
 });
