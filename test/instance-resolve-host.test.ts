@@ -1,6 +1,11 @@
 // The resolver fallback for instance host names (lakebase.md: macOS resolver trouble with long
 // names): a real DNS responder on loopback knows a name that the system resolver cannot resolve.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect, createServer as createTlsServer, TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { loadOrCreateAuthority } from '../emulator/postgres/authority';
 import { LakebaseError } from '../lakebase/errors';
 import { createHostResolver } from '../lakebase/resolve-host';
 import { DnsResponder, startDnsResponder } from './support/dns-responder';
@@ -41,4 +46,40 @@ test('a name neither resolver knows is a HOST_NOT_FOUND error naming both answer
   expect(error).toBeInstanceOf(LakebaseError);
   expect(error).toMatchObject({ code: 'HOST_NOT_FOUND' });
   expect((error as LakebaseError).message).toMatch(/system resolver said ENOTFOUND.*direct DNS query said ENOTFOUND/);
+});
+
+test('the kept name is what TLS verifies: a certificate for the name, reached at the fallback address', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'lakebase-resolve-tls-'));
+  const authority = await loadOrCreateAuthority(dir);
+  // A certificate for the long name only (no IP address in it), as a real instance has.
+  const { certPem, keyPem } = authority.issueServerCertificate({ dnsNames: [LONG_NAME], ipAddresses: [] });
+  const presentedNames: (string | false)[] = [];
+  const server = createTlsServer({ cert: certPem, key: keyPem }, (socket) => {
+    presentedNames.push((socket as TLSSocket & { servername?: string | false }).servername ?? false);
+    socket.end('hello');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  try {
+    const resolved = await createHostResolver({ dnsServers: [dns.server] })(LONG_NAME);
+    const verified = await new Promise<boolean>((resolve, reject) => {
+      const socket = tlsConnect({ host: resolved.host, port, servername: resolved.servername, ca: authority.certPem }, () => {
+        const authorized = socket.authorized;
+        // Read the server's greeting, so its side of the handshake has surely run too.
+        socket.once('data', () => resolve(authorized));
+      });
+      socket.on('error', reject);
+    });
+    expect(verified).toBe(true);
+    expect(presentedNames).toEqual([LONG_NAME]);
+    // Without the name, the same certificate does not verify for the bare address.
+    const refused = await new Promise<string>((resolve) => {
+      const socket = tlsConnect({ host: resolved.host, port, ca: authority.certPem }, () => resolve('connected'));
+      socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    });
+    expect(refused).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+    await rm(dir, { recursive: true, force: true });
+  }
 });
