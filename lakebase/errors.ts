@@ -41,6 +41,8 @@ export const SQL_TEXT_ERRORS = {
   parameterUndefined: 'PARAMETER_UNDEFINED',
   /** A parameter's value cannot be sent to PostgreSQL (a function, a symbol, ...). */
   parameterUnsupported: 'PARAMETER_UNSUPPORTED_VALUE',
+  /** A statement mixes `:name` parameters with its own `$1` placeholders. */
+  parameterMixed: 'PARAMETER_MIXED',
 } as const;
 
 // ---------------------------------------------------------------------------------------------
