@@ -1,0 +1,142 @@
+// The Node client starting kernels as Jupyter does: a subprocess given a connection file. The
+// kernel here is the echo kernel of test/support/jupyter.ts, compiled and run as its own process,
+// so that signals, exits, restarts and kills are real.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { startKernel, type KernelClient, type StartKernelOptions } from '../kernel/wire/client';
+import { REPO_ROOT, runCell } from './support/jupyter';
+
+let compiled: string;
+const clients: KernelClient[] = [];
+
+beforeAll(() => prepareEchoKernel());
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+});
+afterAll(async () => {
+  if (compiled) await rm(compiled, { recursive: true, force: true });
+});
+
+/** Compiles the wire and the echo kernel to JS in an ignored directory inside the repository (for node_modules). */
+async function prepareEchoKernel(): Promise<void> {
+  await mkdir(join(REPO_ROOT, '.lakebase-test'), { recursive: true });
+  compiled = await mkdtemp(join(REPO_ROOT, '.lakebase-test', 'wire-client-'));
+  execFileSync(
+    join(REPO_ROOT, 'node_modules', '.bin', 'tsc'),
+    ['test/support/jupyter.ts', '--ignoreConfig', '--outDir', compiled, '--rootDir', '.', '--module', 'nodenext',
+      '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--skipLibCheck', '--strict'],
+    { cwd: REPO_ROOT, stdio: 'pipe' },
+  );
+}
+
+function echoKernelArgv(...flags: string[]): string[] {
+  const entry = `require(${JSON.stringify(join(compiled, 'test', 'support', 'jupyter.js'))}).runEchoKernelProcess(process.argv.slice(1))`;
+  return [process.execPath, '-e', entry, '{connection_file}', ...flags];
+}
+
+async function start(options: Partial<StartKernelOptions> = {}): Promise<KernelClient> {
+  const client = await startKernel({ argv: echoKernelArgv(), output: 'ignore', ...options });
+  clients.push(client);
+  return client;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw error;
+  }
+}
+
+describe('startKernel', () => {
+  test('starts the process, connects once it answers, runs a cell, shuts it down', async () => {
+    const client = await start();
+    expect(client.kernelInfo).toMatchObject({ implementation: 'wire-echo' });
+    const cell = await runCell(client, 'from a subprocess');
+    expect(cell.sequence).toEqual(['status:busy', 'execute_input', 'stream', 'status:idle']);
+    expect(cell.stdout).toBe('from a subprocess');
+    const kernel = client.process!;
+    await client.shutdown();
+    expect(await kernel.exited).toEqual({ code: 0, signal: null });
+    await expect(client.execute('after shutdown')).rejects.toMatchObject({ code: 'WIRE_CLOSED' });
+  });
+
+  test('interrupts with SIGINT by default, and with interrupt_request in message mode', async () => {
+    for (const interruptMode of ['signal', 'message'] as const) {
+      const client = await start({ interruptMode });
+      const running = client.execute('wait');
+      await new Promise<void>((resolve) => {
+        const stop = client.onIopub((message) => message.header.msg_type === 'execute_input' && (stop(), resolve()));
+      });
+      await client.interrupt();
+      const { reply } = await running;
+      expect(reply.content).toMatchObject({ status: 'error', ename: 'KeyboardInterrupt' });
+    }
+  });
+
+  test('restart: the kernel is started again on the same connection and the client goes on', async () => {
+    const client = await start();
+    const first = client.process!;
+    await client.shutdown({ restart: true });
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+    expect(client.process!.pid).not.toBe(first.pid);
+    expect(isRunning(client.process!.pid)).toBe(true);
+    expect((await runCell(client, 'again')).stdout).toBe('again');
+  });
+
+  test('a kernel that does not exit after shutdown is killed', async () => {
+    const client = await start({ argv: echoKernelArgv('--ignore-shutdown'), shutdownTimeoutMs: 200 });
+    const kernel = client.process!;
+    await client.shutdown();
+    expect(await kernel.exited).toEqual({ code: null, signal: 'SIGKILL' });
+  });
+
+  test('a kernel dying during a request fails it with KERNEL_DIED and what the kernel said', async () => {
+    const client = await start();
+    const error = await client.execute('crash').catch((e: Error) => e);
+    expect(error).toMatchObject({ code: 'KERNEL_DIED' });
+    expect((error as Error).message).toContain('exited with code 3');
+    expect((error as Error).message).toContain('echo kernel: crashing as asked');
+  });
+
+  test('closing the client kills a kernel that still runs and removes the connection file', async () => {
+    const client = await start();
+    const kernel = client.process!;
+    const connectionFile = client.connectionFile!;
+    expect(existsSync(connectionFile)).toBe(true);
+    await client.close();
+    expect((await kernel.exited).signal).toBe('SIGKILL');
+    expect(isRunning(kernel.pid)).toBe(false);
+    expect(existsSync(dirname(connectionFile))).toBe(false);
+  });
+
+  test('a kernel that fails to start is reported with its exit status and output', async () => {
+    const error = await start({ argv: [process.execPath, '-e', 'console.error("no such kernel here"); process.exit(7)', '{connection_file}'] }).catch(
+      (e: Error) => e,
+    );
+    expect(error).toMatchObject({ code: 'KERNEL_START_FAILED' });
+    expect((error as Error).message).toMatch(/exited with code 7.*\n.*no such kernel here/s);
+    await expect(start({ argv: ['/nonexistent/kernel', '{connection_file}'] })).rejects.toMatchObject({ code: 'KERNEL_START_FAILED' });
+    await expect(start({ argv: [process.execPath, 'kernel.js'] })).rejects.toMatchObject({ code: 'KERNEL_START_FAILED' });
+  });
+
+  test('a connection file in a given directory is removed on close, the directory is left', async () => {
+    const dir = await mkdtemp(join(REPO_ROOT, '.lakebase-test', 'wire-conn-'));
+    try {
+      const client = await start({ connectionFile: { directory: dir } });
+      expect(dirname(client.connectionFile!)).toBe(dir);
+      expect(client.connection.key).toMatch(/^[0-9a-f]{64}$/);
+      expect(await client.heartbeat()).toBe(true);
+      await client.close();
+      expect(existsSync(client.connectionFile!)).toBe(false);
+      expect(existsSync(dir)).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
