@@ -13,13 +13,22 @@ export interface FidelityGap {
   why: string;
 }
 
+/** How a login with a refused token fails, on the real service and on the emulator. */
+export const LOGIN_FAILURE = {
+  real: { sqlState: '28P01', message: (role: string) => `password authentication failed for user "${role}"` },
+  emulator: { sqlState: '28000', message: (role: string) => `RADIUS authentication failed for user "${role}"` },
+} as const;
+
 export const INSTANCE_SERVER_FIDELITY_GAPS: readonly FidelityGap[] = [
   {
-    id: 'login-failure-message',
+    id: 'login-failure',
     area: 'authentication',
-    real: 'A refused token fails with `password authentication failed for user "<role>"` (SQLSTATE 28P01).',
-    emulator: 'A refused token fails with `RADIUS authentication failed for user "<role>"` (SQLSTATE 28P01).',
-    why: 'The emulator lets PostgreSQL delegate password checks to a RADIUS responder instead of proxying the wire protocol; match on the SQLSTATE, not the text.',
+    real: `A refused token fails with SQLSTATE ${LOGIN_FAILURE.real.sqlState} \`password authentication failed for user "<role>"\`.`,
+    emulator: `A refused token fails with SQLSTATE ${LOGIN_FAILURE.emulator.sqlState} \`RADIUS authentication failed for user "<role>"\`.`,
+    why:
+      'PostgreSQL delegates the password check to the emulator over RADIUS instead of the emulator proxying the wire protocol, and ' +
+      'PostgreSQL reports RADIUS failures with its own text and the generic SQLSTATE 28000 (auth.c, auth_failed). ' +
+      'Clients that explain failed logins must recognise both forms (LOGIN_FAILURE).',
   },
   {
     id: 'token-length',

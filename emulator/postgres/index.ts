@@ -18,5 +18,5 @@ export type {
 } from './instance-server';
 export { InstanceServerError } from './errors';
 export type { InstanceServerErrorCode } from './errors';
-export { INSTANCE_SERVER_FIDELITY_GAPS } from './fidelity';
+export { INSTANCE_SERVER_FIDELITY_GAPS, LOGIN_FAILURE } from './fidelity';
 export type { FidelityGap } from './fidelity';

@@ -6,8 +6,9 @@
 // only says yes or no to (user, password) at login, and no byte of a query ever passes through
 // Node. A proxy would have to speak the startup, TLS, SCRAM/cleartext and cancel protocols and sit
 // in the path of every row. The costs, recorded in `fidelity.ts`:
-//  - a refused login reads `RADIUS authentication failed for user "…"` where real Lakebase says
-//    `password authentication failed for user "…"` (the SQLSTATE is the same, 28P01);
+//  - a refused login reads `RADIUS authentication failed for user "…"` with SQLSTATE 28000, where
+//    real Lakebase says `password authentication failed for user "…"` with 28P01: PostgreSQL
+//    reserves 28P01 for its own password methods (auth.c, auth_failed);
 //  - PostgreSQL sends at most RADIUS_MAX_PASSWORD_LENGTH (128) characters and refuses longer
 //    passwords without asking us, so emulator tokens must be at most that long;
 //  - PostgreSQL waits RADIUS_TIMEOUT (3 s) for the answer, so `check` must answer faster.

@@ -81,7 +81,7 @@ export async function assertReachableByServer(path: string, account: ServerAccou
       throw new InstanceServerError(
         'START_FAILED',
         `PostgreSQL runs as the OS user "${account.user}", which cannot enter ${dir} on the way to ${path}. ` +
-          `Put the emulator's data directory elsewhere (e.g. under /var/lib or /tmp) or allow it: chmod o+x ${dir}`,
+          `Allow it (chmod o+x ${dir}) or keep the emulator's data directory where that user can reach it (e.g. under /var/lib, not under /root).`,
       );
     }
     if (dir === dirname(dir)) return;
