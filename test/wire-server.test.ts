@@ -237,6 +237,8 @@ describe('requestInput lifecycle', () => {
       await bare.close();
       await expect(waiting).rejects.toMatchObject({ code: 'WIRE_CLOSED' });
       await expect(bare.requestInput(request, 'Third? ', false)).rejects.toMatchObject({ code: 'WIRE_CLOSED' });
+      // A closed kernel's heartbeat no longer echoes.
+      expect(await other.heartbeat(200)).toBe(false);
     } finally {
       await other.close();
       await bare.close();
