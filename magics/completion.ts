@@ -1,0 +1,239 @@
+// Completion and inspection (Shift+Tab) on magic lines, from the same declarations the parser
+// reads. Both work on half-typed lines: nothing here throws on what a user is still typing.
+import type { CompletionSource, OptionDeclaration, VerbDeclaration } from './declarations';
+import {
+  CELL_MAGIC,
+  DEFAULT_CELL_VERB,
+  LINE_MAGIC,
+  readWords,
+  Word,
+} from './grammar';
+import { optionHeading, optionSummary, overviewHelp, verbHelp } from './help';
+import type { VerbRegistry } from './registry';
+
+export interface CompletionResult {
+  matches: string[];
+  /** The text from `cursorStart` to `cursorEnd` is replaced by the chosen match. */
+  cursorStart: number;
+  cursorEnd: number;
+}
+
+/** Values completion offers that are not in the declarations: they change as the user works. */
+export type CompletionCandidates = (source: CompletionSource) => readonly string[];
+
+/** Where the cursor is on a magic line: the words before it and the one under it. */
+interface MagicLineContext {
+  form: 'line' | 'cell';
+  /** The magic line, from `%` to its end. */
+  line: string;
+  /** Offset of `line` in the cell. */
+  lineOffset: number;
+  /** Cursor index within `line`. */
+  cursor: number;
+  /** Words from after the magic to the cursor; the last one may be the word being typed. */
+  words: Word[];
+  /** Whether the cursor is right after a word (completing it) rather than after a space. */
+  inWord: boolean;
+}
+
+export function completeMagic<Services>(
+  registry: VerbRegistry<Services>,
+  candidates: CompletionCandidates,
+  code: string,
+  cursor: number,
+): CompletionResult | null {
+  const partial = partialMagicName(code, cursor);
+  if (partial !== null) return partial;
+  const context = magicLineAt(code, cursor);
+  if (context === null) return null;
+  const { words, inWord } = context;
+  const current = inWord ? words[words.length - 1] : undefined;
+  const before = inWord ? words.slice(0, -1) : words;
+  const start = current?.start ?? context.cursor;
+  const end = wordEnd(context.line, context.cursor);
+  const result = (matches: readonly string[]) => ({
+    matches: [...matches].sort(),
+    cursorStart: context.lineOffset + start,
+    cursorEnd: context.lineOffset + end,
+  });
+  const typed = current?.value ?? '';
+
+  const resolved = resolveVerb(registry, context.form, before);
+  if (resolved === 'unknown') return result([]);
+  if (resolved === null) {
+    // Completing the verb itself (or, in a cell, the default verb's options).
+    const verbs = registry.names().filter((name) => name.startsWith(typed));
+    if (context.form === 'cell' && typed.startsWith('-')) {
+      return result(optionNames(registry.get(DEFAULT_CELL_VERB)!, [], typed));
+    }
+    return result(verbs);
+  }
+  const { verb, rest } = resolved;
+  const state = argumentState(verb, rest, context.form);
+  if (state.inText) return result([]);
+  if (state.pendingOption !== undefined) return result(valuesOf(state.pendingOption, candidates, typed));
+  if (typed.startsWith('-')) return result(optionNames(verb, state.givenOptions, typed));
+  const positional = verb.positionals[state.positionals];
+  if (positional?.completes !== undefined) {
+    const values = candidates(positional.completes).filter((value) => value.startsWith(typed));
+    if (values.length > 0 || typed !== '') return result(values);
+  }
+  // Nothing to offer for this word: list what may come next (the options not given yet).
+  return result(typed === '' ? optionNames(verb, state.givenOptions, '') : []);
+}
+
+/** Help for the verb or option under the cursor, or the overview for a bare magic line. */
+export function inspectMagic<Services>(registry: VerbRegistry<Services>, code: string, cursor: number): string | null {
+  const context = magicLineAt(code, cursor, { wholeWord: true });
+  if (context === null) return null;
+  const resolved = resolveVerb(registry, context.form, context.words);
+  if (resolved === null || resolved === 'unknown') return overviewHelp(registry);
+  const { verb } = resolved;
+  const under = context.words.find((word) => context.cursor >= word.start && context.cursor <= word.end);
+  if (under !== undefined && under.value.startsWith('-')) {
+    const option = findOption(verb, under.value);
+    if (option !== undefined) return `${optionHeading(option)}\n  ${optionSummary(option)}\n\n${verbHelp(verb)}`;
+  }
+  return verbHelp(verb);
+}
+
+/** `%lak` or `%%lak` at the start of a line: the magic's own name. */
+function partialMagicName(code: string, cursor: number): CompletionResult | null {
+  const lineStart = code.lastIndexOf('\n', cursor - 1) + 1;
+  const before = code.slice(lineStart, cursor);
+  const indent = before.length - before.trimStart().length;
+  const typed = before.trimStart();
+  if (!/^%%?[a-z]*$/.test(typed) || typed === LINE_MAGIC || typed === CELL_MAGIC) return null;
+  const isFirstLine = code.slice(0, lineStart).trim() === '';
+  const names = [LINE_MAGIC, ...(isFirstLine ? [CELL_MAGIC] : [])].filter((name) => name.startsWith(typed));
+  if (names.length === 0) return null;
+  return { matches: names, cursorStart: lineStart + indent, cursorEnd: cursor + wordEnd(code.slice(cursor), 0) };
+}
+
+/**
+ * The magic line under the cursor: a `%%lakebase` first line, or a line with `%lakebase` before
+ * the cursor (at its start, or after TypeScript such as `const r = `). Null elsewhere, including
+ * in a `%%lakebase` cell's SQL body.
+ */
+function magicLineAt(code: string, cursor: number, options: { wholeWord?: boolean } = {}): MagicLineContext | null {
+  const lineStart = code.lastIndexOf('\n', cursor - 1) + 1;
+  const newline = code.indexOf('\n', cursor);
+  const lineText = code.slice(lineStart, newline < 0 ? code.length : newline);
+  const isFirstLine = code.slice(0, lineStart).trim() === '';
+  const cellAt = lineText.indexOf(CELL_MAGIC);
+  let form: 'line' | 'cell';
+  let magicStart: number;
+  if (isFirstLine && cellAt >= 0 && lineText.slice(0, cellAt).trim() === '') {
+    form = 'cell';
+    magicStart = cellAt;
+  } else {
+    const lineAt = findLineMagic(lineText);
+    if (lineAt < 0) return null;
+    form = 'line';
+    magicStart = lineAt;
+  }
+  const line = lineText.slice(magicStart);
+  const lineCursor = cursor - lineStart - magicStart;
+  const prefix = form === 'cell' ? CELL_MAGIC : LINE_MAGIC;
+  if (lineCursor < prefix.length) return null;
+  if (line.length > prefix.length && !/\s/.test(line[prefix.length])) return null;
+  const upTo = options.wholeWord ? wordEnd(line, lineCursor) : lineCursor;
+  const words = readWords(line.slice(0, upTo), prefix.length);
+  const inWord = lineCursor > prefix.length && !/\s/.test(line[lineCursor - 1]);
+  return { form, line, lineOffset: lineStart + magicStart, cursor: lineCursor, words, inWord };
+}
+
+/** Index of `%lakebase` in a line (not part of `%%lakebase`), or -1. */
+function findLineMagic(lineText: string): number {
+  for (let at = lineText.indexOf(LINE_MAGIC); at >= 0; at = lineText.indexOf(LINE_MAGIC, at + 1)) {
+    if (lineText[at - 1] !== '%') return at;
+  }
+  return -1;
+}
+
+/** Where the word that the cursor is in (or touches) ends. */
+function wordEnd(line: string, cursor: number): number {
+  let end = cursor;
+  while (end < line.length && !/\s/.test(line[end])) end++;
+  return end;
+}
+
+/**
+ * The verb named by the words before the cursor: null while the verb is still being typed,
+ * `unknown` after a word that names no verb.
+ */
+function resolveVerb<Services>(
+  registry: VerbRegistry<Services>,
+  form: 'line' | 'cell',
+  before: readonly Word[],
+): { verb: VerbDeclaration<Services>; rest: readonly Word[] } | null | 'unknown' {
+  const first = before[0];
+  if (first === undefined) return null;
+  if (form === 'cell' && !first.quoted && first.value.startsWith('-')) {
+    return { verb: registry.get(DEFAULT_CELL_VERB)!, rest: before };
+  }
+  const verb = registry.get(first.value);
+  return verb === undefined ? 'unknown' : { verb, rest: before.slice(1) };
+}
+
+interface ArgumentState {
+  positionals: number;
+  givenOptions: string[];
+  /** The option whose value the cursor is at. */
+  pendingOption?: OptionDeclaration;
+  /** The cursor is in the verb's free text (SQL): nothing to complete. */
+  inText: boolean;
+}
+
+/** Replays the words before the cursor through the verb's declaration, as the parser would. */
+function argumentState<Services>(verb: VerbDeclaration<Services>, words: readonly Word[], form: 'line' | 'cell'): ArgumentState {
+  const state: ArgumentState = { positionals: 0, givenOptions: [], inText: false };
+  let optionsEnded = false;
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i];
+    if (!optionsEnded && !word.quoted && word.value === '--') {
+      optionsEnded = true;
+      continue;
+    }
+    if (!optionsEnded && !word.quoted && word.value.startsWith('-') && word.value.length > 1) {
+      const option = findOption(verb, word.value);
+      if (option === undefined) continue;
+      state.givenOptions.push(option.name);
+      if (option.kind !== 'flag' && !word.value.includes('=')) {
+        if (i === words.length - 1) state.pendingOption = option;
+        else i++;
+      }
+      continue;
+    }
+    if (state.positionals < verb.positionals.length) state.positionals++;
+    else if (verb.text !== undefined && form === 'line') state.inText = true;
+  }
+  return state;
+}
+
+function findOption<Services>(verb: VerbDeclaration<Services>, written: string): OptionDeclaration | undefined {
+  if (written.startsWith('--')) {
+    const name = written.slice(2).split('=')[0];
+    return verb.options.find((option) => option.name === name);
+  }
+  return verb.options.find((option) => option.short !== undefined && option.short === written[1]);
+}
+
+function optionNames<Services>(verb: VerbDeclaration<Services>, given: readonly string[], typed: string): string[] {
+  return verb.options
+    .filter((option) => !given.includes(option.name))
+    .map((option) => `--${option.name}`)
+    .filter((name) => name.startsWith(typed));
+}
+
+function valuesOf(option: OptionDeclaration, candidates: CompletionCandidates, typed: string): string[] {
+  const values =
+    option.kind === 'choice'
+      ? option.choices ?? []
+      : option.kind === 'row-limit'
+        ? ['all']
+        : option.completes !== undefined
+          ? candidates(option.completes)
+          : [];
+  return values.filter((value) => value.startsWith(typed));
+}

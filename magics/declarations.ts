@@ -1,0 +1,140 @@
+// What a verb is, as data. Every verb family (sql, connections, token, config, help, and later
+// instance, catalog, sync) declares its verbs here-shaped: the parser, `%lakebase help` and
+// completion all read the same declaration, so they cannot drift apart (style.md: "One grammar,
+// verbs as subcommands ... help text and completion come from the same declaration").
+import type { MagicHost } from './host';
+
+/** How an option's value is read from the magic line. */
+export type OptionKind =
+  /** Present or absent, takes no value: `--read-only`. */
+  | 'flag'
+  /** Any text: `--as analytics`. */
+  | 'text'
+  /** A TypeScript identifier (a variable to declare): `--into rows`. */
+  | 'identifier'
+  /** A whole number within `min`..`max`: `--port 5432`. */
+  | 'integer'
+  /** A row count, or the word `all`: `--display-limit 20`. */
+  | 'row-limit'
+  /** One of `choices`: `--sslmode require`. */
+  | 'choice';
+
+export interface OptionDeclaration {
+  /** Long name without the dashes: `display-limit` is written `--display-limit`. */
+  name: string;
+  /** One letter, written `-h`; only where psql users expect it (host, port, user, database). */
+  short?: string;
+  kind: OptionKind;
+  /** The value's name in help: `--into VARIABLE`. */
+  valueName?: string;
+  /** For `choice`. */
+  choices?: readonly string[];
+  /** For `integer`. */
+  min?: number;
+  max?: number;
+  /** One line for help and completion. */
+  summary: string;
+  /** What completion offers for the value. */
+  completes?: CompletionSource;
+}
+
+export interface PositionalDeclaration {
+  /** Shown in usage as `NAME` (or `[NAME]` when optional). */
+  name: string;
+  summary: string;
+  optional?: boolean;
+  /** What completion offers for it. */
+  completes?: CompletionSource;
+}
+
+/** Where completion finds candidate values. */
+export type CompletionSource = 'connections' | 'verbs' | 'settings';
+
+/**
+ * Free text that is not split into words: SQL. In the line form it is the rest of the magic line
+ * after the options (`%lakebase sql --into r SELECT ...`); in the cell form it is the cell body
+ * below the `%%lakebase` line. It is passed to the verb untouched.
+ */
+export interface TextDeclaration {
+  name: string;
+  summary: string;
+}
+
+/** The parsed value of one option. `row-limit`'s `all` is `Infinity`. */
+export type OptionValue = string | number | boolean;
+
+/**
+ * How a magic's results reach the user:
+ * - `statement`: every result is displayed, the magic's value is `undefined` (a line magic used as
+ *   a statement in TypeScript, or any magic of a magics cell that is not the last one);
+ * - `expression`: nothing is displayed, the last result is the value (`const r = %lakebase ...`);
+ * - `cell`: every result but the last is displayed; the last is the value, which the kernel shows
+ *   as the cell's `execute_result` (the last magic of a magics-only cell).
+ */
+export type MagicMode = 'statement' | 'expression' | 'cell';
+
+/** One `%lakebase` line (or `%%lakebase` cell), parsed and checked against its verb. */
+export interface MagicInvocation {
+  /** The verb's declared name (never an abbreviation or a misspelling). */
+  verb: string;
+  positionals: readonly string[];
+  /** Options given, by long name. Absent options are absent. */
+  options: Readonly<Record<string, OptionValue>>;
+  /** The free text (SQL), when the verb takes one: the rest of the line or the cell body. */
+  text?: string;
+  /** Where the invocation came from, for messages that point back into the cell. */
+  source: InvocationSource;
+  /** How results are shown when the kernel does not say otherwise (see `MagicMode`). */
+  mode: MagicMode;
+}
+
+export interface InvocationSource {
+  /** `line`: `%lakebase ...`; `cell`: a `%%lakebase` first line and its body. */
+  form: 'line' | 'cell';
+  /** 0-based line of the cell where the magic starts. */
+  line: number;
+  /** 0-based line of the cell where `text` starts (the same line, or the one below `%%lakebase`). */
+  textLine: number;
+  /** The magic line as written, from `%` to the end of the line. */
+  magicLine: string;
+}
+
+/** What a verb's code receives. */
+export interface VerbContext<Services> {
+  invocation: MagicInvocation;
+  host: MagicHost;
+  services: Services;
+  /**
+   * TypeScript values captured where a magic sits inside TypeScript code (`{ a, b }` for the SQL's
+   * `:a` and `:b`), looked up before the kernel's variables.
+   */
+  variables: Readonly<Record<string, unknown>>;
+  /**
+   * Shows an intermediate result (an earlier statement of a cell) as the mode says: displayed
+   * for `statement` and `cell`, dropped for `expression`.
+   */
+  show(value: unknown): void;
+}
+
+export interface VerbDeclaration<Services> {
+  name: string;
+  /** One line: what the verb does, in the user's words. */
+  summary: string;
+  /** Paragraphs for `%lakebase help VERB`, after the usage. */
+  details?: readonly string[];
+  positionals: readonly PositionalDeclaration[];
+  options: readonly OptionDeclaration[];
+  text?: TextDeclaration;
+  /** Pairs of options that cannot be given together, with the reason shown to the user. */
+  conflicts?: readonly (readonly [string, string])[];
+  examples: readonly string[];
+  /** Runs the verb; the returned value is its last result (see `MagicMode`). */
+  run(context: VerbContext<Services>): Promise<unknown>;
+}
+
+/** A group of related verbs, one module each (`magics/verbs/*.ts`). */
+export interface VerbFamily<Services> {
+  name: string;
+  summary: string;
+  verbs: readonly VerbDeclaration<Services>[];
+}

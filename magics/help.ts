@@ -1,0 +1,90 @@
+// `%lakebase help` and `%lakebase help VERB`, written from the verbs' declarations: a verb, an
+// option or an example added to a declaration shows up here (and in completion) by itself.
+import type { OptionDeclaration, VerbDeclaration } from './declarations';
+import { CELL_MAGIC, DEFAULT_CELL_VERB, LINE_MAGIC, optionSyntax, usageLine } from './grammar';
+import type { VerbRegistry } from './registry';
+
+const GRAMMAR = [
+  `  ${LINE_MAGIC} VERB [ARGUMENT ...] [--OPTION ...] [SQL]   one line, in any cell`,
+  `  ${CELL_MAGIC} [VERB] [ARGUMENT ...] [--OPTION ...]       first line of a cell; the lines below`,
+  `                                                     are its SQL (the verb defaults to ${DEFAULT_CELL_VERB})`,
+];
+
+const RULES = [
+  'Options go on the magic line, before the SQL. The SQL is sent as written: nothing in it is read as',
+  'an option. Quote values with spaces in \'single\' or "double" quotes.',
+  'Bind TypeScript values into SQL with :name (sent as a bound parameter, never pasted into the text).',
+  `A ${LINE_MAGIC} line can stand between TypeScript lines, or give a value: const r = ${LINE_MAGIC} sql SELECT 1.`,
+];
+
+/** The overview: the grammar, then every verb with its one-line summary, by family. */
+export function overviewHelp<Services>(registry: VerbRegistry<Services>): string {
+  const width = Math.max(...registry.names().map((name) => name.length)) + 2;
+  const lines = [`${LINE_MAGIC}: SQL and Lakebase from a notebook`, '', ...GRAMMAR, '', ...RULES, ''];
+  for (const family of registry.families) {
+    lines.push(`${family.summary}:`);
+    for (const verb of family.verbs) lines.push(`  ${verb.name.padEnd(width)}${verb.summary}`);
+    lines.push('');
+  }
+  lines.push(`${LINE_MAGIC} help VERB shows a verb's arguments, options and examples.`);
+  return lines.join('\n');
+}
+
+/** One verb: usage in both forms, arguments, options, details and examples. */
+export function verbHelp<Services>(verb: VerbDeclaration<Services>): string {
+  const lines = [`${LINE_MAGIC} ${verb.name}: ${verb.summary}`, '', 'Usage:', `  ${usageLine(verb, 'line')}`];
+  if (verb.text !== undefined) {
+    const verbWord = verb.name === DEFAULT_CELL_VERB ? `[${verb.name}]` : verb.name;
+    lines.push(`  ${usageLine(verb, 'cell').replace(` ${verb.name}`, ` ${verbWord}`)}`, `  ${verb.text.name} (the rest of the cell)`);
+  }
+  const argumentRows: [string, string][] = verb.positionals.map((positional) => [
+    positional.optional ? `[${positional.name}]` : positional.name,
+    positional.summary,
+  ]);
+  if (verb.text !== undefined) argumentRows.push([verb.text.name, verb.text.summary]);
+  if (argumentRows.length > 0) lines.push('', 'Arguments:', ...table(argumentRows));
+  if (verb.options.length > 0) lines.push('', 'Options:', ...table(verb.options.map((option) => [optionHeading(option), optionSummary(option)])));
+  if (verb.details !== undefined && verb.details.length > 0) {
+    for (const paragraph of verb.details) lines.push('', ...wrap(paragraph, 98));
+  }
+  if (verb.examples.length > 0) lines.push('', 'Examples:', ...verb.examples.map((example) => `  ${example}`));
+  return lines.join('\n');
+}
+
+/** `-h, --host HOST` */
+export function optionHeading(option: OptionDeclaration): string {
+  return option.short === undefined ? optionSyntax(option) : `-${option.short}, ${optionSyntax(option)}`;
+}
+
+/** The summary, with the allowed values when they are not in the heading. */
+export function optionSummary(option: OptionDeclaration): string {
+  switch (option.kind) {
+    case 'row-limit':
+      return `${option.summary} (a number of rows, or all)`;
+    case 'integer':
+      return option.min !== undefined && option.max !== undefined ? `${option.summary} (${option.min} to ${option.max})` : option.summary;
+    default:
+      return option.summary;
+  }
+}
+
+function table(rows: readonly (readonly [string, string])[]): string[] {
+  const width = Math.max(...rows.map(([left]) => left.length)) + 2;
+  return rows.map(([left, right]) => `  ${left.padEnd(width)}${right}`);
+}
+
+/** Breaks a paragraph into lines of at most `width` characters, at spaces. */
+function wrap(paragraph: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of paragraph.split(/\s+/).filter((w) => w !== '')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}

@@ -1,0 +1,144 @@
+// The magics as the kernel sees them: plan a cell, run a magic, complete and inspect magic lines.
+// Everything the verbs need is injected (`MagicsDeps`); the kernel supplies a `MagicHost` per cell.
+import { ConnectionRegistry } from '../lakebase/connections';
+import { sharedRefreshers } from '../lakebase/credentials';
+import { parameterNames } from '../lakebase/sql/parameters';
+import { CellPlan, createCellPlanner } from './cell-plan';
+import { completeMagic, CompletionResult, inspectMagic } from './completion';
+import { createConnectors, Connectors, ConnectionKind } from './connectors';
+import type { MagicInvocation, MagicMode, OptionValue, VerbFamily } from './declarations';
+import { parseInvocation } from './grammar';
+import type { MagicHost } from './host';
+import { createVerbRegistry } from './registry';
+import type { MagicServices } from './services';
+import { createSettings, SETTINGS } from './settings';
+import { configFamily } from './verbs/config';
+import { connectionsFamily } from './verbs/connections';
+import { helpFamily } from './verbs/help';
+import { sqlFamily } from './verbs/sql';
+import { tokenFamily } from './verbs/token';
+
+export type { CellPlan } from './cell-plan';
+export type { CompletionResult } from './completion';
+export type { MagicInvocation, MagicMode, VerbFamily, VerbDeclaration } from './declarations';
+export type { MagicHost } from './host';
+export type { MagicServices } from './services';
+export { MAGIC_FUNCTION } from './cell-plan';
+
+/** The verb families every kernel has, in the order `%lakebase help` lists them. */
+export const DEFAULT_FAMILIES: readonly VerbFamily<MagicServices>[] = [sqlFamily, connectionsFamily, tokenFamily, configFamily, helpFamily];
+
+export interface MagicsDeps {
+  /** Named sessions; default a new, empty registry. */
+  connections?: ConnectionRegistry;
+  /** How connect opens sessions; default the core library's, on `process.env`. */
+  connectors?: Connectors;
+  /** Token refreshers, for `%lakebase token`; default the process-wide registry. */
+  refreshers?: MagicServices['refreshers'];
+  /** Settings that differ from the defaults, e.g. `{ 'display-limit': 50 }`. */
+  settings?: Readonly<Record<string, OptionValue>>;
+  /**
+   * More verb families (`instance`, `catalog`, `sync`), registered after the default ones: they
+   * parse, complete and appear in help exactly like them.
+   */
+  families?: readonly VerbFamily<MagicServices>[];
+}
+
+/** How the kernel runs a magic: with captured TypeScript values, and a mode that overrides the invocation's. */
+export interface RunContext {
+  variables?: Readonly<Record<string, unknown>>;
+  mode?: MagicMode;
+}
+
+export interface Magics {
+  /** Splits a cell into TypeScript and magics (see `CellPlan`); throws `MagicUsageError`. */
+  planCell(source: string): CellPlan;
+  /**
+   * Runs one magic of a planned cell. The value is the magic's last result in `cell` and
+   * `expression` modes (undefined in `statement` mode, where everything is displayed).
+   */
+  run(invocation: MagicInvocation, host: MagicHost, context?: RunContext): Promise<{ value?: unknown }>;
+  /** Completion on a magic line; null elsewhere (the kernel then asks TypeScript). */
+  complete(code: string, cursor: number): CompletionResult | null;
+  /** Help for the verb or option under the cursor on a magic line; null elsewhere. */
+  inspect(code: string, cursor: number): string | null;
+  /** The TypeScript a mixed cell becomes, for completion around its magics (see `CellPlanner`). */
+  mapToTypeScript(code: string, cursor: number): { code: string; cursor: number } | null;
+  /** Closes every connection (kernel shutdown). */
+  close(): Promise<void>;
+}
+
+export function createMagics(deps: MagicsDeps = {}): Magics {
+  const verbs = createVerbRegistry<MagicServices>([...DEFAULT_FAMILIES, ...(deps.families ?? [])]);
+  let runningHost: MagicHost | undefined;
+  const services: MagicServices = {
+    connections:
+      deps.connections ??
+      new ConnectionRegistry({
+        howToConnect: 'Connect with %lakebase connect (see %lakebase help connect).',
+        howToUse: 'Pick one with %lakebase use {name}.',
+      }),
+    connectors: deps.connectors ?? createConnectors(),
+    connectionKinds: new Map<string, ConnectionKind>(),
+    settings: createSettings(deps.settings),
+    refreshers: deps.refreshers ?? sharedRefreshers,
+    verbs,
+    currentHost: () => runningHost,
+  };
+  const planner = createCellPlanner({
+    parse: (magic, mode) => parseInvocation(verbs, magic, mode),
+    capturedNames: (invocation) => (verbs.get(invocation.verb)?.text !== undefined && invocation.text !== undefined ? parameterNames(invocation.text) : []),
+  });
+  const candidates = (source: 'connections' | 'verbs' | 'settings') => {
+    switch (source) {
+      case 'connections':
+        return services.connections.list().map((connection) => connection.name);
+      case 'verbs':
+        return verbs.names();
+      case 'settings':
+        return SETTINGS.map((setting) => setting.name);
+      default: {
+        const unknownSource: never = source;
+        throw new Error(`unknown completion source ${String(unknownSource)}`);
+      }
+    }
+  };
+
+  return {
+    planCell: (source) => planner.planCell(source),
+    mapToTypeScript: (code, cursor) => planner.mapToTypeScript(code, cursor),
+    complete: (code, cursor) => completeMagic(verbs, candidates, code, cursor),
+    inspect: (code, cursor) => inspectMagic(verbs, code, cursor),
+
+    async run(invocation, host, context = {}) {
+      const verb = verbs.get(invocation.verb);
+      if (verb === undefined) throw new Error(`no verb "${invocation.verb}": invocations come from planCell`);
+      const mode = context.mode ?? invocation.mode;
+      const previousHost = runningHost;
+      runningHost = host;
+      try {
+        const value = await verb.run({
+          invocation,
+          host,
+          services,
+          variables: context.variables ?? {},
+          show: (shown) => {
+            if (mode !== 'expression') host.display(shown);
+          },
+        });
+        if (mode === 'statement') {
+          if (value !== undefined) host.display(value);
+          return {};
+        }
+        return { value };
+      } finally {
+        runningHost = previousHost;
+      }
+    },
+
+    async close() {
+      await services.connections.closeAll();
+      services.connectionKinds.clear();
+    },
+  };
+}

@@ -1,0 +1,28 @@
+// What the verbs work with: the kernel session's connections, the ways to open one, the
+// settings, and the credential refreshers. Injected through `createMagics(deps)`, so that tests
+// pass real ones pointed at a throwaway server and environment.
+import type { ConnectionRegistry } from '../lakebase/connections';
+import type { CredentialRefresher } from '../lakebase/credentials';
+import type { ConnectionKind, Connectors } from './connectors';
+import type { MagicHost } from './host';
+import type { VerbRegistry } from './registry';
+import type { Settings } from './settings';
+
+export interface MagicServices {
+  /** The named sessions of this kernel session, one of them current. */
+  connections: ConnectionRegistry;
+  /** Opens sessions for `%lakebase connect`. */
+  connectors: Connectors;
+  /** What each named connection goes to, for `%lakebase connections`. */
+  connectionKinds: Map<string, ConnectionKind>;
+  settings: Settings;
+  /** The token refreshers in use, for `%lakebase token`. */
+  refreshers: { list(): readonly Pick<CredentialRefresher, 'status'>[] };
+  /** Every verb, for `%lakebase help`. */
+  verbs: VerbRegistry<MagicServices>;
+  /**
+   * The host of the cell that runs now. A password prompt can come long after `connect` (a
+   * session reconnects in a later cell); it must go to the cell that is running then.
+   */
+  currentHost(): MagicHost | undefined;
+}

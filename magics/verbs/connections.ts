@@ -1,0 +1,348 @@
+// `%lakebase connect`, `connections`, `use` and `close`: named connections, one of them current.
+//
+// `connect` picks where to go from what was typed, in this order (README, "Connecting"):
+//   1. a `postgres://` / `postgresql://` URL or a libpq `key=value` string → that PostgreSQL;
+//   2. any other word → the Lakebase instance of that name in the configured workspace;
+//   3. nothing, with --host/--port/--sslmode → PostgreSQL from those options (and PG* variables);
+//   4. nothing, with --local → the embedded default (the local Lakebase emulator);
+//   5. nothing, inside a Databricks App (PGHOST, PGUSER, DATABRICKS_CLIENT_ID, no PGPASSWORD) →
+//      the app's database instance;
+//   6. nothing, with PG* variables set → PostgreSQL from them, as psql would;
+//   7. nothing, with Databricks configured → an error asking which instance;
+//   8. nothing at all → the embedded default, so the quickstart needs no set-up.
+import { CONNECTION_NAME_RULE } from '../../lakebase/connections';
+import { LakebaseError } from '../../lakebase/errors';
+import { parseConnectionString } from '../../lakebase/targets';
+import type { MagicInvocation, OptionDeclaration, VerbFamily } from '../declarations';
+import { MAGIC_ERRORS, MagicUsageError } from '../errors';
+import type { ConnectionKind, Connectors, OpenedConnection } from '../connectors';
+import type { MagicHost } from '../host';
+import { TableOutput, TextOutput } from '../outputs';
+import type { MagicServices } from '../services';
+import { transactionWords } from './transaction-note';
+
+/** Stable codes of the errors these verbs raise themselves. */
+export const CONNECT_ERRORS = {
+  /** Databricks is configured but no instance was named. */
+  instanceRequired: 'INSTANCE_REQUIRED',
+  /** A password is needed and there is no client to ask (headless run, allow_stdin false). */
+  noPrompt: 'PASSWORD_PROMPT_UNAVAILABLE',
+} as const;
+
+/** Lakebase instance names: 1 to 63 letters, digits and hyphens (lakebase.md). */
+const INSTANCE_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/;
+const CONNECTION_STRING = /^(postgres(ql)?:\/\/|[A-Za-z_]+\s*=)/i;
+
+const postgresOnly = ['host', 'port', 'sslmode'] as const;
+const instanceOnly = ['profile', 'read-only'] as const;
+
+const connectOptions: OptionDeclaration[] = [
+  { name: 'as', kind: 'text', valueName: 'NAME', summary: 'Name of the connection (default: the instance or database name)' },
+  { name: 'host', short: 'h', kind: 'text', valueName: 'HOST', summary: 'PostgreSQL server host (as psql -h)' },
+  { name: 'port', short: 'p', kind: 'integer', min: 1, max: 65535, valueName: 'PORT', summary: 'PostgreSQL server port (as psql -p)' },
+  { name: 'database', short: 'd', kind: 'text', valueName: 'NAME', summary: 'Database (default: databricks_postgres on Lakebase)' },
+  { name: 'user', short: 'U', kind: 'text', valueName: 'NAME', summary: 'Role to log in as (default: PGUSER, or your Databricks identity on Lakebase)' },
+  {
+    name: 'sslmode',
+    kind: 'choice',
+    choices: ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'],
+    summary: 'TLS as libpq does it (default prefer; Lakebase requires TLS)',
+  },
+  { name: 'profile', kind: 'text', valueName: 'PROFILE', summary: 'Databricks config profile for the workspace (~/.databrickscfg)' },
+  { name: 'read-only', kind: 'flag', summary: 'Connect to the instance\'s readable secondaries (read_only_dns)' },
+  { name: 'local', kind: 'flag', summary: 'Connect to the local Lakebase emulator, even when Databricks is configured' },
+];
+
+export const connectionsFamily: VerbFamily<MagicServices> = {
+  name: 'connections',
+  summary: 'Connections',
+  verbs: [
+    {
+      name: 'connect',
+      summary: 'Connect to a Lakebase instance, any PostgreSQL, or the local emulator; the new connection becomes current',
+      positionals: [
+        {
+          name: 'TARGET',
+          optional: true,
+          summary: 'an instance name, a postgresql:// URL or "key=value" string; left out: PG* variables, a Databricks App, or the local emulator',
+        },
+      ],
+      options: connectOptions,
+      details: [
+        'With an instance name, the instance is looked up in the Databricks workspace (DATABRICKS_HOST and a token, OAuth, a profile, or ' +
+          'the Databricks CLI login), a database token is minted for your identity, and the connection uses TLS. Tokens are refreshed in ' +
+          'the background before they expire (see %lakebase token); open connections are never dropped.',
+        'With nothing: inside a Databricks App, its database resource; else, when PG* variables are set, the server they name; else, ' +
+          'without any Databricks configuration, the local Lakebase emulator (started in the background on first use) and its ' +
+          'instance "local".',
+        'Passwords do not belong on the magic line (they would be saved in the notebook): use PGPASSWORD or ~/.pgpass, or leave them out ' +
+          'and you are asked for one when the server wants it.',
+        'Connecting again under a name in use replaces that connection.',
+      ],
+      conflicts: [
+        ['local', 'host'],
+        ['local', 'port'],
+        ['local', 'profile'],
+        ['local', 'read-only'],
+        ['local', 'user'],
+        ['local', 'sslmode'],
+      ],
+      examples: [
+        '%lakebase connect',
+        '%lakebase connect my-instance',
+        '%lakebase connect my-instance --database app --as app',
+        '%lakebase connect postgresql://me@localhost:5432/shop --as shop',
+        '%lakebase connect -h localhost -p 5432 -d shop -U me',
+      ],
+      run: async ({ invocation, host, services }) => connect(invocation, host, services),
+    },
+    {
+      name: 'connections',
+      summary: 'List the connections: name, what they connect to, which is current, transaction state',
+      positionals: [],
+      options: [],
+      examples: ['%lakebase connections'],
+      async run({ services }) {
+        return new TableOutput(
+          ['name', 'current', 'kind', 'connection', 'transaction'],
+          services.connections.list().map((connection) => [
+            connection.name,
+            connection.current ? '*' : '',
+            kindWords(services.connectionKinds.get(connection.name)),
+            connection.description,
+            transactionWords(connection.transactionStatus),
+          ]),
+          'No connections. Connect with %lakebase connect (see %lakebase help connect).',
+        );
+      },
+    },
+    {
+      name: 'use',
+      summary: 'Make a named connection the current one',
+      positionals: [{ name: 'NAME', summary: 'the connection to use', completes: 'connections' }],
+      options: [],
+      examples: ['%lakebase use analytics'],
+      async run({ invocation, services }) {
+        const [name] = invocation.positionals;
+        const { session } = services.connections.use(name);
+        return new TextOutput(`"${name}" is the current connection (${session.description}).`);
+      },
+    },
+    {
+      name: 'close',
+      summary: 'Close a connection (the current one when none is named), or all of them',
+      positionals: [{ name: 'NAME', summary: 'the connection to close; the current one when left out', optional: true, completes: 'connections' }],
+      options: [{ name: 'all', kind: 'flag', summary: 'Close every connection' }],
+      details: ['Closing a connection that is inside a transaction rolls the transaction back (the server does so when the session ends).'],
+      examples: ['%lakebase close', '%lakebase close analytics', '%lakebase close --all'],
+      async run({ invocation, host, services }) {
+        const [named] = invocation.positionals;
+        const { connections } = services;
+        if (invocation.options.all === true) {
+          if (named !== undefined) {
+            throw new MagicUsageError(MAGIC_ERRORS.conflictingOptions, 'close: give either a NAME or --all, not both', {
+              line: invocation.source.line,
+            });
+          }
+          const names = connections.list().map((connection) => connection.name);
+          for (const name of names) warnIfInTransaction(services, name, host);
+          await connections.closeAll();
+          services.connectionKinds.clear();
+          return new TextOutput(names.length === 0 ? 'No connections to close.' : `Closed ${names.map((name) => `"${name}"`).join(', ')}.`);
+        }
+        const name = named ?? connections.currentName;
+        if (name === undefined) return new TextOutput('No current connection to close.');
+        warnIfInTransaction(services, name, host);
+        await connections.close(name);
+        services.connectionKinds.delete(name);
+        const others = connections.list();
+        const next =
+          others.length === 0 ? '' : connections.currentName === undefined ? ` Choose the current one with %lakebase use NAME (${others.map((c) => c.name).join(', ')}).` : '';
+        return new TextOutput(`Closed "${name}".${next}`);
+      },
+    },
+  ],
+};
+
+async function connect(invocation: MagicInvocation, host: MagicHost, services: MagicServices): Promise<TextOutput> {
+  const { connectors } = services;
+  const [target] = invocation.positionals;
+  const options = invocation.options;
+  const signal = host.signal;
+  const text = (name: string) => options[name] as string | undefined;
+
+  const alias = text('as');
+  if (alias !== undefined && !CONNECTION_NAME_RULE.test(alias)) {
+    throw new MagicUsageError(MAGIC_ERRORS.invalidValue, `connect: --as "${alias}" cannot name a connection`, {
+      line: invocation.source.line,
+      hint: 'Use a letter or _ first, then letters, digits, _ or -, at most 63 characters (e.g. analytics or prod-ro).',
+    });
+  }
+
+  let opened: OpenedConnection;
+  const route = await chooseRoute(target, invocation, connectors);
+  switch (route) {
+    case 'postgres': {
+      const connectionString = target;
+      if (connectionString !== undefined) warnAboutTypedPassword(connectionString, host);
+      opened = await connectors.postgres({
+        connectionString,
+        options: { host: text('host'), port: options.port as number | undefined, database: text('database'), user: text('user'), sslmode: text('sslmode') },
+        askPassword: (prompt) => askPassword(services, prompt),
+        signal,
+      });
+      break;
+    }
+    case 'instance':
+      opened = await connectors.instance({
+        instance: target!,
+        database: text('database'),
+        user: text('user'),
+        profile: text('profile'),
+        readOnly: options['read-only'] === true,
+        signal,
+      });
+      break;
+    case 'app':
+      opened = await connectors.app({ signal });
+      break;
+    case 'embedded':
+      opened = await connectors.embedded({
+        database: text('database'),
+        onProgress: (message) => host.stderr(`lakebase: ${message}\n`),
+        signal,
+      });
+      break;
+    default: {
+      const unknownRoute: never = route;
+      throw new Error(`unknown connect route ${String(unknownRoute)}`);
+    }
+  }
+
+  const name = alias ?? connectionNameFrom(opened.defaultName);
+  const { connections } = services;
+  const replacing = connections.has(name);
+  if (replacing) warnIfInTransaction(services, name, host);
+  try {
+    // Connecting again under a name in use (re-running a notebook's connect cell) replaces it.
+    await connections.open(name, opened.session, { replace: true });
+  } catch (error) {
+    // The name was refused: do not leave the new session open behind the user's back.
+    await opened.session.close();
+    throw error;
+  }
+  services.connectionKinds.set(name, opened.kind);
+  const replaced = replacing ? ' (replacing the earlier connection of that name)' : '';
+  const tokens =
+    opened.identity === undefined ? '' : ` Logged in as ${opened.identity} with a database token, refreshed in the background (%lakebase token).`;
+  return new TextOutput(`Connected "${name}" to ${opened.session.description}${replaced}; it is the current connection.${tokens}`);
+}
+
+type Route = 'postgres' | 'instance' | 'app' | 'embedded';
+
+/** Where `connect` goes (see the order at the top of this file), refusing options that do not apply there. */
+async function chooseRoute(target: string | undefined, invocation: MagicInvocation, connectors: Connectors): Promise<Route> {
+  const given = (names: readonly string[]) => names.filter((name) => name in invocation.options);
+  const refuse = (names: readonly string[], where: string) => {
+    const wrong = given(names);
+    if (wrong.length > 0) {
+      throw new MagicUsageError(MAGIC_ERRORS.conflictingOptions, `connect: ${wrong.map((n) => `--${n}`).join(', ')} cannot be used ${where}`, {
+        line: invocation.source.line,
+        hint: 'See %lakebase help connect.',
+      });
+    }
+  };
+  if (target !== undefined) {
+    if (CONNECTION_STRING.test(target)) {
+      refuse([...instanceOnly, 'local'], 'with a PostgreSQL URL');
+      return 'postgres';
+    }
+    if (!INSTANCE_NAME.test(target)) {
+      throw new MagicUsageError(MAGIC_ERRORS.invalidValue, `connect: "${target}" is neither a postgresql:// URL nor an instance name`, {
+        line: invocation.source.line,
+        hint: 'Instance names have letters, digits and hyphens. For a server, write a URL (postgresql://user@host:5432/db) or use --host and --port.',
+      });
+    }
+    refuse([...postgresOnly, 'local'], 'with an instance (its host comes from the workspace)');
+    return 'instance';
+  }
+  if (given(postgresOnly).length > 0) {
+    refuse(instanceOnly, 'with --host, --port or --sslmode (they are for a PostgreSQL server, not an instance)');
+    return 'postgres';
+  }
+  if (invocation.options.local === true) return 'embedded';
+  if (connectors.isDatabricksApp()) {
+    refuse([...instanceOnly, 'database', 'user'], 'inside a Databricks App (its database resource sets them)');
+    return 'app';
+  }
+  if (connectors.hasPgEnvironment()) {
+    refuse(instanceOnly, 'with the PG* variables (name the instance to connect to one)');
+    return 'postgres';
+  }
+  if (await connectors.hasDatabricksConfig(invocation.options.profile as string | undefined)) {
+    throw new LakebaseError(CONNECT_ERRORS.instanceRequired, 'Databricks is configured, so connect needs the name of a Lakebase instance.', {
+      hint: 'Write %lakebase connect INSTANCE (the Databricks CLI lists them: databricks database list-database-instances), or %lakebase connect --local for the local emulator.',
+    });
+  }
+  refuse([...instanceOnly, 'user'], 'with the local emulator (it logs in as its own user)');
+  return 'embedded';
+}
+
+/** The psql-like prompt, through the cell that is running when the server asks. */
+async function askPassword(services: MagicServices, prompt: string): Promise<string> {
+  const host = services.currentHost();
+  if (host === undefined) {
+    throw new LakebaseError(CONNECT_ERRORS.noPrompt, 'The server asks for a password, and no cell is running to ask in.', {
+      hint: 'Set PGPASSWORD or add the password to ~/.pgpass.',
+    });
+  }
+  try {
+    return await host.input(prompt, { password: true });
+  } catch (error) {
+    throw new LakebaseError(CONNECT_ERRORS.noPrompt, 'The server asks for a password, and this client cannot be asked for one.', {
+      hint: 'Set PGPASSWORD or add the password to ~/.pgpass (headless runs and clients without stdin cannot prompt).',
+      cause: error,
+    });
+  }
+}
+
+/** A password typed on the magic line is saved in the notebook: say so (without repeating it). */
+function warnAboutTypedPassword(connectionString: string, host: MagicHost): void {
+  if (parseConnectionString(connectionString).password === undefined) return;
+  host.stderr(
+    'lakebase: warning: the connection string on this line holds a password, which is saved with the notebook. ' +
+      'Use PGPASSWORD or ~/.pgpass instead, or leave it out to be asked.\n',
+  );
+}
+
+/** A database or instance name made into a connection name (`my.db` → `my_db`, `1st` → `_1st`). */
+export function connectionNameFrom(base: string): string {
+  const name = base.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 63);
+  return CONNECTION_NAME_RULE.test(name) ? name : `_${name}`.slice(0, 63);
+}
+
+function warnIfInTransaction(services: MagicServices, name: string, host: MagicHost): void {
+  const connection = services.connections.list().find((candidate) => candidate.name === name);
+  if (connection !== undefined && connection.transactionStatus !== 'idle') {
+    host.stderr(`lakebase: "${name}" was inside a transaction; closing it rolls the transaction back\n`);
+  }
+}
+
+function kindWords(kind: ConnectionKind | undefined): string {
+  switch (kind) {
+    case 'postgres':
+      return 'PostgreSQL';
+    case 'instance':
+      return 'Lakebase instance';
+    case 'app':
+      return 'Lakebase (app resource)';
+    case 'embedded':
+      return 'local emulator';
+    case undefined:
+      return '';
+    default: {
+      const unknownKind: never = kind;
+      throw new Error(`unknown connection kind ${String(unknownKind)}`);
+    }
+  }
+}
