@@ -95,8 +95,10 @@ class RadiusPasswordService implements PasswordService {
     try {
       request = radius.decode({ packet, secret: this.#secret });
     } catch (error) {
-      // Garbage or a wrong shared secret (a server configured by an earlier emulator run): RFC 2865
-      // §3 says to drop such packets silently; PostgreSQL then times out and refuses the login.
+      // Not a RADIUS packet (or a Message-Authenticator that does not verify): RFC 2865 §3 says
+      // to drop it silently; PostgreSQL then times out and refuses the login. A request from a
+      // server holding another secret decodes, but its password decrypts to garbage and our
+      // answer fails PostgreSQL's response check: refused either way.
       this.log(`password service: dropped an undecodable packet from ${sender.address}:${sender.port}: ${describe(error)}`);
       return;
     }
