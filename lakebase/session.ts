@@ -11,7 +11,7 @@ import { isIP } from 'node:net';
 import type { Column, Notice, RunOptions, SqlSession, TransactionStatus } from './contracts';
 import { LakebaseError, SQL_TEXT_ERRORS, SqlError, isDatabaseError, redactSecrets } from './errors';
 import { ResultSet } from './result-set';
-import { typeNameOf } from './pg-types';
+import { builtinTypeName } from './pg-types';
 
 // ---------------------------------------------------------------------------------------------
 // Error codes
@@ -336,16 +336,12 @@ export class LakebaseSession implements SqlSession {
   }
 
   async #columnsOf(backend: Backend, fields: readonly FieldDef[]): Promise<Column[]> {
-    const builtinName = (oid: number) => {
-      const name = typeNameOf(oid);
-      return name === 'unknown' && oid !== UNKNOWN_TYPE_OID ? undefined : name;
-    };
-    const unknown = fields.map((field) => field.dataTypeID).filter((oid) => builtinName(oid) === undefined && !this.#typeNames.has(oid));
+    const unknown = fields.map((field) => field.dataTypeID).filter((oid) => builtinTypeName(oid) === undefined && !this.#typeNames.has(oid));
     if (unknown.length > 0) await this.#lookUpTypeNames(backend, [...new Set(unknown)]);
     return fields.map((field) => ({
       name: field.name,
       typeOid: field.dataTypeID,
-      typeName: builtinName(field.dataTypeID) ?? this.#typeNames.get(field.dataTypeID) ?? 'unknown',
+      typeName: builtinTypeName(field.dataTypeID) ?? this.#typeNames.get(field.dataTypeID) ?? 'unknown',
       tableOid: field.tableID,
       columnNumber: field.columnID,
     }));
@@ -372,9 +368,6 @@ export class LakebaseSession implements SqlSession {
     this.#state = next;
   }
 }
-
-/** The type PostgreSQL itself calls `unknown` (an untyped literal such as `SELECT 'a'`). */
-const UNKNOWN_TYPE_OID = 705;
 
 function closedError(description: string): LakebaseError {
   return new LakebaseError(SESSION_ERRORS.closed, `The session ${description} is closed.`, {

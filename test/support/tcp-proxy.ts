@@ -1,0 +1,97 @@
+// A TCP proxy in front of a PostgreSQL server, for faults that a server alone does not produce:
+// a network that drops every connection at once, and a middlebox that swallows cancel requests
+// (the PostgreSQL protocol's CancelRequest goes over a connection of its own). Real sockets.
+import { createServer, Server, Socket, connect } from 'node:net';
+
+/** The startup-packet code of a CancelRequest (PostgreSQL protocol, "CancelRequest"). */
+const CANCEL_REQUEST_CODE = 80877102;
+
+export interface TcpProxyOptions {
+  targetHost: string;
+  targetPort: number;
+  /**
+   * What to do with a cancel request: pass it on (default); reset its connection (the client sees
+   * an error); or swallow it (close the connection as a server does after a cancel, without
+   * passing it on: the client cannot tell).
+   */
+  cancelRequests?: 'forward' | 'reset' | 'swallow';
+}
+
+export interface TcpProxy {
+  readonly host: string;
+  readonly port: number;
+  /** Connections that were not cancel requests (sessions, side sessions). */
+  readonly sessions: number;
+  readonly cancelRequests: number;
+  /** When false, new session connections are reset (an unreachable server); default true. */
+  acceptSessions: boolean;
+  /** Destroys every open connection, as a network failure would. */
+  dropAll(): void;
+  stop(): Promise<void>;
+}
+
+export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
+  const open = new Set<Socket>();
+  const counts = { sessions: 0, cancelRequests: 0 };
+  const track = (socket: Socket) => {
+    open.add(socket);
+    socket.on('close', () => open.delete(socket));
+    // A reset peer is part of what this proxy is for; it must not crash the test process.
+    socket.on('error', () => socket.destroy());
+  };
+  const server: Server = createServer((client) => {
+    track(client);
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      if (head.length < 8) return;
+      client.off('data', onData);
+      client.pause();
+      const isCancel = head.readInt32BE(0) === 16 && head.readInt32BE(4) === CANCEL_REQUEST_CODE;
+      if (isCancel) counts.cancelRequests++;
+      else counts.sessions++;
+      if ((isCancel && options.cancelRequests === 'reset') || (!isCancel && !proxy.acceptSessions)) {
+        client.resetAndDestroy();
+        return;
+      }
+      if (isCancel && options.cancelRequests === 'swallow') {
+        client.end();
+        return;
+      }
+      const upstream = connect(options.targetPort, options.targetHost);
+      track(upstream);
+      upstream.write(head);
+      client.pipe(upstream);
+      upstream.pipe(client);
+      client.resume();
+      upstream.on('close', () => client.destroy());
+      client.on('close', () => upstream.destroy());
+    };
+    client.on('data', onData);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const address = server.address();
+  if (address === null || typeof address !== 'object') throw new Error('The proxy has no TCP address.');
+  const proxy: TcpProxy = {
+    acceptSessions: true,
+    host: '127.0.0.1',
+    port: address.port,
+    get sessions() {
+      return counts.sessions;
+    },
+    get cancelRequests() {
+      return counts.cancelRequests;
+    },
+    dropAll() {
+      for (const socket of open) socket.destroy();
+    },
+    async stop() {
+      for (const socket of open) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  return proxy;
+}
