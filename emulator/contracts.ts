@@ -38,6 +38,8 @@ export interface EmulatorEndpoint {
   /** PEM file of the CA that signs every instance's server certificate. */
   caCertPath: string;
   user: EmulatorUser;
+  /** Another workspace user, to show that one identity's token does not open another's role. */
+  secondUser?: EmulatorUser;
   servicePrincipal: EmulatorServicePrincipal;
 }
 

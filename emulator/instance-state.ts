@@ -1,0 +1,70 @@
+// The life of a database instance as an explicit state machine with one transition function: an
+// event that is not allowed in the current state is a bug in the emulator and throws (as pg-cursor
+// does), while requests a user may legitimately send in the wrong state are refused earlier by the
+// API with INVALID_STATE (see `instances.ts`).
+//
+// States are the API's own (`DatabaseInstanceState` in model.d.ts). The API has no STOPPING state:
+// a stop in progress shows as UPDATING, as a resize does, and ends in STOPPED.
+
+export const INSTANCE_STATES = ['STARTING', 'AVAILABLE', 'UPDATING', 'STOPPED', 'DELETING'] as const;
+export type InstanceState = (typeof INSTANCE_STATES)[number];
+
+export type InstanceEvent =
+  /** The server accepts connections (after creation, a start, or an emulator restart). */
+  | 'server-started'
+  /** The server could not be started; the instance stays stopped until started again. */
+  | 'start-failed'
+  | 'start-requested'
+  | 'stop-requested'
+  /** The server has stopped after a stop request. */
+  | 'server-stopped'
+  | 'resize-requested'
+  | 'resize-applied'
+  | 'delete-requested'
+  /** The server and its data are gone; the instance no longer exists. */
+  | 'deleted';
+
+/** `null` as a target means the instance no longer exists. */
+const TRANSITIONS: Record<InstanceState, Partial<Record<InstanceEvent, InstanceState | null>>> = {
+  STARTING: { 'server-started': 'AVAILABLE', 'start-failed': 'STOPPED', 'delete-requested': 'DELETING' },
+  AVAILABLE: { 'stop-requested': 'UPDATING', 'resize-requested': 'UPDATING', 'delete-requested': 'DELETING' },
+  UPDATING: { 'server-stopped': 'STOPPED', 'resize-applied': 'AVAILABLE', 'delete-requested': 'DELETING' },
+  STOPPED: { 'start-requested': 'STARTING', 'delete-requested': 'DELETING' },
+  DELETING: { deleted: null },
+};
+
+export class InvalidTransitionError extends Error {
+  readonly code = 'EMULATOR_INVALID_TRANSITION';
+  constructor(readonly state: string, readonly event: InstanceEvent) {
+    super(`Instance state machine: event '${event}' is not allowed in state '${state}' (a bug in the emulator).`);
+    this.name = 'InvalidTransitionError';
+  }
+}
+
+export function isInstanceState(value: unknown): value is InstanceState {
+  return typeof value === 'string' && (INSTANCE_STATES as readonly string[]).includes(value);
+}
+
+/** The one transition function. Throws on an unknown state or an event not allowed in it. */
+export function transition(state: InstanceState, event: InstanceEvent): InstanceState | null {
+  if (!isInstanceState(state)) throw new InvalidTransitionError(String(state), event);
+  const table = TRANSITIONS[state];
+  if (!Object.prototype.hasOwnProperty.call(table, event)) throw new InvalidTransitionError(state, event);
+  return table[event] as InstanceState | null;
+}
+
+/** Whether `event` is allowed in `state`, for the API to refuse a request before acting. */
+export function allows(state: InstanceState, event: InstanceEvent): boolean {
+  return Object.prototype.hasOwnProperty.call(TRANSITIONS[state] ?? {}, event);
+}
+
+/**
+ * Where an instance resumes when the emulator starts again: servers never survive the emulator,
+ * so an instance that should run starts again (STARTING, then `server-started`), one that was
+ * stopped or being stopped stays STOPPED, and a deletion in progress is finished.
+ */
+export function stateAfterRestart(state: InstanceState, desiredStopped: boolean): InstanceState {
+  if (!isInstanceState(state)) throw new InvalidTransitionError(String(state), 'server-started');
+  if (state === 'DELETING') return 'DELETING';
+  return desiredStopped ? 'STOPPED' : 'STARTING';
+}

@@ -1,0 +1,307 @@
+// The registry of database instances: their records (persisted), their servers (through
+// `InstanceHosting`), and every change of state through the one transition function of
+// `instance-state.ts`. Requests change the state at once (STARTING, UPDATING, DELETING) and the
+// work that ends the state runs in the background, one operation at a time per instance, lasting
+// at least `transitionDelayMs` so that clients really have to wait as they do on the real service.
+import { randomUUID } from 'node:crypto';
+import { errors } from './api-errors';
+import { HostingError } from './hosting';
+import type { HostedInstance, InstanceHosting, InstancePlacement } from './hosting';
+import type { Identity } from './identities';
+import type { InstanceSettings, CreateInstanceRequest } from './instance-wire';
+import { stateAfterRestart, transition } from './instance-state';
+import type { InstanceEvent, InstanceState } from './instance-state';
+import type { InstanceRecord, StateStore } from './store';
+import type { TokenService } from './tokens';
+
+export interface InstanceRegistryDependencies {
+  store: StateStore;
+  hosting: InstanceHosting;
+  tokens: TokenService;
+  transitionDelayMs: number;
+  log: (line: string) => void;
+}
+
+function placement(record: InstanceRecord): InstancePlacement {
+  return { uid: record.uid, address: record.address, port: record.port };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class InstanceRegistry {
+  private readonly hosted = new Map<string, HostedInstance>();
+  /** The last background operation of each instance (by uid); the next one chains after it. */
+  private readonly operations = new Map<string, Promise<void>>();
+  /** Serializes address allocation, so two creations never get the same address. */
+  private allocation: Promise<unknown> = Promise.resolve();
+  private readonly closing = new AbortController();
+
+  constructor(private readonly deps: InstanceRegistryDependencies) {}
+
+  private get records(): Record<string, InstanceRecord> {
+    return this.deps.store.state.instances;
+  }
+
+  list(): InstanceRecord[] {
+    return Object.values(this.records).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  get(name: string): InstanceRecord {
+    const record = Object.prototype.hasOwnProperty.call(this.records, name) ? this.records[name] : undefined;
+    if (!record) throw errors.instanceNotFound(name);
+    return record;
+  }
+
+  findByUid(uid: string): InstanceRecord {
+    const record = Object.values(this.records).find((candidate) => candidate.uid === uid);
+    if (!record) throw errors.instanceUidNotFound(uid);
+    return record;
+  }
+
+  /** The running server of an AVAILABLE instance, for roles and databases. */
+  requireAvailable(name: string, action: string): { record: InstanceRecord; server: HostedInstance } {
+    const record = this.get(name);
+    if (record.state !== 'AVAILABLE') throw errors.instanceNotAvailable(name, record.state, action);
+    const server = this.hosted.get(record.uid);
+    if (!server) throw new Error(`Instance '${name}' is AVAILABLE but has no server (a bug in the emulator).`);
+    return { record, server };
+  }
+
+  async create(request: CreateInstanceRequest, creator: Identity): Promise<InstanceRecord> {
+    if (Object.prototype.hasOwnProperty.call(this.records, request.name)) throw errors.instanceExists(request.name);
+    const allocated = this.allocation.then(() => this.deps.hosting.allocateEndpoint(this.addressesInUse()));
+    // The chain continues after a failure; the failure itself reaches this request's caller.
+    this.allocation = allocated.catch((error: unknown) => this.deps.log(`address allocation failed: ${describe(error)}`));
+    const endpoint = await allocated;
+    // Checked again: another creation of the same name may have finished while we waited.
+    if (Object.prototype.hasOwnProperty.call(this.records, request.name)) throw errors.instanceExists(request.name);
+    const record: InstanceRecord = {
+      name: request.name,
+      uid: randomUUID(),
+      state: 'STARTING',
+      stopped: false,
+      capacity: request.settings.capacity,
+      creator: creator.postgresName,
+      creatorKind: creator.kind,
+      creationTime: new Date().toISOString(),
+      address: endpoint.address,
+      port: endpoint.port,
+      retentionWindowInDays: request.settings.retentionWindowInDays,
+      nodeCount: request.settings.nodeCount,
+      customTags: request.settings.customTags,
+      bootstrapped: false,
+      ...(request.settings.requestedPgVersion !== undefined ? { requestedPgVersion: request.settings.requestedPgVersion } : {}),
+      ...(request.settings.usagePolicyId !== undefined ? { usagePolicyId: request.settings.usagePolicyId } : {}),
+    };
+    this.records[record.name] = record;
+    await this.deps.store.save();
+    this.deps.log(`instance ${record.name}: created at ${record.address} by ${record.creator}`);
+    this.enqueue(record, () => this.bringUp(record, { pause: true }));
+    return record;
+  }
+
+  /** Applies validated changes; a start, stop or resize continues in the background. */
+  async update(name: string, changes: Partial<InstanceSettings>): Promise<InstanceRecord> {
+    const record = this.get(name);
+    if (record.state === 'DELETING') throw errors.instanceDeleting(name);
+    const wantsStop = changes.stopped === true && record.state !== 'STOPPED';
+    const wantsStart = changes.stopped === false && record.state === 'STOPPED';
+    const wantsResize = changes.capacity !== undefined && changes.capacity !== record.capacity && record.state !== 'STOPPED';
+    const changesState = wantsStop || wantsStart || wantsResize;
+    if (changesState && record.state !== 'AVAILABLE' && record.state !== 'STOPPED') throw errors.instanceBusy(name, record.state);
+
+    if (changes.capacity !== undefined) record.capacity = changes.capacity;
+    if (changes.stopped !== undefined) record.stopped = changes.stopped;
+    if (changes.retentionWindowInDays !== undefined) record.retentionWindowInDays = changes.retentionWindowInDays;
+    if (changes.customTags !== undefined) record.customTags = changes.customTags;
+    if (changes.usagePolicyId !== undefined) record.usagePolicyId = changes.usagePolicyId;
+
+    if (wantsStop) {
+      await this.apply(record, 'stop-requested');
+      this.enqueue(record, () => this.bringDown(record));
+    } else if (wantsStart) {
+      await this.apply(record, 'start-requested');
+      this.enqueue(record, () => this.bringUp(record, { pause: true }));
+    } else if (wantsResize) {
+      await this.apply(record, 'resize-requested');
+      this.enqueue(record, () => this.resize(record));
+    } else {
+      await this.deps.store.save();
+    }
+    return record;
+  }
+
+  async delete(name: string): Promise<void> {
+    const record = this.get(name);
+    if (record.state === 'DELETING') throw errors.instanceDeleting(name);
+    await this.apply(record, 'delete-requested');
+    this.enqueue(record, () => this.remove(record, { pause: true }));
+  }
+
+  /** At emulator start: servers that should run start again, deletions in progress finish. */
+  async restore(): Promise<void> {
+    const records = this.list();
+    for (const record of records) record.state = stateAfterRestart(record.state, record.stopped);
+    await this.deps.store.save();
+    await Promise.all(
+      records.map((record) => {
+        if (record.state === 'STARTING') return this.enqueue(record, () => this.bringUp(record, { pause: false }));
+        if (record.state === 'DELETING') return this.enqueue(record, () => this.remove(record, { pause: false }));
+        return undefined;
+      }),
+    );
+  }
+
+  /** Waits for every background operation (tests and shutdown). */
+  async settled(): Promise<void> {
+    while (true) {
+      const pending = [...this.operations.values()];
+      if (pending.length === 0) return;
+      await Promise.allSettled(pending);
+    }
+  }
+
+  /** Stops every server; records keep their states so the next start restores them. */
+  async close(): Promise<void> {
+    this.closing.abort();
+    await this.settled();
+    const servers = [...this.hosted.entries()];
+    this.hosted.clear();
+    const results = await Promise.allSettled(servers.map(([, server]) => server.stop()));
+    results.forEach((result, index) => {
+      if (result.status === 'rejected') this.deps.log(`stopping the server of instance ${servers[index][0]} failed: ${describe(result.reason)}`);
+    });
+  }
+
+  private addressesInUse(): Set<string> {
+    return new Set(Object.values(this.records).map((record) => record.address));
+  }
+
+  private async apply(record: InstanceRecord, event: InstanceEvent): Promise<void> {
+    const next = transition(record.state, event);
+    this.deps.log(`instance ${record.name}: ${record.state} --${event}--> ${next ?? '(gone)'}`);
+    if (next === null) delete this.records[record.name];
+    else record.state = next;
+    await this.deps.store.save();
+  }
+
+  /**
+   * Ends a state, unless a deletion was requested meanwhile (DELETING then takes over, and the
+   * deletion, queued after this operation, stops the server).
+   */
+  private async complete(record: InstanceRecord, expected: InstanceState, event: InstanceEvent): Promise<void> {
+    if (record.state === expected) await this.apply(record, event);
+  }
+
+  private enqueue(record: InstanceRecord, work: () => Promise<void>): Promise<void> {
+    const previous = this.operations.get(record.uid) ?? Promise.resolve();
+    const next = previous.then(work).catch((error: unknown) => {
+      // One instance's failure must not stop the emulator: log it with its context and carry on.
+      this.deps.log(`instance ${record.name}: background operation failed: ${error instanceof Error ? error.stack : String(error)}`);
+    });
+    this.operations.set(record.uid, next);
+    void next.then(() => {
+      if (this.operations.get(record.uid) === next) this.operations.delete(record.uid);
+    });
+    return next;
+  }
+
+  /** Resolves after `ms`, or at once when the emulator is closing. */
+  private pause(ms: number, since = Date.now()): Promise<void> {
+    const remaining = ms - (Date.now() - since);
+    if (remaining <= 0 || this.closing.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, remaining);
+      const signal = this.closing.signal;
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done);
+    });
+  }
+
+  private passwordCheck(record: InstanceRecord) {
+    const { uid, name } = record;
+    return async (user: string, password: string): Promise<boolean> => {
+      const verdict = await this.deps.tokens.verifyDatabaseCredential(password, { user, instanceUid: uid });
+      if (verdict !== 'accepted') this.deps.log(`instance ${name}: login of ${user} refused: ${verdict}`);
+      return verdict === 'accepted';
+    };
+  }
+
+  private async startServer(record: InstanceRecord): Promise<HostedInstance> {
+    try {
+      return await this.deps.hosting.start(placement(record), this.passwordCheck(record));
+    } catch (error) {
+      if (!(error instanceof HostingError && error.code === 'ADDRESS_IN_USE')) throw error;
+      // Another program (or another emulator) took the address while this instance was stopped.
+      // A new address changes read_write_dns; clients that look the instance up again follow it.
+      const previous = record.address;
+      const endpoint = await this.deps.hosting.allocateEndpoint(this.addressesInUse());
+      record.address = endpoint.address;
+      record.port = endpoint.port;
+      await this.deps.store.save();
+      this.deps.log(`instance ${record.name}: ${previous} is taken, moved to ${record.address}`);
+      return await this.deps.hosting.start(placement(record), this.passwordCheck(record));
+    }
+  }
+
+  private async bringUp(record: InstanceRecord, options: { pause: boolean }): Promise<void> {
+    const since = Date.now();
+    let server: HostedInstance | undefined;
+    try {
+      server = await this.startServer(record);
+      if (!record.bootstrapped) {
+        // The creator owns the instance: a role in databricks_superuser, made on the first start.
+        await server.createRole(record.creator, record.creatorKind, { superuser: true });
+        record.bootstrapped = true;
+        await this.deps.store.save();
+      }
+    } catch (error) {
+      this.deps.log(`instance ${record.name}: could not start: ${describe(error)}`);
+      if (server) await server.stop().catch((stopError: unknown) => this.deps.log(`instance ${record.name}: stop after failed start: ${describe(stopError)}`));
+      await this.complete(record, 'STARTING', 'start-failed');
+      return;
+    }
+    this.hosted.set(record.uid, server);
+    if (options.pause) await this.pause(this.deps.transitionDelayMs, since);
+    await this.complete(record, 'STARTING', 'server-started');
+  }
+
+  private async bringDown(record: InstanceRecord): Promise<void> {
+    const since = Date.now();
+    await this.stopServer(record);
+    await this.pause(this.deps.transitionDelayMs, since);
+    await this.complete(record, 'UPDATING', 'server-stopped');
+  }
+
+  private async resize(record: InstanceRecord): Promise<void> {
+    // The emulator does not size servers; the state still passes through UPDATING as it would.
+    await this.pause(this.deps.transitionDelayMs);
+    await this.complete(record, 'UPDATING', 'resize-applied');
+  }
+
+  private async stopServer(record: InstanceRecord): Promise<void> {
+    const server = this.hosted.get(record.uid);
+    if (!server) return;
+    this.hosted.delete(record.uid);
+    await server.stop();
+  }
+
+  private async remove(record: InstanceRecord, options: { pause: boolean }): Promise<void> {
+    const since = Date.now();
+    await this.stopServer(record);
+    await this.deps.hosting.destroy(placement(record));
+    if (options.pause) await this.pause(this.deps.transitionDelayMs, since);
+    // Unity Catalog entries bound to the instance go with it.
+    const { catalogs, tables } = this.deps.store.state;
+    for (const [name, catalog] of Object.entries(catalogs)) if (catalog.instanceName === record.name) delete catalogs[name];
+    for (const [name, table] of Object.entries(tables)) if (table.instanceName === record.name) delete tables[name];
+    await this.apply(record, 'deleted');
+    this.deps.log(`instance ${record.name}: deleted`);
+  }
+}

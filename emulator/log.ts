@@ -1,0 +1,24 @@
+// The emulator's log: one line per event, appended to `emulator.log` in the data directory, with a
+// timestamp. Never given a secret: tokens, PATs and client secrets stay out of every line.
+import { createWriteStream } from 'node:fs';
+
+export interface EmulatorLog {
+  (line: string): void;
+  close(): Promise<void>;
+}
+
+export function openEmulatorLog(path: string): EmulatorLog {
+  const stream = createWriteStream(path, { flags: 'a', mode: 0o600 });
+  // A full disk must not take the emulator down with it; the failure is reported once on stderr.
+  let failed = false;
+  stream.on('error', (error) => {
+    if (failed) return;
+    failed = true;
+    process.stderr.write(`lakebase emulator: cannot write its log ${path}: ${error.message}\n`);
+  });
+  const log = ((line: string) => {
+    if (!stream.writableEnded) stream.write(`${new Date().toISOString()} ${line}\n`);
+  }) as EmulatorLog;
+  log.close = () => new Promise<void>((resolve) => stream.end(resolve));
+  return log;
+}

@@ -1,0 +1,109 @@
+// The emulator's persistent state: instances, Unity Catalog entries and the last API port, in one
+// JSON file of the data directory, so that everything survives `emulator stop` + `start`. Roles are
+// not kept here: each instance's PostgreSQL server is the truth about its roles.
+import type { Capacity } from './limits';
+import type { InstanceState } from './instance-state';
+import { isInstanceState } from './instance-state';
+import { DataFileError, readJsonFile, writeJsonFileAtomic } from './files';
+
+export type CreatorKind = 'USER' | 'SERVICE_PRINCIPAL';
+
+export interface CustomTag {
+  key: string;
+  value?: string;
+}
+
+export interface InstanceRecord {
+  name: string;
+  uid: string;
+  state: InstanceState;
+  /** What the user asked for (`stopped`); `state` says what is. */
+  stopped: boolean;
+  capacity: Capacity;
+  creator: string;
+  creatorKind: CreatorKind;
+  /** RFC 3339, as `creation_time` in the API. */
+  creationTime: string;
+  /** The loopback address the server listens on (`read_write_dns`); kept across restarts. */
+  address: string;
+  /** 5432, except on machines without loopback aliases (see `hosting.ts`). */
+  port: number;
+  retentionWindowInDays: number;
+  nodeCount: number;
+  /** The `pg_version` the client asked for, if any (the emulator runs its own; see limits.ts). */
+  requestedPgVersion?: string;
+  customTags: CustomTag[];
+  usagePolicyId?: string;
+  /** The creator's role exists: made on the first successful start, never again. */
+  bootstrapped: boolean;
+}
+
+/** A Unity Catalog catalog bound to a database of an instance (`POST /catalogs`). */
+export interface CatalogRecord {
+  name: string;
+  uid: string;
+  instanceName: string;
+  databaseName: string;
+  createDatabaseIfNotExists: boolean;
+}
+
+/** A Unity Catalog table registered for a Postgres table (`POST /tables`). */
+export interface TableRecord {
+  name: string;
+  instanceName: string;
+  logicalDatabaseName: string;
+}
+
+export interface EmulatorState {
+  version: 1;
+  instances: Record<string, InstanceRecord>;
+  catalogs: Record<string, CatalogRecord>;
+  tables: Record<string, TableRecord>;
+  /** The API port of the last run, reused when no port is given so `DATABRICKS_HOST` stays put. */
+  lastPort?: number;
+}
+
+export interface StateStore {
+  /** The live state; mutate it, then `save()`. */
+  readonly state: EmulatorState;
+  /** Writes the state atomically; concurrent calls are serialized and the last one wins. */
+  save(): Promise<void>;
+}
+
+function emptyState(): EmulatorState {
+  return { version: 1, instances: {}, catalogs: {}, tables: {} };
+}
+
+function isRecordOf(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Checks what a hand edit or an older version could break; a bad file is refused, not guessed at. */
+function parseState(path: string, value: unknown): EmulatorState {
+  if (!isRecordOf(value) || value.version !== 1) throw new DataFileError(path, 'unknown format version');
+  const { instances, catalogs, tables } = value;
+  if (!isRecordOf(instances) || !isRecordOf(catalogs) || !isRecordOf(tables)) {
+    throw new DataFileError(path, 'instances, catalogs and tables must be objects');
+  }
+  for (const [name, record] of Object.entries(instances)) {
+    if (!isRecordOf(record) || record.name !== name || typeof record.uid !== 'string' || !isInstanceState(record.state) || typeof record.address !== 'string') {
+      throw new DataFileError(path, `instance '${name}' is malformed`);
+    }
+  }
+  return value as unknown as EmulatorState;
+}
+
+export async function openStateStore(path: string): Promise<StateStore> {
+  const loaded = await readJsonFile(path);
+  const state = loaded === undefined ? emptyState() : parseState(path, loaded);
+  let writing: Promise<void> = Promise.resolve();
+  return {
+    state,
+    save() {
+      // Chained so two saves never interleave their renames; each writes the state as it is then.
+      const next = writing.then(() => writeJsonFileAtomic(path, state));
+      writing = next.catch(() => undefined);
+      return next;
+    },
+  };
+}
