@@ -402,7 +402,10 @@ export function renderHtml(result: RenderableResult): string {
   ].join('\n');
 }
 
+/** What a result displays as: always both formats. */
+export type ResultBundle = MimeBundle & { 'text/html': string };
+
 /** The MIME bundle of a result: `text/plain` and `text/html`, the same rows and footer. */
-export function renderResultSet(result: RenderableResult): MimeBundle {
+export function renderResultSet(result: RenderableResult): ResultBundle {
   return { 'text/plain': renderPlainText(result), 'text/html': renderHtml(result) };
 }
