@@ -418,13 +418,17 @@ function describeCount(count: number): string {
   return count === 0 ? 'no arguments' : count === 1 ? 'one argument' : `${count} arguments`;
 }
 
-/** `sql [--into VARIABLE] [--on NAME] SQL`: the usage of a verb, from its declaration. */
+/**
+ * `%lakebase sql [--into VARIABLE] [--on NAME] SQL`: the usage of a verb, from its declaration.
+ * Arguments come first; when the options would make the line long, they are summed up as `[OPTIONS]`.
+ */
 export function usageLine<Services>(verb: VerbDeclaration<Services>, form: 'line' | 'cell' = 'line'): string {
-  const parts = [form === 'cell' ? CELL_MAGIC : LINE_MAGIC, verb.name];
-  for (const option of verb.options) parts.push(`[${optionSyntax(option)}]`);
-  for (const positional of verb.positionals) parts.push(positional.optional ? `[${positional.name}]` : positional.name);
-  if (verb.text !== undefined && form === 'line') parts.push(verb.text.name);
-  return parts.join(' ');
+  const head = [form === 'cell' ? CELL_MAGIC : LINE_MAGIC, verb.name];
+  const positionals = verb.positionals.map((positional) => (positional.optional ? `[${positional.name}]` : positional.name));
+  const options = verb.options.map((option) => `[${optionSyntax(option)}]`);
+  const text = verb.text !== undefined && form === 'line' ? [verb.text.name] : [];
+  const full = [...head, ...positionals, ...options, ...text].join(' ');
+  return full.length <= 100 ? full : [...head, ...positionals, '[OPTIONS]', ...text].join(' ');
 }
 
 /** `--into VARIABLE`, `-h, --host HOST`, `--read-only`. */

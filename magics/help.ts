@@ -59,8 +59,8 @@ export function optionHeading(option: OptionDeclaration): string {
 /** The summary, with the allowed values when they are not in the heading. */
 export function optionSummary(option: OptionDeclaration): string {
   switch (option.kind) {
-    case 'row-limit':
-      return `${option.summary} (a number of rows, or all)`;
+    case 'choice':
+      return option.valueName === undefined ? option.summary : `${option.summary}: ${(option.choices ?? []).join(', ')}`;
     case 'integer':
       return option.min !== undefined && option.max !== undefined ? `${option.summary} (${option.min} to ${option.max})` : option.summary;
     default:

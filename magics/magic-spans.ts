@@ -110,10 +110,11 @@ export function scanMagics(source: string): ScannedCell {
           previousWasCaseColon = false;
           continue;
         }
-        const looksLikeMagic = /^%%?[A-Za-z_]/.exec(afterPercent);
-        // Only where TypeScript itself could not go on (`%b` after `a` on the line before is a
-        // valid modulo), so that no working code is refused.
-        if (looksLikeMagic && statementStartsHere()) {
+        const looksLikeMagic = /^%%?[A-Za-z_]/.test(afterPercent);
+        // Reported only where TypeScript could not read the `%` as a modulo anyway, so that no
+        // working code is refused: where an operand is expected, or at the start of a line where
+        // what follows cannot continue the previous line (`%%`, or `%name word`).
+        if (looksLikeMagic && (!operandEnded || (firstOnLine && cannotContinue(afterPercent)))) {
           const written = /^%%?[A-Za-z_][\w-]*/.exec(afterPercent)![0];
           problems.push({
             kind: written === CELL_MAGIC ? 'misplaced-cell-magic' : 'unknown-magic',
@@ -195,10 +196,6 @@ export function scanMagics(source: string): ScannedCell {
     }
   }
 
-  /** A statement must start here: no expression before it could continue. */
-  function statementStartsHere(): boolean {
-    return statementMayStart() && !endsOperand(t, previous, previousClosedControl, previousWasMagic);
-  }
 }
 
 /** Whether the token ends an operand, so that a following `%` is a modulo and `/` a division. */
@@ -263,6 +260,13 @@ function endsStatementAfter(t: typeof TypeScript, kind: TypeScript.SyntaxKind | 
   if (kind === undefined) return false;
   if (kind >= K.FirstAssignment && kind <= K.LastAssignment) return true;
   return kind === K.ReturnKeyword || kind === K.AwaitKeyword || kind === K.YieldKeyword || kind === K.ThrowKeyword;
+}
+
+/** `%%...`, or `%name word` where `word` is no binary operator keyword: not a modulo. */
+function cannotContinue(afterPercent: string): boolean {
+  if (afterPercent.startsWith('%%')) return true;
+  const next = /^%[A-Za-z_][\w$]*[ \t]+([A-Za-z_][\w$]*)/.exec(afterPercent);
+  return next !== null && !['in', 'instanceof', 'as', 'satisfies'].includes(next[1]);
 }
 
 function startsWithWord(text: string, word: string): boolean {

@@ -45,8 +45,9 @@ const connectOptions: OptionDeclaration[] = [
   {
     name: 'sslmode',
     kind: 'choice',
+    valueName: 'MODE',
     choices: ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'],
-    summary: 'TLS as libpq does it (default prefer; Lakebase requires TLS)',
+    summary: 'TLS as libpq does it (default prefer; Lakebase accepts TLS only)',
   },
   { name: 'profile', kind: 'text', valueName: 'PROFILE', summary: 'Databricks config profile for the workspace (~/.databrickscfg)' },
   { name: 'read-only', kind: 'flag', summary: 'Connect to the instance\'s readable secondaries (read_only_dns)' },

@@ -49,7 +49,7 @@ export const sqlFamily: VerbFamily<MagicServices> = {
           name: 'display-limit',
           kind: 'row-limit',
           valueName: 'ROWS',
-          summary: 'Rows shown of each result, for this magic only (default: %lakebase config display-limit)',
+          summary: 'Rows shown of each result, a number or all, for this magic only (default: %lakebase config display-limit)',
         },
         {
           name: 'on',

@@ -1,0 +1,127 @@
+// Help text and completion come from the verbs' declarations: every verb, option and example
+// shows up, and every example is accepted by the grammar.
+import { describe, expect, test } from 'vitest';
+import { createMagics, DEFAULT_FAMILIES } from '../magics';
+import { overviewHelp, verbHelp } from '../magics/help';
+import { createVerbRegistry } from '../magics/registry';
+
+const magics = createMagics();
+const verbs = DEFAULT_FAMILIES.flatMap((family) => family.verbs);
+const registry = createVerbRegistry(DEFAULT_FAMILIES);
+
+describe('help', () => {
+  test('the overview shows the grammar and every verb with its summary, by family', () => {
+    const text = overviewHelp(registry);
+    expect(text).toContain('%lakebase VERB [ARGUMENT ...] [--OPTION ...] [SQL]');
+    expect(text).toContain('%%lakebase [VERB]');
+    for (const family of DEFAULT_FAMILIES) expect(text).toContain(`${family.summary}:`);
+    for (const verb of verbs) expect(text).toMatch(new RegExp(`^  ${verb.name} +${escape(verb.summary)}$`, 'm'));
+  });
+
+  test.each(verbs.map((verb) => [verb.name, verb] as const))('%s: usage, every argument and option, and the examples', (_, verb) => {
+    const text = verbHelp(verb);
+    expect(text.split('\n')[0]).toBe(`%lakebase ${verb.name}: ${verb.summary}`);
+    for (const option of verb.options) {
+      expect(text).toMatch(new RegExp(`^  (-${option.short}, )?--${option.name}\\b.*${escape(option.summary)}`, 'm'));
+    }
+    for (const positional of verb.positionals) expect(text).toContain(positional.summary);
+    for (const example of verb.examples) expect(text).toContain(`  ${example}`);
+  });
+
+  test('sql help shows both forms', () => {
+    const text = verbHelp(registry.get('sql')!);
+    expect(text).toContain('  %lakebase sql [--into VARIABLE] [--display-limit ROWS] [--on CONNECTION] SQL');
+    expect(text).toContain('  %%lakebase [sql] [--into VARIABLE] [--display-limit ROWS] [--on CONNECTION]');
+  });
+
+  test.each(verbs.flatMap((verb) => verb.examples.map((example) => [verb.name, example] as const)))(
+    '%s example is accepted: %s',
+    (name, example) => {
+      // Cell-form examples get a body; `const r = %lakebase ...` examples are mixed cells.
+      const source = example.startsWith('%%') ? `${example}\nSELECT 1` : example;
+      const plan = magics.planCell(source);
+      expect(plan.kind).not.toBe('typescript');
+      const invocations = plan.kind === 'typescript' ? [] : plan.invocations;
+      expect(invocations.map((invocation) => invocation.verb)).toEqual([name]);
+    },
+  );
+
+  test('%lakebase help runs through the same text', async () => {
+    const plan = magics.planCell('%lakebase help connect');
+    if (plan.kind !== 'magics') throw new Error('expected a magics cell');
+    const shown: unknown[] = [];
+    const host = {
+      stdout: () => {},
+      stderr: () => {},
+      display: (value: unknown) => shown.push(value),
+      lookupVariable: () => ({ found: false as const }),
+      declareVariable: async () => {},
+      input: async () => '',
+      signal: new AbortController().signal,
+    };
+    const { value } = await magics.run(plan.invocations[0], host);
+    expect(String(value)).toBe(verbHelp(registry.get('connect')!));
+    expect(shown).toEqual([]);
+  });
+});
+
+describe('completion', () => {
+  const at = (code: string) => {
+    const cursor = code.indexOf('|');
+    return magics.complete(code.replace('|', ''), cursor);
+  };
+
+  test.each<[string, string[], number]>([
+    ['%lakebase co|', ['config', 'connect', 'connections'], 10],
+    ['%lakebase |', ['close', 'config', 'connect', 'connections', 'help', 'sql', 'token', 'use'], 10],
+    ['%lakebase sql --i|', ['--into'], 14],
+    ['%lakebase sql --into rows --|', ['--display-limit', '--on'], 26],
+    ['%lakebase connect --sslmode ver|', ['verify-ca', 'verify-full'], 28],
+    ['%lakebase connect -p 5432 --r|', ['--read-only'], 26],
+    ['%lakebase sql --display-limit |', ['all'], 30],
+    ['%lakebase help c|', ['close', 'config', 'connect', 'connections'], 15],
+    ['%lakebase config d|', ['display-limit'], 17],
+    ['%%lakebase --|', ['--display-limit', '--into', '--on'], 11],
+    ['%%lakebase con|', ['config', 'connect', 'connections'], 11],
+    ['const r = %lakebase s|', ['sql'], 20],
+    // In the SQL, nothing: it is not the magic's to complete.
+    ['%lakebase sql SELECT --i|', [], 21],
+    ['%lakebase nope --|', [], 15],
+  ])('%s', (code, matches, start) => {
+    const result = at(code);
+    expect(result).toEqual({ matches, cursorStart: start, cursorEnd: code.indexOf('|') });
+  });
+
+  test('a word after the cursor is replaced as a whole', () => {
+    expect(magics.complete('%lakebase con tail', 13)).toMatchObject({ cursorStart: 10, cursorEnd: 13 });
+    expect(magics.complete('%lakebase co|nnect'.replace('|', ''), 12)).toMatchObject({ cursorStart: 10, cursorEnd: 17 });
+  });
+
+  test('the magic itself', () => {
+    expect(at('%|')).toEqual({ matches: ['%lakebase', '%%lakebase'], cursorStart: 0, cursorEnd: 1 });
+    expect(at('%%l|')).toEqual({ matches: ['%%lakebase'], cursorStart: 0, cursorEnd: 3 });
+    expect(at('const a = 1\n  %l|')).toEqual({ matches: ['%lakebase'], cursorStart: 14, cursorEnd: 16 });
+  });
+
+  test('not on a magic line: null (the kernel asks TypeScript)', () => {
+    expect(at('const x = 1 % 2|')).toBeNull();
+    expect(at('console.lo|')).toBeNull();
+    expect(at('%%lakebase\nSELECT |')).toBeNull();
+  });
+});
+
+describe('inspection', () => {
+  test('the verb or option under the cursor', () => {
+    const code = '%lakebase sql --into rows SELECT 1';
+    expect(magics.inspect(code, code.indexOf('sql') + 1)).toBe(verbHelp(registry.get('sql')!));
+    const option = magics.inspect(code, code.indexOf('--into') + 3)!;
+    expect(option.split('\n')[0]).toBe('--into VARIABLE');
+    expect(option).toContain(verbHelp(registry.get('sql')!));
+    expect(magics.inspect('%lakebase', 9)).toBe(overviewHelp(registry));
+    expect(magics.inspect('const x = 1', 5)).toBeNull();
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
