@@ -3,6 +3,8 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import pg from 'pg';
 import { formatSqlError, SqlError } from '../lakebase/errors';
+import { splitStatements } from '../lakebase/sql/lexer';
+import { bindParameters } from '../lakebase/sql/parameters';
 import { startTestPostgres, TestPostgres } from './support/postgres';
 
 let server: TestPostgres;
@@ -19,9 +21,9 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function failure(statement: string): Promise<SqlError> {
+async function failure(statement: string, values: unknown[] = []): Promise<SqlError> {
   try {
-    await client.query(statement);
+    await client.query(statement, values);
   } catch (error) {
     return SqlError.fromDatabaseError(error as Error, statement);
   }
@@ -107,4 +109,30 @@ test('keeps the server fields a caller may match on', async () => {
     statement: "INSERT INTO t VALUES (2, 'a'), (2, 'b')",
   });
   expect(error.cause).toBeInstanceOf(pg.DatabaseError);
+});
+
+test('in a cell, the caret points at the cell line the user wrote, past rewritten parameters', async () => {
+  const cell = "SELECT 1;\n\nSELECT :greeting || 'é', :greeting,\n       nme FROM t";
+  const statements = splitStatements(cell);
+  const statement = statements[1];
+  const bound = bindParameters(statement.text, () => ({ found: true, value: 'hello' }));
+  expect(bound.text).toBe("SELECT $1 || 'é', $1,\n       nme FROM t");
+  const error = (await failure(bound.text, bound.values)).withSource({ text: cell, start: statement.start, sourceIndex: bound.sourceIndex });
+  expect(formatSqlError(error)).toEqual([
+    'ERROR:  column "nme" does not exist',
+    'LINE 4:        nme FROM t',
+    '               ^',
+    'HINT:  Perhaps you meant to reference the column "t.name".',
+    'SQLSTATE: 42703',
+  ]);
+  const second = bindParameters('SELECT :greeting, nme FROM t', () => ({ found: true, value: 1 }));
+  const onFirstLine = (await failure(second.text, second.values)).withSource({
+    text: 'SELECT 1; SELECT :greeting, nme FROM t',
+    start: 10,
+    sourceIndex: second.sourceIndex,
+  });
+  expect(formatSqlError(onFirstLine).slice(1, 3)).toEqual([
+    'LINE 1: SELECT 1; SELECT :greeting, nme FROM t',
+    `${' '.repeat(36)}^`,
+  ]);
 });
