@@ -1,10 +1,11 @@
 // An instance server's life: stopped servers refuse connections, restarted ones keep their data,
 // a server left running by a killed emulator is taken over, and the admin API (roles, databases)
 // reports what callers must act on with stable error codes.
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { allocateLoopbackAddress } from '../emulator/postgres/addresses';
 import { createInstanceServer, InstanceServer } from '../emulator/postgres/instance-server';
 import { startTestInstance, TestInstance } from './support/emulator-instance';
 
@@ -190,6 +191,60 @@ describe('roles and databases', () => {
       await expect(instance.server.listRoles()).rejects.toMatchObject({ code: 'NOT_RUNNING' });
     } finally {
       await instance.server.start();
+    }
+  });
+});
+
+describe('new instances', () => {
+  test('started side by side, they are made from one template and share nothing but its contents', async () => {
+    const parent = join(instance.root, 'more-instances');
+    const taken = new Set([instance.address]);
+    const servers: InstanceServer[] = [];
+    for (const name of ['first', 'second']) {
+      const address = await allocateLoopbackAddress(taken);
+      taken.add(address);
+      servers.push(
+        createInstanceServer({
+          dataDir: join(parent, name),
+          address,
+          port: 5432,
+          certificate: instance.authority.issueServerCertificate({ dnsNames: [], ipAddresses: [address] }),
+          passwordService: instance.passwordService,
+        }),
+      );
+    }
+    await Promise.all(servers.map((server) => server.start()));
+    try {
+      expect((await readdir(join(parent, '.instance-template'))).filter((entry) => entry.startsWith('pgdata-'))).toHaveLength(1);
+      await servers[0].createDatabase('only_in_first');
+      await servers[1].createRole('second-only@example.com', 'USER');
+      expect(await Promise.all(servers.map((server) => server.databaseExists('only_in_first')))).toEqual([true, false]);
+      expect(await Promise.all(servers.map((server) => server.databaseExists('databricks_postgres')))).toEqual([true, true]);
+      expect((await servers[0].listRoles()).map((role) => role.name)).toEqual([]);
+      expect((await servers[1].listRoles()).map((role) => role.name)).toEqual(['second-only@example.com']);
+    } finally {
+      await Promise.all(servers.map((server) => server.destroy()));
+    }
+  });
+
+  test('without a template, initdb and the bootstrap give the same Lakebase shape', async () => {
+    const address = await allocateLoopbackAddress(new Set([instance.address]));
+    const server = createInstanceServer({
+      dataDir: join(instance.root, 'no-template', 'instance'),
+      address,
+      port: 5432,
+      certificate: instance.authority.issueServerCertificate({ dnsNames: [], ipAddresses: [address] }),
+      passwordService: instance.passwordService,
+      templateDir: false,
+    });
+    await server.start();
+    try {
+      await expect(readdir(join(instance.root, 'no-template'))).resolves.toEqual(['instance']);
+      expect(await server.databaseExists('databricks_postgres')).toBe(true);
+      await server.createRole('owner@example.com', 'USER', { superuser: true });
+      expect((await server.listRoles())[0]).toMatchObject({ name: 'owner@example.com', superuser: true });
+    } finally {
+      await server.destroy();
     }
   });
 });

@@ -15,12 +15,13 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readlink, realpath, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { InstanceServerError, InstanceServerErrorCode } from './errors';
 import { locatePostgresBinaries, PostgresBinaries } from './postgres-binaries';
 import { assertReachableByServer, handToServer, resolveServerAccount, ServerAccount } from './server-account';
+import { copyTemplate, ensureTemplate } from './template';
 
 export interface InstanceServerOptions {
   /** This instance's directory (PGDATA inside it), created on first start. */
@@ -35,6 +36,12 @@ export interface InstanceServerOptions {
   passwordService: { port: number; secret: string };
   /** The server's log lines and the emulator's notes about this server. */
   log?: (line: string) => void;
+  /**
+   * Where the ready-made data directory that new instances copy is kept (see template.ts); false
+   * runs initdb and the bootstrap for every new instance. Default: `.instance-template` beside
+   * `dataDir`, i.e. shared by the instances of one emulator data directory.
+   */
+  templateDir?: string | false;
 }
 
 export type InstanceRoleKind = 'USER' | 'SERVICE_PRINCIPAL' | 'GROUP';
@@ -114,6 +121,8 @@ export function createInstanceServer(options: InstanceServerOptions): InstanceSe
 }
 
 type ServerState = 'stopped' | 'starting' | 'running' | 'stopping' | 'destroyed';
+/** `template`: a server without TCP or TLS that only builds the data directory new instances copy. */
+type ServerPurpose = 'instance' | 'template';
 
 /** Every legal move of a server; anything else is a bug in this file and throws. */
 const TRANSITIONS: Record<ServerState, readonly ServerState[]> = {
@@ -127,6 +136,7 @@ const TRANSITIONS: Record<ServerState, readonly ServerState[]> = {
 
 class PostgresInstanceServer implements InstanceServer {
   readonly #options: InstanceServerOptions;
+  readonly #purpose: ServerPurpose;
   readonly #pgdata: string;
   readonly #log: (line: string) => void;
   #state: ServerState = 'stopped';
@@ -138,8 +148,9 @@ class PostgresInstanceServer implements InstanceServer {
   #lifecycle: Promise<unknown> = Promise.resolve();
   readonly #recentLog: string[] = [];
 
-  constructor(options: InstanceServerOptions) {
+  constructor(options: InstanceServerOptions, purpose: ServerPurpose = 'instance') {
     this.#options = { ...options, dataDir: resolve(options.dataDir) };
+    this.#purpose = purpose;
     this.#pgdata = join(this.#options.dataDir, 'pgdata');
     this.#log = options.log ?? (() => {});
   }
@@ -277,7 +288,7 @@ class PostgresInstanceServer implements InstanceServer {
       await this.#prepareDirectory(account);
       await this.#stopLeftoverServer();
       await this.#initializeOnce(binaries, account);
-      await this.#writeConfiguration(account);
+      if (this.#purpose === 'instance') await this.#writeConfiguration(account);
       await this.#launch(binaries, account);
       await this.#bootstrap();
       this.#transition('running');
@@ -374,11 +385,24 @@ class PostgresInstanceServer implements InstanceServer {
 
   async #initializeOnce(binaries: PostgresBinaries, account: ServerAccount | undefined): Promise<void> {
     if (await exists(join(this.#pgdata, 'PG_VERSION'))) return;
-    // initdb writes into a scratch directory that is renamed into place when complete, so that an
-    // interrupted first start is simply retried (initdb refuses non-empty directories).
+    // The new data directory is assembled under a scratch name and renamed into place when
+    // complete, so that an interrupted first start is simply retried.
     const scratch = join(this.#options.dataDir, 'pgdata.initdb');
     await rm(scratch, { recursive: true, force: true });
     await rm(this.#pgdata, { recursive: true, force: true });
+    const templateDir = this.#options.templateDir ?? join(dirname(this.#options.dataDir), '.instance-template');
+    if (this.#purpose === 'instance' && templateDir !== false) {
+      try {
+        const template = await ensureTemplate(templateDir, binaries.postgres, account, (scratchPgdata) => this.#buildTemplate(scratchPgdata));
+        await copyTemplate(template, scratch, account);
+        await rename(scratch, this.#pgdata);
+        return;
+      } catch (error) {
+        // The template only saves time: without it, this instance is made the long way.
+        this.#note(`no instance template (${(error as Error).message}); running initdb instead`);
+        await rm(scratch, { recursive: true, force: true });
+      }
+    }
     await mkdir(scratch);
     await handToServer(scratch, 0o700, account);
     const output = await runToCompletion(binaries.initdb, [
@@ -405,6 +429,13 @@ class PostgresInstanceServer implements InstanceServer {
     await rename(scratch, this.#pgdata);
   }
 
+  /** Builds the template: initdb and the bootstrap in a server that listens on its socket only. */
+  async #buildTemplate(scratchPgdata: string): Promise<void> {
+    const builder = new PostgresInstanceServer({ ...this.#options, dataDir: dirname(scratchPgdata), templateDir: false }, 'template');
+    await builder.start();
+    await builder.stop();
+  }
+
   async #writeConfiguration(account: ServerAccount | undefined): Promise<void> {
     const { dataDir, certificate, passwordService, address } = this.#options;
     const tlsDir = join(dataDir, 'tls');
@@ -419,18 +450,24 @@ class PostgresInstanceServer implements InstanceServer {
   async #launch(binaries: PostgresBinaries, account: ServerAccount | undefined): Promise<void> {
     const { dataDir, address, port } = this.#options;
     this.#socketDir = await this.#socketDirectory(account);
+    const network =
+      this.#purpose === 'instance'
+        ? [
+            '-c', `listen_addresses=${address}`,
+            '-c', 'ssl=on',
+            '-c', `ssl_cert_file=${join(dataDir, 'tls', 'server.crt')}`,
+            '-c', `ssl_key_file=${join(dataDir, 'tls', 'server.key')}`,
+            // Names the processes in `ps` (postgres: lakebase 127.0.3.7: checkpointer).
+            '-c', `cluster_name=lakebase ${address}`,
+          ]
+        : ['-c', 'listen_addresses=', '-c', 'cluster_name=lakebase template'];
     const args = [
       '-D', this.#pgdata,
-      '-c', `listen_addresses=${address}`,
       '-c', `port=${port}`,
       '-c', `unix_socket_directories=${this.#socketDir}`,
       '-c', 'unix_socket_permissions=0700',
-      '-c', 'ssl=on',
-      '-c', `ssl_cert_file=${join(dataDir, 'tls', 'server.crt')}`,
-      '-c', `ssl_key_file=${join(dataDir, 'tls', 'server.key')}`,
       '-c', `extension_control_path=$system:${EXTENSION_SHARE_DIR}`,
-      // Names the processes in `ps` (postgres: lakebase 127.0.3.7: checkpointer).
-      '-c', `cluster_name=lakebase ${address}`,
+      ...network,
     ];
     this.#recentLog.length = 0;
     const child = spawn(binaries.postgres, args, {
@@ -568,7 +605,8 @@ class PostgresInstanceServer implements InstanceServer {
   }
 
   #note(message: string): void {
-    this.#log(`[lakebase emulator] instance ${this.#options.address}: ${message}`);
+    const subject = this.#purpose === 'instance' ? `instance ${this.#options.address}` : 'instance template';
+    this.#log(`[lakebase emulator] ${subject}: ${message}`);
   }
 }
 
