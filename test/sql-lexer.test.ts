@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { LakebaseError } from '../lakebase/errors';
-import { scanSql, splitStatements } from '../lakebase/sql/lexer';
+import { scanSql, splitStatements, SqlTextError } from '../lakebase/sql/lexer';
 
 /** The statements' texts, and a check that every offset points at its text in the cell. */
 function split(cell: string): string[] {
@@ -89,6 +89,17 @@ describe('unterminated text is an error that says where it starts', () => {
     expect(thrown).toMatchObject({ code: 'SQL_UNTERMINATED', message });
     expect((thrown as LakebaseError).hint).toMatch(/^Close it with /);
   });
+});
+
+test('the error knows where the quote starts, and counts the lines before the SQL in its cell', () => {
+  let thrown: unknown;
+  try {
+    splitStatements("SELECT 1;\nSELECT 'abc", { lineOffset: 1 });
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(SqlTextError);
+  expect(thrown).toMatchObject({ index: 17, line: 3, column: 8, message: 'The string that starts at line 3, column 8 is never closed.' });
 });
 
 describe('scanSql', () => {

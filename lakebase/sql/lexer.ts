@@ -61,21 +61,37 @@ export function lineAndColumn(text: string, index: number): { line: number; colu
   return { line, column: Array.from(before.slice(lineStart)).length + 1 };
 }
 
-function unterminated(text: string, start: number, what: string, hint: string): LakebaseError {
-  const { line, column } = lineAndColumn(text, start);
-  return new LakebaseError(
-    SQL_TEXT_ERRORS.unterminated,
-    `The ${what} that starts at line ${line}, column ${column} is never closed.`,
-    { hint },
-  );
+/** Where the text being scanned sits in what the user sees, for messages. */
+export interface TextPlacement {
+  /** Lines before the text in its cell, e.g. 1 for the body of a `%%lakebase` cell. Default 0. */
+  lineOffset?: number;
+}
+
+/** SQL text that cannot be split: says where the unclosed quote or comment starts. */
+export class SqlTextError extends LakebaseError {
+  /** Index (UTF-16) in the scanned text where the unclosed construct starts. */
+  readonly index: number;
+  /** 1-based line (counting `lineOffset`) and column (in characters) of `index`. */
+  readonly line: number;
+  readonly column: number;
+
+  constructor(text: string, index: number, what: string, hint: string, placement: TextPlacement) {
+    const { line, column } = lineAndColumn(text, index);
+    const cellLine = line + (placement.lineOffset ?? 0);
+    super(SQL_TEXT_ERRORS.unterminated, `The ${what} that starts at line ${cellLine}, column ${column} is never closed.`, { hint });
+    this.index = index;
+    this.line = cellLine;
+    this.column = column;
+  }
 }
 
 /**
  * Splits `text` into spans of code, strings, quoted identifiers, dollar quotes and comments.
  * Spans cover the whole text, in order, without gaps. An unterminated string, identifier, dollar
- * quote or block comment is a `LakebaseError` (`SQL_UNTERMINATED`) saying where it starts.
+ * quote or block comment is a `SqlTextError` (`SQL_UNTERMINATED`) saying where it starts; with
+ * `placement.lineOffset`, its line is the line of the cell.
  */
-export function scanSql(text: string): SqlSpan[] {
+export function scanSql(text: string, placement: TextPlacement = {}): SqlSpan[] {
   const spans: SqlSpan[] = [];
   let codeStart = 0;
   let i = 0;
@@ -106,7 +122,7 @@ export function scanSql(text: string): SqlSpan[] {
           end += 2;
         } else end++;
       }
-      if (depth > 0) throw unterminated(text, i, 'block comment /*', 'Close it with */ (comments nest: every /* needs its own */).');
+      if (depth > 0) throw new SqlTextError(text, i, 'block comment /*', 'Close it with */ (comments nest: every /* needs its own */).', placement);
       push('comment', i, end);
       i = end;
     } else if (char === "'") {
@@ -115,7 +131,7 @@ export function scanSql(text: string): SqlSpan[] {
       const start = prefixed && codeStart <= i - 1 ? i - 1 : i;
       let end = i + 1;
       for (;;) {
-        if (end >= text.length) throw unterminated(text, start, "string", "Close it with '. To put a ' inside a string, double it: 'it''s'.");
+        if (end >= text.length) throw new SqlTextError(text, start, 'string', "Close it with '. To put a ' inside a string, double it: 'it''s'.", placement);
         if (prefixed && text[end] === '\\') end += 2;
         else if (text[end] === "'" && text[end + 1] === "'") end += 2;
         else if (text[end] === "'") break;
@@ -126,7 +142,7 @@ export function scanSql(text: string): SqlSpan[] {
     } else if (char === '"') {
       let end = i + 1;
       for (;;) {
-        if (end >= text.length) throw unterminated(text, i, 'quoted identifier "', 'Close it with ". To put a " inside a quoted identifier, double it.');
+        if (end >= text.length) throw new SqlTextError(text, i, 'quoted identifier "', 'Close it with ". To put a " inside a quoted identifier, double it.', placement);
         if (text[end] === '"' && text[end + 1] === '"') end += 2;
         else if (text[end] === '"') break;
         else end++;
@@ -136,7 +152,7 @@ export function scanSql(text: string): SqlSpan[] {
     } else if (char === '$' && !isIdentifierChar(text[i - 1]) && dollarTagAt(text, i) !== undefined) {
       const tag = dollarTagAt(text, i)!;
       const close = text.indexOf(tag, i + tag.length);
-      if (close < 0) throw unterminated(text, i, `dollar quote ${tag}`, `Close it with the same ${tag}.`);
+      if (close < 0) throw new SqlTextError(text, i, `dollar quote ${tag}`, `Close it with the same ${tag}.`, placement);
       push('dollar-quote', i, close + tag.length);
       i = close + tag.length;
     } else {
@@ -192,7 +208,7 @@ class StatementEnd {
  * comments, parentheses and `BEGIN ATOMIC ... END` bodies. Statements that hold only whitespace
  * and comments are dropped; a last statement without `;` is kept. Offsets point into `text`.
  */
-export function splitStatements(text: string): SqlStatement[] {
+export function splitStatements(text: string, placement: TextPlacement = {}): SqlStatement[] {
   const statements: SqlStatement[] = [];
   let start = 0;
   let meaningful = false;
@@ -209,7 +225,7 @@ export function splitStatements(text: string): SqlStatement[] {
     end = new StatementEnd();
   };
 
-  for (const span of scanSql(text)) {
+  for (const span of scanSql(text, placement)) {
     if (span.kind === 'comment') continue;
     if (span.kind !== 'code') {
       meaningful = true;
