@@ -3,6 +3,7 @@
 // reports what callers must act on with stable error codes.
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { allocateLoopbackAddress } from '../emulator/postgres/addresses';
@@ -224,6 +225,26 @@ describe('new instances', () => {
       expect((await servers[1].listRoles()).map((role) => role.name)).toEqual(['second-only@example.com']);
     } finally {
       await Promise.all(servers.map((server) => server.destroy()));
+    }
+  });
+
+  test('an address where something else listens on 5432 is ADDRESS_IN_USE, so the caller can pick another', async () => {
+    const address = await allocateLoopbackAddress(new Set([instance.address]));
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen({ host: address, port: 5432 }, resolve));
+    const server = createInstanceServer({
+      dataDir: join(instance.root, 'more-instances', 'squatted'),
+      address,
+      port: 5432,
+      certificate: instance.authority.issueServerCertificate({ dnsNames: [], ipAddresses: [address] }),
+      passwordService: instance.passwordService,
+    });
+    try {
+      await expect(server.start()).rejects.toMatchObject({ code: 'ADDRESS_IN_USE', message: expect.stringContaining(`${address}:5432`) });
+      expect(server.running).toBe(false);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+      await server.destroy();
     }
   });
 

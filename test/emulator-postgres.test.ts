@@ -1,6 +1,6 @@
 // Logging in to an emulated Lakebase instance: TLS only, database tokens as passwords (checked by
 // the RADIUS password service at login only), the creator's role, and the certificate chain.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -104,6 +104,23 @@ describe('logging in', () => {
     const conninfo = `host=${instance.address} port=${instance.port} sslmode=require user=${CREATOR} password=${TOKEN_2} dbname=databricks_postgres`;
     const { stdout } = await run('psql', [conninfo, '-tAc', 'SELECT current_user'], { env: { ...process.env, PGSSLROOTCERT: '' } });
     expect(stdout.trim()).toBe(CREATOR);
+  });
+});
+
+describe('cancelling', () => {
+  test('psql interrupted with Ctrl-C cancels its running statement: PostgreSQL answers the cancel request itself', async () => {
+    const conninfo = `host=${instance.address} port=${instance.port} sslmode=require user=${CREATOR} password=${TOKEN_1} dbname=databricks_postgres application_name=to-cancel`;
+    const psql = spawn('psql', [conninfo, '-c', 'SELECT pg_sleep(60)'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    psql.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => psql.once('close', resolve));
+    const watcher = await connect(instance.connection(CREATOR, TOKEN_1));
+    await expect
+      .poll(async () => (await watcher.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'to-cancel' AND state = 'active'")).rows[0].n, { timeout: 10_000 })
+      .toBe(1);
+    psql.kill('SIGINT');
+    expect(await exited).toBe(1);
+    expect(stderr).toContain('canceling statement due to user request');
   });
 });
 

@@ -142,6 +142,8 @@ class PostgresInstanceServer implements InstanceServer {
   #state: ServerState = 'stopped';
   #child: ChildProcess | undefined;
   #exited: Promise<void> | undefined;
+  /** The server's stdout and stderr are closed: its last log lines have arrived. */
+  #outputClosed: Promise<void> | undefined;
   #socketDir: string | undefined;
   #temporarySocketDir = false;
   /** start/stop/destroy run one after another, in call order. */
@@ -484,11 +486,12 @@ class PostgresInstanceServer implements InstanceServer {
           this.#note(`the server exited unexpectedly (${signal ?? `exit ${code}`}); the instance is down until it is started again`);
           this.#child = undefined;
           this.#transition('stopped');
-          void this.#releaseSocketDirectory();
+          this.#releaseSocketDirectory().catch((error: unknown) => this.#note(`could not remove the socket directory: ${(error as Error).message}`));
         }
         resolve();
       });
     });
+    this.#outputClosed = new Promise<void>((resolve) => child.once('close', () => resolve()));
     child.once('error', (error) => this.#note(`could not run ${binaries.postgres}: ${error.message}`));
     for (const stream of [child.stdout, child.stderr]) {
       if (stream) createInterface({ input: stream }).on('line', (line) => this.#serverLine(line));
@@ -501,7 +504,11 @@ class PostgresInstanceServer implements InstanceServer {
     let exited = false;
     void this.#exited?.then(() => (exited = true));
     while (Date.now() < deadline) {
-      if (exited) throw this.#startFailure(child);
+      if (exited) {
+        // The reason (e.g. "could not bind") is in the last lines, which may trail the exit.
+        await Promise.race([this.#outputClosed, delay(1000)]);
+        throw this.#startFailure(child);
+      }
       // PostgreSQL writes "ready" into postmaster.pid (line 8, PM_STATUS_READY) once it accepts
       // connections — the same signal pg_ctl waits for, and independent of log wording.
       const status = await readFile(join(this.#pgdata, 'postmaster.pid'), 'utf8').then(
@@ -582,7 +589,8 @@ class PostgresInstanceServer implements InstanceServer {
    * are rare (role and database management), so a connection per call keeps no state to go stale.
    */
   async #admin<T>(database: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-    if (this.#state !== 'running' && this.#state !== 'starting') {
+    // While starting, only once the server is up (the bootstrap runs then).
+    if (!this.#socketDir || (this.#state !== 'running' && this.#state !== 'starting')) {
       throw new InstanceServerError('NOT_RUNNING', `The instance server at ${this.#options.address} is not running; start it first.`);
     }
     const client = new pg.Client({ host: this.#socketDir, port: this.#options.port, user: ADMIN_ROLE, database, application_name: 'lakebase-emulator' });
