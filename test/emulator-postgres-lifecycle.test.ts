@@ -271,13 +271,13 @@ describe('new instances', () => {
 });
 
 describe('destroy', () => {
-  test('stops the server, deletes its data, and cannot be undone', async () => {
+  test('stops the server of the directory, even one started by another object, deletes the data, and cannot be undone', async () => {
+    expect(instance.server.running).toBe(true);
     const server = sameInstanceAgain();
-    await instance.server.stop();
-    await server.start();
     await server.destroy();
     await expect(stat(join(instance.root, 'instance'))).rejects.toMatchObject({ code: 'ENOENT' });
     expect((await connectionError()).code).toBe('ECONNREFUSED');
+    await expect.poll(() => instance.server.running).toBe(false);
     await expect(server.start()).rejects.toMatchObject({ code: 'DESTROYED' });
   });
 });

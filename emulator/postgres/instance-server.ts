@@ -91,7 +91,7 @@ export interface InstanceServer {
   /** Owned by databricks_superuser, like databricks_postgres. DATABASE_EXISTS when it exists. */
   createDatabase(name: string): Promise<void>;
   databaseExists(name: string): Promise<boolean>;
-  /** Stop and delete its data. The object cannot be started again. */
+  /** Stop (also a server of this directory started elsewhere) and delete its data. The object cannot be started again. */
   destroy(): Promise<void>;
 }
 
@@ -173,6 +173,9 @@ class PostgresInstanceServer implements InstanceServer {
     return this.#enqueue(async () => {
       if (this.#state === 'destroyed') return;
       await this.#stop();
+      // A server of this directory may run under another object or an earlier emulator process:
+      // its data is not deleted from under it.
+      await this.#stopLeftoverServer();
       await rm(this.#options.dataDir, { recursive: true, force: true });
       this.#transition('destroyed');
     });
