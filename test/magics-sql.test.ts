@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createMagics, Magics } from '../magics';
 import { createConnectors } from '../magics/connectors';
 import { JUPYTER_DISPLAY } from '../lakebase/contracts';
-import { LakebaseError, SqlError } from '../lakebase/errors';
+import { describeError, LakebaseError, SqlError } from '../lakebase/errors';
 import { ResultSet } from '../lakebase/result-set';
 import { startTestPostgres, TestPostgres } from './support/postgres';
 import { RecordingHost, recordingHost, runMagicCell } from './support/magic-host';
@@ -126,6 +126,23 @@ describe('parameters', () => {
     expect(names).toEqual(['Ada', 'Grace']);
   });
 
+  test('the caret lands on the cell line, past rewritten parameters', async () => {
+    const plan = magics.planCell("const a = 1\nconst r = %lakebase sql SELECT :greeting, nme FROM people");
+    if (plan.kind !== 'mixed') throw new Error('expected a mixed cell');
+    const error = await magics.run(plan.invocations[0], recordingHost(), { variables: { greeting: 'hi' }, mode: 'expression' }).catch((e: unknown) => e);
+    expect(describeError(error).lines.slice(0, 3)).toEqual([
+      'ERROR:  column "nme" does not exist',
+      'LINE 2: SELECT :greeting, nme FROM people',
+      '                          ^',
+    ]);
+  });
+
+  test('an unclosed quote names the cell line', async () => {
+    const error = (await failing("%%lakebase\nSELECT 1;\nSELECT 'oops")) as LakebaseError;
+    expect(error.code).toBe('SQL_UNTERMINATED');
+    expect(error.message).toBe('The string that starts at line 3, column 8 is never closed.');
+  });
+
   test('a missing variable is a clear error, and nothing runs', async () => {
     const error = await failing('%%lakebase\nINSERT INTO people VALUES (9, :who, NULL);');
     expect(error).toBeInstanceOf(LakebaseError);
@@ -174,8 +191,8 @@ describe('errors and transactions', () => {
     expect(error).toBeInstanceOf(SqlError);
     const sqlError = error as SqlError;
     expect(sqlError.sqlState).toBe('42703');
-    // The caret points into the cell as typed.
-    expect(sqlError.source?.text).toBe('SELECT 1 AS one;\nSELECT nme\n  FROM people;\nSELECT 3');
+    // The caret points into the cell as typed, on the cell's line.
+    expect(describeError(sqlError).lines.slice(0, 3)).toEqual(['ERROR:  column "nme" does not exist', 'LINE 3: SELECT nme', '               ^']);
     expect(host.stderrText()).toBe('lakebase: statement 2 of 3 failed (cell line 3); the statements after it did not run\n');
   });
 

@@ -86,7 +86,9 @@ export const sqlFamily: VerbFamily<MagicServices> = {
 async function runSql(context: VerbContext<MagicServices>): Promise<unknown> {
   const { invocation, host, services, variables, show } = context;
   const text = invocation.text ?? '';
-  const statements = splitStatements(text);
+  // Lines in messages (an unclosed quote, the `LINE n:` of a server error) are the cell's lines.
+  const linesBefore = invocation.source.textLine;
+  const statements = splitStatements(text, { lineOffset: linesBefore });
   if (statements.length === 0) {
     host.stderr('lakebase: there is no SQL statement to run\n');
     return undefined;
@@ -121,12 +123,17 @@ async function runSql(context: VerbContext<MagicServices>): Promise<unknown> {
         });
       } catch (error) {
         if (statements.length > 1) {
-          const line = invocation.source.textLine + countLines(text, statement.start) + 1;
+          const line = linesBefore + countLines(text, statement.start) + 1;
           host.stderr(`lakebase: statement ${index + 1} of ${statements.length} failed (cell line ${line}); the statements after it did not run\n`);
         }
-        throw error instanceof SqlError
-          ? error.withSource({ text, start: statement.start, ...(bound.sourceIndex ? { sourceIndex: bound.sourceIndex } : {}) })
-          : error;
+        if (!(error instanceof SqlError)) throw error;
+        // The caret goes under what the user typed, on the cell's line: the SQL as the cell holds
+        // it, below blank stand-ins for the lines before it (only the failing line is shown).
+        throw error.withSource({
+          text: '\n'.repeat(linesBefore) + text,
+          start: linesBefore + statement.start,
+          sourceIndex: bound.sourceIndex,
+        });
       }
       if (isLast) last = result;
       else show(result);
