@@ -45,11 +45,19 @@ function isWide(codePoint: number): boolean {
 
 /** Columns one code point takes: 0, 1 or 2. Control characters count as 1 (callers replace them). */
 export function codePointWidth(codePoint: number): 0 | 1 | 2 {
+  if (codePoint < 0x300) return codePoint === 0xad ? 0 : 1; // Latin: no marks, no wide characters
+  if (isWide(codePoint)) return 2;
   const char = String.fromCodePoint(codePoint);
   if (ZERO_WIDTH.test(char)) return 0;
-  if (isWide(codePoint) || EMOJI_PRESENTATION.test(char)) return 2;
-  return 1;
+  return EMOJI_PRESENTATION.test(char) ? 2 : 1;
 }
+
+/**
+ * Characters that join their neighbours into one grapheme cluster (marks, ZWJ, variation
+ * selectors, emoji modifiers, regional indicator pairs, Hangul vowel and final Jamo, tags).
+ * Text without them can be measured code point by code point, much faster than segmenting it.
+ */
+const JOINING = /[\p{M}\u200d\ufe00-\ufe0f\u1160-\u11ff\u{1f3fb}-\u{1f3ff}\u{1f1e6}-\u{1f1ff}\u{e0020}-\u{e007f}]/u;
 
 const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
@@ -62,25 +70,35 @@ function graphemeWidth(grapheme: string): number {
   return width;
 }
 
-/** True when every character is printable ASCII: then width is length, the common fast case. */
-function isPlainAscii(text: string): boolean {
+/**
+ * True when every character takes exactly one column on its own: printable ASCII and Latin
+ * letters before the combining marks (U+0300). Then width is length, the common fast case.
+ */
+function isOneColumnEach(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const unit = text.charCodeAt(i);
-    if (unit < 0x20 || unit > 0x7e) return false;
+    if (unit < 0x20 || (unit >= 0x7f && unit < 0xa0) || unit === 0xad || unit >= 0x300) return false;
   }
   return true;
 }
 
 /** Columns `text` takes on one line of a fixed-width screen. `text` must not contain newlines. */
 export function displayWidth(text: string): number {
-  if (isPlainAscii(text)) return text.length;
+  if (isOneColumnEach(text)) return text.length;
   let width = 0;
+  if (!JOINING.test(text)) {
+    for (const char of text) width += codePointWidth(char.codePointAt(0)!);
+    return width;
+  }
   for (const { segment } of graphemes.segment(text)) width += graphemeWidth(segment);
   return width;
 }
 
 /** Splits `text` into grapheme clusters with their widths, for cutting text at a column. */
 export function graphemeWidths(text: string): { grapheme: string; width: number }[] {
+  if (!JOINING.test(text)) {
+    return Array.from(text, (char) => ({ grapheme: char, width: codePointWidth(char.codePointAt(0)!) }));
+  }
   return Array.from(graphemes.segment(text), ({ segment }) => ({
     grapheme: segment,
     width: graphemeWidth(segment),
