@@ -8,7 +8,8 @@
 //  - is administered by the emulator over a private Unix socket only.
 //
 // Directory layout (all of it belongs to the server's OS account):
-//   <dataDir>/pgdata/    PGDATA, created by initdb on the first start and reused afterwards
+//   <dataDir>/pgdata/    PGDATA, made on the first start (a copy of the instance template, see
+//                        template.ts, or initdb + bootstrap) and reused afterwards
 //   <dataDir>/tls/       server.crt + server.key, rewritten at every start
 //   <dataDir>/socket/    the admin socket (or a short temporary directory, see socketDirectory)
 import { ChildProcess, spawn } from 'node:child_process';
