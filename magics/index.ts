@@ -1,7 +1,7 @@
 // The magics as the kernel sees them: plan a cell, run a magic, complete and inspect magic lines.
 // Everything the verbs need is injected (`MagicsDeps`); the kernel supplies a `MagicHost` per cell.
 import { ConnectionRegistry } from '../lakebase/connections';
-import { sharedRefreshers } from '../lakebase/credentials';
+import { RefresherRegistry, sharedRefreshers } from '../lakebase/credentials';
 import { parameterNames } from '../lakebase/sql/parameters';
 import { CellPlan, createCellPlanner } from './cell-plan';
 import { completeMagic, CompletionResult, inspectMagic } from './completion';
@@ -33,8 +33,11 @@ export interface MagicsDeps {
   connections?: ConnectionRegistry;
   /** How connect opens sessions; default the core library's, on `process.env`. */
   connectors?: Connectors;
-  /** Token refreshers, for `%lakebase token`; default the process-wide registry. */
-  refreshers?: MagicServices['refreshers'];
+  /**
+   * Token refreshers, for `%lakebase token` and to stop on `close()`; default the process-wide
+   * registry, which the default connectors also use.
+   */
+  refreshers?: Pick<RefresherRegistry, 'list' | 'stopAll'>;
   /** Settings that differ from the defaults, e.g. `{ 'display-limit': 50 }`. */
   settings?: Readonly<Record<string, OptionValue>>;
   /**
@@ -64,13 +67,14 @@ export interface Magics {
   inspect(code: string, cursor: number): string | null;
   /** The TypeScript a mixed cell becomes, for completion around its magics (see `CellPlanner`). */
   mapToTypeScript(code: string, cursor: number): { code: string; cursor: number } | null;
-  /** Closes every connection (kernel shutdown). */
+  /** Closes every connection and stops the token refreshers (kernel shutdown). */
   close(): Promise<void>;
 }
 
 export function createMagics(deps: MagicsDeps = {}): Magics {
   const verbs = createVerbRegistry<MagicServices>([...DEFAULT_FAMILIES, ...(deps.families ?? [])]);
   let runningHost: MagicHost | undefined;
+  const refreshers = deps.refreshers ?? sharedRefreshers;
   const services: MagicServices = {
     connections:
       deps.connections ??
@@ -81,7 +85,7 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
     connectors: deps.connectors ?? createConnectors(),
     connectionKinds: new Map<string, ConnectionKind>(),
     settings: createSettings(deps.settings),
-    refreshers: deps.refreshers ?? sharedRefreshers,
+    refreshers,
     verbs,
     currentHost: () => runningHost,
   };
@@ -137,8 +141,14 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
     },
 
     async close() {
-      await services.connections.closeAll();
-      services.connectionKinds.clear();
+      try {
+        await services.connections.closeAll();
+      } finally {
+        services.connectionKinds.clear();
+        // Open connections keep working without a refresher; new logins would need one, and
+        // after close there are none.
+        refreshers.stopAll();
+      }
     },
   };
 }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMagics, Magics } from '../magics';
 import { createConnectors } from '../magics/connectors';
+import { createRefresherRegistry } from '../lakebase/credentials';
 import { LakebaseError } from '../lakebase/errors';
 import { ResultSet } from '../lakebase/result-set';
 import { startTestPostgres, TestPostgres } from './support/postgres';
@@ -169,7 +170,7 @@ describe('connections, use and close', () => {
 
 describe('token and config', () => {
   test('token with no Lakebase connection says how to get one', async () => {
-    const magics = createMagics({ refreshers: { list: () => [] } });
+    const magics = createMagics({ refreshers: createRefresherRegistry() });
     opened.push(magics);
     expect(String(await runMagicCell(magics, '%lakebase token', recordingHost()))).toMatch(/^No Lakebase tokens in use/);
   });
