@@ -1,0 +1,16 @@
+// The whole suite shares one throwaway emulator data directory (the embedded default of the kernels
+// and notebooks under test), so that tests never touch the user's own emulator, and every emulator
+// started there is stopped when the suite ends.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export default async function setup(): Promise<() => Promise<void>> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'lakebase-test-emulator-'));
+  process.env.LAKEBASE_EMULATOR_DIR = dataDir;
+  return async () => {
+    const { stopEmulatorDaemon } = await import('../emulator/index');
+    await stopEmulatorDaemon(dataDir);
+    await rm(dataDir, { recursive: true, force: true });
+  };
+}

@@ -1,0 +1,213 @@
+// The kernel as Jupyter sees it: the built CLI started as a subprocess with a connection file and
+// driven over real ZeroMQ by our Node client. TypeScript cells only; SQL is in kernel-sql.test.ts.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { KernelClient } from '../kernel/wire/client';
+import { encodeMessage, createSigner } from '../kernel/wire/codec';
+import { createMessage, type JupyterMessage } from '../kernel/wire/messages';
+import { runCell, startBuiltKernel, stopKernel } from './support/jupyter';
+
+let kernel: KernelClient;
+const seen: JupyterMessage[] = [];
+
+beforeAll(async () => {
+  kernel = await startBuiltKernel({ output: 'ignore' });
+  kernel.onMessage((message) => seen.push(message));
+});
+afterAll(async () => {
+  await stopKernel(kernel);
+});
+
+function answersTo(msgId: string): string[] {
+  return seen.filter((m) => m.parent_header && (m.parent_header as { msg_id?: string }).msg_id === msgId).map((m) => m.header.msg_type);
+}
+
+describe('kernel_info', () => {
+  test('describes a TypeScript kernel speaking protocol 5.3, on shell and on control', async () => {
+    for (const channel of ['shell', 'control'] as const) {
+      const reply = await kernel.request(channel, 'kernel_info_request');
+      expect(reply.content).toMatchObject({
+        status: 'ok',
+        protocol_version: '5.3',
+        implementation: 'lakebase-kernel',
+        language_info: { name: 'typescript', file_extension: '.ts' },
+      });
+    }
+  });
+});
+
+describe('execute', () => {
+  test('a cell publishes busy, execute_input, its result and idle, and counts executions', async () => {
+    const first = await runCell(kernel, 'const answer: number = 41;\nanswer + 1');
+    expect(first.sequence).toEqual(['status:busy', 'execute_input', 'execute_result', 'status:idle']);
+    expect(first.result).toEqual({ 'text/plain': '42' });
+    const second = await runCell(kernel, 'answer');
+    expect(second.executionCount).toBe((first.executionCount ?? 0) + 1);
+  });
+
+  test('console output becomes stream messages on stdout and stderr', async () => {
+    const cell = await runCell(kernel, 'console.log("to stdout"); console.error("to stderr");');
+    expect(cell.stdout).toBe('to stdout\n');
+    expect(cell.stderr).toBe('to stderr\n');
+    expect(cell.result).toBeUndefined();
+  });
+
+  test('identifiers starting with __ work across cells (tslab escaped them)', async () => {
+    await runCell(kernel, 'let __hidden = 20;');
+    const cell = await runCell(kernel, '__hidden * 2');
+    expect(cell.result).toEqual({ 'text/plain': '40' });
+  });
+
+  test('top-level await', async () => {
+    const cell = await runCell(kernel, 'const later = await new Promise<string>((resolve) => setTimeout(() => resolve("done"), 10));\nlater');
+    expect(cell.result).toEqual({ 'text/plain': "'done'" });
+  });
+
+  test('a thrown error fails the cell with ename, evalue and a traceback, and the kernel goes on', async () => {
+    const cell = await runCell(kernel, 'function explode(): never { throw new RangeError("out of range") }\nexplode()');
+    expect(cell.status).toBe('error');
+    expect(cell.execution.reply.content).toMatchObject({ status: 'error', ename: 'RangeError', evalue: 'out of range' });
+    expect(cell.error?.traceback.join('\n')).toContain('RangeError');
+    expect((await runCell(kernel, '1 + 1')).result).toEqual({ 'text/plain': '2' });
+  });
+
+  test('secrets in an error message are redacted from evalue and traceback', async () => {
+    const cell = await runCell(kernel, 'throw new Error("cannot reach postgres://app:hunter2-secret@db.example.com/prod")');
+    expect(cell.status).toBe('error');
+    expect(JSON.stringify(cell.execution.reply.content)).not.toContain('hunter2-secret');
+    expect(JSON.stringify(cell.error)).not.toContain('hunter2-secret');
+    expect(cell.error?.evalue).toContain('db.example.com');
+  });
+
+  test('a type error is reported as an error, with its line and column', async () => {
+    const cell = await runCell(kernel, 'let text: string = "a";\ntext = 5;');
+    expect(cell.status).toBe('error');
+    expect(cell.error?.ename).toBe('TypeScriptError');
+    expect(cell.error?.traceback.join('\n')).toMatch(/2:1.* - Type 'number' is not assignable to type 'string'/);
+  });
+
+  test('stop_on_error aborts the cells queued behind a failing one', async () => {
+    const failing = kernel.execute('throw new Error("first fails")');
+    const queued = [kernel.execute('(globalThis as any).ranAfterFailure = true'), kernel.execute('2')];
+    expect((await failing).reply.content.status).toBe('error');
+    for (const execution of queued) expect((await execution).reply.content.status).toBe('aborted');
+    const check = await runCell(kernel, '(globalThis as any).ranAfterFailure === undefined');
+    expect(check.result).toEqual({ 'text/plain': 'true' });
+  });
+
+  test('silent executions show nothing and do not count', async () => {
+    const before = await runCell(kernel, '0');
+    const silent = await kernel.execute('console.log("quiet"); 5', { silent: true });
+    expect(silent.messages.map((m) => m.header.msg_type)).not.toContain('execute_result');
+    expect(silent.messages.map((m) => m.header.msg_type)).not.toContain('execute_input');
+    const after = await runCell(kernel, '0');
+    expect(after.executionCount).toBe((before.executionCount ?? 0) + 1);
+  });
+});
+
+describe('display', () => {
+  test('display() publishes display_data and updates it in place by display id', async () => {
+    const cell = await runCell(kernel, 'const progress = display("step 1", { displayId: "progress" });\nprogress.update("step 2");');
+    expect(cell.displays).toEqual([{ 'text/plain': "'step 1'" }]);
+    expect(cell.updates).toEqual([
+      { data: { 'text/plain': "'step 2'" }, metadata: {}, transient: { display_id: 'progress' } },
+    ]);
+  });
+
+  test('objects with Symbol.for("Jupyter.display") render their own bundle, displayed or as the value', async () => {
+    const code = [
+      'const badge = { [Symbol.for("Jupyter.display")]() { return { "text/html": "<b>ok</b>", "text/plain": "ok" }; } };',
+      'display(badge);',
+      'badge',
+    ].join('\n');
+    const cell = await runCell(kernel, code);
+    expect(cell.displays).toEqual([{ 'text/html': '<b>ok</b>', 'text/plain': 'ok' }]);
+    expect(cell.result).toEqual({ 'text/html': '<b>ok</b>', 'text/plain': 'ok' });
+  });
+});
+
+describe('signatures', () => {
+  test('a badly signed execute_request is dropped unanswered and never runs', async () => {
+    const forged = createMessage(kernel.origin, null, 'execute_request', {
+      code: '(globalThis as any).forgedRan = true', silent: false, store_history: true, allow_stdin: false, user_expressions: {},
+    });
+    await kernel.sendRaw('shell', encodeMessage(forged, createSigner('not-the-key')));
+    const check = await runCell(kernel, '(globalThis as any).forgedRan === undefined');
+    expect(check.result).toEqual({ 'text/plain': 'true' });
+    expect(answersTo(forged.header.msg_id)).toEqual([]);
+  });
+});
+
+describe('interrupt', () => {
+  test('interrupt_request stops an awaiting cell and the kernel stays usable', async () => {
+    const running = kernel.execute('await new Promise(() => {})');
+    await waitForIopub('execute_input');
+    const reply = await kernel.request('control', 'interrupt_request');
+    expect(reply.content).toEqual({ status: 'ok' });
+    expect((await running).reply.content.status).toBe('error');
+    expect((await runCell(kernel, '"alive"')).result).toEqual({ 'text/plain': "'alive'" });
+  });
+
+  test('SIGINT stops a synchronous loop', async () => {
+    const running = kernel.execute('while (true) {}');
+    await waitForIopub('execute_input');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    process.kill(kernel.process!.pid, 'SIGINT');
+    const { reply } = await running;
+    expect(reply.content.status).toBe('error');
+    expect((await runCell(kernel, '"still alive"')).result).toEqual({ 'text/plain': "'still alive'" });
+  });
+});
+
+describe('introspection', () => {
+  test('complete_request completes TypeScript members', async () => {
+    await runCell(kernel, 'const greeting = "hello";');
+    const code = 'greeting.toUpp';
+    const reply = await kernel.request('shell', 'complete_request', { code, cursor_pos: code.length });
+    expect(reply.content).toMatchObject({ status: 'ok', cursor_start: 'greeting.'.length, cursor_end: code.length });
+    expect(reply.content.matches).toContain('toUpperCase');
+  });
+
+  test('complete_request completes %lakebase verbs', async () => {
+    const code = '%lakebase conn';
+    const reply = await kernel.request('shell', 'complete_request', { code, cursor_pos: code.length });
+    expect(reply.content.matches).toEqual(expect.arrayContaining(['connect', 'connections']));
+  });
+
+  test('inspect_request shows the type of a variable', async () => {
+    const reply = await kernel.request('shell', 'inspect_request', { code: 'greeting', cursor_pos: 3, detail_level: 0 });
+    expect(reply.content).toMatchObject({ status: 'ok', found: true });
+    expect(String((reply.content.data as Record<string, unknown>)['text/plain'])).toContain('greeting');
+  });
+
+  test('is_complete_request tells unfinished blocks from finished code', async () => {
+    const open = await kernel.request('shell', 'is_complete_request', { code: 'if (true) {' });
+    expect(open.content.status).toBe('incomplete');
+    const done = await kernel.request('shell', 'is_complete_request', { code: 'const z = 1;' });
+    expect(done.content.status).toBe('complete');
+  });
+
+  test('history_request returns the inputs of earlier cells', async () => {
+    await runCell(kernel, '"remember me"');
+    const reply = await kernel.request('shell', 'history_request', { hist_access_type: 'tail', n: 1, output: false, raw: true });
+    const history = reply.content.history as [number, number, string][];
+    expect(history).toHaveLength(1);
+    expect(history[0][2]).toBe('"remember me"');
+  });
+
+  test('comm_info_request is answered with comm_info_reply', async () => {
+    const reply = await kernel.request('shell', 'comm_info_request', {});
+    expect(reply.header.msg_type).toBe('comm_info_reply');
+    expect(reply.content).toEqual({ status: 'ok', comms: {} });
+  });
+});
+
+function waitForIopub(msgType: string): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = kernel.onIopub((message) => {
+      if (message.header.msg_type === msgType) {
+        stop();
+        resolve();
+      }
+    });
+  });
+}

@@ -1,0 +1,130 @@
+// %lakebase SQL through the real kernel process and real ZeroMQ, against a real PostgreSQL that
+// the kernel finds through the standard PG* variables.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { KernelClient } from '../kernel/wire/client';
+import { runCell, startBuiltKernel, stopKernel } from './support/jupyter';
+import { startTestPostgres, type TestPostgres } from './support/postgres';
+
+let server: TestPostgres;
+let kernel: KernelClient;
+
+beforeAll(async () => {
+  server = await startTestPostgres();
+  kernel = await startBuiltKernel({
+    output: 'ignore',
+    env: {
+      ...process.env,
+      PGHOST: server.host,
+      PGPORT: String(server.port),
+      PGUSER: server.user,
+      PGPASSWORD: server.password,
+      PGDATABASE: server.database,
+      PGSSLMODE: 'disable',
+    },
+  });
+  const connected = await runCell(kernel, '%lakebase connect');
+  expect(connected.status).toBe('ok');
+});
+afterAll(async () => {
+  await stopKernel(kernel);
+  await server?.stop();
+});
+
+describe('SQL cells', () => {
+  test('a %%lakebase cell shows each statement: command tags, then the rows as text and HTML', async () => {
+    const cell = await runCell(kernel, [
+      '%%lakebase',
+      'CREATE TABLE city (id int PRIMARY KEY, name text NOT NULL, country text);',
+      "INSERT INTO city VALUES (1, 'Lisbon', 'PT'), (2, 'Porto', NULL);",
+      'SELECT id, name, country FROM city ORDER BY id;',
+    ].join('\n'));
+    expect(cell.status).toBe('ok');
+    const texts = [...cell.displays, cell.result].map((bundle) => String(bundle?.['text/plain']));
+    expect(texts[0]).toContain('CREATE TABLE');
+    expect(texts[1]).toContain('INSERT 0 2');
+    expect(texts[2]).toMatch(/Lisbon/);
+    expect(texts[2]).toMatch(/\(2 rows/);
+    expect(String(cell.result?.['text/html'])).toContain('<table');
+  });
+
+  test('TypeScript variables are bound as parameters, never pasted into the SQL', async () => {
+    await runCell(kernel, `const cityName = "Lisbon'; DROP TABLE city; --";`);
+    const cell = await runCell(kernel, '%lakebase sql SELECT count(*) AS n FROM city WHERE name = :cityName');
+    expect(cell.status).toBe('ok');
+    const stillThere = await runCell(kernel, '%lakebase sql SELECT count(*) AS n FROM city');
+    expect(String(stillThere.result?.['text/plain'])).toMatch(/\b2\b/);
+  });
+
+  test('a missing parameter is a clear error and the kernel keeps running', async () => {
+    const cell = await runCell(kernel, '%lakebase sql SELECT :nowhere');
+    expect(cell.status).toBe('error');
+    expect(cell.error?.evalue).toMatch(/nowhere/);
+    expect((await runCell(kernel, '1 + 1')).result).toEqual({ 'text/plain': '2' });
+  });
+
+  test('a result stored with --into is typed for later TypeScript cells', async () => {
+    const stored = await runCell(kernel, '%%lakebase --into cities\nSELECT id, name, country FROM city ORDER BY id');
+    expect(stored.status).toBe('ok');
+    const used = await runCell(kernel, 'cities.map((c) => c.name.toUpperCase()).join(",")');
+    expect(used.result).toEqual({ 'text/plain': "'LISBON,PORTO'" });
+    const misspelt = await runCell(kernel, 'cities[0].nmae');
+    expect(misspelt.status).toBe('error');
+    expect(misspelt.error?.evalue).toMatch(/nmae/);
+  });
+
+  test('the line form is a value inside TypeScript', async () => {
+    const cell = await runCell(kernel, 'const counted = %lakebase sql SELECT count(*)::int AS n FROM city\ncounted.rows[0].n * 10');
+    expect(cell.result).toEqual({ 'text/plain': '20' });
+  });
+
+  test('a server error shows SQLSTATE and a caret, fails the cell, and the kernel goes on', async () => {
+    const cell = await runCell(kernel, '%%lakebase\nSELECT nme FROM city');
+    expect(cell.status).toBe('error');
+    const traceback = cell.error!.traceback.join('\n');
+    expect(traceback).toContain('column "nme" does not exist');
+    expect(traceback).toContain('42703');
+    expect(traceback).toMatch(/LINE 1: SELECT nme FROM city\n\s+\^/);
+    expect((await runCell(kernel, '%lakebase sql SELECT 1 AS one')).status).toBe('ok');
+  });
+
+  test('notices go to the cell stderr', async () => {
+    const cell = await runCell(kernel, "%%lakebase\nDO $$ BEGIN RAISE NOTICE 'hello from plpgsql'; END $$");
+    expect(cell.stderr).toContain('hello from plpgsql');
+  });
+});
+
+describe('transactions', () => {
+  test('BEGIN in one cell and ROLLBACK in a later one act on the same server session', async () => {
+    const begun = await runCell(kernel, "%%lakebase\nBEGIN;\nINSERT INTO city VALUES (3, 'Faro', 'PT');");
+    expect(begun.status).toBe('ok');
+    expect(begun.stderr + JSON.stringify(begun.displays)).toMatch(/transaction/i);
+    const inside = await runCell(kernel, '%lakebase sql SELECT count(*)::int AS n FROM city');
+    expect(String(inside.result?.['text/plain'])).toMatch(/\b3\b/);
+    await runCell(kernel, '%lakebase sql ROLLBACK');
+    const after = await runCell(kernel, '%lakebase sql SELECT count(*)::int AS n FROM city');
+    expect(String(after.result?.['text/plain'])).toMatch(/\b2\b/);
+  });
+});
+
+describe('interrupt', () => {
+  test('interrupting a running query cancels it on the server and the session stays usable', async () => {
+    const running = kernel.execute('%lakebase sql SELECT pg_sleep(30)');
+    await new Promise<void>((resolve) => {
+      const stop = kernel.onIopub((message) => {
+        if (message.header.msg_type === 'execute_input') {
+          stop();
+          resolve();
+        }
+      });
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await kernel.interrupt();
+    const { reply } = await running;
+    expect(reply.content.status).toBe('error');
+    expect(String(reply.content.evalue)).toMatch(/cancel/i);
+    const next = await runCell(kernel, '%lakebase sql SELECT 7 AS seven');
+    expect(next.status).toBe('ok');
+    const active = await runCell(kernel, "%lakebase sql SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'");
+    expect(String(active.result?.['text/plain'])).toMatch(/\b0\b/);
+  });
+});

@@ -1,0 +1,60 @@
+// Every tutorial in notebooks/ runs headless, on the embedded default (the local emulator), twice
+// over: through our own `lakebase-kernel run`, and through Debian's `jupyter nbconvert --execute`,
+// the client papermill and nbclient users have.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { BUILT_KERNEL_CLI, REPO_ROOT } from './support/jupyter';
+
+const run = promisify(execFile);
+const notebooks = (await readdir(join(REPO_ROOT, 'notebooks'))).filter((name) => name.endsWith('.ipynb')).sort();
+let scratch: string;
+
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'lakebase-notebooks-'));
+});
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+interface ExecutedCell {
+  cell_type: string;
+  outputs?: { output_type: string; ename?: string }[];
+  execution_count?: number | null;
+}
+
+async function executedCells(path: string): Promise<ExecutedCell[]> {
+  return (JSON.parse(await readFile(path, 'utf8')) as { cells: ExecutedCell[] }).cells.filter((cell) => cell.cell_type === 'code');
+}
+
+test('there are tutorials to run', () => {
+  expect(notebooks).toEqual(expect.arrayContaining(['01-quickstart.ipynb', '02-connect-and-tokens.ipynb']));
+});
+
+describe.each(notebooks)('%s', (notebook) => {
+  test('runs headless with `lakebase-kernel run`, every cell executed without an error', async () => {
+    const output = join(scratch, `run-${notebook}`);
+    const { stdout } = await run(process.execPath, [BUILT_KERNEL_CLI, 'run', join(REPO_ROOT, 'notebooks', notebook), '--output', output], {
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    expect(stdout).toContain('All cells ran');
+    const cells = await executedCells(output);
+    expect(cells.every((cell) => typeof cell.execution_count === 'number')).toBe(true);
+    expect(cells.flatMap((cell) => cell.outputs ?? []).filter((o) => o.output_type === 'error')).toEqual([]);
+  });
+
+  test('runs under Debian\'s jupyter nbconvert --execute with the installed kernelspec', async () => {
+    const prefix = join(scratch, `prefix-${notebook}`);
+    await run(process.execPath, [BUILT_KERNEL_CLI, 'install', '--prefix', prefix]);
+    await run('/usr/bin/python3', [
+      '-m', 'nbconvert', '--to', 'notebook', '--execute', '--ExecutePreprocessor.timeout=300',
+      '--output-dir', scratch, '--output', `nbconvert-${notebook}`, join(REPO_ROOT, 'notebooks', notebook),
+    ], { env: { ...process.env, JUPYTER_PATH: join(prefix, 'share', 'jupyter') }, maxBuffer: 64 * 1024 * 1024 });
+    const cells = await executedCells(join(scratch, `nbconvert-${notebook}`));
+    expect(cells.every((cell) => typeof cell.execution_count === 'number')).toBe(true);
+    expect(cells.flatMap((cell) => cell.outputs ?? []).filter((o) => o.output_type === 'error')).toEqual([]);
+  });
+});
