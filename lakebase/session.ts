@@ -667,6 +667,13 @@ export function connectionFailure(error: unknown, description: string): Lakebase
       'Check the host and port, and any firewall; raise connect_timeout (PGCONNECT_TIMEOUT) for slow networks.',
     );
   }
+  if (code === 'ECONNRESET' || code === 'EPIPE' || /terminated unexpectedly/i.test(message)) {
+    return fail(
+      CONNECTION_ERRORS.failed,
+      'the connection was closed while logging in.',
+      'Is the server up? A proxy or firewall in between may be dropping the connection.',
+    );
+  }
   if (/does not support SSL/i.test(message)) {
     return fail(CONNECTION_ERRORS.tlsUnavailable, 'the server does not offer TLS.', 'Use sslmode=prefer or disable for this server (Lakebase always offers TLS).');
   }
