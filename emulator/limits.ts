@@ -72,7 +72,7 @@ export const POSTGRES_IDENTIFIER_MAX_BYTES = 63;
 /** Where the emulator knowingly differs from the real service (listed by `emulator status`). */
 export const FIDELITY_GAPS: readonly string[] = [
   'read_write_dns is a loopback address (127.0.x.y), not a DNS name: no resolver entry exists for made-up names.',
-  'A rejected token fails with "RADIUS authentication failed for user ..." (SQLSTATE 28P01, as on the real service, whose text is "password authentication failed").',
+  'A rejected token fails with "RADIUS authentication failed for user ..." and SQLSTATE 28000; the real service says "password authentication failed for user ..." with SQLSTATE 28P01 (PostgreSQL uses 28P01 for password methods only).',
   'pg_version reports the PostgreSQL the emulator runs (PG_VERSION_18); PG_VERSION_16/17 requests are accepted.',
   'Only one node per instance: node_count > 1, readable secondaries, PITR children and PG native login are refused as not implemented.',
   'Database credentials are compact signed tokens (56-112 characters), not JWTs: PostgreSQL passes at most 128 characters to the RADIUS check. One credential covers at most 8 instances.',
