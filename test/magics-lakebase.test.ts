@@ -1,0 +1,108 @@
+// `%lakebase connect` to Lakebase instances on a real local emulator: the embedded default with no
+// configuration at all, an instance by name with a workspace configured, and `%lakebase token`.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RunningEmulator } from '../emulator/contracts';
+import { startEmulator } from '../emulator/index';
+import { createMagics, Magics } from '../magics';
+import { createConnectors } from '../magics/connectors';
+import { createRefresherRegistry } from '../lakebase/credentials';
+import { LakebaseError } from '../lakebase/errors';
+import { ResultSet } from '../lakebase/result-set';
+import { freePort } from './support/postgres';
+import { recordingHost, runMagicCell } from './support/magic-host';
+
+let emulator: RunningEmulator;
+let dataDir: string;
+let home: string;
+const opened: Magics[] = [];
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'magics-emulator-'));
+  home = await mkdtemp(join(tmpdir(), 'magics-home-'));
+  emulator = await startEmulator({ dataDir, port: await freePort(), transitionDelayMs: 0 });
+});
+
+afterAll(async () => {
+  for (const magics of opened) await magics.close();
+  await emulator?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+  await rm(home, { recursive: true, force: true });
+});
+
+/** Magics on this emulator, seeing only `env` (plus an empty home): their own refreshers. */
+function magicsWith(env: Record<string, string>): Magics {
+  const refreshers = createRefresherRegistry();
+  const magics = createMagics({
+    refreshers,
+    connectors: createConnectors({
+      env: { HOME: home, DATABRICKS_CONFIG_FILE: join(home, '.databrickscfg'), ...env },
+      refreshers,
+      // The embedded default, pointed at this test's emulator instead of the per-user daemon.
+      embedded: { dataDir, ensureEmulator: async () => emulator },
+    }),
+  });
+  opened.push(magics);
+  return magics;
+}
+
+describe('the embedded default', () => {
+  test('with nothing configured, connect goes to the local emulator and logs in with a refreshed token', async () => {
+    const magics = magicsWith({});
+    const host = recordingHost();
+    const message = String(await runMagicCell(magics, '%lakebase connect', host));
+    const user = emulator.user.userName;
+    expect(message).toMatch(
+      new RegExp(`^Connected "local" to ${escape(user)}@[^ ]+:5432/databricks_postgres; it is the current connection\\. Logged in as ${escape(user)} with a database token`),
+    );
+    const whoami = (await runMagicCell(magics, '%lakebase sql SELECT current_user AS who, current_database() AS db', recordingHost())) as ResultSet;
+    expect(whoami.rows).toEqual([{ who: user, db: 'databricks_postgres' }]);
+
+    const listed = String(await runMagicCell(magics, '%lakebase connections', recordingHost()));
+    expect(listed).toMatch(/\n local +\| \* +\| local emulator +\| /);
+
+    const tokens = String(await runMagicCell(magics, '%lakebase token', recordingHost()));
+    const [header, , row] = tokens.split('\n');
+    expect(header).toMatch(/^ identity +\| workspace +\| instances +\| state +\| expires +\| last refresh +\| next refresh +\| failures +\| last error$/);
+    expect(row).toMatch(new RegExp(`^ ${escape(user)} +\\| ${escape(emulator.host)} +\\| local +\\| scheduled +\\| \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ \\(in \\d+ min\\) `));
+    expect(row).toMatch(/\| 0 +\|$/);
+  });
+});
+
+describe('instances by name', () => {
+  const configured = () => ({
+    DATABRICKS_HOST: emulator.host,
+    DATABRICKS_TOKEN: emulator.user.token,
+    PGSSLROOTCERT: emulator.caCertPath,
+  });
+
+  test('connect INSTANCE looks it up in the workspace and connects with TLS', async () => {
+    const magics = magicsWith(configured());
+    const host = recordingHost();
+    const message = String(await runMagicCell(magics, '%lakebase connect local --as lb', host));
+    expect(message).toMatch(/^Connected "lb" to .*:5432\/databricks_postgres; it is the current connection\. Logged in as /);
+    expect(message + host.stderrText()).not.toContain(emulator.user.token);
+    const tls = (await runMagicCell(magics, '%lakebase sql SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()', recordingHost())) as ResultSet;
+    expect(tls.values).toEqual([[true]]);
+  });
+
+  test('an instance that does not exist is a clear error', async () => {
+    const magics = magicsWith(configured());
+    const error = await runMagicCell(magics, '%lakebase connect no-such-instance', recordingHost()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LakebaseError);
+    expect((error as LakebaseError).message).toMatch(/no-such-instance/);
+  });
+
+  test('with a workspace configured, connect without a target asks for the instance; --local still reaches the emulator', async () => {
+    const magics = magicsWith(configured());
+    const error = await runMagicCell(magics, '%lakebase connect', recordingHost()).catch((e: unknown) => e);
+    expect((error as LakebaseError).code).toBe('INSTANCE_REQUIRED');
+    expect(String(await runMagicCell(magics, '%lakebase connect --local', recordingHost()))).toMatch(/^Connected "local"/);
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
