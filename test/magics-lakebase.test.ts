@@ -10,6 +10,7 @@ import { createMagics, Magics } from '../magics';
 import { createConnectors } from '../magics/connectors';
 import { createRefresherRegistry } from '../lakebase/credentials';
 import { LakebaseError } from '../lakebase/errors';
+import { openWorkspace } from '../lakebase/workspace';
 import { ResultSet } from '../lakebase/result-set';
 import { freePort } from './support/postgres';
 import { recordingHost, runMagicCell } from './support/magic-host';
@@ -100,6 +101,39 @@ describe('instances by name', () => {
     const error = await runMagicCell(magics, '%lakebase connect', recordingHost()).catch((e: unknown) => e);
     expect((error as LakebaseError).code).toBe('INSTANCE_REQUIRED');
     expect(String(await runMagicCell(magics, '%lakebase connect --local', recordingHost()))).toMatch(/^Connected "local"/);
+  });
+});
+
+describe('inside a Databricks App', () => {
+  test('connect with no target finds the app\'s instance by PGHOST and logs in as its service principal', async () => {
+    // The app's database resource: the instance exists and its service principal has a role.
+    const setup = magicsWith({});
+    await runMagicCell(setup, '%lakebase connect --local', recordingHost());
+    const workspace = await openWorkspace({ host: emulator.host, token: emulator.user.token, authType: 'pat', env: {} });
+    const instance = await workspace.getInstance('local');
+    const principal = emulator.servicePrincipal.applicationId;
+    if ((await workspace.findRole('local', principal)) === undefined) {
+      await workspace.createRole('local', { name: principal, identity_type: 'SERVICE_PRINCIPAL' });
+    }
+
+    const magics = magicsWith({
+      PGHOST: instance.read_write_dns!,
+      PGPORT: '5432',
+      PGDATABASE: 'databricks_postgres',
+      PGUSER: principal,
+      PGSSLMODE: 'require',
+      PGSSLROOTCERT: emulator.caCertPath,
+      DATABRICKS_HOST: emulator.host,
+      DATABRICKS_CLIENT_ID: principal,
+      DATABRICKS_CLIENT_SECRET: emulator.servicePrincipal.clientSecret,
+    });
+    const host = recordingHost();
+    const message = String(await runMagicCell(magics, '%lakebase connect', host));
+    expect(message).toMatch(new RegExp(`^Connected "local" to ${escape(principal)}@.* Logged in as ${escape(principal)} with a database token`));
+    expect(message + host.stderrText()).not.toContain(emulator.servicePrincipal.clientSecret);
+    const whoami = (await runMagicCell(magics, '%lakebase sql SELECT current_user AS who', recordingHost())) as ResultSet;
+    expect(whoami.rows).toEqual([{ who: principal }]);
+    expect(String(await runMagicCell(magics, '%lakebase connections', recordingHost()))).toMatch(/\| Lakebase \(app resource\) \|/);
   });
 });
 
