@@ -124,6 +124,8 @@ export async function connectInstance(options: InstanceConnectOptions): Promise<
         });
   }
 
+  // Settled before any token is minted: a wrong CA path is the user's to fix first.
+  const tls = await tlsOptions(options.sslmode, options.sslRootCert ?? env.PGSSLROOTCERT, env.PGSSLMODE);
   const identity = await workspace.identity();
   const user = await workspace.postgresUser(options.user);
   const database = options.database ?? DEFAULT_DATABASE;
@@ -137,7 +139,6 @@ export async function connectInstance(options: InstanceConnectOptions): Promise<
   // Mints the first credential (or a new one that also covers this instance).
   await refresher.addInstances([name]);
 
-  const tls = await tlsOptions(options.sslmode, options.sslRootCert ?? env.PGSSLROOTCERT, env.PGSSLMODE);
   const resolved = await (options.resolveHost ?? createHostResolver())(dnsName);
   const ssl = tls.ssl === false ? false : { ...tls.ssl, ...(resolved.servername ? { servername: resolved.servername } : {}) };
   const config: pg.ClientConfig = {
