@@ -329,7 +329,8 @@ export async function explainConnectError(error: unknown, context: LoginContext)
   const code = (error as { code?: unknown } | undefined)?.code;
 
   if (isDatabaseError(error)) {
-    if (code === '28000' && /no pg_hba\.conf entry/.test(message) && /no encryption/.test(message)) {
+    // `no pg_hba.conf entry ..., no encryption`, or `pg_hba.conf rejects connection ..., no encryption`.
+    if (code === '28000' && /pg_hba\.conf/.test(message) && /no encryption/.test(message)) {
       return new LakebaseError('TLS_REQUIRED', `The instance ${name} accepts encrypted (TLS) connections only.`, {
         hint: 'Use sslmode=require or stricter (the default); do not set sslmode=disable.',
         cause: error,
@@ -338,7 +339,9 @@ export async function explainConnectError(error: unknown, context: LoginContext)
     if (code === '28000' && /role ".*" does not exist/.test(message)) {
       return roleMissing(context, error);
     }
-    if (code === '28P01') {
+    // Real Lakebase says `password authentication failed` (28P01); PostgreSQL's RADIUS method, as
+    // the local emulator uses, says `RADIUS authentication failed` with 28000 (emulator FIDELITY_GAPS).
+    if (code === '28P01' || (code === '28000' && /authentication failed/.test(message))) {
       if (user !== identity) {
         return new LakebaseError(
           'WRONG_IDENTITY',

@@ -1,0 +1,55 @@
+// A local Lakebase emulator for one test file, in a temporary data directory on a fixed free port
+// (fixed so that a stop + start in the middle of a test comes back at the same address), and
+// workspaces opened on it as its user and as its service principal, through the SDK.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RunningEmulator } from '../../emulator/contracts';
+import { startEmulator } from '../../emulator/index';
+import { openWorkspace, Workspace } from '../../lakebase/workspace';
+import { freePort } from './postgres';
+
+export interface TestEmulator {
+  /** The running emulator; replaced by `restart()`. */
+  current: RunningEmulator;
+  dataDir: string;
+  port: number;
+  /** The emulator's default user (a PAT), who creates the instances. */
+  userWorkspace(): Promise<Workspace>;
+  /** The emulator's service principal (OAuth M2M). */
+  servicePrincipalWorkspace(): Promise<Workspace>;
+  /** Stops the emulator and starts it again on the same data directory and port. */
+  restart(pauseMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startTestEmulator(options: { tokenTtlSeconds?: number } = {}): Promise<TestEmulator> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'lakebase-client-emulator-'));
+  const port = await freePort();
+  const start = () => startEmulator({ dataDir, port, tokenTtlSeconds: options.tokenTtlSeconds, transitionDelayMs: 0 });
+  const emulator: TestEmulator = {
+    current: await start(),
+    dataDir,
+    port,
+    userWorkspace: () =>
+      openWorkspace({ host: emulator.current.host, token: emulator.current.user.token, authType: 'pat', env: {} }),
+    servicePrincipalWorkspace: () =>
+      openWorkspace({
+        host: emulator.current.host,
+        clientId: emulator.current.servicePrincipal.applicationId,
+        clientSecret: emulator.current.servicePrincipal.clientSecret,
+        authType: 'oauth-m2m',
+        env: {},
+      }),
+    async restart(pauseMs = 0) {
+      await emulator.current.stop();
+      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      emulator.current = await start();
+    },
+    async stop() {
+      await emulator.current.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return emulator;
+}
