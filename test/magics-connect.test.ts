@@ -133,6 +133,8 @@ describe('connections, use and close', () => {
     ]);
     // Completion offers the connection names.
     expect(magics.complete('%lakebase use ', 14)?.matches).toEqual(['first', 'second']);
+    expect(magics.complete('%lakebase sql --on s', 20)).toEqual({ matches: ['second'], cursorStart: 19, cursorEnd: 20 });
+    expect(magics.complete('%lakebase close f', 17)?.matches).toEqual(['first']);
 
     expect(String(await runMagicCell(magics, '%lakebase use first', recordingHost()))).toBe(`"first" is the current connection (${where}).`);
 
