@@ -3,8 +3,9 @@
 // (the PostgreSQL protocol's CancelRequest goes over a connection of its own). Real sockets.
 import { createServer, Server, Socket, connect } from 'node:net';
 
-/** The startup-packet code of a CancelRequest (PostgreSQL protocol, "CancelRequest"). */
+/** Startup-packet codes (PostgreSQL protocol, "CancelRequest" and "SSLRequest"). */
 const CANCEL_REQUEST_CODE = 80877102;
+const SSL_REQUEST_CODE = 80877103;
 
 export interface TcpProxyOptions {
   targetHost: string;
@@ -20,9 +21,12 @@ export interface TcpProxyOptions {
 export interface TcpProxy {
   readonly host: string;
   readonly port: number;
-  /** Connections that were not cancel requests (sessions, side sessions). */
+  /** Connections that were not plain-text cancel requests (sessions, side sessions, anything over TLS). */
   readonly sessions: number;
+  /** Plain-text cancel requests (one over TLS cannot be told from a session, and counts in `tlsConnections`). */
   readonly cancelRequests: number;
+  /** Connections that began with an SSLRequest. */
+  readonly tlsConnections: number;
   /** When false, new session connections are reset (an unreachable server); default true. */
   acceptSessions: boolean;
   /** Destroys every open connection, as a network failure would. */
@@ -32,7 +36,7 @@ export interface TcpProxy {
 
 export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy> {
   const open = new Set<Socket>();
-  const counts = { sessions: 0, cancelRequests: 0 };
+  const counts = { sessions: 0, cancelRequests: 0, tlsConnections: 0 };
   const track = (socket: Socket) => {
     open.add(socket);
     socket.on('close', () => open.delete(socket));
@@ -50,6 +54,7 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       const isCancel = head.readInt32BE(0) === 16 && head.readInt32BE(4) === CANCEL_REQUEST_CODE;
       if (isCancel) counts.cancelRequests++;
       else counts.sessions++;
+      if (head.readInt32BE(0) === 8 && head.readInt32BE(4) === SSL_REQUEST_CODE) counts.tlsConnections++;
       if ((isCancel && options.cancelRequests === 'reset') || (!isCancel && !proxy.acceptSessions)) {
         client.resetAndDestroy();
         return;
@@ -84,6 +89,9 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     },
     get cancelRequests() {
       return counts.cancelRequests;
+    },
+    get tlsConnections() {
+      return counts.tlsConnections;
     },
     dropAll() {
       for (const socket of open) socket.destroy();
