@@ -84,7 +84,7 @@ export function completeMagic<Services>(
 
 /** Help for the verb or option under the cursor, or the overview for a bare magic line. */
 export function inspectMagic<Services>(registry: VerbRegistry<Services>, code: string, cursor: number): string | null {
-  const context = magicLineAt(code, cursor, { wholeWord: true });
+  const context = magicLineAt(code, cursor, { wholeLine: true });
   if (context === null) return null;
   const resolved = resolveVerb(registry, context.form, context.words);
   if (resolved === null || resolved === 'unknown') return overviewHelp(registry);
@@ -103,7 +103,7 @@ function partialMagicName(code: string, cursor: number): CompletionResult | null
   const before = code.slice(lineStart, cursor);
   const indent = before.length - before.trimStart().length;
   const typed = before.trimStart();
-  if (!/^%%?[a-z]*$/.test(typed) || typed === LINE_MAGIC || typed === CELL_MAGIC) return null;
+  if (!/^%%?[a-z]*$/.test(typed)) return null;
   const isFirstLine = code.slice(0, lineStart).trim() === '';
   const names = [LINE_MAGIC, ...(isFirstLine ? [CELL_MAGIC] : [])].filter((name) => name.startsWith(typed));
   if (names.length === 0) return null;
@@ -115,7 +115,7 @@ function partialMagicName(code: string, cursor: number): CompletionResult | null
  * the cursor (at its start, or after TypeScript such as `const r = `). Null elsewhere, including
  * in a `%%lakebase` cell's SQL body.
  */
-function magicLineAt(code: string, cursor: number, options: { wholeWord?: boolean } = {}): MagicLineContext | null {
+function magicLineAt(code: string, cursor: number, options: { wholeLine?: boolean } = {}): MagicLineContext | null {
   const lineStart = code.lastIndexOf('\n', cursor - 1) + 1;
   const newline = code.indexOf('\n', cursor);
   const lineText = code.slice(lineStart, newline < 0 ? code.length : newline);
@@ -135,10 +135,13 @@ function magicLineAt(code: string, cursor: number, options: { wholeWord?: boolea
   const line = lineText.slice(magicStart);
   const lineCursor = cursor - lineStart - magicStart;
   const prefix = form === 'cell' ? CELL_MAGIC : LINE_MAGIC;
-  if (lineCursor < prefix.length) return null;
+  // For completion, right after the magic's name the name itself is being typed (see
+  // partialMagicName); inspection explains the line wherever the cursor is on it.
+  if (options.wholeLine ? lineCursor < 0 : lineCursor <= prefix.length) return null;
   if (line.length > prefix.length && !/\s/.test(line[prefix.length])) return null;
-  const upTo = options.wholeWord ? wordEnd(line, lineCursor) : lineCursor;
-  const words = readWords(line.slice(0, upTo), prefix.length);
+  // Completion reads the words before the cursor; inspection the whole line (readWords is
+  // tolerant: an unbalanced quote in the SQL does not matter).
+  const words = readWords(options.wholeLine ? line : line.slice(0, lineCursor), prefix.length);
   const inWord = lineCursor > prefix.length && !/\s/.test(line[lineCursor - 1]);
   return { form, line, lineOffset: lineStart + magicStart, cursor: lineCursor, words, inWord };
 }

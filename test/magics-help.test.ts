@@ -100,6 +100,7 @@ describe('completion', () => {
   test('the magic itself', () => {
     expect(at('%|')).toEqual({ matches: ['%lakebase', '%%lakebase'], cursorStart: 0, cursorEnd: 1 });
     expect(at('%%l|')).toEqual({ matches: ['%%lakebase'], cursorStart: 0, cursorEnd: 3 });
+    expect(at('%lakebase|')).toEqual({ matches: ['%lakebase'], cursorStart: 0, cursorEnd: 9 });
     expect(at('const a = 1\n  %l|')).toEqual({ matches: ['%lakebase'], cursorStart: 14, cursorEnd: 16 });
   });
 
@@ -117,6 +118,7 @@ describe('inspection', () => {
     const option = magics.inspect(code, code.indexOf('--into') + 3)!;
     expect(option.split('\n')[0]).toBe('--into VARIABLE');
     expect(option).toContain(verbHelp(registry.get('sql')!));
+    expect(magics.inspect(code, 2)).toBe(verbHelp(registry.get('sql')!));
     expect(magics.inspect('%lakebase', 9)).toBe(overviewHelp(registry));
     expect(magics.inspect('const x = 1', 5)).toBeNull();
   });
