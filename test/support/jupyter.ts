@@ -10,7 +10,15 @@ import { readConnectionFile, type ConnectionInfo } from '../../kernel/wire/conne
 import type { JsonObject, JupyterMessage } from '../../kernel/wire/messages';
 import { startKernelWire, type KernelRequest, type KernelWire, type KernelWireHandler } from '../../kernel/wire/server';
 
-export const REPO_ROOT = resolve(__dirname, '..', '..');
+/** The repository: the nearest folder up with a package.json (this file also runs compiled, from dist/). */
+export const REPO_ROOT = findRepoRoot(__dirname);
+
+function findRepoRoot(from: string): string {
+  for (let dir = from; ; dir = resolve(dir, '..')) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (resolve(dir, '..') === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
 export const BUILT_KERNEL_CLI = join(REPO_ROOT, 'dist', 'kernel', 'cli.js');
 
 /** The command line Jupyter runs for our kernelspec, pointing at the built CLI. */

@@ -1,0 +1,37 @@
+// `npm run bench`: every figure of the issues beside its baseline, measured in one run on this
+// machine, printed as a table and written to bench/results.json. Never run as a timed test.
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { startTestPostgres } from '../test/support/postgres';
+import { REPO_ROOT } from '../test/support/jupyter';
+import { benchKernel, type Row } from './kernel';
+
+function printTable(rows: Row[]): void {
+  const header = ['measure', 'ours', 'baseline', 'ratio', 'unit', 'baseline is', 'target'];
+  const lines = rows.map((r) => [r.measure, String(r.ours), String(r.baseline), `${r.ratio}×`, r.unit, r.baselineName, r.target ?? '']);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const format = (cells: string[]) => cells.map((c, i) => (i >= 1 && i <= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' │ ');
+  console.log(format(header));
+  console.log(widths.map((w) => '─'.repeat(w)).join('─┼─'));
+  for (const line of lines) console.log(format(line));
+}
+
+async function main(): Promise<void> {
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const server = await startTestPostgres();
+  const rows: Row[] = [];
+  try {
+    rows.push(...(await benchKernel(server, log)));
+  } finally {
+    await server.stop();
+  }
+  printTable(rows);
+  const results = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, rows };
+  writeFileSync(join(REPO_ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
