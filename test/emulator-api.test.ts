@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ApiError, WorkspaceClient } from '@databricks/sdk-experimental';
-import type { database } from '@databricks/sdk-experimental';
+// The package's index does not re-export the database namespace; its model is the ground truth.
+import type * as database from '@databricks/sdk-experimental/dist/apis/database/model';
 import { openWorkspaceUnderTest, realWorkspaceConfigured, waitFor } from './support/workspace-under-test';
 import type { WorkspaceUnderTest } from './support/workspace-under-test';
 

@@ -1,0 +1,340 @@
+// The emulator's pure parts: the instance state machine, request validation, pagination, tokens,
+// identities, error bodies, the HTTP wire, and the data directory's default.
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ApiError, ERROR_STATUS, errors } from '../emulator/api-errors';
+import { makeEndpoint } from '../emulator/endpoint';
+import { createApiServer } from '../emulator/http';
+import type { Route } from '../emulator/http';
+import { loadOrCreateIdentities } from '../emulator/identities';
+import type { Identity } from '../emulator/identities';
+import { allows, INSTANCE_STATES, InvalidTransitionError, stateAfterRestart, transition } from '../emulator/instance-state';
+import type { InstanceEvent, InstanceState } from '../emulator/instance-state';
+import { parseCreateInstance, parseInstanceUpdate, renderInstance } from '../emulator/instance-wire';
+import { paginate, parsePageSize } from '../emulator/pagination';
+import { defaultEmulatorDataDir } from '../emulator/paths';
+import type { InstanceRecord } from '../emulator/store';
+import { loadTokenService } from '../emulator/tokens';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lakebase-emulator-units-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function thrown(action: () => unknown): unknown {
+  try {
+    action();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw');
+}
+
+describe('the instance state machine', () => {
+  const allowed: [InstanceState, InstanceEvent, InstanceState | null][] = [
+    ['STARTING', 'server-started', 'AVAILABLE'],
+    ['STARTING', 'start-failed', 'STOPPED'],
+    ['STARTING', 'delete-requested', 'DELETING'],
+    ['AVAILABLE', 'stop-requested', 'UPDATING'],
+    ['AVAILABLE', 'resize-requested', 'UPDATING'],
+    ['AVAILABLE', 'delete-requested', 'DELETING'],
+    ['UPDATING', 'server-stopped', 'STOPPED'],
+    ['UPDATING', 'resize-applied', 'AVAILABLE'],
+    ['UPDATING', 'delete-requested', 'DELETING'],
+    ['STOPPED', 'start-requested', 'STARTING'],
+    ['STOPPED', 'delete-requested', 'DELETING'],
+    ['DELETING', 'deleted', null],
+  ];
+
+  test.each(allowed)('%s --%s--> %s', (state, event, next) => {
+    expect(transition(state, event)).toBe(next);
+    expect(allows(state, event)).toBe(true);
+  });
+
+  test('every other event in every state is a bug that throws', () => {
+    const events = [...new Set(allowed.map(([, event]) => event))];
+    let refused = 0;
+    for (const state of INSTANCE_STATES) {
+      for (const event of events) {
+        if (allowed.some(([s, e]) => s === state && e === event)) continue;
+        const error = thrown(() => transition(state, event));
+        expect(error).toBeInstanceOf(InvalidTransitionError);
+        expect((error as InvalidTransitionError).code).toBe('EMULATOR_INVALID_TRANSITION');
+        expect(allows(state, event)).toBe(false);
+        refused++;
+      }
+    }
+    expect(refused).toBe(INSTANCE_STATES.length * events.length - allowed.length);
+    expect(thrown(() => transition('FAILING_OVER' as InstanceState, 'deleted'))).toBeInstanceOf(InvalidTransitionError);
+  });
+
+  test('after a restart, instances that should run start again and stopped ones stay stopped', () => {
+    expect(stateAfterRestart('AVAILABLE', false)).toBe('STARTING');
+    expect(stateAfterRestart('UPDATING', false)).toBe('STARTING');
+    expect(stateAfterRestart('UPDATING', true)).toBe('STOPPED');
+    expect(stateAfterRestart('STOPPED', true)).toBe('STOPPED');
+    expect(stateAfterRestart('DELETING', false)).toBe('DELETING');
+  });
+});
+
+describe('DatabaseInstance requests', () => {
+  function apiError(action: () => unknown): ApiError {
+    const error = thrown(action);
+    expect(error).toBeInstanceOf(ApiError);
+    return error as ApiError;
+  }
+
+  test('create fills the real defaults and ignores output-only fields sent back', () => {
+    const { name, settings } = parseCreateInstance({ name: 'shop-01', state: 'AVAILABLE', uid: 'x', effective_capacity: 'CU_8' });
+    expect(name).toBe('shop-01');
+    expect(settings).toEqual({ capacity: 'CU_2', stopped: false, retentionWindowInDays: 7, nodeCount: 1, customTags: [] });
+  });
+
+  test.each([
+    ['', 'INVALID_PARAMETER_VALUE'],
+    ['has_underscore', 'INVALID_PARAMETER_VALUE'],
+    ['has.dot', 'INVALID_PARAMETER_VALUE'],
+    ['a'.repeat(64), 'INVALID_PARAMETER_VALUE'],
+  ])('the name %j is refused', (name, code) => {
+    expect(apiError(() => parseCreateInstance({ name })).code).toBe(code);
+  });
+
+  test('names of 63 letters, digits and hyphens are accepted', () => {
+    expect(parseCreateInstance({ name: 'a'.repeat(60) + '-01' }).name).toHaveLength(63);
+  });
+
+  test('unknown fields are named; missing features are NOT_IMPLEMENTED', () => {
+    expect(apiError(() => parseCreateInstance({ name: 'x', colour: 'blue' })).metadata).toEqual({ field: 'colour' });
+    expect(apiError(() => parseCreateInstance({ name: 'x', node_count: 2 })).code).toBe('NOT_IMPLEMENTED');
+    expect(apiError(() => parseCreateInstance({ name: 'x', node_count: 4 })).code).toBe('INVALID_PARAMETER_VALUE');
+    expect(apiError(() => parseCreateInstance({ name: 'x', pg_version: 'PG_VERSION_15' })).code).toBe('INVALID_PARAMETER_VALUE');
+    expect(parseCreateInstance({ name: 'x', pg_version: 'PG_VERSION_16' }).settings.requestedPgVersion).toBe('PG_VERSION_16');
+  });
+
+  test('an update changes the masked fields, or with no mask every updatable field in the body', () => {
+    expect(parseInstanceUpdate('x', { capacity: 'CU_4', stopped: true }, 'capacity')).toEqual({ capacity: 'CU_4' });
+    expect(parseInstanceUpdate('x', { capacity: 'CU_4', stopped: true }, '')).toEqual({ capacity: 'CU_4', stopped: true });
+    expect(parseInstanceUpdate('x', { name: 'x', retention_window_in_days: 9 }, '*')).toEqual({ retentionWindowInDays: 9 });
+    expect(parseInstanceUpdate('x', {}, 'custom_tags')).toEqual({ customTags: [] });
+  });
+
+  test('a masked field missing from the body is refused, naming the SDK that drops PATCH bodies', () => {
+    const error = apiError(() => parseInstanceUpdate('x', {}, 'stopped'));
+    expect(error.code).toBe('INVALID_PARAMETER_VALUE');
+    expect(error.message).toContain('sdk-experimental 0.17');
+    expect(apiError(() => parseInstanceUpdate('x', { name: 'y', stopped: true }, 'stopped')).metadata).toEqual({ field: 'name' });
+    expect(apiError(() => parseInstanceUpdate('x', {}, 'pg_version')).message).toContain('cannot be updated');
+  });
+
+  test('the rendered instance carries effective_* fields, and custom_tags only when asked', () => {
+    const record: InstanceRecord = {
+      name: 'shop', uid: 'u', state: 'STOPPED', stopped: true, capacity: 'CU_1', creator: 'a@b.c', creatorKind: 'USER',
+      creationTime: '2026-01-01T00:00:00.000Z', address: '127.0.3.7', port: 5432, retentionWindowInDays: 7, nodeCount: 1,
+      customTags: [{ key: 'team', value: 'data' }], bootstrapped: true,
+    };
+    const view = renderInstance(record, { includeCustomTags: false });
+    expect(view).toMatchObject({ state: 'STOPPED', effective_stopped: true, read_write_dns: '127.0.3.7', effective_custom_tags: record.customTags });
+    expect(view).not.toHaveProperty('custom_tags');
+    expect(view).not.toHaveProperty('stopped');
+    expect(renderInstance(record, { includeCustomTags: true }).custom_tags).toEqual(record.customTags);
+  });
+});
+
+describe('pagination', () => {
+  const items = ['a', 'b', 'c', 'd', 'e'];
+  const key = (item: string) => item;
+
+  test('pages follow each other to the end, and a token survives removals', () => {
+    const first = paginate(items, key, 2, null);
+    expect(first.items).toEqual(['a', 'b']);
+    const second = paginate(items, key, 2, first.nextPageToken ?? null);
+    expect(second.items).toEqual(['c', 'd']);
+    const last = paginate(items, key, 2, second.nextPageToken ?? null);
+    expect(last).toEqual({ items: ['e'] });
+    // 'b' (the last item of page one) is deleted between calls: page two is still c, d.
+    expect(paginate(['a', 'c', 'd', 'e'], key, 2, first.nextPageToken ?? null).items).toEqual(['c', 'd']);
+  });
+
+  test('page_size: absent or 0 is the default, above the maximum is the maximum, nonsense is refused', () => {
+    expect(parsePageSize(null)).toBe(50);
+    expect(parsePageSize('0')).toBe(50);
+    expect(parsePageSize('500')).toBe(100);
+    expect(parsePageSize('7')).toBe(7);
+    expect(thrown(() => parsePageSize('-1'))).toBeInstanceOf(ApiError);
+    expect(thrown(() => parsePageSize('ten'))).toBeInstanceOf(ApiError);
+    expect((thrown(() => paginate(items, key, 2, 'garbage')) as ApiError).code).toBe('INVALID_PARAMETER_VALUE');
+  });
+});
+
+describe('tokens', () => {
+  let now = Date.parse('2026-06-01T12:00:00.000Z');
+  const clock = () => now;
+
+  test('a database credential is accepted for its identity and instances until its expiry', async () => {
+    const tokens = await loadTokenService(join(dir, 'key-a.json'), clock);
+    const minted = await tokens.mintDatabaseCredential('ada@example.com', ['uid-1', 'uid-2'], 2);
+    expect(minted.expiresAt.getTime()).toBe(now + 2000);
+    const login = { user: 'ada@example.com', instanceUid: 'uid-2' };
+    expect(await tokens.verifyDatabaseCredential(minted.token, login)).toBe('accepted');
+    expect(await tokens.verifyDatabaseCredential(minted.token, { ...login, user: 'bob@example.com' })).toBe('other-identity');
+    expect(await tokens.verifyDatabaseCredential(minted.token, { ...login, instanceUid: 'uid-3' })).toBe('other-instance');
+    now += 1999;
+    expect(await tokens.verifyDatabaseCredential(minted.token, login)).toBe('accepted');
+    now += 1;
+    expect(await tokens.verifyDatabaseCredential(minted.token, login)).toBe('expired');
+  });
+
+  test('tampered, foreign and malformed credentials are refused', async () => {
+    const tokens = await loadTokenService(join(dir, 'key-a.json'), clock);
+    const other = await loadTokenService(join(dir, 'key-b.json'), clock);
+    const login = { user: 'ada@example.com', instanceUid: 'uid-1' };
+    const { token } = await tokens.mintDatabaseCredential(login.user, [login.instanceUid], 60);
+    const bytes = Buffer.from(token, 'base64url');
+    bytes[1] ^= 0xff; // push the expiry around
+    expect(await tokens.verifyDatabaseCredential(bytes.toString('base64url'), login)).toBe('bad-signature');
+    expect(await other.verifyDatabaseCredential(token, login)).toBe('bad-signature');
+    expect(await tokens.verifyDatabaseCredential('not-a-token', login)).toBe('malformed');
+    expect(await tokens.verifyDatabaseCredential('', login)).toBe('malformed');
+  });
+
+  test('credentials fit the 128 characters PostgreSQL passes to RADIUS, and the key persists', async () => {
+    const tokens = await loadTokenService(join(dir, 'key-a.json'), clock);
+    const one = await tokens.mintDatabaseCredential('x'.repeat(63), ['u'], 60);
+    const eight = await tokens.mintDatabaseCredential('x'.repeat(63), Array.from({ length: 8 }, (_, index) => `u${index}`), 60);
+    expect(one.token.length).toBeLessThanOrEqual(128);
+    expect(eight.token.length).toBeLessThanOrEqual(128);
+    await expect(tokens.mintDatabaseCredential('x', Array.from({ length: 9 }, (_, index) => `u${index}`), 60)).rejects.toThrow(RangeError);
+    const reloaded = await loadTokenService(join(dir, 'key-a.json'), clock);
+    expect(await reloaded.verifyDatabaseCredential(one.token, { user: 'x'.repeat(63), instanceUid: 'u' })).toBe('accepted');
+  });
+
+  test('access tokens and credentials never stand in for each other', async () => {
+    const tokens = await loadTokenService(join(dir, 'key-a.json'), clock);
+    const access = await tokens.mintAccessToken('app-id', 3600);
+    expect(await tokens.verifyAccessToken(access.token)).toBe('app-id');
+    expect(await tokens.verifyDatabaseCredential(access.token, { user: 'app-id', instanceUid: 'u' })).toBe('malformed');
+    const credential = await tokens.mintDatabaseCredential('app-id', ['u'], 60);
+    expect(await tokens.verifyAccessToken(credential.token)).toBeUndefined();
+    now += 3600_000;
+    expect(await tokens.verifyAccessToken(access.token)).toBeUndefined();
+  });
+});
+
+describe('identities', () => {
+  test('generated once and the same on every load; looked up by PAT, client credentials and Postgres name', async () => {
+    const path = join(dir, 'identities.json');
+    const first = await loadOrCreateIdentities(path);
+    const again = await loadOrCreateIdentities(path);
+    expect(again.defaultUser).toEqual(first.defaultUser);
+    expect(first.defaultUser.token).toMatch(/^dapi[0-9a-f]{32}$/);
+    expect(first.defaultUser.userName).toMatch(/^[^@]+@[^@]+$/);
+    expect(first.secondUser.userName).not.toBe(first.defaultUser.userName);
+    expect(first.byPersonalAccessToken(first.defaultUser.token)?.postgresName).toBe(first.defaultUser.userName);
+    expect(first.byPersonalAccessToken('dapi' + '0'.repeat(32))).toBeUndefined();
+    const sp = first.servicePrincipal;
+    expect(first.byClientCredentials(sp.applicationId, sp.clientSecret)?.kind).toBe('SERVICE_PRINCIPAL');
+    expect(first.byClientCredentials(sp.applicationId, sp.clientSecret + 'x')).toBeUndefined();
+    expect(first.byPostgresName(sp.applicationId)?.postgresName).toBe(sp.applicationId);
+    expect(first.byPostgresName(first.secondUser.userName)?.kind).toBe('USER');
+  });
+
+  test('endpoints keep secrets out of JSON and inspect, yet hand them to who asks', async () => {
+    const identities = await loadOrCreateIdentities(join(dir, 'identities.json'));
+    const endpoint = makeEndpoint({
+      host: 'http://127.0.0.1:1', dataDir: dir, caCertPath: join(dir, 'ca.crt'),
+      user: identities.defaultUser, secondUser: identities.secondUser, servicePrincipal: identities.servicePrincipal,
+    });
+    const shown = JSON.stringify(endpoint) + inspect(endpoint, { depth: 5 });
+    for (const secret of [identities.defaultUser.token, identities.secondUser.token, identities.servicePrincipal.clientSecret]) {
+      expect(shown).not.toContain(secret);
+    }
+    expect(endpoint.user.token).toBe(identities.defaultUser.token);
+    expect(endpoint.servicePrincipal.clientSecret).toBe(identities.servicePrincipal.clientSecret);
+  });
+});
+
+describe('error bodies', () => {
+  test('every code has its status, and every detail carries metadata (the JS SDK needs it)', () => {
+    for (const [code, status] of Object.entries(ERROR_STATUS)) {
+      const body = new ApiError(code as keyof typeof ERROR_STATUS, 'message').toBody();
+      expect(new ApiError(code as keyof typeof ERROR_STATUS, 'm').status).toBe(status);
+      expect(body).toMatchObject({ error_code: code, message: 'message' });
+      for (const detail of body.details) expect(detail.metadata).toBeTypeOf('object');
+    }
+    expect(errors.instanceNotFound('x').toBody().details[0].metadata).toEqual({ instance_name: 'x' });
+  });
+});
+
+describe('the HTTP wire', () => {
+  const caller: Identity = { kind: 'USER', id: '1', userName: 'a@b.c', displayName: 'A', postgresName: 'a@b.c' };
+  const logged: string[] = [];
+  let base: string;
+  let server: ReturnType<typeof createApiServer>;
+
+  beforeAll(async () => {
+    const routes: Route[] = [
+      { method: 'POST', path: '/things/{name}', authenticated: true, handle: (request) => ({ status: 200, body: { name: request.params.name, body: request.body, who: request.identity?.postgresName } }) },
+      { method: 'GET', path: '/open', authenticated: false, handle: () => ({ status: 200, body: { open: true } }) },
+      { method: '*', path: '/broken', authenticated: false, handle: () => { throw new Error('secret internals'); } },
+    ];
+    server = createApiServer({
+      routes,
+      authenticate: async (authorization) => {
+        if (authorization !== 'Bearer good') throw errors.credentialMissing();
+        return caller;
+      },
+      log: (line) => logged.push(line),
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const post = (path: string, body: string, authorization = 'Bearer good') =>
+    fetch(`${base}${path}`, { method: 'POST', headers: { Authorization: authorization, 'Content-Type': 'application/json' }, body });
+
+  test('path parameters are decoded, JSON bodies parsed, the caller authenticated', async () => {
+    const response = await post('/things/a%40b', '{"x":1}');
+    expect(await response.json()).toEqual({ name: 'a@b', body: { x: 1 }, who: 'a@b.c' });
+  });
+
+  test('failures leave as the real error body', async () => {
+    const malformed = await post('/things/x', '{not json');
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as { error_code: string }).error_code).toBe('MALFORMED_REQUEST');
+    const unauthenticated = await post('/things/x', '{}', 'Bearer bad');
+    expect(unauthenticated.status).toBe(401);
+    const wrongMethod = await fetch(`${base}/open`, { method: 'DELETE' });
+    expect(wrongMethod.status).toBe(404);
+    expect(await wrongMethod.json()).toMatchObject({ error_code: 'ENDPOINT_NOT_FOUND', message: "No API found for 'DELETE /open'" });
+    const badEncoding = await post('/things/%E0%A4%A', '{}');
+    expect(badEncoding.status).toBe(400);
+  });
+
+  test('an unexpected failure is a 500 that hides its details from the client and logs them', async () => {
+    const response = await fetch(`${base}/broken`, { method: 'PUT' });
+    expect(response.status).toBe(500);
+    const body = JSON.stringify(await response.json());
+    expect(body).toContain('INTERNAL_ERROR');
+    expect(body).not.toContain('secret internals');
+    expect(logged.join('\n')).toContain('secret internals');
+  });
+});
+
+describe('the default data directory', () => {
+  test('LAKEBASE_EMULATOR_DIR, then XDG_DATA_HOME, then /var/lib for root, else ~/.local/share', () => {
+    expect(defaultEmulatorDataDir({ LAKEBASE_EMULATOR_DIR: '/x', XDG_DATA_HOME: '/y' }, 1000)).toBe('/x');
+    expect(defaultEmulatorDataDir({ XDG_DATA_HOME: '/y' }, 0)).toBe('/y/lakebase-kernel/emulator');
+    expect(defaultEmulatorDataDir({}, 0)).toBe('/var/lib/lakebase-kernel/emulator');
+    expect(defaultEmulatorDataDir({}, 1000)).toMatch(/\/\.local\/share\/lakebase-kernel\/emulator$/);
+  });
+});
