@@ -17,6 +17,7 @@ import {
 } from './credentials';
 import { isDatabaseError, LakebaseError, redactSecrets } from './errors';
 import { createHostResolver, HostResolver } from './resolve-host';
+import { LakebaseSession, openSession } from './session';
 import {
   COMMANDS,
   DatabaseInstance,
@@ -95,6 +96,11 @@ export interface InstanceConnection {
   readonly config: pg.ClientConfig;
   /** A pool on the same configuration, for TypeScript code; login failures are explained. */
   createPool(options?: InstancePoolOptions): pg.Pool;
+  /**
+   * One server session (`lakebase/session.ts`) on this configuration, whose login failures,
+   * also when it reconnects later, are explained by `explain`.
+   */
+  openSession(options?: { signal?: AbortSignal }): Promise<LakebaseSession>;
   /** Explains an error from a login with this configuration (see `explainConnectError`). */
   explain(error: unknown): Promise<LakebaseError>;
 }
@@ -181,6 +187,8 @@ export async function connectInstance(options: InstanceConnectOptions): Promise<
     refresher,
     config,
     createPool: (poolOptions) => createInstancePool(config, explain, poolOptions),
+    openSession: (sessionOptions = {}) =>
+      openSession({ config, description, explainConnectError: explain, signal: sessionOptions.signal }),
     explain,
   };
   // `config.password` is a function, but keep the whole object short and safe in `inspect`.
