@@ -167,6 +167,15 @@ describe('introspection', () => {
     expect(reply.content.matches).toContain('toUpperCase');
   });
 
+  test('complete_request counts cursor positions in code points, as the protocol says', async () => {
+    await runCell(kernel, 'const emoji = "😀"; const word = "text";');
+    const code = 'emoji + "😀" + word.toUpp';
+    const cursor = [...code].length;
+    const reply = await kernel.request('shell', 'complete_request', { code, cursor_pos: cursor });
+    expect(reply.content).toMatchObject({ cursor_start: cursor - 'toUpp'.length, cursor_end: cursor });
+    expect(reply.content.matches).toContain('toUpperCase');
+  });
+
   test('complete_request completes %lakebase verbs', async () => {
     const code = '%lakebase conn';
     const reply = await kernel.request('shell', 'complete_request', { code, cursor_pos: code.length });

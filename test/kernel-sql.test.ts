@@ -83,7 +83,8 @@ describe('SQL cells', () => {
     const traceback = cell.error!.traceback.join('\n');
     expect(traceback).toContain('column "nme" does not exist');
     expect(traceback).toContain('42703');
-    expect(traceback).toMatch(/LINE 1: SELECT nme FROM city\n\s+\^/);
+    // LINE counts the lines of the cell, as Jupyter numbers them (the SQL starts on line 2).
+    expect(traceback).toMatch(/LINE 2: SELECT nme FROM city\n\s+\^/);
     expect((await runCell(kernel, '%lakebase sql SELECT 1 AS one')).status).toBe('ok');
   });
 

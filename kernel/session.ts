@@ -1,0 +1,448 @@
+// What the kernel's messages mean: the execution queue, the cell lifecycle and every request type
+// of the Jupyter messaging protocol (5.3). The wire (kernel/wire/) delivers verified requests as
+// they arrive and sends what this module answers; nothing here touches a socket.
+import type { Channel, KernelRequest, KernelWire } from './wire/server';
+import type { Logger } from './log';
+import type { MagicHost } from '../magics/host';
+import type { Magics, MagicInvocation } from '../magics';
+import { captureOutput, OutputCapture } from './output';
+import { createDisplayFunction, DisplayMessage, mimeBundleOf } from './display';
+import { compileErrorContent, ErrorContent, errorContent } from './errors';
+import type { CellOutcome, TypeScriptRunner } from './typescript';
+import { isComplete } from './completeness';
+import { KERNEL_INFO } from './info';
+import { replyTypeFor } from './wire/messages';
+
+export interface SessionOptions {
+  wire: KernelWire;
+  typescript: TypeScriptRunner;
+  magics: Magics;
+  log: Logger;
+  /** Called after a shutdown_request has been answered; the process should exit. */
+  onShutdown: (restart: boolean) => void;
+}
+
+export interface KernelSession {
+  receive(channel: Channel, request: KernelRequest): void;
+  /** SIGINT or interrupt_request: stop the running cell. */
+  interrupt(): void;
+  /** Releases connections, refreshers and timers. */
+  close(): Promise<void>;
+}
+
+interface ExecuteContent {
+  code: string;
+  silent?: boolean;
+  store_history?: boolean;
+  allow_stdin?: boolean;
+  stop_on_error?: boolean;
+  user_expressions?: Record<string, string>;
+}
+
+/** What a cell ended with: a value for execute_result, or an error. */
+type CellResult = { ok: true; value?: unknown; hasValue: boolean } | { ok: false; error: ErrorContent };
+
+/** The symbol under which cells find the kernel's runtime functions (see PRELUDE). */
+const RUNTIME = Symbol.for('lakebase.kernel');
+
+/** Declarations every TypeScript cell sees without an import. */
+export const PRELUDE = `
+interface LakebaseDisplayOptions {
+  /** Publish under this id; display(value, { displayId, update: true }) replaces it later. */
+  displayId?: string;
+  /** Replace the output shown under displayId. */
+  update?: boolean;
+  /** The value is already a MIME bundle, e.g. { "text/html": "<b>hi</b>" }. */
+  raw?: boolean;
+  metadata?: Record<string, unknown>;
+}
+interface LakebaseDisplayHandle {
+  readonly displayId: string;
+  update(value: unknown): void;
+}
+/** Shows a value as an output of this cell (objects with Symbol.for("Jupyter.display") render themselves). */
+const display: (value: unknown, options?: LakebaseDisplayOptions) => LakebaseDisplayHandle =
+  (globalThis as any)[Symbol.for('lakebase.kernel')].display;
+const lakebase$magic: (index: number, variables: Record<string, unknown>, mode: 'statement' | 'expression') => Promise<any> =
+  (globalThis as any)[Symbol.for('lakebase.kernel')].magic;
+`;
+
+export function createSession(options: SessionOptions): KernelSession {
+  const { wire, typescript, magics, log } = options;
+  const queue: KernelRequest[] = [];
+  let draining = false;
+  let executionCount = 0;
+  const history: { session: number; line: number; input: string }[] = [];
+  // The running cell, if any: its request, its abort controller and its magics.
+  let current: {
+    request: KernelRequest;
+    abort: AbortController;
+    invocations: MagicInvocation[];
+    host: MagicHost;
+  } | undefined;
+  // Declarations asked for during a cell run after it: tslab cannot compile a cell inside another.
+  let pendingDeclarations: { name: string; value: unknown; tsType: string }[] = [];
+  // Where output goes when no cell runs (timers firing later): the last cell, as ipykernel does.
+  let outputParent: KernelRequest | null = null;
+
+  const output: OutputCapture = captureOutput((name, text) => {
+    void wire.publish(outputParent, 'stream', { name, text });
+  });
+
+  const publishDisplay = (message: DisplayMessage) => {
+    output.flush();
+    const content = {
+      data: message.data,
+      metadata: message.metadata,
+      transient: message.displayId ? { display_id: message.displayId } : {},
+    };
+    void wire.publish(outputParent, message.update ? 'update_display_data' : 'display_data', content);
+  };
+  const display = createDisplayFunction(publishDisplay);
+
+  (globalThis as Record<symbol, unknown>)[RUNTIME] = {
+    display,
+    magic: async (index: number, variables: Record<string, unknown>, mode: 'statement' | 'expression') => {
+      if (!current) throw new Error('lakebase$magic called outside a running cell');
+      const invocation = current.invocations[index];
+      if (!invocation) throw new Error(`no magic number ${index} in this cell`);
+      const result = await magics.run(invocation, current.host, { variables, mode });
+      return mode === 'expression' ? result.value : undefined;
+    },
+  };
+
+  function hostFor(request: KernelRequest, abort: AbortController, allowStdin: boolean): MagicHost {
+    return {
+      stdout: (text) => output.write('stdout', text),
+      stderr: (text) => output.write('stderr', text),
+      display: (value, displayOptions) => {
+        display(value, displayOptions);
+      },
+      lookupVariable: (name) => typescript.lookup(name),
+      declareVariable: async (name, value, tsType) => {
+        pendingDeclarations.push({ name, value, tsType });
+      },
+      input: async (prompt, inputOptions) => {
+        if (!allowStdin) {
+          throw new Error('this client does not accept input (allow_stdin is false); configure the value instead');
+        }
+        output.flush();
+        return wire.requestInput(request, prompt, inputOptions?.password ?? false);
+      },
+      signal: abort.signal,
+    };
+  }
+
+  async function runCell(request: KernelRequest, code: string, allowStdin: boolean): Promise<CellResult> {
+    const abort = new AbortController();
+    let plan;
+    try {
+      plan = magics.planCell(code);
+    } catch (error) {
+      return { ok: false, error: errorContent(error) };
+    }
+    const invocations = plan.kind === 'typescript' ? [] : plan.invocations;
+    current = { request, abort, invocations, host: hostFor(request, abort, allowStdin) };
+    try {
+      switch (plan.kind) {
+        case 'typescript':
+          return fromOutcome(await typescript.execute(plan.code));
+        case 'mixed':
+          return fromOutcome(await typescript.execute(plan.code));
+        case 'magics': {
+          let last: { value?: unknown } = {};
+          for (const invocation of plan.invocations) {
+            last = await magics.run(invocation, current.host);
+          }
+          return { ok: true, value: last.value, hasValue: last.value !== undefined };
+        }
+        default: {
+          const unknownPlan: never = plan;
+          throw new Error(`unknown cell plan ${JSON.stringify(unknownPlan)}`);
+        }
+      }
+    } catch (error) {
+      return { ok: false, error: errorContent(error) };
+    } finally {
+      current = undefined;
+      await declarePending();
+    }
+  }
+
+  async function declarePending(): Promise<void> {
+    const declarations = pendingDeclarations;
+    pendingDeclarations = [];
+    for (const { name, value, tsType } of declarations) {
+      try {
+        await typescript.declare(name, value, tsType);
+      } catch (error) {
+        log.warn('declaring a variable failed', { name, error: String(error) });
+        output.write('stderr', `could not declare ${name} for TypeScript: ${(error as Error).message}\n`);
+      }
+    }
+  }
+
+  function fromOutcome(outcome: CellOutcome): CellResult {
+    switch (outcome.status) {
+      case 'ok':
+        return { ok: true, value: outcome.value, hasValue: outcome.hasValue };
+      case 'compile-error':
+        return { ok: false, error: compileErrorContent(outcome.diagnostics) };
+      case 'runtime-error':
+        return { ok: false, error: errorContent(outcome.error) };
+      default: {
+        const unknownOutcome: never = outcome;
+        throw new Error(`unknown cell outcome ${JSON.stringify(unknownOutcome)}`);
+      }
+    }
+  }
+
+  async function execute(request: KernelRequest): Promise<boolean> {
+    const content = request.content as unknown as ExecuteContent;
+    const silent = content.silent === true;
+    const storeHistory = !silent && content.store_history !== false;
+    if (storeHistory) executionCount += 1;
+    const count = executionCount;
+    if (!silent) await wire.publish(request, 'execute_input', { code: content.code, execution_count: count });
+    if (storeHistory) history.push({ session: 1, line: count, input: content.code });
+
+    const result = await runCell(request, content.code, content.allow_stdin === true);
+    output.flush();
+    if (result.ok) {
+      if (result.hasValue && !silent) {
+        await wire.publish(request, 'execute_result', {
+          execution_count: count,
+          data: mimeBundleOf(result.value),
+          metadata: {},
+        });
+      }
+      await wire.reply(request, 'execute_reply', {
+        status: 'ok',
+        execution_count: count,
+        user_expressions: {},
+        payload: [],
+      });
+      return true;
+    }
+    await wire.publish(request, 'error', result.error);
+    await wire.reply(request, 'execute_reply', { status: 'error', execution_count: count, ...result.error });
+    return false;
+  }
+
+  async function handleShell(request: KernelRequest): Promise<void> {
+    const type = request.header.msg_type;
+    switch (type) {
+      case 'execute_request': {
+        const ok = await execute(request);
+        const content = request.content as unknown as ExecuteContent;
+        if (!ok && content.stop_on_error !== false) await abortQueuedExecutions();
+        return;
+      }
+      case 'kernel_info_request':
+        return wire.reply(request, 'kernel_info_reply', KERNEL_INFO);
+      case 'complete_request':
+        return complete(request);
+      case 'inspect_request':
+        return inspect(request);
+      case 'is_complete_request':
+        return wire.reply(request, 'is_complete_reply', isComplete(String(request.content.code ?? '')));
+      case 'history_request':
+        return wire.reply(request, 'history_reply', { status: 'ok', history: historyFor(request.content) });
+      case 'comm_info_request':
+        return wire.reply(request, 'comm_info_reply', { status: 'ok', comms: {} });
+      case 'comm_open':
+        // No comm targets are registered: the spec says to close an unknown comm at once.
+        return wire.publish(request, 'comm_close', { comm_id: request.content.comm_id, data: {} });
+      case 'comm_msg':
+      case 'comm_close':
+        return;
+      default:
+        return unknownRequest(request);
+    }
+  }
+
+  async function handleControl(request: KernelRequest): Promise<void> {
+    const type = request.header.msg_type;
+    switch (type) {
+      case 'kernel_info_request':
+        return wire.reply(request, 'kernel_info_reply', KERNEL_INFO);
+      case 'interrupt_request':
+        interrupt();
+        return wire.reply(request, 'interrupt_reply', { status: 'ok' });
+      case 'shutdown_request': {
+        const restart = request.content.restart === true;
+        await wire.reply(request, 'shutdown_reply', { status: 'ok', restart });
+        options.onShutdown(restart);
+        return;
+      }
+      default:
+        return unknownRequest(request);
+    }
+  }
+
+  async function unknownRequest(request: KernelRequest): Promise<void> {
+    const type = request.header.msg_type;
+    log.warn('unknown request type', { msg_type: type });
+    const replyType = replyTypeFor(type);
+    if (replyType) {
+      await wire.reply(request, replyType, {
+        status: 'error',
+        ename: 'UnknownRequest',
+        evalue: `this kernel does not handle ${type}`,
+        traceback: [],
+      });
+    }
+  }
+
+  async function abortQueuedExecutions(): Promise<void> {
+    // Requests sent together with the failed one ("run all") may still be on their way.
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < queue.length; ) {
+      const request = queue[i];
+      if (request.header.msg_type !== 'execute_request') {
+        i += 1;
+        continue;
+      }
+      queue.splice(i, 1);
+      await withStatus(request, () =>
+        wire.reply(request, 'execute_reply', { status: 'aborted', execution_count: null }),
+      );
+    }
+  }
+
+  // Jupyter counts cursor positions in Unicode code points (messaging spec 5.2+); JavaScript
+  // strings, tslab and the magics count UTF-16 code units.
+  function complete(request: KernelRequest): Promise<void> {
+    const code = String(request.content.code ?? '');
+    const cursor = indexOfCodePoint(code, Number(request.content.cursor_pos ?? [...code].length));
+    let result = magics.complete(code, cursor);
+    if (!result) {
+      const mapped = magics.mapToTypeScript(code, cursor);
+      result = mapped ? shiftCompletion(typescript.complete(mapped.code, mapped.cursor), cursor - mapped.cursor) : null;
+    }
+    return wire.reply(request, 'complete_reply', {
+      status: 'ok',
+      matches: result?.matches ?? [],
+      cursor_start: codePointsBefore(code, result?.cursorStart ?? cursor),
+      cursor_end: codePointsBefore(code, result?.cursorEnd ?? cursor),
+      metadata: {},
+    });
+  }
+
+  function inspect(request: KernelRequest): Promise<void> {
+    const code = String(request.content.code ?? '');
+    const cursor = indexOfCodePoint(code, Number(request.content.cursor_pos ?? [...code].length));
+    let text = magics.inspect(code, cursor);
+    if (text === null) {
+      const mapped = magics.mapToTypeScript(code, cursor);
+      text = mapped ? typescript.inspect(mapped.code, mapped.cursor) : null;
+    }
+    return wire.reply(request, 'inspect_reply', {
+      status: 'ok',
+      found: text !== null,
+      data: text === null ? {} : { 'text/plain': text },
+      metadata: {},
+    });
+  }
+
+  function historyFor(content: Record<string, unknown>) {
+    const output = content.output === true;
+    const rows = (() => {
+      switch (content.hist_access_type) {
+        case 'tail':
+          return history.slice(-Math.max(0, Number(content.n ?? 10)));
+        case 'range': {
+          const start = Number(content.start ?? 0);
+          const stop = content.stop === undefined || content.stop === null ? Infinity : Number(content.stop);
+          return history.filter((h) => h.line >= start && h.line < stop);
+        }
+        case 'search': {
+          const pattern = globToRegExp(String(content.pattern ?? '*'));
+          const found = history.filter((h) => pattern.test(h.input));
+          const n = content.n === undefined || content.n === null ? found.length : Number(content.n);
+          return found.slice(-n);
+        }
+        default:
+          return [];
+      }
+    })();
+    return rows.map((h) => (output ? [h.session, h.line, [h.input, null]] : [h.session, h.line, h.input]));
+  }
+
+  async function withStatus(request: KernelRequest, work: () => Promise<void>): Promise<void> {
+    await wire.publish(request, 'status', { execution_state: 'busy' });
+    try {
+      await work();
+    } catch (error) {
+      // One bad request must not stop the kernel: log it with its context and go on.
+      log.error('request failed', { msg_type: request.header.msg_type, error: String(error) });
+    } finally {
+      output.flush();
+      await wire.publish(request, 'status', { execution_state: 'idle' });
+    }
+  }
+
+  async function drain(): Promise<void> {
+    if (draining) return;
+    draining = true;
+    try {
+      while (queue.length > 0) {
+        const request = queue.shift()!;
+        outputParent = request;
+        await withStatus(request, () => handleShell(request));
+      }
+    } finally {
+      draining = false;
+    }
+  }
+
+  function interrupt(): void {
+    if (!current) return;
+    log.info('interrupting the running cell', { msg_id: current.request.header.msg_id });
+    current.abort.abort(new Error('interrupted'));
+    typescript.interrupt();
+  }
+
+  return {
+    receive(channel, request) {
+      if (channel === 'control') {
+        void withStatus(request, () => handleControl(request));
+        return;
+      }
+      queue.push(request);
+      void drain();
+    },
+    interrupt,
+    async close() {
+      output.restore();
+      await magics.close();
+      typescript.close();
+    },
+  };
+}
+
+function shiftCompletion(
+  result: { matches: string[]; cursorStart: number; cursorEnd: number },
+  offset: number,
+) {
+  return { ...result, cursorStart: result.cursorStart + offset, cursorEnd: result.cursorEnd + offset };
+}
+
+/** The UTF-16 index of the `codePoints`-th code point of `text`. */
+function indexOfCodePoint(text: string, codePoints: number): number {
+  let index = 0;
+  for (let seen = 0; seen < codePoints && index < text.length; seen += 1) {
+    index += (text.codePointAt(index) ?? 0) > 0xffff ? 2 : 1;
+  }
+  return index;
+}
+
+/** How many code points come before the UTF-16 `index` of `text`. */
+function codePointsBefore(text: string, index: number): number {
+  return [...text.slice(0, index)].length;
+}
+
+function globToRegExp(glob: string): RegExp {
+  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${escaped}$`, 's');
+}
