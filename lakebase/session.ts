@@ -482,12 +482,13 @@ class Backend {
     // The same server as the session's, even when the name resolves to several addresses; the
     // name still goes to TLS, for SNI and the certificate check.
     const address = socket.remoteAddress ?? host;
-    const tls: ClientConfig['ssl'] = !ssl
-      ? false
-      : {
-          ...(ssl === true ? {} : ssl),
-          ...(isIP(host) === 0 && (ssl === true || ssl.servername === undefined) ? { servername: host } : {}),
-        } satisfies ConnectionOptions;
+    let tls: ConnectionOptions | false = false;
+    if (ssl) {
+      tls = { ...(ssl === true ? {} : ssl) };
+      // node-postgres hides a client key as non-enumerable, so the spread above leaves it out.
+      if (ssl !== true && 'key' in ssl) Object.defineProperty(tls, 'key', { value: ssl.key, enumerable: false });
+      if (isIP(host) === 0 && tls.servername === undefined) tls.servername = host;
+    }
     const ConnectionClass = (pg as unknown as { Connection: CancelConnectionClass }).Connection;
     const connection = new ConnectionClass({ ssl: tls, sslNegotiation: this.config.sslnegotiation });
     return new Promise<void>((resolve, reject) => {
@@ -740,8 +741,14 @@ function readBatch(cursor: StatementCursor, rows: number): Promise<{ rows: Curso
   });
 }
 
+/** How many rows to keep: all with `fetchAll` (or an infinite limit), else the display limit (0 if not a number). */
+function rowsToKeep(options: RunOptions): number {
+  if (options.fetchAll || options.displayLimit === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+  return Number.isFinite(options.displayLimit) && options.displayLimit > 0 ? Math.floor(options.displayLimit) : 0;
+}
+
 async function runStatement(backend: Backend, sql: string, options: RunOptions, timeouts: CancelTimeouts): Promise<StatementOutcome> {
-  const keep = options.fetchAll ? Number.POSITIVE_INFINITY : Math.max(0, options.displayLimit);
+  const keep = rowsToKeep(options);
   let cursor: StatementCursor;
   try {
     cursor = new StatementCursor(sql, options.params as unknown[] | undefined, { rowMode: 'array' });
@@ -767,7 +774,7 @@ async function runStatement(backend: Backend, sql: string, options: RunOptions, 
     options.signal?.addEventListener('abort', onAbort, { once: true });
     // Asking for the first batch right away sends Execute together with Parse/Bind/Describe: one
     // round trip fewer for every statement, which is most of the cost of a small one.
-    let batchSize = options.fetchAll ? FETCH_ALL_FIRST_BATCH_ROWS : clamp(keep, MIN_BATCH_ROWS, MAX_BATCH_ROWS);
+    let batchSize = keep === Number.POSITIVE_INFINITY ? FETCH_ALL_FIRST_BATCH_ROWS : clamp(keep, MIN_BATCH_ROWS, MAX_BATCH_ROWS);
     for (;;) {
       cancellation.statementRunning = true;
       const batch = await readBatch(cursor, batchSize);

@@ -450,23 +450,28 @@ function tlsSettings(parameters: Parameters, isSocket: boolean, environment: Tar
   const base: ConnectionOptions = {};
   if (rootFile !== undefined) base.ca = readPem(rootFile, 'sslrootcert', environment);
   if (parameters.sslcert !== undefined) base.cert = readPem(parameters.sslcert, 'sslcert', environment);
-  if (parameters.sslkey !== undefined) base.key = readPem(parameters.sslkey, 'sslkey', environment);
-  const unverified: ConnectionOptions = { ...base, rejectUnauthorized: false };
+  const key = parameters.sslkey === undefined ? undefined : readPem(parameters.sslkey, 'sslkey', environment);
+  const tls = (options: ConnectionOptions): ConnectionOptions => {
+    const combined = { ...base, ...options };
+    // A private key is a secret: kept out of `inspect` and JSON, as node-postgres does.
+    if (key !== undefined) Object.defineProperty(combined, 'key', { value: key, enumerable: false });
+    return combined;
+  };
 
   switch (sslMode) {
     case 'disable':
       return { sslMode, ssl: false };
     case 'allow':
-      return { sslMode, ssl: false, sslFallback: unverified };
+      return { sslMode, ssl: false, sslFallback: tls({ rejectUnauthorized: false }) };
     case 'prefer':
-      return { sslMode, ssl: unverified, sslFallback: false };
+      return { sslMode, ssl: tls({ rejectUnauthorized: false }), sslFallback: false };
     case 'require':
-      return { sslMode, ssl: unverified };
+      return { sslMode, ssl: tls({ rejectUnauthorized: false }) };
     case 'verify-ca':
       // The chain must lead to a trusted root, whatever name the certificate is for.
-      return { sslMode, ssl: { ...base, rejectUnauthorized: true, checkServerIdentity: () => undefined } };
+      return { sslMode, ssl: tls({ rejectUnauthorized: true, checkServerIdentity: () => undefined }) };
     case 'verify-full':
-      return { sslMode, ssl: { ...base, rejectUnauthorized: true } };
+      return { sslMode, ssl: tls({ rejectUnauthorized: true }) };
   }
 }
 

@@ -226,9 +226,13 @@ describe('sslmode, as libpq', () => {
     expect(error.code).toBe(TARGET_ERRORS.fileUnreadable);
     expect(error.message).toContain('/missing.pem');
   });
-  test('client certificate and key', () => {
-    const target = resolve({ options: { sslmode: 'require', sslcert: '/c.pem', sslkey: '/k.pem' } }, {}, { '/c.pem': 'CERT', '/k.pem': 'KEY' });
-    expect(target.config.ssl).toMatchObject({ cert: Buffer.from('CERT'), key: Buffer.from('KEY') });
+  test('client certificate and key; the key is kept out of inspect and JSON', () => {
+    const target = resolve({ options: { sslmode: 'require', sslcert: '/c.pem', sslkey: '/k.pem' } }, {}, { '/c.pem': 'CERT', '/k.pem': 'PRIVATE-KEY-BYTES' });
+    const ssl = target.config.ssl as ConnectionOptions;
+    expect(ssl.cert).toEqual(Buffer.from('CERT'));
+    expect(ssl.key).toEqual(Buffer.from('PRIVATE-KEY-BYTES'));
+    expect(inspect(target, { depth: 10 })).not.toMatch(/PRIVATE-KEY|50 52 49 56/i);
+    expect(JSON.stringify(target)).not.toContain(Buffer.from('PRIVATE-KEY-BYTES').toJSON().data.join(','));
   });
 });
 
