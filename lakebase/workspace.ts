@@ -406,6 +406,13 @@ export function workspaceError(raw: unknown, context: ErrorContext): LakebaseErr
       cause,
     });
   }
+  // The SDK's OAuth client throws a plain Error when the token endpoint refuses the client.
+  if (error instanceof Error && /^Failed to retrieve token/.test(error.message)) {
+    return new LakebaseError('WORKSPACE_AUTH_FAILED', `The workspace ${host} refused the OAuth client credentials.`, {
+      hint: 'Check DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET (or client_id/client_secret of the profile): the secret may be wrong or expired.',
+      cause,
+    });
+  }
   if (error instanceof ConfigError) {
     const hint =
       'Set DATABRICKS_HOST with DATABRICKS_TOKEN, or DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET, or choose a ' +

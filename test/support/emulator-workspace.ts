@@ -18,7 +18,11 @@ export interface TestEmulator {
   userWorkspace(): Promise<Workspace>;
   /** The emulator's service principal (OAuth M2M). */
   servicePrincipalWorkspace(): Promise<Workspace>;
-  /** Stops the emulator and starts it again on the same data directory and port. */
+  /** Stops the emulator (state stays on disk) until `resume()`. */
+  pause(): Promise<void>;
+  /** Starts it again on the same data directory and port. */
+  resume(): Promise<void>;
+  /** `pause()`, wait, `resume()`. */
   restart(pauseMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -27,6 +31,7 @@ export async function startTestEmulator(options: { tokenTtlSeconds?: number } = 
   const dataDir = await mkdtemp(join(tmpdir(), 'lakebase-client-emulator-'));
   const port = await freePort();
   const start = () => startEmulator({ dataDir, port, tokenTtlSeconds: options.tokenTtlSeconds, transitionDelayMs: 0 });
+  let running = true;
   const emulator: TestEmulator = {
     current: await start(),
     dataDir,
@@ -41,13 +46,22 @@ export async function startTestEmulator(options: { tokenTtlSeconds?: number } = 
         authType: 'oauth-m2m',
         env: {},
       }),
-    async restart(pauseMs = 0) {
+    async pause() {
+      running = false;
       await emulator.current.stop();
-      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    },
+    async resume() {
       emulator.current = await start();
+      running = true;
+    },
+    async restart(pauseMs = 0) {
+      await emulator.pause();
+      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      await emulator.resume();
     },
     async stop() {
-      await emulator.current.stop();
+      if (running) await emulator.current.stop();
+      running = false;
       await rm(dataDir, { recursive: true, force: true });
     },
   };
