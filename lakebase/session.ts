@@ -371,7 +371,7 @@ export class LakebaseSession implements SqlSession {
 
 function closedError(description: string): LakebaseError {
   return new LakebaseError(SESSION_ERRORS.closed, `The session ${description} is closed.`, {
-    hint: 'Connect again (e.g. %lakebase connect) to run more statements.',
+    hint: 'Connect again to run more statements.',
   });
 }
 
@@ -806,7 +806,10 @@ async function runStatement(backend: Backend, sql: string, options: RunOptions, 
       throw new LakebaseError(
         SESSION_ERRORS.cancelFailed,
         'The statement did not stop after being cancelled, so the connection was closed to stop waiting for it.',
-        { hint: 'The server ends the statement when it notices; the next statement reconnects.', cause: cancellation.failure ?? error },
+        {
+          hint: 'The server ends the statement when it notices; the next statement reconnects.',
+          cause: cancellation.failure ?? backend.sideConnectionError ?? error,
+        },
       );
     }
     if (cursor.copyRefused) throw copyUnsupported(error);

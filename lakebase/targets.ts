@@ -260,6 +260,12 @@ function parseUrl(text: string): Parameters {
     if (userPart !== '') parameters.user = decode(userPart, 'user name');
     if (colon >= 0) parameters.password = decode(userInfoPart.slice(colon + 1), 'password');
   }
+  if (hostPart.includes('@')) {
+    // Saying no more than this: echoing the URL would show part of the password.
+    throw new LakebaseError(TARGET_ERRORS.invalid, 'The connection URL has more than one "@".', {
+      hint: 'Percent-encode "@" inside the user name or password as %40.',
+    });
+  }
   if (hostPart.includes(',') || (portPart ?? '').includes(',')) {
     throw new LakebaseError(TARGET_ERRORS.unsupported, 'Connection URLs with several hosts are not supported.', {
       hint: 'Name one host; for a Lakebase instance use its read_write_dns.',

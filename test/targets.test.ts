@@ -101,6 +101,9 @@ describe('URLs', () => {
   test('a refused URL never shows its password', () => {
     const error = errorOf(() => resolve({ connectionString: 'postgresql://u:hunter2-secret@h/db?bogus=1' }));
     expect(error.message + error.hint).not.toContain('hunter2-secret');
+    const unencoded = errorOf(() => resolve({ connectionString: 'postgresql://u:hunter2@secret@h/db' }));
+    expect(unencoded.message).toMatch(/more than one "@"/);
+    expect(unencoded.message + unencoded.hint).not.toMatch(/hunter2|secret@h/);
   });
 });
 
