@@ -4,9 +4,11 @@
 // app mints database tokens itself with M2M auth (lakebase.md, "Databricks Apps"). The variables
 // name the host, not the instance, so the instance is found by its `read_write_dns` (or
 // `read_only_dns`), and then connected to like any other, with a refresher for the M2M identity.
-import { connectInstance, DEFAULT_DATABASE, InstanceConnectOptions, InstanceConnection, LAKEBASE_PORT } from './instance';
+//
+// The SDK and `pg` are loaded only when connecting, so that asking `isDatabricksAppEnvironment`
+// costs nothing at kernel start.
+import type { InstanceConnectOptions, InstanceConnection } from './instance';
 import { LakebaseError } from './errors';
-import { openWorkspace } from './workspace';
 
 /** True when the environment looks like a Databricks App's with a database resource. */
 export function isDatabricksAppEnvironment(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -24,6 +26,8 @@ export async function connectFromAppEnvironment(options: AppConnectOptions = {})
       hint: 'An app gets PGHOST, PGUSER, DATABRICKS_HOST and DATABRICKS_CLIENT_ID/SECRET from its database resource; elsewhere, connect by instance name.',
     });
   }
+  const { openWorkspace } = await import('./workspace.js');
+  const { connectInstance, DEFAULT_DATABASE, LAKEBASE_PORT } = await import('./instance.js');
   const workspace = options.workspace ?? (await openWorkspace({ env }));
   const wanted = pgHost.toLowerCase();
   const instances = await workspace.listInstances();
