@@ -161,7 +161,7 @@ async function status(dataDir: string, json: boolean, output: CliOutput): Promis
     : [`not running (data directory: ${current.dataDir})`];
   if (current.instances.length > 0) {
     lines.push(current.running ? 'instances:' : 'instances (as of the last run; running ones start again with the emulator):');
-    for (const instance of current.instances) lines.push(`  ${instance.name.padEnd(24)} ${instance.state.padEnd(10)} ${instance.readWriteDns}:5432`);
+    for (const instance of current.instances) lines.push(`  ${instance.name.padEnd(24)} ${instance.state.padEnd(10)} ${instance.readWriteDns}:${instance.port}`);
   } else {
     lines.push('no instances');
   }

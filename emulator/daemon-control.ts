@@ -187,6 +187,7 @@ export interface EmulatorInstanceSummary {
   name: string;
   state: string;
   readWriteDns: string;
+  port: number;
 }
 
 export interface EmulatorStatus {
@@ -209,7 +210,7 @@ export async function emulatorStatus(dataDir: string): Promise<EmulatorStatus> {
   const record = await findRunning(layout);
   const state = (await readJsonFile(layout.state)) as EmulatorState | undefined;
   const instances = Object.values(state?.instances ?? {})
-    .map((instance) => ({ name: instance.name, state: instance.state, readWriteDns: instance.address }))
+    .map((instance) => ({ name: instance.name, state: instance.state, readWriteDns: instance.address, port: instance.port }))
     .sort((a, b) => (a.name < b.name ? -1 : 1));
   const fidelityGaps = [...API_FIDELITY_GAPS, ...INSTANCE_SERVER_FIDELITY_GAPS].map((gap) => `${gap.id}: ${gap.emulator}`);
   const base = { dataDir: layout.dataDir, instances, fidelityGaps };

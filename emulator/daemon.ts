@@ -3,6 +3,7 @@
 // stopped by SIGTERM (or SIGINT), after which it stops every instance server and exits. It depends
 // on the emulator only, never on the kernel.
 import { parseArgs } from 'node:util';
+import { EmulatorError } from './errors';
 import { startEmulator } from './start';
 import type { RunningEmulator } from './contracts';
 
@@ -57,6 +58,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${new Date().toISOString()} the emulator could not start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  // Known failures are one line (the CLI shows the log's end); unknown ones keep their stack.
+  const reason = error instanceof EmulatorError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.stderr.write(`${new Date().toISOString()} the emulator could not start: ${reason}\n`);
   process.exit(1);
 });

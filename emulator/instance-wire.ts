@@ -8,6 +8,7 @@ import {
   DEFAULT_CAPACITY,
   EMULATED_PG_VERSION,
   INSTANCE_NAME,
+  INSTANCE_PORT,
   NODE_COUNT,
   RETENTION_WINDOW_DAYS,
 } from './limits';
@@ -227,6 +228,9 @@ export function renderInstance(record: InstanceRecord, options: RenderOptions): 
     effective_enable_pg_native_login: false,
     effective_custom_tags: record.customTags,
   };
+  // Where only 127.0.0.1 exists (no loopback aliases), instances share it with a port each; the
+  // API has no port field, so the emulator adds one, and only then.
+  if (record.port !== INSTANCE_PORT) view.emulator_read_write_port = record.port;
   if (record.usagePolicyId !== undefined) {
     view.usage_policy_id = record.usagePolicyId;
     view.effective_usage_policy_id = record.usagePolicyId;

@@ -86,7 +86,7 @@ function parseState(path: string, value: unknown): EmulatorState {
     throw new DataFileError(path, 'instances, catalogs and tables must be objects');
   }
   for (const [name, record] of Object.entries(instances)) {
-    if (!isRecordOf(record) || record.name !== name || typeof record.uid !== 'string' || !isInstanceState(record.state) || typeof record.address !== 'string') {
+    if (!isRecordOf(record) || record.name !== name || typeof record.uid !== 'string' || !isInstanceState(record.state) || typeof record.address !== 'string' || typeof record.port !== 'number') {
       throw new DataFileError(path, `instance '${name}' is malformed`);
     }
   }

@@ -3,6 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -145,6 +147,21 @@ test('a daemon killed hard is recovered by the next start, servers included', as
   expect((await sdk.database.getDatabaseInstance({ name: 'survivor' })).state).toBe('AVAILABLE');
   await stopEmulatorDaemon(dataDir);
   expect(serversOf(dataDir)).toEqual([]);
+}, 120_000);
+
+test('a start that fails says why, from the daemon\'s log, and exits 1', async () => {
+  const dataDir = await newDataDir();
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (taken.address() as AddressInfo).port;
+    const failed = await cli('start', '--data-dir', dataDir, '--port', String(port));
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain(`Port ${port} on 127.0.0.1 is in use by another program`);
+    expect((await emulatorStatus(dataDir)).running).toBe(false);
+  } finally {
+    await new Promise((resolve) => taken.close(resolve));
+  }
 }, 120_000);
 
 test('usage errors exit 2 with the help; help exits 0', async () => {
