@@ -4,9 +4,9 @@
 // work that ends the state runs in the background, one operation at a time per instance, lasting
 // at least `transitionDelayMs` so that clients really have to wait as they do on the real service.
 import { randomUUID } from 'node:crypto';
-import { errors } from './api-errors';
+import { ApiError, errors } from './api-errors';
 import { HostingError } from './hosting';
-import type { HostedInstance, InstanceHosting, InstancePlacement } from './hosting';
+import type { HostedInstance, InstanceEndpoint, InstanceHosting, InstancePlacement } from './hosting';
 import type { Identity } from './identities';
 import type { InstanceSettings, CreateInstanceRequest } from './instance-wire';
 import { stateAfterRestart, transition } from './instance-state';
@@ -74,7 +74,13 @@ export class InstanceRegistry {
     const allocated = this.allocation.then(() => this.deps.hosting.allocateEndpoint(this.addressesInUse()));
     // The chain continues after a failure; the failure itself reaches this request's caller.
     this.allocation = allocated.catch((error: unknown) => this.deps.log(`address allocation failed: ${describe(error)}`));
-    const endpoint = await allocated;
+    let endpoint: InstanceEndpoint;
+    try {
+      endpoint = await allocated;
+    } catch (error) {
+      // No address to give (a machine full of servers, or no loopback aliases): the message says what to do.
+      throw new ApiError('TEMPORARILY_UNAVAILABLE', `The emulator cannot place a new instance: ${describe(error)}`, { instance_name: request.name }, { cause: error });
+    }
     // Checked again: another creation of the same name may have finished while we waited.
     if (Object.prototype.hasOwnProperty.call(this.records, request.name)) throw errors.instanceExists(request.name);
     const record: InstanceRecord = {
@@ -106,11 +112,14 @@ export class InstanceRegistry {
   async update(name: string, changes: Partial<InstanceSettings>): Promise<InstanceRecord> {
     const record = this.get(name);
     if (record.state === 'DELETING') throw errors.instanceDeleting(name);
-    const wantsStop = changes.stopped === true && record.state !== 'STOPPED';
+    // While a start, stop or resize is under way, only changes that leave it alone are accepted.
+    const busy = record.state === 'STARTING' || record.state === 'UPDATING';
+    const changesStopped = changes.stopped !== undefined && changes.stopped !== record.stopped;
+    const changesCapacity = changes.capacity !== undefined && changes.capacity !== record.capacity;
+    if (busy && (changesStopped || changesCapacity)) throw errors.instanceBusy(name, record.state);
+    const wantsStop = changes.stopped === true && record.state === 'AVAILABLE';
     const wantsStart = changes.stopped === false && record.state === 'STOPPED';
-    const wantsResize = changes.capacity !== undefined && changes.capacity !== record.capacity && record.state !== 'STOPPED';
-    const changesState = wantsStop || wantsStart || wantsResize;
-    if (changesState && record.state !== 'AVAILABLE' && record.state !== 'STOPPED') throw errors.instanceBusy(name, record.state);
+    const wantsResize = changesCapacity && record.state === 'AVAILABLE';
 
     if (changes.capacity !== undefined) record.capacity = changes.capacity;
     if (changes.stopped !== undefined) record.stopped = changes.stopped;

@@ -1,6 +1,6 @@
 // Where things live in an emulator's data directory. One place, so the daemon, the CLI and the
 // in-process emulator agree on every file name.
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -56,14 +56,18 @@ export function defaultEmulatorDataDir(env: NodeJS.ProcessEnv = process.env, uid
 }
 
 /**
- * Creates the data directory. Secrets inside are protected file by file (mode 0600); as root the
- * directories must still be traversable, because the instance servers run as the `postgres` OS user
- * (PostgreSQL refuses to run as root) and need to reach their own directories below.
+ * Creates the data directory (mode 0700; secrets inside are also protected file by file, 0600).
+ * As root the instance servers run as the `postgres` OS user (PostgreSQL refuses to run as root),
+ * which must be able to pass through to its own directories below: then the directories get the
+ * search bit for others (o+x, not the right to list them), and no permission is ever taken away
+ * from a directory the user chose.
  */
 export async function prepareDataDir(layout: DataDirLayout): Promise<void> {
-  const mode = process.getuid?.() === 0 ? 0o711 : 0o700;
-  await mkdir(layout.dataDir, { recursive: true, mode });
-  await chmod(layout.dataDir, mode);
-  await mkdir(layout.instancesDir, { recursive: true, mode });
-  await chmod(layout.instancesDir, mode);
+  for (const dir of [layout.dataDir, layout.instancesDir]) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (process.getuid?.() === 0) {
+      const { mode } = await stat(dir);
+      if ((mode & 0o001) === 0) await chmod(dir, (mode & 0o7777) | 0o001);
+    }
+  }
 }
