@@ -143,6 +143,17 @@ test('a credential opens only the instances it was minted for', async () => {
   await login('billing', emulator.user.userName, both.token);
 });
 
+test('registering a catalog with create_database_if_not_exists creates a database one can log in to', async () => {
+  await user.database.createDatabaseCatalog({
+    catalog: { name: 'orders_catalog', database_instance_name: 'orders', database_name: 'orders_db', create_database_if_not_exists: true },
+  });
+  const { token } = await mint(user, ['orders']);
+  const client = new pg.Client({ host: hosts.get('orders'), port: 5432, user: emulator.user.userName, password: token, database: 'orders_db', ssl: { ca } });
+  await client.connect();
+  open.push(client);
+  expect((await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0].db).toBe('orders_db');
+});
+
 test('psql connects with the documented connection string, and verifies the server with the CA', async () => {
   const { token } = await mint(user, ['orders']);
   const conninfo = `host=${hosts.get('orders')} port=5432 sslmode=require dbname=databricks_postgres user=${emulator.user.userName} password=${token}`;
