@@ -74,7 +74,8 @@ async function acquireLifetimeLock(layout: DataDirLayout): Promise<void> {
     const record = await readRunningRecord(layout);
     const answering = record !== undefined && (await probeEmulator(record.host, layout.dataDir)) !== undefined;
     const age = Date.now() - (await stat(layout.lock)).mtimeMs;
-    if (owner !== undefined && owner !== process.pid && processAlive(owner) && (answering || age < STARTING_GRACE_MS)) {
+    // This very process holding it means an emulator of the directory is running here already.
+    if (owner !== undefined && processAlive(owner) && (owner === process.pid || answering || age < STARTING_GRACE_MS)) {
       throw new EmulatorError(
         'EMULATOR_ALREADY_RUNNING',
         `Another emulator (pid ${owner}) already serves ${layout.dataDir}` +

@@ -107,6 +107,12 @@ test('a credential is the password of its identity, over TLS only', async () => 
   await expect(plain.connect()).rejects.toThrow(/no encryption/);
 });
 
+test('a second emulator on the same data directory is refused', async () => {
+  await expect(startEmulator({ dataDir, port: 0 })).rejects.toMatchObject({ code: 'EMULATOR_ALREADY_RUNNING' });
+  // The refusal took nothing from the running one.
+  expect((await user.database.getDatabaseInstance({ name: 'orders' })).state).toBe('AVAILABLE');
+});
+
 test('two credentials of one identity are valid at the same time', async () => {
   const first = await mint(user, ['orders']);
   const second = await mint(user, ['orders']);
