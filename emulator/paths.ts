@@ -2,7 +2,7 @@
 // in-process emulator agree on every file name.
 import { chmod, mkdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface DataDirLayout {
   readonly dataDir: string;
@@ -63,11 +63,18 @@ export function defaultEmulatorDataDir(env: NodeJS.ProcessEnv = process.env, uid
  * from a directory the user chose.
  */
 export async function prepareDataDir(layout: DataDirLayout): Promise<void> {
+  const asRoot = process.getuid?.() === 0;
   for (const dir of [layout.dataDir, layout.instancesDir]) {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    if (process.getuid?.() === 0) {
-      const { mode } = await stat(dir);
-      if ((mode & 0o001) === 0) await chmod(dir, (mode & 0o7777) | 0o001);
+    const firstCreated = await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (!asRoot) continue;
+    // The directories just created on the way (e.g. /var/lib/lakebase-kernel) need it too.
+    const chain = [dir];
+    if (firstCreated !== undefined) {
+      for (let parent = dirname(dir); parent.startsWith(firstCreated) && parent !== dirname(parent); parent = dirname(parent)) chain.push(parent);
+    }
+    for (const link of chain) {
+      const { mode } = await stat(link);
+      if ((mode & 0o001) === 0) await chmod(link, (mode & 0o7777) | 0o001);
     }
   }
 }

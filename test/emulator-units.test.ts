@@ -1,6 +1,6 @@
 // The emulator's pure parts: the instance state machine, request validation, pagination, tokens,
 // identities, error bodies, the HTTP wire, and the data directory's default.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { allows, INSTANCE_STATES, InvalidTransitionError, stateAfterRestart, tra
 import type { InstanceEvent, InstanceState } from '../emulator/instance-state';
 import { parseCreateInstance, parseInstanceUpdate, renderInstance } from '../emulator/instance-wire';
 import { paginate, parsePageSize } from '../emulator/pagination';
-import { defaultEmulatorDataDir } from '../emulator/paths';
+import { dataDirLayout, defaultEmulatorDataDir, prepareDataDir } from '../emulator/paths';
 import type { InstanceRecord } from '../emulator/store';
 import { loadTokenService } from '../emulator/tokens';
 
@@ -327,6 +327,18 @@ describe('the HTTP wire', () => {
     expect(body).toContain('INTERNAL_ERROR');
     expect(body).not.toContain('secret internals');
     expect(logged.join('\n')).toContain('secret internals');
+  });
+});
+
+describe('preparing the data directory', () => {
+  test.skipIf(process.getuid?.() !== 0)('as root, the directories it creates let the postgres user pass; the chosen parent is left alone', async () => {
+    const base = await mkdtemp(join(dir, 'prepare-'));
+    const layout = dataDirLayout(join(base, 'a', 'b', 'data'));
+    await prepareDataDir(layout);
+    for (const created of [join(base, 'a'), join(base, 'a', 'b'), layout.dataDir, layout.instancesDir]) {
+      expect((await stat(created)).mode & 0o777).toBe(0o701);
+    }
+    expect((await stat(base)).mode & 0o777).toBe(0o700);
   });
 });
 
