@@ -706,12 +706,38 @@ interface StatementOutcome {
 type CursorRows = unknown[][];
 
 /**
- * pg-cursor with the two COPY sub-protocols refused: node-postgres hands CopyInResponse and
- * CopyData to the active query, and pg-cursor has no handler, which would throw inside the
- * socket's data callback and take the process down.
+ * pg-cursor with three changes:
+ * - rows past the ones to keep are counted, not parsed: a million-row result shown as one page
+ *   then costs no values, Dates or arrays, only the protocol messages (issue 2: the kernel's
+ *   memory must not grow with the result size);
+ * - the whole command tag is kept (`CREATE TABLE`; node-postgres keeps only its first word);
+ * - the two COPY sub-protocols are refused: node-postgres hands CopyInResponse and CopyData to the
+ *   active query, and pg-cursor has no handler, which would throw inside the socket's data
+ *   callback and take the process down.
  */
 class StatementCursor extends Cursor<unknown[]> {
   copyRefused = false;
+  /** Rows still to be parsed and handed over; later rows are only counted. */
+  keepRemaining = Number.POSITIVE_INFINITY;
+  countedRows = 0;
+  /** Raw text of a few counted rows of the current batch, to size the next batch. */
+  countedSample: unknown[][] = [];
+  commandTag = '';
+
+  handleDataRow(message: { fields: unknown[] }): void {
+    if (this.keepRemaining > 0) {
+      this.keepRemaining -= 1;
+      cursorHandlers.handleDataRow.call(this, message);
+      return;
+    }
+    this.countedRows += 1;
+    if (this.countedSample.length < SIZE_SAMPLE_ROWS) this.countedSample.push(message.fields);
+  }
+
+  handleCommandComplete(message: { text: string }): void {
+    this.commandTag = message.text;
+    cursorHandlers.handleCommandComplete.call(this, message);
+  }
 
   handleCopyInResponse(connection: { sendCopyFail(message: string): void }): void {
     this.copyRefused = true;
@@ -722,6 +748,20 @@ class StatementCursor extends Cursor<unknown[]> {
     // COPY TO STDOUT: the rows are read and dropped; the statement then fails with COPY_UNSUPPORTED.
     this.copyRefused = true;
   }
+}
+
+/** pg-cursor's protocol handlers, which its type declarations leave out. */
+const cursorHandlers = Cursor.prototype as unknown as {
+  handleDataRow(this: Cursor<unknown[]>, message: { fields: unknown[] }): void;
+  handleCommandComplete(this: Cursor<unknown[]>, message: { text: string }): void;
+};
+
+/** Rows looked at to judge how wide the rows of a result are. */
+const SIZE_SAMPLE_ROWS = 20;
+
+/** `INSERT 0 3` → `INSERT`, `CREATE TABLE` → `CREATE TABLE`: the tag's words without its counts. */
+function commandOf(tag: string): string {
+  return tag.replace(/(?: \d+)+$/, '');
 }
 
 function copyUnsupported(cause?: unknown): LakebaseError {
@@ -752,6 +792,7 @@ async function runStatement(backend: Backend, sql: string, options: RunOptions, 
   let cursor: StatementCursor;
   try {
     cursor = new StatementCursor(sql, options.params as unknown[] | undefined, { rowMode: 'array' });
+    cursor.keepRemaining = keep;
   } catch (error) {
     // node-postgres serialises parameters in the constructor (e.g. JSON.stringify of an object).
     throw new LakebaseError(SQL_TEXT_ERRORS.parameterUnsupported, `A parameter value cannot be sent to PostgreSQL: ${error instanceof Error ? error.message : String(error)}`, {
@@ -777,13 +818,16 @@ async function runStatement(backend: Backend, sql: string, options: RunOptions, 
     let batchSize = keep === Number.POSITIVE_INFINITY ? FETCH_ALL_FIRST_BATCH_ROWS : clamp(keep, MIN_BATCH_ROWS, MAX_BATCH_ROWS);
     for (;;) {
       cancellation.statementRunning = true;
+      const countedBefore = cursor.countedRows;
+      cursor.countedSample = [];
       const batch = await readBatch(cursor, batchSize);
       cancellation.statementRunning = false;
       fields = batch.result.fields;
-      total += batch.rows.length;
-      for (let i = 0; i < batch.rows.length && values.length < keep; i++) values.push(batch.rows[i]);
-      if (batch.rows.length < batchSize) {
-        command = batch.result.command ?? '';
+      const received = batch.rows.length + cursor.countedRows - countedBefore;
+      total += received;
+      for (const row of batch.rows) values.push(row);
+      if (received < batchSize) {
+        command = commandOf(cursor.commandTag) || (batch.result.command ?? '');
         tagCount = batch.result.rowCount;
         break;
       }
@@ -793,7 +837,7 @@ async function runStatement(backend: Backend, sql: string, options: RunOptions, 
         await cursor.close();
         throw new SqlError({ sqlState: QUERY_CANCELED, severity: 'ERROR', message: 'canceling statement due to user request' }, { statement: sql });
       }
-      batchSize = nextBatchSize(batch.rows);
+      batchSize = nextBatchSize(batch.rows.length > 0 ? batch.rows : cursor.countedSample);
     }
     if (cursor.copyRefused) throw copyUnsupported();
   } catch (error) {

@@ -77,13 +77,9 @@ export function createConnectors(options: ConnectorOptions = {}): Connectors {
   const environment: TargetEnvironment = { ...processEnvironment, env };
 
   async function openInstanceSession(connection: InstanceConnection, kind: ConnectionKind, signal?: AbortSignal): Promise<OpenedConnection> {
-    let session: SqlSession;
-    try {
-      session = await openSession({ config: connection.config, description: connection.description, signal });
-    } catch (error) {
-      // A login refused here (not at the first check) still deserves the instance's explanation.
-      throw await connection.explain(error);
-    }
+    // The connection's own openSession explains login failures in Lakebase terms (stopped
+    // instance, missing role, wrong identity), also when the session reconnects later.
+    const session = await connection.openSession({ signal });
     return { session, kind, defaultName: connection.instanceName, identity: connection.refresher.identity };
   }
 

@@ -65,7 +65,7 @@ describe('statements', () => {
       host,
     );
     expect(host.displayed.map((shown) => [resultOf(shown).command, resultOf(shown).rowCount])).toEqual([
-      ['CREATE', null],
+      ['CREATE TABLE', null],
       ['INSERT', 3],
       ['UPDATE', 2],
     ]);

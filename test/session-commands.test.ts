@@ -24,8 +24,8 @@ const tag = async (sql: string, params?: unknown[]) => {
   return { command: result.command, rowCount: result.rowCount, columns: result.columns.length, rows: result.values.length };
 };
 
-test('DDL, DML and utility statements report their command tag and count', async () => {
-  expect(await tag('CREATE TABLE item (id int PRIMARY KEY, name text NOT NULL)')).toEqual({ command: 'CREATE', rowCount: null, columns: 0, rows: 0 });
+test('DDL, DML and utility statements report their whole command tag (as psql shows it) and count', async () => {
+  expect(await tag('CREATE TABLE item (id int PRIMARY KEY, name text NOT NULL)')).toEqual({ command: 'CREATE TABLE', rowCount: null, columns: 0, rows: 0 });
   expect(await tag("INSERT INTO item VALUES (1, 'a'), (2, 'b'), (3, 'c')")).toEqual({ command: 'INSERT', rowCount: 3, columns: 0, rows: 0 });
   expect(await tag("UPDATE item SET name = upper(name) WHERE id > 1")).toEqual({ command: 'UPDATE', rowCount: 2, columns: 0, rows: 0 });
   expect(await tag('DELETE FROM item WHERE id = 3')).toEqual({ command: 'DELETE', rowCount: 1, columns: 0, rows: 0 });
@@ -33,8 +33,8 @@ test('DDL, DML and utility statements report their command tag and count', async
   expect(await tag("SET application_name = 'tags'")).toEqual({ command: 'SET', rowCount: null, columns: 0, rows: 0 });
   expect(await tag('SHOW application_name')).toEqual({ command: 'SHOW', rowCount: 1, columns: 1, rows: 1 });
   expect(await tag('VACUUM item')).toEqual({ command: 'VACUUM', rowCount: null, columns: 0, rows: 0 });
-  expect(await tag('CREATE INDEX CONCURRENTLY item_name ON item (name)')).toEqual({ command: 'CREATE', rowCount: null, columns: 0, rows: 0 });
-  expect(await tag('DROP INDEX item_name')).toEqual({ command: 'DROP', rowCount: null, columns: 0, rows: 0 });
+  expect(await tag('CREATE INDEX CONCURRENTLY item_name ON item (name)')).toEqual({ command: 'CREATE INDEX', rowCount: null, columns: 0, rows: 0 });
+  expect(await tag('DROP INDEX item_name')).toEqual({ command: 'DROP INDEX', rowCount: null, columns: 0, rows: 0 });
 });
 
 test('INSERT ... RETURNING returns its rows and its count', async () => {
