@@ -303,7 +303,8 @@ function createInstancePool(
   return pool;
 }
 
-interface LoginContext {
+/** What `explainConnectError` needs to know about the login that failed. */
+export interface LoginContext {
   workspace: Workspace;
   instanceName: string;
   user: string;
