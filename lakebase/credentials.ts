@@ -107,6 +107,12 @@ export interface CredentialRefresher {
    * minted for). Mints a covering token at once when the current one does not cover them.
    */
   addInstances(instanceNames: readonly string[]): Promise<void>;
+  /**
+   * Mints the next token now instead of at its scheduled time (to rotate after a revocation, or
+   * to see the refresher at work). Open connections are untouched; new ones use the new token.
+   * Rejects with the failure when minting fails; the current token keeps serving meanwhile.
+   */
+  refresh(): Promise<void>;
   status(): RefresherStatus;
   stop(): void;
 }
@@ -189,6 +195,12 @@ class Refresher implements CredentialRefresher {
       this.#instancesVersion += 1;
     }
     await this.current();
+  }
+
+  async refresh(): Promise<void> {
+    this.#refuseWhenStopped();
+    await (this.#inflight ?? this.#startMint());
+    if (this.#state === 'backing-off') throw this.#lastError ?? this.#unavailable();
   }
 
   status(): RefresherStatus {

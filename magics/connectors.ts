@@ -10,6 +10,7 @@ import type { RefresherRegistry } from '../lakebase/credentials';
 import { sharedRefreshers } from '../lakebase/credentials';
 import type { EmbeddedConnectOptions } from '../lakebase/embedded';
 import type { InstanceConnection } from '../lakebase/instance';
+import { isDatabricksAppEnvironment } from '../lakebase/apps';
 import { openSession } from '../lakebase/session';
 import { hasPgEnvironment, processEnvironment, resolveTarget, TargetEnvironment, TargetOptions } from '../lakebase/targets';
 
@@ -119,9 +120,7 @@ export function createConnectors(options: ConnectorOptions = {}): Connectors {
       const connection = await connectEmbedded({ ...options.embedded, database, refreshers, onProgress });
       return openInstanceSession(connection, 'embedded', signal);
     },
-    // The same test as lakebase/apps.ts `isDatabricksAppEnvironment`, which loads the SDK: an app's
-    // database resource sets PGHOST and PGUSER, and the app has M2M credentials but no PGPASSWORD.
-    isDatabricksApp: () => Boolean(env.PGHOST && env.PGUSER && env.DATABRICKS_HOST && env.DATABRICKS_CLIENT_ID && !env.PGPASSWORD),
+    isDatabricksApp: () => isDatabricksAppEnvironment(env),
     hasPgEnvironment: () => hasPgEnvironment(env),
     async hasDatabricksConfig(profile) {
       const { hasDatabricksConfig } = await import('../lakebase/workspace.js');

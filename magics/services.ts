@@ -17,7 +17,7 @@ export interface MagicServices {
   connectionKinds: Map<string, ConnectionKind>;
   settings: Settings;
   /** The token refreshers in use, for `%lakebase token`. */
-  refreshers: { list(): readonly Pick<CredentialRefresher, 'status'>[] };
+  refreshers: { list(): readonly Pick<CredentialRefresher, 'status' | 'refresh'>[] };
   /** Every verb, for `%lakebase help`. */
   verbs: VerbRegistry<MagicServices>;
   /**

@@ -112,7 +112,7 @@ describe('errors', () => {
     ['%lakebase use a b', 'MAGIC_UNEXPECTED_ARGUMENT', /one argument; "b" is one too many/, undefined],
     ['%lakebase connect "my instance', 'MAGIC_SYNTAX', /quote " at column 19 .* never closed/, undefined],
     ['%lakebase connect --local --host x', 'MAGIC_CONFLICTING_OPTIONS', /--local and --host cannot be given together/, undefined],
-    ['%lakebase token --verbose', 'MAGIC_UNKNOWN_OPTION', /token has no option --verbose/, /token takes no options/],
+    ['%lakebase token --verbose', 'MAGIC_UNKNOWN_OPTION', /token has no option --verbose/, /Its options are --refresh/],
   ])('%s', (text, code, message, hint) => {
     const error = failure(text);
     expect(error.code).toBe(code);

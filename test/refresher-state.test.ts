@@ -212,3 +212,23 @@ test('the registry hands out one refresher per workspace and identity, and stops
   expect(fresh).not.toBe(a);
   fresh.stop();
 });
+
+test('refresh() mints the next token now; a failure keeps the current token serving', async () => {
+  const counting = countingMint(60 * 60_000);
+  let failNext = false;
+  const mint: MintCredential = async (request) => {
+    if (failNext) throw new LakebaseError('WORKSPACE_UNAVAILABLE', 'the workspace did not answer');
+    return counting.mint(request);
+  };
+  const tokens = refresher({ mint });
+  const first = await tokens.current();
+  await tokens.refresh();
+  const second = await tokens.current();
+  expect(second).not.toBe(first);
+  expect(tokens.status()).toMatchObject({ state: 'scheduled', tokensMinted: 2 });
+
+  failNext = true;
+  await expect(tokens.refresh()).rejects.toMatchObject({ code: 'WORKSPACE_UNAVAILABLE' });
+  expect(await tokens.current()).toBe(second);
+  expect(tokens.status()).toMatchObject({ state: 'backing-off', consecutiveFailures: 1 });
+});

@@ -13,18 +13,21 @@ export const tokenFamily: VerbFamily<MagicServices> = {
       name: 'token',
       summary: 'Show the Lakebase database tokens being refreshed: identity, expiry, last refresh, failures',
       positionals: [],
-      options: [],
+      options: [{ name: 'refresh', kind: 'flag', summary: 'Mint the next token of every identity now (open connections are untouched)' }],
       details: [
         'Connections to Lakebase instances log in with one-hour database tokens. One refresher per workspace identity mints the next ' +
           'token a few minutes before the current one expires, retrying with backoff on failure; open connections are never dropped. ' +
           'The token itself is never shown.',
       ],
-      examples: ['%lakebase token'],
-      async run({ services }) {
+      examples: ['%lakebase token', '%lakebase token --refresh'],
+      async run({ services, invocation }) {
+        if (invocation.options.refresh === true) {
+          await Promise.all(services.refreshers.list().map((refresher) => refresher.refresh()));
+        }
         const now = Date.now();
         const rows = services.refreshers.list().map((refresher) => statusRow(refresher.status(), now));
         return new TableOutput(
-          ['identity', 'workspace', 'instances', 'state', 'expires', 'last refresh', 'next refresh', 'failures', 'last error'],
+          ['identity', 'workspace', 'instances', 'state', 'expires', 'last refresh', 'next refresh', 'tokens minted', 'failures', 'last error'],
           rows,
           'No Lakebase tokens in use: connections by URL or PG* variables log in with passwords. Connect to an instance with %lakebase connect INSTANCE.',
         );
@@ -42,6 +45,7 @@ function statusRow(status: RefresherStatus, now: number): string[] {
     when(status.expiresAt, now),
     when(status.lastRefreshAt, now),
     when(status.nextRefreshAt, now),
+    String(status.tokensMinted),
     String(status.consecutiveFailures),
     status.lastError === null ? '' : `${status.lastError}${status.lastErrorAt === null ? '' : ` (${when(status.lastErrorAt, now)})`}`,
   ];
