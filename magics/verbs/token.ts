@@ -60,6 +60,7 @@ export function when(date: Date | null, now: number): string {
 
 function relative(ms: number): string {
   const seconds = Math.round(Math.abs(ms) / 1000);
+  if (seconds === 0) return 'just now';
   const amount =
     seconds < 90 ? `${seconds} s` : seconds < 90 * 60 ? `${Math.round(seconds / 60)} min` : `${(seconds / 3600).toFixed(1)} h`;
   return ms >= 0 ? `in ${amount}` : `${amount} ago`;
