@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { startTestPostgres } from '../test/support/postgres';
 import { REPO_ROOT } from '../test/support/jupyter';
 import { benchKernel, type Row } from './kernel';
+import { benchRefresh } from './refresh';
 
 function printTable(rows: Row[]): void {
   const header = ['measure', 'ours', 'baseline', 'ratio', 'unit', 'baseline is', 'target'];
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
   }
+  rows.push(...(await benchRefresh(log)));
   printTable(rows);
   const results = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, rows };
   writeFileSync(join(REPO_ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
