@@ -1,0 +1,32 @@
+// kernel_info_reply content (messaging spec 5.3, "Kernel info").
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const packageJson = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+  version: string;
+  dependencies: Record<string, string>;
+};
+
+export const PROTOCOL_VERSION = '5.3';
+
+export const KERNEL_INFO = {
+  status: 'ok',
+  protocol_version: PROTOCOL_VERSION,
+  implementation: 'lakebase-kernel',
+  implementation_version: packageJson.version,
+  language_info: {
+    name: 'typescript',
+    // The TypeScript that tslab compiles cells with (its own build of the compiler).
+    version: '5.0',
+    mimetype: 'text/typescript',
+    file_extension: '.ts',
+    codemirror_mode: 'text/typescript',
+    pygments_lexer: 'typescript',
+  },
+  banner: `lakebase-kernel ${packageJson.version}: TypeScript cells and %lakebase SQL magics (%lakebase help)`,
+  help_links: [
+    { text: 'Lakebase documentation', url: 'https://docs.databricks.com/aws/en/database' },
+    { text: 'TypeScript handbook', url: 'https://www.typescriptlang.org/docs/handbook/' },
+    { text: 'tslab (TypeScript cells)', url: 'https://github.com/yunabe/tslab' },
+  ],
+};

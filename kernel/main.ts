@@ -1,0 +1,94 @@
+// The kernel process: binds the wire, builds the session, and ends when Jupyter says so, when it
+// is told by a signal, or when the client that started it is gone.
+import { createLogger, thresholdFromEnv } from './log';
+import { readConnectionFile } from './wire/connection-file';
+import { startKernelWire } from './wire/server';
+import { createSession, KernelSession, PRELUDE } from './session';
+import { createTypeScriptRunner } from './typescript';
+import { createMagics } from '../magics';
+import { sharedRefreshers } from '../lakebase/credentials';
+
+/** How often the kernel checks that the client that started it is still alive. */
+const PARENT_POLL_MS = 1000;
+/** After the first kernel_info_reply, load the TypeScript compiler (about a second). */
+const WARM_UP_DELAY_MS = 100;
+
+export async function runKernel(connectionFile: string): Promise<void> {
+  const log = createLogger({ threshold: thresholdFromEnv(process.env), fields: { pid: process.pid } });
+  const connection = await readConnectionFile(connectionFile);
+  const typescript = createTypeScriptRunner(process.cwd(), PRELUDE);
+  const magics = createMagics();
+  let session: KernelSession | undefined;
+  let stopping = false;
+
+  const wire = await startKernelWire(
+    connection,
+    {
+      receive(channel, request) {
+        session?.receive(channel, request);
+        if (request.header.msg_type === 'kernel_info_request' && !typescript.started) {
+          setTimeout(() => typescript.warmUp(), WARM_UP_DELAY_MS).unref();
+        }
+      },
+    },
+    log,
+  );
+
+  async function stop(exitCode: number): Promise<never> {
+    if (!stopping) {
+      stopping = true;
+      try {
+        await session?.close();
+        sharedRefreshers.stopAll();
+      } catch (error) {
+        log.error('closing the session failed', { error: String(error) });
+      }
+      await wire.close();
+    }
+    process.exit(exitCode);
+  }
+
+  session = createSession({
+    wire,
+    typescript,
+    magics,
+    log,
+    onShutdown: () => void stop(0),
+  });
+  await wire.publish(null, 'status', { execution_state: 'starting' });
+
+  // Jupyter interrupts by SIGINT (kernelspec interrupt_mode "signal"); a synchronous loop in a
+  // cell is broken by tslab's vm `breakOnSigint`, everything else by this handler.
+  process.on('SIGINT', () => session?.interrupt());
+  process.on('SIGTERM', () => void stop(0));
+  watchParent(log, () => void stop(0));
+  log.info('kernel started', { shell_port: wire.connection.shell_port });
+}
+
+/**
+ * Exit when the client that started the kernel dies, as ipykernel does: Jupyter sets
+ * JPY_PARENT_PID; without it, being re-parented (to init or a subreaper) means the parent is gone.
+ */
+function watchParent(log: ReturnType<typeof createLogger>, onGone: () => void): void {
+  const parentPid = Number(process.env.JPY_PARENT_PID ?? 0);
+  const originalParent = process.ppid;
+  const timer = setInterval(() => {
+    const gone = parentPid > 1 ? !isAlive(parentPid) : process.ppid !== originalParent;
+    if (gone) {
+      log.warn('the client that started the kernel is gone; exiting', { parent: parentPid || originalParent });
+      clearInterval(timer);
+      onGone();
+    }
+  }, PARENT_POLL_MS);
+  timer.unref();
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
