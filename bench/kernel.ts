@@ -47,18 +47,6 @@ async function startTime(argv: string[], env: NodeJS.ProcessEnv, runs: number): 
   return samples;
 }
 
-function pgEnv(server: TestPostgres): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    PGHOST: server.host,
-    PGPORT: String(server.port),
-    PGUSER: server.user,
-    PGPASSWORD: server.password,
-    PGDATABASE: server.database,
-    PGSSLMODE: 'disable',
-  };
-}
-
 async function cell(kernel: KernelClient, code: string): Promise<void> {
   const { reply } = await kernel.execute(code);
   if (reply.content.status !== 'ok') throw new Error(`benchmark cell failed: ${JSON.stringify(reply.content).slice(0, 500)}`);
@@ -66,7 +54,7 @@ async function cell(kernel: KernelClient, code: string): Promise<void> {
 
 export async function benchKernel(server: TestPostgres, log: (line: string) => void): Promise<Row[]> {
   const rows: Row[] = [];
-  const env = pgEnv(server);
+  const env = { ...process.env, ...server.env };
   const ipykernel = hasIpykernel();
   const ipykernelArgv = [PYTHON, '-m', 'ipykernel_launcher', '-f', '{connection_file}'];
 

@@ -12,15 +12,7 @@ beforeAll(async () => {
   server = await startTestPostgres();
   kernel = await startBuiltKernel({
     output: 'ignore',
-    env: {
-      ...process.env,
-      PGHOST: server.host,
-      PGPORT: String(server.port),
-      PGUSER: server.user,
-      PGPASSWORD: server.password,
-      PGDATABASE: server.database,
-      PGSSLMODE: 'disable',
-    },
+    env: { ...process.env, ...server.env },
   });
   const connected = await runCell(kernel, '%lakebase connect');
   expect(connected.status).toBe('ok');

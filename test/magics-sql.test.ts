@@ -16,14 +16,7 @@ let magics: Magics;
 beforeAll(async () => {
   server = await startTestPostgres();
   // Only the test server's variables: nothing of this machine's environment leaks in.
-  const env = {
-    PGHOST: server.host,
-    PGPORT: String(server.port),
-    PGUSER: server.user,
-    PGPASSWORD: server.password,
-    PGDATABASE: server.database,
-  };
-  magics = createMagics({ connectors: createConnectors({ env }) });
+  magics = createMagics({ connectors: createConnectors({ env: server.env }) });
   await runMagicCell(magics, '%lakebase connect --as main', recordingHost());
   await runMagicCell(
     magics,

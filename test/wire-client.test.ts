@@ -1,39 +1,23 @@
 // The Node client starting kernels as Jupyter does: a subprocess given a connection file. The
-// kernel here is the echo kernel of test/support/jupyter.ts, compiled and run as its own process,
-// so that signals, exits, restarts and kills are real.
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+// kernel here is the echo kernel of test/support/jupyter.ts, as built into dist/ with the project
+// (`npm test` builds first), run as its own process so that signals, exits, restarts and kills
+// are real.
+import { afterEach, describe, expect, test } from 'vitest';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { startKernel, type KernelClient, type StartKernelOptions } from '../kernel/wire/client';
 import { REPO_ROOT, runCell } from './support/jupyter';
 
-let compiled: string;
 const clients: KernelClient[] = [];
 
-beforeAll(() => prepareEchoKernel());
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.close()));
 });
-afterAll(async () => {
-  if (compiled) await rm(compiled, { recursive: true, force: true });
-});
-
-/** Compiles the wire and the echo kernel to JS in an ignored directory inside the repository (for node_modules). */
-async function prepareEchoKernel(): Promise<void> {
-  await mkdir(join(REPO_ROOT, '.lakebase-test'), { recursive: true });
-  compiled = await mkdtemp(join(REPO_ROOT, '.lakebase-test', 'wire-client-'));
-  execFileSync(
-    join(REPO_ROOT, 'node_modules', '.bin', 'tsc'),
-    ['test/support/jupyter.ts', '--ignoreConfig', '--outDir', compiled, '--rootDir', '.', '--module', 'nodenext',
-      '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--skipLibCheck', '--strict'],
-    { cwd: REPO_ROOT, stdio: 'pipe' },
-  );
-}
 
 function echoKernelArgv(...flags: string[]): string[] {
-  const entry = `require(${JSON.stringify(join(compiled, 'test', 'support', 'jupyter.js'))}).runEchoKernelProcess(process.argv.slice(1))`;
+  const built = join(REPO_ROOT, 'dist', 'test', 'support', 'jupyter.js');
+  if (!existsSync(built)) throw new Error(`${built} does not exist: run \`npm run build\` before this test`);
+  const entry = `require(${JSON.stringify(built)}).runEchoKernelProcess(process.argv.slice(1))`;
   return [process.execPath, '-e', entry, '{connection_file}', ...flags];
 }
 

@@ -14,6 +14,8 @@ export interface TestPostgres {
   database: string;
   /** `postgres://user:password@host:port/database` */
   url: string;
+  /** The standard libpq variables naming this server (PGHOST, PGPORT, ..., PGSSLMODE=disable). */
+  env: Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -67,6 +69,14 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     password,
     database,
     url: `postgres://${user}:${password}@127.0.0.1:${port}/${database}`,
+    env: {
+      PGHOST: '127.0.0.1',
+      PGPORT: String(port),
+      PGUSER: user,
+      PGPASSWORD: password,
+      PGDATABASE: database,
+      PGSSLMODE: 'disable',
+    },
     async stop() {
       await server.stop();
       await rm(root, { recursive: true, force: true });
