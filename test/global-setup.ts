@@ -4,12 +4,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stopEmulatorDaemon } from '../emulator/index';
 
 export default async function setup(): Promise<() => Promise<void>> {
   const dataDir = await mkdtemp(join(tmpdir(), 'lakebase-test-emulator-'));
   process.env.LAKEBASE_EMULATOR_DIR = dataDir;
   return async () => {
-    const { stopEmulatorDaemon } = await import('../emulator/index');
     await stopEmulatorDaemon(dataDir);
     await rm(dataDir, { recursive: true, force: true });
   };

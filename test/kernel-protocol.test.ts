@@ -11,7 +11,7 @@ const seen: JupyterMessage[] = [];
 
 beforeAll(async () => {
   kernel = await startBuiltKernel({ output: 'ignore' });
-  kernel.onMessage((message) => seen.push(message));
+  kernel.onMessage((_channel, message) => seen.push(message));
 });
 afterAll(async () => {
   await stopKernel(kernel);
@@ -134,6 +134,9 @@ describe('signatures', () => {
     const check = await runCell(kernel, '(globalThis as any).forgedRan === undefined');
     expect(check.result).toEqual({ 'text/plain': 'true' });
     expect(answersTo(forged.header.msg_id)).toEqual([]);
+    // The record of answers is live: the good request that followed was answered.
+    const good = (check.execution.reply.parent_header as { msg_id: string }).msg_id;
+    expect(answersTo(good)).toContain('execute_reply');
   });
 });
 

@@ -2,7 +2,8 @@
 // over: through our own `lakebase-kernel run`, and through Debian's `jupyter nbconvert --execute`,
 // the client papermill and nbclient users have.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { BUILT_KERNEL_CLI, REPO_ROOT } from './support/jupyter';
 
 const run = promisify(execFile);
-const notebooks = (await readdir(join(REPO_ROOT, 'notebooks'))).filter((name) => name.endsWith('.ipynb')).sort();
+const notebooks = readdirSync(join(REPO_ROOT, 'notebooks')).filter((name) => name.endsWith('.ipynb')).sort();
 let scratch: string;
 
 beforeAll(async () => {

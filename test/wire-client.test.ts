@@ -4,6 +4,8 @@
 // are real.
 import { afterEach, describe, expect, test } from 'vitest';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startKernel, type KernelClient, type StartKernelOptions } from '../kernel/wire/client';
 import { REPO_ROOT, runCell } from './support/jupyter';
@@ -110,7 +112,7 @@ describe('startKernel', () => {
   });
 
   test('a connection file in a given directory is removed on close, the directory is left', async () => {
-    const dir = await mkdtemp(join(REPO_ROOT, '.lakebase-test', 'wire-conn-'));
+    const dir = await mkdtemp(join(tmpdir(), 'wire-conn-'));
     try {
       const client = await start({ connectionFile: { directory: dir } });
       expect(dirname(client.connectionFile!)).toBe(dir);
