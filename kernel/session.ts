@@ -4,7 +4,7 @@
 import type { Channel, KernelRequest, KernelWire } from './wire/server';
 import type { Logger } from './log';
 import type { MagicHost } from '../magics/host';
-import type { Magics, MagicInvocation } from '../magics';
+import type { CellPlan, Magics, MagicInvocation } from '../magics';
 import { captureOutput, OutputCapture } from './output';
 import { createDisplayFunction, DisplayMessage, mimeBundleOf } from './display';
 import { compileErrorContent, ErrorContent, errorContent } from './errors';
@@ -135,7 +135,7 @@ export function createSession(options: SessionOptions): KernelSession {
 
   async function runCell(request: KernelRequest, code: string, allowStdin: boolean): Promise<CellResult> {
     const abort = new AbortController();
-    let plan;
+    let plan: CellPlan;
     try {
       plan = magics.planCell(code);
     } catch (error) {
@@ -146,7 +146,6 @@ export function createSession(options: SessionOptions): KernelSession {
     try {
       switch (plan.kind) {
         case 'typescript':
-          return fromOutcome(await typescript.execute(plan.code));
         case 'mixed':
           return fromOutcome(await typescript.execute(plan.code));
         case 'magics': {
