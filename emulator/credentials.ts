@@ -2,7 +2,6 @@
 // on the instances it is scoped to ("the union of instance_names and instances containing the
 // specified UC tables", model.d.ts). Minting one never revokes another.
 import { errors } from './api-errors';
-import { CREDENTIAL_MAX_INSTANCES } from './limits';
 import type { Identity } from './identities';
 import type { InstanceRegistry } from './instances';
 import type { TokenService } from './tokens';
@@ -33,12 +32,6 @@ export class CredentialIssuer {
     for (const table of request.tableNames) names.add(this.catalog.getTable(table).instanceName);
     if (names.size === 0) {
       throw errors.invalidParameter('instance_names', 'Name at least one instance in instance_names (or a table in claims).');
-    }
-    if (names.size > CREDENTIAL_MAX_INSTANCES) {
-      throw errors.invalidParameter(
-        'instance_names',
-        `The emulator scopes one credential to at most ${CREDENTIAL_MAX_INSTANCES} instances (its tokens must fit PostgreSQL's 128-character RADIUS limit); ask for several credentials.`,
-      );
     }
     const uids = [...names].map((name) => {
       const record = this.instances.get(name);

@@ -48,12 +48,6 @@ export const PAGE_SIZE = { default: 50, max: 100 } as const;
 
 /** Lifetime of a database credential from `POST /credentials` (one hour on the real service). */
 export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
-/**
- * Instances one database credential can cover. An emulator limit, not the real service's: the
- * credential must fit PostgreSQL's 128-character RADIUS password limit (see tokens.ts), and eight
- * instance digests still do (112 characters).
- */
-export const CREDENTIAL_MAX_INSTANCES = 8;
 /** Lifetime of an OAuth access token from `POST /oidc/v1/token` (`expires_in`, ~1 hour). */
 export const OAUTH_ACCESS_TOKEN_TTL_SECONDS = 3600;
 
@@ -89,10 +83,10 @@ export const API_FIDELITY_GAPS: readonly ApiFidelityGap[] = [
     why: 'A made-up name has no resolver entry on the machine (it would need /etc/hosts edits or a local DNS server); an address works everywhere without set-up and still gives each instance its own host on 5432.',
   },
   {
-    id: 'credential-scope',
-    real: 'A database credential may cover any number of instances.',
-    emulator: `A database credential covers at most ${CREDENTIAL_MAX_INSTANCES} instances; it is a compact signed token of 56-112 characters, not a JWT.`,
-    why: 'PostgreSQL passes at most 128 characters to the RADIUS check (see token-length); clients treat tokens as opaque strings.',
+    id: 'credential-format',
+    real: 'A database credential is an OAuth JWT issued by the workspace (several hundred characters).',
+    emulator: 'A database credential is a JWT (HS256) signed with the emulator\'s key: `sub` the identity, `iat`, `exp`, and `instance_uids` for its instances.',
+    why: 'The real claims are not documented; clients treat tokens as opaque strings, and any length or number of instances works as on the real service.',
   },
   {
     id: 'pg-version',

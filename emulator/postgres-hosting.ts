@@ -1,24 +1,13 @@
-// `InstanceHosting` on real PostgreSQL servers (`emulator/postgres/`): one CA for the emulator, one
-// RADIUS password service for all its instances (each server names itself in the RADIUS request's
-// NAS-Identifier, so the service knows which instance a login is for), and one server per instance
-// at its own loopback address on port 5432.
+// `InstanceHosting` on real PostgreSQL servers (`emulator/postgres/`): one CA for the emulator, and
+// one server per instance behind its own login gateway at the instance's loopback address on port
+// 5432; each gateway checks logins with the password check of its instance.
 import { HostingError } from './hosting';
 import type { HostedInstance, HostingErrorCode, InstanceHosting, InstancePlacement, PasswordCheck } from './hosting';
 import { INSTANCE_PORT } from './limits';
 import type { DataDirLayout } from './paths';
-import {
-  allocateInstanceEndpoint,
-  createInstanceServer,
-  InstanceServerError,
-  loadOrCreateAuthority,
-  startPasswordService,
-} from './postgres/index';
-import type { CertificateAuthority, InstanceServer, PasswordService } from './postgres/index';
+import { allocateInstanceEndpoint, createInstanceServer, InstanceServerError, loadOrCreateAuthority } from './postgres/index';
+import type { CertificateAuthority, InstanceServer } from './postgres/index';
 
-export interface PostgresHosting extends InstanceHosting {
-  /** Stops the password service; every server must be stopped first. */
-  close(): Promise<void>;
-}
 
 const PASSED_THROUGH: readonly HostingErrorCode[] = ['ADDRESS_IN_USE', 'START_FAILED', 'ROLE_EXISTS', 'ROLE_NOT_FOUND', 'ROLE_IN_USE', 'DATABASE_EXISTS', 'INVALID_NAME'];
 
@@ -37,7 +26,7 @@ async function translated<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-function hosted(server: InstanceServer, onStopped: () => void): HostedInstance {
+function hosted(server: InstanceServer): HostedInstance {
   return {
     createRole: (name, kind, options) =>
       translated(() => server.createRole(name, kind, { superuser: options.superuser, ...(options.attributes ? { attributes: options.attributes } : {}) })),
@@ -45,37 +34,21 @@ function hosted(server: InstanceServer, onStopped: () => void): HostedInstance {
     listRoles: () => translated(() => server.listRoles()),
     createDatabase: (name) => translated(() => server.createDatabase(name)),
     databaseExists: (name) => translated(() => server.databaseExists(name)),
-    async stop() {
-      await translated(() => server.stop());
-      onStopped();
-    },
+    stop: () => translated(() => server.stop()),
   };
 }
 
-export async function createPostgresHosting(layout: DataDirLayout, log: (line: string) => void): Promise<PostgresHosting> {
+export async function createPostgresHosting(layout: DataDirLayout, log: (line: string) => void): Promise<InstanceHosting> {
   const authority: CertificateAuthority = await loadOrCreateAuthority(layout.authorityDir);
-  /** The password check of each running instance, by the address its server names itself with. */
-  const checks = new Map<string, PasswordCheck>();
-  const passwordService: PasswordService = await startPasswordService(
-    async (user, password, context) => {
-      const check = checks.get(context.instanceAddress);
-      if (!check) {
-        log(`password service: login of ${user} for unknown instance address '${context.instanceAddress}' refused`);
-        return false;
-      }
-      return check(user, password);
-    },
-    { log },
-  );
 
-  function serverFor(placement: InstancePlacement): InstanceServer {
+  function serverFor(placement: InstancePlacement, checkPassword: PasswordCheck): InstanceServer {
     return createInstanceServer({
       dataDir: layout.instanceDir(placement.uid),
       address: placement.address,
       port: placement.port,
       // The name clients verify is the address itself (`read_write_dns`), so it goes in as an IP SAN.
       certificate: authority.issueServerCertificate({ dnsNames: [], ipAddresses: [placement.address] }),
-      passwordService,
+      checkPassword,
       log: (line) => log(`[${placement.address}] ${line}`),
     });
   }
@@ -86,21 +59,15 @@ export async function createPostgresHosting(layout: DataDirLayout, log: (line: s
     allocateEndpoint: (inUse) => translated(() => allocateInstanceEndpoint(inUse, INSTANCE_PORT)),
 
     async start(placement, checkPassword) {
-      const server = serverFor(placement);
-      checks.set(placement.address, checkPassword);
-      try {
-        await translated(() => server.start());
-      } catch (error) {
-        checks.delete(placement.address);
-        throw error;
-      }
-      return hosted(server, () => checks.delete(placement.address));
+      const server = serverFor(placement, checkPassword);
+      await translated(() => server.start());
+      return hosted(server);
     },
 
     async destroy(placement) {
-      await translated(() => serverFor(placement).destroy());
+      // A server that is only destroyed never starts, so it never asks for a password.
+      await translated(() => serverFor(placement, async () => false).destroy());
     },
 
-    close: () => passwordService.close(),
   };
 }

@@ -147,8 +147,7 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
     const identities = await loadOrCreateIdentities(layout.identities);
     const tokens = await loadTokenService(layout.signingKey);
     const store = await openStateStore(layout.state);
-    const hosting: InstanceHosting & { close(): Promise<void> } = await createPostgresHosting(layout, log);
-    cleanups.push(() => hosting.close());
+    const hosting: InstanceHosting = await createPostgresHosting(layout, log);
 
     const instances = new InstanceRegistry({ store, hosting, tokens, transitionDelayMs, log });
     cleanups.push(() => instances.close());

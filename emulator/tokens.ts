@@ -1,20 +1,19 @@
 // Tokens the emulator issues: database credentials (`POST /credentials`, the Postgres password) and
-// OAuth access tokens (`POST /oidc/v1/token`, a workspace bearer). Both are self-contained and
-// signed with one secret kept in the data directory (mode 0600): any number of them are valid at
-// once (nothing is stored per token), they stay valid across an emulator restart, and a check
-// needs only the signature and the claims. Each kind is signed with its own key derived from that
-// secret, so one can never stand in for the other.
+// OAuth access tokens (`POST /oidc/v1/token`, a workspace bearer). Both are JWTs (HS256, `jose`),
+// self-contained and signed with one secret kept in the data directory (mode 0600): any number of
+// them are valid at once (nothing is stored per token), they stay valid across an emulator
+// restart, and a check needs only the signature and the claims. Each kind is signed with its own
+// key derived from that secret and names its own audience, so one can never stand in for the other.
 //
-// Database credentials are not JWTs, unlike the real service's: PostgreSQL hands passwords of at
-// most 128 characters to the RADIUS password service (RADIUS_MAX_PASSWORD_LENGTH in auth.c) and
-// refuses longer ones without asking, while even the smallest signed JWT naming a user is longer.
-// So a credential is a compact binary claim set with a truncated HMAC, base64url-encoded (56
-// characters for one instance). Clients treat tokens as opaque strings, so nothing changes for them.
-// OAuth access tokens travel in HTTP headers only and are ordinary JWTs (HS256, `jose`).
-import { createHmac, randomBytes, timingSafeEqual, createHash, randomUUID } from 'node:crypto';
+// Database credentials are JWTs like the real service's (its tokens are OAuth JWTs of several
+// hundred characters): `sub` is the identity (its Postgres role name), `iat` and `exp` bound it,
+// and `instance_uids` scopes it to instances by uid, so that a credential for a deleted instance
+// does not open a new one of the same name. The real service's exact claims are not documented;
+// clients treat tokens as opaque strings. The instances' login gateways take passwords of any
+// length, so a credential may cover any number of instances.
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { DataFileError, readJsonFile, writeJsonFileAtomic } from './files';
-import { CREDENTIAL_MAX_INSTANCES } from './limits';
 
 export interface MintedToken {
   /** Secret. */
@@ -28,11 +27,11 @@ export type CredentialVerdict = 'accepted' | 'malformed' | 'bad-signature' | 'ex
 export interface TokenService {
   /**
    * A database credential for `identity` (its Postgres role name), valid on the instances with the
-   * given uids (at most CREDENTIAL_MAX_INSTANCES). Expiry is rounded up to a whole second and
-   * `expiresAt` is exactly it, so client and server agree on the moment of expiry.
+   * given uids (one or more). Expiry is rounded up to a whole second and `expiresAt` is exactly
+   * it, so client and server agree on the moment of expiry.
    */
   mintDatabaseCredential(identity: string, instanceUids: readonly string[], ttlSeconds: number): Promise<MintedToken>;
-  /** The check behind the instances' password service, at login time only. */
+  /** The check behind the instances' login gateways, at login time only. */
   verifyDatabaseCredential(token: string, login: { user: string; instanceUid: string }): Promise<CredentialVerdict>;
   mintAccessToken(identity: string, ttlSeconds: number): Promise<MintedToken>;
   /** The identity an access token was issued to, or `undefined` when it is not a valid one. */
@@ -45,16 +44,11 @@ interface StoredSecret {
   secret: string;
 }
 
-const FORMAT_VERSION = 1;
-const NONCE_BYTES = 6;
-const IDENTITY_DIGEST_BYTES = 9;
-const INSTANCE_DIGEST_BYTES = 6;
-const MAC_BYTES = 16;
-/** version + expiry (uint32 seconds) + nonce + identity digest. */
-const HEADER_BYTES = 1 + 4 + NONCE_BYTES + IDENTITY_DIGEST_BYTES;
-
 const ISSUER = 'lakebase-emulator';
 const ACCESS_TOKEN_AUDIENCE = 'lakebase-emulator/workspace';
+const CREDENTIAL_AUDIENCE = 'lakebase-emulator/database';
+/** The claim that scopes a database credential to instances. */
+const INSTANCES_CLAIM = 'instance_uids';
 
 async function loadOrCreateSecret(path: string): Promise<Buffer> {
   const stored = await readJsonFile(path);
@@ -75,47 +69,52 @@ function derive(secret: Buffer, purpose: string): Buffer {
   return createHmac('sha256', secret).update(`lakebase-emulator/${purpose}`).digest();
 }
 
-function digest(text: string, bytes: number): Buffer {
-  return createHash('sha256').update(text).digest().subarray(0, bytes);
-}
-
 export async function loadTokenService(secretPath: string, clock: () => number = Date.now): Promise<TokenService> {
   const secret = await loadOrCreateSecret(secretPath);
-  const credentialKey = derive(secret, 'database-credential');
+  const credentialKey = new Uint8Array(derive(secret, 'database-credential'));
   const accessTokenKey = new Uint8Array(derive(secret, 'oauth-access-token'));
-  const mac = (body: Buffer) => createHmac('sha256', credentialKey).update(body).digest().subarray(0, MAC_BYTES);
 
   return {
     async mintDatabaseCredential(identity, instanceUids, ttlSeconds) {
-      if (instanceUids.length === 0 || instanceUids.length > CREDENTIAL_MAX_INSTANCES) {
-        throw new RangeError(`A database credential covers 1 to ${CREDENTIAL_MAX_INSTANCES} instances, not ${instanceUids.length}.`);
-      }
-      const expiry = Math.ceil(clock() / 1000 + ttlSeconds);
-      const header = Buffer.alloc(HEADER_BYTES);
-      header.writeUInt8(FORMAT_VERSION, 0);
-      header.writeUInt32BE(expiry, 1);
-      randomBytes(NONCE_BYTES).copy(header, 5);
-      digest(identity, IDENTITY_DIGEST_BYTES).copy(header, 5 + NONCE_BYTES);
-      const body = Buffer.concat([header, ...instanceUids.map((uid) => digest(uid, INSTANCE_DIGEST_BYTES))]);
-      return { token: Buffer.concat([body, mac(body)]).toString('base64url'), expiresAt: new Date(expiry * 1000) };
+      if (instanceUids.length === 0) throw new RangeError('A database credential covers at least one instance.');
+      const now = clock() / 1000;
+      const expiry = Math.ceil(now + ttlSeconds);
+      const token = await new SignJWT({ [INSTANCES_CLAIM]: [...instanceUids] })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setIssuer(ISSUER)
+        .setAudience(CREDENTIAL_AUDIENCE)
+        .setSubject(identity)
+        // A fresh id per credential: two minted in the same second are different tokens.
+        .setJti(randomUUID())
+        .setIssuedAt(Math.floor(now))
+        .setExpirationTime(expiry)
+        .sign(credentialKey);
+      return { token, expiresAt: new Date(expiry * 1000) };
     },
 
     async verifyDatabaseCredential(token, login) {
-      const bytes = Buffer.from(token, 'base64url');
-      const scopeBytes = bytes.length - HEADER_BYTES - MAC_BYTES;
-      if (bytes.toString('base64url') !== token || scopeBytes <= 0 || scopeBytes % INSTANCE_DIGEST_BYTES !== 0 || bytes[0] !== FORMAT_VERSION) {
-        return 'malformed';
+      let claims: { sub?: unknown; [INSTANCES_CLAIM]?: unknown };
+      try {
+        // Checked at login only: a session opened before expiry keeps running afterwards.
+        ({ payload: claims } = await jwtVerify(token, credentialKey, {
+          algorithms: ['HS256'],
+          issuer: ISSUER,
+          audience: CREDENTIAL_AUDIENCE,
+          currentDate: new Date(clock()),
+          requiredClaims: ['sub', 'exp', 'iat'],
+        }));
+      } catch (error) {
+        if (error instanceof joseErrors.JWTExpired) return 'expired';
+        if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'bad-signature';
+        // Any other JOSE error (not a JWT, wrong algorithm, issuer or audience) means "not one of
+        // ours"; anything else is a bug and propagates.
+        if (error instanceof joseErrors.JOSEError) return 'malformed';
+        throw error;
       }
-      const body = bytes.subarray(0, bytes.length - MAC_BYTES);
-      if (!timingSafeEqual(mac(body), bytes.subarray(bytes.length - MAC_BYTES))) return 'bad-signature';
-      // Checked at login only: a session opened before expiry keeps running afterwards.
-      if (body.readUInt32BE(1) * 1000 <= clock()) return 'expired';
-      if (!body.subarray(5 + NONCE_BYTES, HEADER_BYTES).equals(digest(login.user, IDENTITY_DIGEST_BYTES))) return 'other-identity';
-      const instance = digest(login.instanceUid, INSTANCE_DIGEST_BYTES);
-      for (let offset = HEADER_BYTES; offset < body.length; offset += INSTANCE_DIGEST_BYTES) {
-        if (body.subarray(offset, offset + INSTANCE_DIGEST_BYTES).equals(instance)) return 'accepted';
-      }
-      return 'other-instance';
+      const instances = claims[INSTANCES_CLAIM];
+      if (!Array.isArray(instances)) return 'malformed';
+      if (claims.sub !== login.user) return 'other-identity';
+      return instances.includes(login.instanceUid) ? 'accepted' : 'other-instance';
     },
 
     async mintAccessToken(identity, ttlSeconds) {

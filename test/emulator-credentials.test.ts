@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
+import { decodeJwt } from 'jose';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { ApiError, WorkspaceClient } from '@databricks/sdk-experimental';
@@ -72,14 +74,10 @@ async function loginFailure(instance: string, role: string, password: string): P
   return outcome;
 }
 
-/**
- * A refused password. Real Lakebase says `password authentication failed` (SQLSTATE 28P01); the
- * emulator's servers check passwords over RADIUS, for which PostgreSQL reports `RADIUS
- * authentication failed` with SQLSTATE 28000 (auth.c uses 28P01 for password methods only).
- */
+/** A refused password, in real Lakebase's (and PostgreSQL's) words. */
 function expectWrongPassword(failure: { code?: string; message: string }, role: string): void {
-  expect(failure.message).toBe(`RADIUS authentication failed for user "${role}"`);
-  expect(failure.code).toBe('28000');
+  expect(failure.message).toBe(`password authentication failed for user "${role}"`);
+  expect(failure.code).toBe('28P01');
 }
 
 beforeAll(async () => {
@@ -95,13 +93,13 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-test('a credential is the password of its identity, over TLS only', async () => {
+test('a credential is a JWT of its identity and the password of that identity, over TLS only', async () => {
   const { token } = await mint(user, ['orders']);
+  expect(decodeJwt(token)).toMatchObject({ sub: emulator.user.userName, instance_uids: [expect.any(String)] });
   const session = await login('orders', emulator.user.userName, token);
-  const { rows } = await session.query<{ user: string; ssl: boolean }>(
-    'SELECT current_user AS user, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
-  );
-  expect(rows[0]).toEqual({ user: emulator.user.userName, ssl: true });
+  const { rows } = await session.query<{ user: string }>('SELECT current_user AS user');
+  expect(rows[0]).toEqual({ user: emulator.user.userName });
+  expect(session.connection.stream).toBeInstanceOf(TLSSocket);
   const plain = new pg.Client({ host: hosts.get('orders'), port: 5432, user: emulator.user.userName, password: token, database: 'databricks_postgres', ssl: false });
   plain.on('error', () => undefined);
   await expect(plain.connect()).rejects.toThrow(/no encryption/);
@@ -141,10 +139,11 @@ test('a service principal logs in with its own credential once it has a role', a
   expect((await session.query<{ user: string }>('SELECT current_user AS user')).rows[0].user).toBe(applicationId);
 });
 
-test('a credential opens only the instances it was minted for', async () => {
+test('a credential opens only the instances it was minted for, one or many', async () => {
   const ordersOnly = await mint(user, ['orders']);
   expectWrongPassword(await loginFailure('billing', emulator.user.userName, ordersOnly.token), emulator.user.userName);
   const both = await mint(user, ['orders', 'billing']);
+  expect((decodeJwt(both.token).instance_uids as string[]).length).toBe(2);
   await login('orders', emulator.user.userName, both.token);
   await login('billing', emulator.user.userName, both.token);
 });

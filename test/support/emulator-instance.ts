@@ -1,25 +1,25 @@
-// One emulated Lakebase instance for a test file: a real PostgreSQL server with TLS from the
-// emulator's CA, on its own loopback address, whose logins are checked by a real RADIUS password
-// service against tokens the test grants and revokes. Everything lives in a temporary directory
-// that `stop()` deletes.
+// One emulated Lakebase instance for a test file: a real PostgreSQL server behind its login gateway,
+// with TLS from the emulator's CA, on its own loopback address, whose logins are checked against
+// tokens the test grants and revokes. Everything lives in a temporary directory that `stop()` deletes.
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CertificateAuthority, loadOrCreateAuthority } from '../../emulator/postgres/authority';
 import { allocateInstanceEndpoint } from '../../emulator/postgres/addresses';
-import { createInstanceServer, InstanceServer } from '../../emulator/postgres/instance-server';
-import { PasswordCheckContext, PasswordService, startPasswordService } from '../../emulator/postgres/password-service';
+import { createInstanceServer, InstanceServer, InstanceServerOptions } from '../../emulator/postgres/instance-server';
+import type { PasswordCheck } from '../../emulator/postgres/login-gateway';
 
 export interface TestInstance {
   root: string;
   address: string;
   port: number;
   authority: CertificateAuthority;
-  passwordService: PasswordService;
   server: InstanceServer;
-  /** Every login the password service was asked about, in order (passwords left out). */
-  logins: { user: string; context: PasswordCheckContext }[];
-  /** Server log lines, for failure diagnosis. */
+  /** The check the gateway asks: the tokens granted below. Also for other servers of the test. */
+  checkPassword: PasswordCheck;
+  /** Every login the gateway asked the check about, in order (passwords left out). */
+  logins: { user: string }[];
+  /** Server and gateway log lines, for failure diagnosis and for tests of what is logged. */
   log: string[];
   /** Makes `token` a valid password for `user` (several per user may be valid at once). */
   grant(user: string, token: string): void;
@@ -29,7 +29,7 @@ export interface TestInstance {
   stop(): Promise<void>;
 }
 
-export async function startTestInstance(): Promise<TestInstance> {
+export async function startTestInstance(options: Pick<InstanceServerOptions, 'loginTimeoutMs'> = {}): Promise<TestInstance> {
   const root = await mkdtemp(join(tmpdir(), 'lakebase-test-instance-'));
   // As root the server runs as the `postgres` OS user, which must be able to enter this directory.
   await chmod(root, 0o755);
@@ -37,23 +37,23 @@ export async function startTestInstance(): Promise<TestInstance> {
   const logins: TestInstance['logins'] = [];
   const log: string[] = [];
   const authority = await loadOrCreateAuthority(join(root, 'ca'));
-  const passwordService = await startPasswordService((user, password, context) => {
-    logins.push({ user, context });
+  const checkPassword: PasswordCheck = (user, password) => {
+    logins.push({ user });
     return tokens.get(user)?.has(password) ?? false;
-  }, { log: (line) => log.push(line) });
+  };
   const { address, port } = await allocateInstanceEndpoint(new Set());
   const server = createInstanceServer({
     dataDir: join(root, 'instance'),
     address,
     port,
     certificate: authority.issueServerCertificate({ dnsNames: [], ipAddresses: [address] }),
-    passwordService,
+    checkPassword,
+    ...options,
     log: (line) => log.push(line),
   });
   try {
     await server.start();
   } catch (error) {
-    await passwordService.close();
     await rm(root, { recursive: true, force: true });
     throw error;
   }
@@ -62,8 +62,8 @@ export async function startTestInstance(): Promise<TestInstance> {
     address,
     port,
     authority,
-    passwordService,
     server,
+    checkPassword,
     logins,
     log,
     grant: (user, token) => void tokens.set(user, (tokens.get(user) ?? new Set()).add(token)),
@@ -80,7 +80,6 @@ export async function startTestInstance(): Promise<TestInstance> {
       try {
         await server.destroy();
       } finally {
-        await passwordService.close();
         await rm(root, { recursive: true, force: true });
       }
     },
