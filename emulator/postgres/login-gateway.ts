@@ -48,7 +48,7 @@ export type PasswordCheck = (user: string, password: string) => boolean | Promis
 export interface LoginGatewayOptions {
   /** The instance's address (`read_write_dns`). */
   host: string;
-  /** 5432, except where instances share 127.0.0.1. */
+  /** 5432, except where instances share 127.0.0.1; 0 picks a free port (tests). */
   port: number;
   /** The instance's certificate and key (from the emulator's CA). */
   certificate: { certPem: string; keyPem: string };
@@ -95,7 +95,7 @@ export async function startLoginGateway(options: LoginGatewayOptions): Promise<L
 
 class Gateway implements LoginGateway {
   readonly host: string;
-  readonly port: number;
+  #port: number;
   readonly #options: LoginGatewayOptions;
   readonly #secureContext: SecureContext;
   readonly #server: Server;
@@ -105,12 +105,16 @@ class Gateway implements LoginGateway {
   constructor(options: LoginGatewayOptions) {
     this.#options = options;
     this.host = options.host;
-    this.port = options.port;
+    this.#port = options.port;
     // PostgreSQL's default ssl_min_protocol_version is TLSv1.2.
     this.#secureContext = createSecureContext({ cert: options.certificate.certPem, key: options.certificate.keyPem, minVersion: 'TLSv1.2' });
     // TCP_NODELAY and keepalives, as PostgreSQL sets them on its own TCP connections.
     this.#server = createServer({ noDelay: true, keepAlive: true }, (socket) => this.#accept(socket));
     this.#server.on('error', (error) => this.#log(`listener error: ${error.message}`));
+  }
+
+  get port(): number {
+    return this.#port;
   }
 
   get openConnections(): number {
@@ -132,6 +136,8 @@ class Gateway implements LoginGateway {
       this.#server.once('error', onError);
       this.#server.listen({ host: this.host, port: this.port, exclusive: true }, () => {
         this.#server.off('error', onError);
+        const bound = this.#server.address();
+        if (bound && typeof bound === 'object') this.#port = bound.port;
         resolve();
       });
     });
