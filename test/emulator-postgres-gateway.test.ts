@@ -99,6 +99,11 @@ const refusals: [string, (to: Target) => Promise<Buffer>][] = [
     client.send(packets.startup({ user: USER }));
     return client.readToEnd();
   }],
+  ['a plain-text login as a 70-byte name, cut at byte 63 in the middle of a character', async (to) => {
+    const client = await WireClient.connect(to.host, to.port);
+    client.send(packets.startup({ user: 'é'.repeat(35), database: 'databricks_postgres' }));
+    return client.readToEnd();
+  }],
   ['a startup packet without a user', async (to) => {
     const client = await WireClient.connect(to.host, to.port);
     client.send(packets.startup({ database: 'postgres' }));
@@ -142,6 +147,11 @@ const refusals: [string, (to: Target) => Promise<Buffer>][] = [
   ['a role that does not exist (asked for a password all the same)', async (to) => {
     const client = await passwordAsked(to, { user: 'nobody', database: 'postgres' });
     client.send(packets.password(PASSWORD));
+    return client.readToEnd();
+  }],
+  ['a wrong password for a name that is not ASCII', async (to) => {
+    const client = await passwordAsked(to, { user: 'jörg@example.com', database: 'postgres' });
+    client.send(packets.password('not-the-token'));
     return client.readToEnd();
   }],
   ['an empty password', async (to) => {
@@ -447,10 +457,14 @@ describe('TLS', () => {
     client.destroy();
   });
 
-  test('plain-text bytes sent right behind an SSLRequest are refused (CVE-2021-23214)', async () => {
-    const client = await WireClient.connect(gateway.host, gateway.port);
-    client.send(Buffer.concat([packets.sslRequest(), packets.startup({ user: USER })]));
-    expect(errorFields((await client.readToEnd()).subarray(5))).toMatchObject({ C: '08P01', M: 'received unencrypted data after SSL request' });
+  test.each(TARGET_NAMES)('plain text sent right behind an SSLRequest is taken for TLS and fails the handshake, by %s', async (name) => {
+    const { host, port } = target(name);
+    const client = await WireClient.connect(host, port);
+    client.send(Buffer.concat([packets.sslRequest(), packets.startup({ user: USER, database: 'postgres' })]));
+    const reply = await client.readToEnd();
+    expect(reply.subarray(0, 1).toString()).toBe('S');
+    // What may follow is a TLS alert record (type 21), never a PostgreSQL message or a login.
+    expect(reply.length === 1 || reply[1] === 21).toBe(true);
   });
 });
 

@@ -12,6 +12,11 @@
 // Refusals are worded, coded and located exactly as PostgreSQL 18.4 sends them, so that a client
 // cannot tell the gateway from the server; `test/emulator-postgres-gateway.test.ts` compares both.
 // Pure functions only: no sockets here.
+//
+// Like the server, this code treats names and values as bytes: they are held as "byte strings"
+// (latin1, one character per byte) so that what a client sent comes back in messages and goes on
+// to PostgreSQL unchanged, even cut in the middle of a UTF-8 character as the server cuts long
+// names. `textOf` turns one into text (UTF-8) where a name is compared or logged.
 
 /** Request codes sent in place of a protocol version ("Message Formats"). */
 export const REQUEST_CODE = {
@@ -42,6 +47,7 @@ export interface ProtocolVersion {
   minor: number;
 }
 
+/** A name/value pair of a StartupMessage, as byte strings. */
 export interface StartupParameter {
   name: string;
   value: string;
@@ -52,9 +58,9 @@ export interface StartupMessage {
   version: ProtocolVersion;
   /** Every name/value pair in order, as sent (a repeated name appears twice; the last one counts). */
   parameters: readonly StartupParameter[];
-  /** The role to log in as, cut to MAX_NAME_BYTES like the server does. */
+  /** The role to log in as (a byte string), cut to MAX_NAME_BYTES bytes like the server does. */
   user: string;
-  /** The database, defaulting to the user name as the server does, cut to MAX_NAME_BYTES. */
+  /** The database (a byte string), defaulting to the user name as the server does, cut likewise. */
   database: string;
   /** `replication=true` (or another true value) asks for a physical walsender; `database` for a logical one. */
   replication: 'none' | 'physical' | 'logical';
@@ -72,7 +78,7 @@ export type InitialPacket =
   | { kind: 'cancel-request'; packet: Buffer }
   | { kind: 'startup'; message: StartupMessage };
 
-/** An ErrorResponse's fields ("Error and Notice Message Fields"). */
+/** An ErrorResponse's fields ("Error and Notice Message Fields"); names in it are byte strings. */
 export interface ServerError {
   severity: 'FATAL';
   /** SQLSTATE. */
@@ -173,12 +179,6 @@ export const POSTGRES_ERRORS = {
     hint: 'Valid values are: "false", 0, "true", 1, "database".',
     source: { file: 'backend_startup.c', line: 791, routine: 'ProcessStartupPacket' },
   }),
-  /** Bytes after an SSLRequest that arrived before the answer: a buffer-stuffing attempt (CVE-2021-23214). */
-  unencryptedDataAfterSslRequest: (): ServerError => ({
-    severity: 'FATAL',
-    code: '08P01',
-    message: 'received unencrypted data after SSL request',
-  }),
   /** The gateway's own: PostgreSQL behind it is stopping or gone. */
   notAcceptingConnections: (): ServerError => ({
     severity: 'FATAL',
@@ -243,7 +243,7 @@ function decodeStartupMessage(packet: Buffer, version: ProtocolVersion): Startup
       offset = end;
       break;
     }
-    parameters.push({ name: packet.toString('utf8', offset, nameEnd), value: packet.toString('utf8', valueStart, valueEnd) });
+    parameters.push({ name: packet.toString('latin1', offset, nameEnd), value: packet.toString('latin1', valueStart, valueEnd) });
     offset = valueEnd + 1;
   }
   if (offset !== end - 1 || packet[end - 1] !== 0) throw violation(POSTGRES_ERRORS.invalidStartupLayout());
@@ -286,13 +286,14 @@ function parseBoolean(text: string): boolean | undefined {
   return undefined;
 }
 
-/** Cuts to MAX_NAME_BYTES without splitting a UTF-8 character (pg_mbcliplen). */
+/** Cuts a byte string to MAX_NAME_BYTES bytes, as ProcessStartupPacket does (bytes, not characters). */
 function truncateName(name: string): string {
-  const bytes = Buffer.from(name, 'utf8');
-  if (bytes.length <= MAX_NAME_BYTES) return name;
-  let end = MAX_NAME_BYTES;
-  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
-  return bytes.toString('utf8', 0, end);
+  return name.length > MAX_NAME_BYTES ? name.slice(0, MAX_NAME_BYTES) : name;
+}
+
+/** The text (UTF-8) a byte string of the protocol holds; invalid sequences become U+FFFD. */
+export function textOf(byteString: string): string {
+  return Buffer.from(byteString, 'latin1').toString('utf8');
 }
 
 /** The 5-byte header of a regular message: type byte and length word (which counts itself). */
@@ -339,7 +340,7 @@ export function authenticationCleartextPassword(): Buffer {
 
 /** NegotiateProtocolVersion: the newest version the server speaks for this client, and the options it ignored. */
 export function negotiateProtocolVersion(minor: number, unrecognizedOptions: readonly string[]): Buffer {
-  const names = unrecognizedOptions.map((name) => Buffer.from(`${name}\0`, 'utf8'));
+  const names = unrecognizedOptions.map((name) => Buffer.from(`${name}\0`, 'latin1'));
   const body = Buffer.alloc(8);
   body.writeUInt32BE((PROTOCOL_MAJOR << 16) | minor, 0);
   body.writeInt32BE(names.length, 4);
@@ -351,7 +352,7 @@ export function negotiateProtocolVersion(minor: number, unrecognizedOptions: rea
  * NUL-terminated), as PostgreSQL still sends it so that old clients can show why they are refused.
  */
 export function encodeErrorResponse(error: ServerError, protocolMajor: number = PROTOCOL_MAJOR): Buffer {
-  if (protocolMajor < 3) return Buffer.concat([Buffer.from('E', 'latin1'), Buffer.from(`${error.severity}:  ${error.message}\n\0`, 'utf8')]);
+  if (protocolMajor < 3) return Buffer.from(`E${error.severity}:  ${error.message}\n\0`, 'latin1');
   const fields: [string, string][] = [
     ['S', error.severity],
     ['V', error.severity],
@@ -360,7 +361,7 @@ export function encodeErrorResponse(error: ServerError, protocolMajor: number = 
   ];
   if (error.hint !== undefined) fields.push(['H', error.hint]);
   if (error.source) fields.push(['F', error.source.file], ['L', String(error.source.line)], ['R', error.source.routine]);
-  return frame('E', Buffer.concat([...fields.map(([type, value]) => Buffer.from(`${type}${value}\0`, 'utf8')), Buffer.from([0])]));
+  return frame('E', Buffer.concat([...fields.map(([type, value]) => Buffer.from(`${type}${value}\0`, 'latin1')), Buffer.from([0])]));
 }
 
 /**
@@ -370,7 +371,7 @@ export function encodeErrorResponse(error: ServerError, protocolMajor: number = 
  */
 export function startupMessageForServer(message: StartupMessage): Buffer {
   if (message.version.minor <= LATEST_PROTOCOL_MINOR && message.unrecognizedProtocolOptions.length === 0) return message.packet;
-  const pairs = message.parameters.filter(({ name }) => !name.startsWith('_pq_.')).map(({ name, value }) => Buffer.from(`${name}\0${value}\0`, 'utf8'));
+  const pairs = message.parameters.filter(({ name }) => !name.startsWith('_pq_.')).map(({ name, value }) => Buffer.from(`${name}\0${value}\0`, 'latin1'));
   return encodeStartupMessage({ major: PROTOCOL_MAJOR, minor: Math.min(message.version.minor, LATEST_PROTOCOL_MINOR) }, pairs);
 }
 

@@ -2,8 +2,8 @@
 -- Real Lakebase: CREATE EXTENSION IF NOT EXISTS databricks_auth;
 --                SELECT databricks_create_role('<identity>', 'USER' | 'SERVICE_PRINCIPAL' | 'GROUP');
 -- creates a role that logs in with the identity's OAuth tokens. Here the role is an ordinary
--- LOGIN role; the emulator's password service (RADIUS, see emulator/postgres/password-service.ts)
--- accepts the identity's tokens for it. The identity type is kept in the role's comment, where
+-- LOGIN role; the instance's login gateway (emulator/postgres/login-gateway.ts) accepts the
+-- identity's tokens for it. The identity type is kept in the role's comment, where
 -- the emulator's roles API reads it back (emulator/postgres/instance-server.ts, IDENTITY_MARKER).
 
 \echo Use "CREATE EXTENSION databricks_auth" to load this file. \quit
