@@ -482,16 +482,25 @@ class GatewayConnection {
 }
 
 /**
+ * Holds at most this much a client sent ahead during its login (more than the largest startup
+ * packet plus the largest password message); beyond it the client waits, as TCP makes it wait
+ * for a server that does not read.
+ */
+const MAX_UNREAD_LOGIN_BYTES = 128 * 1024;
+
+/**
  * Reads whole packets from a stream during the login: `read(n)` resolves with exactly n bytes.
  * `detach` hands back what was received but not read, and leaves the stream paused for the next
  * reader (the TLS session, or the relay).
  */
 class PacketReader {
   #buffer: Buffer = Buffer.alloc(0);
+  #detached = false;
   #waiting: { bytes: number; peek: boolean; resolve: (data: Buffer) => void; reject: (error: Error) => void } | undefined;
   #failure: Error | undefined;
   readonly #onData = (chunk: Buffer) => {
     this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    if (this.#buffer.length >= MAX_UNREAD_LOGIN_BYTES) this.stream.pause();
     this.#settle();
   };
   readonly #onEnd = () => this.fail(new ConnectionGone('the client closed the connection'));
@@ -520,6 +529,7 @@ class PacketReader {
   }
 
   detach(): Buffer {
+    this.#detached = true;
     this.stream.off('data', this.#onData);
     this.stream.off('end', this.#onEnd);
     this.stream.off('close', this.#onEnd);
@@ -536,6 +546,7 @@ class PacketReader {
       this.#waiting = undefined;
       const data = this.#buffer.subarray(0, waiting.bytes);
       if (!waiting.peek) this.#buffer = this.#buffer.subarray(waiting.bytes);
+      if (!this.#detached && this.stream.isPaused() && this.#buffer.length < MAX_UNREAD_LOGIN_BYTES) this.stream.resume();
       waiting.resolve(data);
     } else if (this.#failure) {
       this.#waiting = undefined;
