@@ -20,6 +20,17 @@ import { paginate, parsePageSize } from '../emulator/pagination';
 import { dataDirLayout, defaultEmulatorDataDir, prepareDataDir } from '../emulator/paths';
 import type { InstanceRecord } from '../emulator/store';
 import { loadTokenService } from '../emulator/tokens';
+import {
+  authenticationCleartextPassword,
+  decodeInitialPacket,
+  encryptionResponse,
+  needsNegotiation,
+  negotiateProtocolVersion,
+  ProtocolViolation,
+  startupMessageForServer,
+  textOf,
+} from '../emulator/postgres/startup-protocol';
+import { errorFields } from './support/emulator-wire-client';
 
 let dir: string;
 beforeAll(async () => {
@@ -352,5 +363,71 @@ describe('the default data directory', () => {
     expect(defaultEmulatorDataDir({ XDG_DATA_HOME: '/y' }, 0)).toBe('/y/lakebase-kernel/emulator');
     expect(defaultEmulatorDataDir({}, 0)).toBe('/var/lib/lakebase-kernel/emulator');
     expect(defaultEmulatorDataDir({}, 1000)).toMatch(/\/\.local\/share\/lakebase-kernel\/emulator$/);
+  });
+});
+
+describe('startup protocol (the login gateway\'s codec; its refusals are compared with PostgreSQL in emulator-postgres-gateway.test.ts)', () => {
+  const startup = (body: string, version = 0x00030000) => {
+    const bytes = Buffer.from(body, 'latin1');
+    const header = Buffer.alloc(8);
+    header.writeInt32BE(8 + bytes.length, 0);
+    header.writeUInt32BE(version, 4);
+    return Buffer.concat([header, bytes]);
+  };
+  const first = { sslDone: false, gssDone: false };
+  const decode = (packet: Buffer) => {
+    const decoded = decodeInitialPacket(packet, first);
+    if (decoded.kind !== 'startup') throw new Error(`not a startup message: ${decoded.kind}`);
+    return decoded.message;
+  };
+
+  test('AuthenticationCleartextPassword and the encryption answers are the documented bytes', () => {
+    expect([...authenticationCleartextPassword()]).toEqual([0x52, 0, 0, 0, 8, 0, 0, 0, 3]);
+    expect(encryptionResponse(true).toString()).toBe('S');
+    expect(encryptionResponse(false).toString()).toBe('N');
+  });
+
+  test('cancel keys of 1 to 256 bytes are passed on unchanged; others close the connection without a word', () => {
+    for (const keyBytes of [4, 32, 256]) {
+      const packet = Buffer.concat([Buffer.from([0, 0, 0, 12 + keyBytes]), Buffer.from([0x04, 0xd2, 0x16, 0x2e]), Buffer.alloc(4 + keyBytes, 7)]);
+      packet.writeInt32BE(packet.length, 0);
+      expect(decodeInitialPacket(packet, first)).toEqual({ kind: 'cancel-request', packet });
+    }
+    for (const keyBytes of [0, 257]) {
+      const packet = Buffer.concat([Buffer.alloc(4), Buffer.from([0x04, 0xd2, 0x16, 0x2e]), Buffer.alloc(4 + keyBytes)]);
+      packet.writeInt32BE(packet.length, 0);
+      const violation = thrown(() => decodeInitialPacket(packet, first)) as ProtocolViolation;
+      expect(violation).toBeInstanceOf(ProtocolViolation);
+      expect(violation.reply).toBeUndefined();
+    }
+  });
+
+  test('replication takes PostgreSQL\'s booleans (prefixes too) or "database"', () => {
+    const replication = (value: string) => decode(startup(`user\0u\0replication\0${value}\0\0`)).replication;
+    expect(['of', 'false', 'NO', '0'].map(replication)).toEqual(['none', 'none', 'none', 'none']);
+    expect(['tru', 'yes', 'on', '1'].map(replication)).toEqual(['physical', 'physical', 'physical', 'physical']);
+    expect(replication('database')).toBe('logical');
+    const violation = thrown(() => replication('o')) as ProtocolViolation;
+    expect(violation.reply && errorFields(violation.reply.subarray(5))).toMatchObject({ C: '22023', H: 'Valid values are: "false", 0, "true", 1, "database".' });
+  });
+
+  test('the database defaults to the user; names are cut at byte 63 and kept as bytes', () => {
+    const name = 'é'.repeat(40);
+    const message = decode(startup(`user\0${Buffer.from(name).toString('latin1')}\0\0`));
+    expect(Buffer.from(message.user, 'latin1')).toEqual(Buffer.from(name).subarray(0, 63));
+    expect(message.database).toBe(message.user);
+    expect(textOf(decode(startup(`user\0${Buffer.from('jörg').toString('latin1')}\0\0`)).user)).toBe('jörg');
+  });
+
+  test('PostgreSQL gets the client\'s own packet, or, after a negotiation, the agreed version without _pq_ options', () => {
+    const plain = decode(startup('user\0u\0database\0d\0\0'));
+    expect(needsNegotiation(plain)).toBe(false);
+    expect(startupMessageForServer(plain)).toBe(plain.packet);
+    const newer = decode(startup('user\0u\0_pq_.x\0on\0application_name\0a\0\0', 0x00030007));
+    expect(needsNegotiation(newer)).toBe(true);
+    expect(startupMessageForServer(newer)).toEqual(startup('user\0u\0application_name\0a\0\0', 0x00030002));
+    expect(negotiateProtocolVersion(2, newer.unrecognizedProtocolOptions)).toEqual(
+      Buffer.concat([Buffer.from('v'), Buffer.from([0, 0, 0, 19, 0, 3, 0, 2, 0, 0, 0, 1]), Buffer.from('_pq_.x\0')]),
+    );
   });
 });
