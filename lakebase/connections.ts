@@ -34,6 +34,8 @@ export interface ConnectionInfo {
   description: string;
   current: boolean;
   transactionStatus: TransactionStatus;
+  /** TLS as the client sees it; undefined while not connected. */
+  encrypted: boolean | undefined;
 }
 
 export interface ConnectionRegistryOptions {
@@ -151,6 +153,7 @@ export class ConnectionRegistry {
       description: session.description,
       current: name === this.#current,
       transactionStatus: session.transactionStatus,
+      encrypted: session.encrypted,
     }));
   }
 

@@ -53,6 +53,8 @@ export interface SqlSession {
   /** What to show the user: `user@host:port/database`, never a password. */
   readonly description: string;
   readonly transactionStatus: TransactionStatus;
+  /** Whether the connection to the server is TLS, as the client sees it; undefined while not connected. */
+  readonly encrypted?: boolean;
   /** Runs exactly one statement. Large results stream through a server-side cursor. */
   run(sql: string, options: RunOptions): Promise<import('./result-set').ResultSet>;
   close(): Promise<void>;

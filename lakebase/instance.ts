@@ -348,8 +348,9 @@ export async function explainConnectError(error: unknown, context: LoginContext)
     if (code === '28000' && /role ".*" does not exist/.test(message)) {
       return roleMissing(context, error);
     }
-    // Real Lakebase says `password authentication failed` (28P01); PostgreSQL's RADIUS method, as
-    // the local emulator uses, says `RADIUS authentication failed` with 28000 (emulator FIDELITY_GAPS).
+    // Lakebase (and the local emulator's login gateway) say `password authentication failed`
+    // (28P01); PostgreSQL words failures of its external methods (RADIUS, LDAP, PAM) as
+    // `... authentication failed` with 28000, which a server behind such a method would send.
     if (code === '28P01' || (code === '28000' && /authentication failed/.test(message))) {
       if (user !== identity) {
         return new LakebaseError(

@@ -6,6 +6,7 @@
 import pg from 'pg';
 import type { ClientConfig, FieldDef, QueryResult } from 'pg';
 import Cursor from 'pg-cursor';
+import { TLSSocket } from 'node:tls';
 import type { ConnectionOptions } from 'node:tls';
 import { isIP } from 'node:net';
 import type { Column, Notice, RunOptions, SqlSession, TransactionStatus } from './contracts';
@@ -185,6 +186,16 @@ export class LakebaseSession implements SqlSession {
   /** The server process serving this session (`pg_backend_pid()`), while connected. */
   get backendPid(): number | undefined {
     return this.#backend?.pid;
+  }
+
+  /**
+   * Whether this client's connection is TLS, as the client sees it (a server behind a TLS proxy,
+   * as Lakebase instances are, cannot tell from `pg_stat_ssl`); undefined while not connected.
+   */
+  get encrypted(): boolean | undefined {
+    const backend = this.#backend;
+    if (backend === undefined) return undefined;
+    return (backend.client as unknown as { connection: { stream: unknown } }).connection.stream instanceof TLSSocket;
   }
 
   get transactionStatus(): TransactionStatus {

@@ -41,8 +41,8 @@ test('the connection opened last is current; use switches; list shows every one 
     expect(registry.current().session).toBe(first);
     await first.run('BEGIN', { displayLimit: 1 });
     expect(registry.list()).toEqual([
-      { name: 'main', description: `postgres@127.0.0.1:${server.port}/postgres`, current: true, transactionStatus: 'in-transaction' },
-      { name: 'other', description: `postgres@127.0.0.1:${server.port}/template1`, current: false, transactionStatus: 'idle' },
+      { name: 'main', description: `postgres@127.0.0.1:${server.port}/postgres`, current: true, transactionStatus: 'in-transaction', encrypted: false },
+      { name: 'other', description: `postgres@127.0.0.1:${server.port}/template1`, current: false, transactionStatus: 'idle', encrypted: false },
     ]);
     expect(registry.get('other').session).toBe(second);
   } finally {

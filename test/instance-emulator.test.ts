@@ -1,6 +1,7 @@
 // Connecting to instances by name against the real local emulator: the SDK, real PostgreSQL
 // servers with TLS, tokens that are checked at login. Each failure a user can hit is provoked for
 // real and must come back with its stable code and a next step.
+import { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createRefresherRegistry, RefresherRegistry } from '../lakebase/credentials';
 import { LakebaseError } from '../lakebase/errors';
@@ -53,10 +54,15 @@ test('connects over verified TLS as the workspace user and runs queries on a poo
   expect(connection.description).toBe(`${emulator.current.user.userName}@${connection.host}:5432/databricks_postgres`);
   const pool = connection.createPool({ max: 2 });
   try {
-    const { rows } = await pool.query<{ user: string; ssl: boolean; db: string }>(
-      'SELECT current_user AS user, ssl, current_database() AS db FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
-    );
-    expect(rows).toEqual([{ user: emulator.current.user.userName, ssl: true, db: 'databricks_postgres' }]);
+    const client = await pool.connect();
+    try {
+      const { rows } = await client.query<{ user: string; db: string }>('SELECT current_user AS user, current_database() AS db');
+      expect(rows).toEqual([{ user: emulator.current.user.userName, db: 'databricks_postgres' }]);
+      // TLS as the client sees it: the instance's login gateway ends TLS, so pg_stat_ssl cannot tell.
+      expect((client as unknown as { connection: { stream: unknown } }).connection.stream).toBeInstanceOf(TLSSocket);
+    } finally {
+      client.release();
+    }
   } finally {
     await pool.end();
   }

@@ -126,10 +126,10 @@ describe('connections, use and close', () => {
     const listed = String(await runMagicCell(magics, '%lakebase connections', recordingHost()));
     const where = `postgres@127.0.0.1:${server.port}/postgres`;
     expect(listed.split('\n')).toEqual([
-      ' name   | current | kind       | connection' + ' '.repeat(where.length - 10) + ' | transaction',
-      expect.stringMatching(/^-+\+-+\+-+\+-+\+-+$/),
-      ` first  |         | PostgreSQL | ${where} | idle`,
-      ` second | *       | PostgreSQL | ${where} | in transaction`,
+      ' name   | current | kind       | connection' + ' '.repeat(where.length - 10) + ' | tls | transaction',
+      expect.stringMatching(/^-+\+-+\+-+\+-+\+-+\+-+$/),
+      ` first  |         | PostgreSQL | ${where} | no  | idle`,
+      ` second | *       | PostgreSQL | ${where} | no  | in transaction`,
     ]);
     // Completion offers the connection names.
     expect(magics.complete('%lakebase use ', 14)?.matches).toEqual(['first', 'second']);

@@ -24,6 +24,10 @@ const tag = async (sql: string, params?: unknown[]) => {
   return { command: result.command, rowCount: result.rowCount, columns: result.columns.length, rows: result.values.length };
 };
 
+test('a plain-text session says it is not encrypted', () => {
+  expect(session.encrypted).toBe(false);
+});
+
 test('DDL, DML and utility statements report their whole command tag (as psql shows it) and count', async () => {
   expect(await tag('CREATE TABLE item (id int PRIMARY KEY, name text NOT NULL)')).toEqual({ command: 'CREATE TABLE', rowCount: null, columns: 0, rows: 0 });
   expect(await tag("INSERT INTO item VALUES (1, 'a'), (2, 'b'), (3, 'c')")).toEqual({ command: 'INSERT', rowCount: 3, columns: 0, rows: 0 });

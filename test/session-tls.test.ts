@@ -35,9 +35,10 @@ const options = (more: TargetOptions): TargetOptions => ({
   ...more,
 });
 
-async function encrypted(session: LakebaseSession): Promise<boolean> {
-  const { values } = await session.run('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()', page);
-  return values[0][0] as boolean;
+/** TLS as the client sees it: the instance's login gateway ends TLS, so pg_stat_ssl cannot tell. */
+async function encrypted(session: LakebaseSession): Promise<boolean | undefined> {
+  await session.run('SELECT 1', page);
+  return session.encrypted;
 }
 
 async function connectError(more: TargetOptions): Promise<LakebaseError> {

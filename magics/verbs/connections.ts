@@ -99,18 +99,19 @@ export const connectionsFamily: VerbFamily<MagicServices> = {
     },
     {
       name: 'connections',
-      summary: 'List the connections: name, what they connect to, which is current, transaction state',
+      summary: 'List the connections: name, what they connect to, which is current, TLS, transaction state',
       positionals: [],
       options: [],
       examples: ['%lakebase connections'],
       async run({ services }) {
         return new TableOutput(
-          ['name', 'current', 'kind', 'connection', 'transaction'],
+          ['name', 'current', 'kind', 'connection', 'tls', 'transaction'],
           services.connections.list().map((connection) => [
             connection.name,
             connection.current ? '*' : '',
             kindWords(services.connectionKinds.get(connection.name)),
             connection.description,
+            connection.encrypted === undefined ? '' : connection.encrypted ? 'yes' : 'no',
             transactionWords(connection.transactionStatus),
           ]),
           'No connections. Connect with %lakebase connect (see %lakebase help connect).',
