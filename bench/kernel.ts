@@ -10,7 +10,7 @@ import pg from 'pg';
 import { startKernel, type KernelClient } from '../kernel/wire/client';
 import { builtKernelArgv, REPO_ROOT } from '../test/support/jupyter';
 import type { TestPostgres } from '../test/support/postgres';
-import { now, peakMiB, residentMiB, resetPeak, round, runMeasured, sample, summarize, timeIt } from './measure';
+import { now, peakMiB, residentMiB, resetPeak, round, runMeasured, sample, significant, summarize, timeIt } from './measure';
 
 const PYTHON = '/usr/bin/python3';
 
@@ -26,7 +26,7 @@ export interface Row {
 }
 
 function row(measure: string, ours: number, baseline: number, baselineName: string, unit: string, target?: string): Row {
-  return { measure, ours: round(ours), baseline: round(baseline), baselineName, unit, ratio: round(ours / baseline), target };
+  return { measure, ours: round(ours), baseline: round(baseline), baselineName, unit, ratio: significant(ours / baseline), target };
 }
 
 function hasIpykernel(): boolean {

@@ -77,3 +77,8 @@ export function round(value: number, digits = 2): number {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
 }
+
+/** Three significant digits: ratios span 0.003 to 30. */
+export function significant(value: number): number {
+  return Number(value.toPrecision(3));
+}

@@ -12,7 +12,7 @@ import { createRefresherRegistry, type RefresherRegistry } from '../lakebase/cre
 import { connectInstance } from '../lakebase/instance';
 import type { LakebaseSession } from '../lakebase/session';
 import { openWorkspace } from '../lakebase/workspace';
-import { now, round, summarize } from './measure';
+import { now, round, significant, summarize } from './measure';
 import type { Row } from './kernel';
 
 const ROUNDS = 4;
@@ -88,8 +88,8 @@ export async function benchRefresh(log: (line: string) => void): Promise<Row[]> 
       const a = summarize(during);
       const b = summarize(without);
       const name = `SELECT 1 latency during refreshes, ${path}`;
-      rows.push({ measure: `${name} (median)`, ours: round(a.median, 3), baseline: round(b.median, 3), baselineName: 'no refresh due', unit: 'ms', ratio: round(a.median / b.median), target: '≈ 1×' });
-      rows.push({ measure: `${name} (p99)`, ours: round(a.p99, 3), baseline: round(b.p99, 3), baselineName: 'no refresh due', unit: 'ms', ratio: round(a.p99 / b.p99), target: '≈ 1×' });
+      rows.push({ measure: `${name} (median)`, ours: round(a.median, 3), baseline: round(b.median, 3), baselineName: 'no refresh due', unit: 'ms', ratio: significant(a.median / b.median), target: '≈ 1×' });
+      rows.push({ measure: `${name} (p99)`, ours: round(a.p99, 3), baseline: round(b.p99, 3), baselineName: 'no refresh due', unit: 'ms', ratio: significant(a.p99 / b.p99), target: '≈ 1×' });
     }
     return rows;
   } finally {
