@@ -3,20 +3,11 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import pg from 'pg';
 import { arrayElementOid, tsTypeOf, typeNameOf } from '../lakebase/pg-types';
-import { startTestPostgres, TestPostgres } from './support/postgres';
+import { usePostgresClient } from './support/fixtures';
 
-let server: TestPostgres;
 let client: pg.Client;
 
-beforeAll(async () => {
-  server = await startTestPostgres();
-  client = new pg.Client({ connectionString: server.url });
-  await client.connect();
-});
-afterAll(async () => {
-  await client?.end();
-  await server?.stop();
-});
+usePostgresClient((fixture) => ({ client } = fixture));
 
 test('every known type name and array type is the one in pg_type', async () => {
   const { rows } = await client.query<{ oid: number; typname: string; typelem: number }>(

@@ -5,20 +5,11 @@ import pg from 'pg';
 import { ResultSet } from '../lakebase/result-set';
 import { renderPlainText } from '../lakebase/render';
 import { typeNameOf } from '../lakebase/pg-types';
-import { startTestPostgres, TestPostgres } from './support/postgres';
+import { usePostgresClient } from './support/fixtures';
 
-let server: TestPostgres;
 let client: pg.Client;
 
-beforeAll(async () => {
-  server = await startTestPostgres();
-  client = new pg.Client({ connectionString: server.url });
-  await client.connect();
-});
-afterAll(async () => {
-  await client?.end();
-  await server?.stop();
-});
+usePostgresClient((fixture) => ({ client } = fixture));
 
 test('a table of parsed values looks as psql prints it', async () => {
   const statement = `SELECT id, name, amount, tags, since, seen, wait, raw, big FROM (VALUES

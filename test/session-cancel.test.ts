@@ -4,21 +4,15 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { LakebaseSession, openSession, QUERY_CANCELED, SESSION_ERRORS } from '../lakebase/session';
 import { resolveTarget } from '../lakebase/targets';
 import { LakebaseError, SqlError } from '../lakebase/errors';
-import { startTestPostgres, TestPostgres } from './support/postgres';
+import { usePostgresSession } from './support/fixtures';
+import type { TestPostgres } from './support/postgres';
 import { startTcpProxy, TcpProxy } from './support/tcp-proxy';
 
 let server: TestPostgres;
 let session: LakebaseSession;
 const page = { displayLimit: 100 };
 
-beforeAll(async () => {
-  server = await startTestPostgres();
-  session = await openSession(resolveTarget({ connectionString: server.url, options: { sslmode: 'disable' } }));
-});
-afterAll(async () => {
-  await session?.close();
-  await server?.stop();
-});
+usePostgresSession((fixture) => ({ server, session } = fixture));
 
 /** Aborts once the statement is visibly running on the server, so the cancel hits it mid-flight. */
 async function abortWhenRunning(target: LakebaseSession, controller: AbortController): Promise<void> {

@@ -4,20 +4,12 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { LakebaseSession, openSession, SESSION_ERRORS } from '../lakebase/session';
 import { resolveTarget } from '../lakebase/targets';
 import { LakebaseError } from '../lakebase/errors';
-import { startTestPostgres, TestPostgres } from './support/postgres';
+import { usePostgresSession } from './support/fixtures';
 
-let server: TestPostgres;
 let session: LakebaseSession;
 const page = { displayLimit: 100 };
 
-beforeAll(async () => {
-  server = await startTestPostgres();
-  session = await openSession(resolveTarget({ connectionString: server.url, options: { sslmode: 'disable' } }));
-});
-afterAll(async () => {
-  await session?.close();
-  await server?.stop();
-});
+usePostgresSession((fixture) => ({ session } = fixture));
 
 const tag = async (sql: string, params?: unknown[]) => {
   const result = await session.run(sql, { ...page, params });

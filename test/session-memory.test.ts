@@ -9,19 +9,11 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { LakebaseSession, openSession } from '../lakebase/session';
 import { resolveTarget } from '../lakebase/targets';
 import type { RunOptions } from '../lakebase/contracts';
-import { startTestPostgres, TestPostgres } from './support/postgres';
+import { usePostgresSession } from './support/fixtures';
 
-let server: TestPostgres;
 let session: LakebaseSession;
 
-beforeAll(async () => {
-  server = await startTestPostgres();
-  session = await openSession(resolveTarget({ connectionString: server.url, options: { sslmode: 'disable' } }));
-});
-afterAll(async () => {
-  await session?.close();
-  await server?.stop();
-});
+usePostgresSession((fixture) => ({ session } = fixture));
 
 const MB = 1024 * 1024;
 

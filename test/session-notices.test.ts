@@ -4,19 +4,11 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Notice } from '../lakebase/contracts';
 import { LakebaseSession, openSession } from '../lakebase/session';
 import { resolveTarget } from '../lakebase/targets';
-import { startTestPostgres, TestPostgres } from './support/postgres';
+import { usePostgresSession } from './support/fixtures';
 
-let server: TestPostgres;
 let session: LakebaseSession;
 
-beforeAll(async () => {
-  server = await startTestPostgres();
-  session = await openSession(resolveTarget({ connectionString: server.url, options: { sslmode: 'disable' } }));
-});
-afterAll(async () => {
-  await session?.close();
-  await server?.stop();
-});
+usePostgresSession((fixture) => ({ session } = fixture));
 
 const RAISE = `DO $$
 BEGIN

@@ -3,19 +3,11 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { LakebaseSession, openSession } from '../lakebase/session';
 import { resolveTarget } from '../lakebase/targets';
-import { startTestPostgres, TestPostgres } from './support/postgres';
+import { usePostgresSession } from './support/fixtures';
 
-let server: TestPostgres;
 let session: LakebaseSession;
 
-beforeAll(async () => {
-  server = await startTestPostgres();
-  session = await openSession(resolveTarget({ connectionString: server.url, options: { sslmode: 'disable' } }));
-});
-afterAll(async () => {
-  await session?.close();
-  await server?.stop();
-});
+usePostgresSession((fixture) => ({ session } = fixture));
 
 test('a 200,000-row result keeps the first 100 rows and reports the true count', async () => {
   const result = await session.run('SELECT n, md5(n::text) AS digest FROM generate_series(1, 200000) AS n', { displayLimit: 100 });

@@ -4,20 +4,13 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import pg from 'pg';
 import { bindParameters, ParameterLookup } from '../lakebase/sql/parameters';
 import { splitStatements } from '../lakebase/sql/lexer';
-import { startTestPostgres, TestPostgres } from './support/postgres';
+import { usePostgresClient } from './support/fixtures';
+import type { TestPostgres } from './support/postgres';
 
 let server: TestPostgres;
 let client: pg.Client;
 
-beforeAll(async () => {
-  server = await startTestPostgres();
-  client = new pg.Client({ connectionString: server.url });
-  await client.connect();
-});
-afterAll(async () => {
-  await client?.end();
-  await server?.stop();
-});
+usePostgresClient((fixture) => ({ server, client } = fixture));
 
 function lookupIn(variables: Record<string, unknown>): ParameterLookup {
   return (name) => (name in variables ? { found: true, value: variables[name] } : { found: false });
