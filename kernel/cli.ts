@@ -14,7 +14,8 @@ Commands:
                           remove it
   run NOTEBOOK.ipynb [--output OUT.ipynb] [--timeout SECONDS] [--allow-errors]
                           run a notebook headless with this kernel, print its outputs,
-                          write the executed notebook; exit 1 when a cell fails
+                          write the executed notebook (default NOTEBOOK.executed.ipynb);
+                          exit 1 when a cell fails
   emulator start|stop|status|env [options]
                           the local Lakebase emulator (lakebase-kernel emulator --help)
   kernel --connection-file FILE

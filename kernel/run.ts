@@ -9,7 +9,10 @@ import { LakebaseError } from '../lakebase/errors';
 
 export interface RunNotebookOptions {
   notebook: string;
-  /** Where to write the executed notebook; default: the notebook itself. */
+  /**
+   * Where to write the executed notebook; default `NAME.executed.ipynb` beside it, so that a
+   * tutorial run never overwrites the tutorial (nbconvert likewise writes `NAME.nbconvert.ipynb`).
+   */
   output?: string;
   /** Per-cell limit; a cell running longer fails the run. Default: none. */
   timeoutSeconds?: number;
@@ -84,7 +87,7 @@ export async function runNotebook(options: RunNotebookOptions): Promise<number> 
     await kernel.shutdown();
     await kernel.close();
   }
-  const target = resolve(options.output ?? path);
+  const target = resolve(options.output ?? path.replace(/(\.ipynb)?$/, '.executed.ipynb'));
   writeFileSync(target, `${JSON.stringify(notebook, null, 1)}\n`);
   print(`\n${failed ? 'A cell failed' : 'All cells ran'}; wrote ${target}\n`);
   return failed ? 1 : 0;

@@ -129,9 +129,12 @@ describe('lakebase-kernel run', () => {
       { source: 'throw new Error("meant to fail")', tags: ['raises-exception'] },
       { source: 'console.log("after")' },
     ])));
-    const { stdout } = await run(process.execPath, [BUILT_KERNEL_CLI, 'run', input, '--output', join(scratch, 'expected-out.ipynb')]);
+    const { stdout } = await run(process.execPath, [BUILT_KERNEL_CLI, 'run', input]);
     expect(stdout).toContain('meant to fail');
     expect(stdout).toContain('after');
     expect(stdout).toContain('All cells ran');
+    // Without --output, the executed notebook goes beside the input, which stays as it was.
+    expect(JSON.parse(await readFile(join(scratch, 'expected.executed.ipynb'), 'utf8')).cells[1].outputs[0].text).toBe('after\n');
+    expect(JSON.parse(await readFile(input, 'utf8')).cells[1].outputs).toEqual([]);
   });
 });
