@@ -146,6 +146,7 @@ describe('interrupt', () => {
     await waitForIopub('execute_input');
     const reply = await kernel.request('control', 'interrupt_request');
     expect(reply.content).toEqual({ status: 'ok' });
+    await repeatUntilSettled(running, () => kernel.request('control', 'interrupt_request'));
     expect((await running).reply.content.status).toBe('error');
     expect((await runCell(kernel, '"alive"')).result).toEqual({ 'text/plain': "'alive'" });
   });
@@ -153,8 +154,7 @@ describe('interrupt', () => {
   test('SIGINT stops a synchronous loop', async () => {
     const running = kernel.execute('while (true) {}');
     await waitForIopub('execute_input');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    process.kill(kernel.process!.pid, 'SIGINT');
+    await repeatUntilSettled(running, () => process.kill(kernel.process!.pid, 'SIGINT'));
     const { reply } = await running;
     expect(reply.content.status).toBe('error');
     expect((await runCell(kernel, '"still alive"')).result).toEqual({ 'text/plain': "'still alive'" });
@@ -212,6 +212,22 @@ describe('introspection', () => {
     expect(reply.content).toEqual({ status: 'ok', comms: {} });
   });
 });
+
+/**
+ * Interrupts again every 300 ms until the cell ends, as a user presses the button again: an
+ * interrupt that lands while the cell is still being compiled has no loop or await to stop yet.
+ */
+async function repeatUntilSettled(running: Promise<unknown>, interrupt: () => unknown): Promise<void> {
+  let settled = false;
+  const settle = () => {
+    settled = true;
+  };
+  running.then(settle, settle);
+  while (!settled) {
+    await interrupt();
+    await Promise.race([running, new Promise((resolve) => setTimeout(resolve, 300))]);
+  }
+}
 
 function waitForIopub(msgType: string): Promise<void> {
   return new Promise((resolve) => {

@@ -122,9 +122,11 @@ describe.skipIf(!pythonHas('ipykernel', 'jupyter_client'))('our client against i
     });
     expect(asked.stdout).toBe('hi Ana\n');
 
-    const running = client.execute('import time\nfor _ in range(600): time.sleep(0.1)');
+    // Interrupt once the loop visibly runs: a SIGINT that lands while ipykernel is still between
+    // execute_input and the user's code can be swallowed, and the loop would then run its minute.
+    const running = client.execute('import time\nprint("started", flush=True)\nfor _ in range(600): time.sleep(0.1)');
     await new Promise<void>((resolve) => {
-      const stop = client!.onIopub((message) => message.header.msg_type === 'execute_input' && (stop(), resolve()));
+      const stop = client!.onIopub((message) => message.header.msg_type === 'stream' && (stop(), resolve()));
     });
     await client.interrupt();
     const interrupted = outputsOf(await running);
