@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { WorkspaceClient } from '@databricks/sdk-experimental';
 import { emulatorStatus, ensureEmulatorDaemon, runEmulatorCli, stopEmulatorDaemon } from '../emulator/index';
+// Zombie-aware: a daemon that has exited but is not reaped yet by this process counts as gone.
+import { processAlive } from '../emulator/endpoint';
 import { buildEmulator } from './support/build-emulator';
 
 const dataDirs: string[] = [];
@@ -31,15 +33,6 @@ function exports(text: string): Record<string, string> {
   const found: Record<string, string> = {};
   for (const match of text.matchAll(/^(#\s*)?export (\w+)='([^']*)'$/gm)) found[(match[1] ? '#' : '') + match[2]] = match[3];
   return found;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** PostgreSQL processes whose command line names this data directory. */
@@ -100,7 +93,7 @@ test('start, status, env and stop round trip; state survives a restart on the sa
   const stopped = await cli('stop', '--data-dir', dataDir);
   expect(stopped.code).toBe(0);
   expect(stopped.stdout).toContain(`Stopped the Lakebase emulator (pid ${running.pid})`);
-  expect(alive(running.pid)).toBe(false);
+  expect(processAlive(running.pid)).toBe(false);
   expect(serversOf(dataDir)).toEqual([]);
   const down = await cli('status', '--data-dir', dataDir);
   expect(down.code).toBe(3);
@@ -130,7 +123,7 @@ test('two callers at once get one daemon', async () => {
   expect(JSON.stringify(first)).not.toContain(first.user.token);
   const result = await stopEmulatorDaemon(dataDir);
   expect(result).toEqual({ stopped: true, pid: status.pid });
-  expect(alive(status.pid ?? 0)).toBe(false);
+  expect(processAlive(status.pid ?? 0)).toBe(false);
 }, 120_000);
 
 test('a daemon killed hard is recovered by the next start, servers included', async () => {
@@ -140,7 +133,7 @@ test('a daemon killed hard is recovered by the next start, servers included', as
   await (await sdk.database.createDatabaseInstance({ database_instance: { name: 'survivor', capacity: 'CU_1' } })).wait();
   const { pid } = await emulatorStatus(dataDir);
   process.kill(pid ?? 0, 'SIGKILL');
-  while (alive(pid ?? 0)) await new Promise((resolve) => setTimeout(resolve, 50));
+  while (processAlive(pid ?? 0)) await new Promise((resolve) => setTimeout(resolve, 50));
 
   const recovered = await ensureEmulatorDaemon({ dataDir, transitionDelayMs: 0 });
   expect(recovered.host).toBe(endpoint.host);
