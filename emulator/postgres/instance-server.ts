@@ -24,7 +24,7 @@ import { InstanceServerError, InstanceServerErrorCode } from './errors';
 import { LoginGateway, PasswordCheck, startLoginGateway } from './login-gateway';
 import { locatePostgresBinaries, PostgresBinaries } from './postgres-binaries';
 import { assertReachableByServer, handToServer, resolveServerAccount, ServerAccount } from './server-account';
-import { copyTemplate, ensureTemplate } from './template';
+import { copyTemplate, ensureTemplate, pathExists } from './template';
 
 export interface InstanceServerOptions {
   /** This instance's directory (PGDATA inside it), created on first start. */
@@ -423,7 +423,7 @@ class PostgresInstanceServer implements InstanceServer {
   }
 
   async #initializeOnce(binaries: PostgresBinaries, account: ServerAccount | undefined): Promise<void> {
-    if (await exists(join(this.#pgdata, 'PG_VERSION'))) return;
+    if (await pathExists(join(this.#pgdata, 'PG_VERSION'))) return;
     // The new data directory is assembled under a scratch name and renamed into place when
     // complete, so that an interrupted first start is simply retried.
     const scratch = join(this.#options.dataDir, 'pgdata.initdb');
@@ -721,7 +721,7 @@ async function isPostmasterOf(pid: number, pgdata: string): Promise<boolean> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  if (await exists('/proc/self')) return false; // /proc exists but not this pid: it is gone
+  if (await pathExists('/proc/self')) return false; // /proc exists but not this pid: it is gone
   // No /proc (macOS): trust the pid file of this data directory if that process is a postgres.
   const result = await runToCompletion('ps', ['-p', String(pid), '-o', 'comm='], undefined);
   return result.code === 0 && /postgres/.test(result.text);
@@ -778,15 +778,6 @@ async function writePrivateFile(path: string, contents: string, mode: number, ac
   await rename(temporary, path);
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
-  }
-}
 
 function lastLines(text: string, count: number): string {
   return text.trim().split('\n').slice(-count).join(' | ');

@@ -46,7 +46,7 @@ async function buildUnlessPresent(
   account: ServerAccount | undefined,
   build: (scratchPgdata: string) => Promise<void>,
 ): Promise<string> {
-  if (await exists(join(path, 'PG_VERSION'))) return path;
+  if (await pathExists(join(path, 'PG_VERSION'))) return path;
   await mkdir(templateDir, { recursive: true });
   await handToServer(templateDir, 0o700, account);
   const scratch = await mkdtemp(join(templateDir, '.build-'));
@@ -81,7 +81,8 @@ export async function copyTemplate(template: string, target: string, account: Se
   if (code !== 0) throw new Error(`copying the instance template ${template} to ${target} failed (exit ${code}): ${output.trim()}`);
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether `path` exists; errors other than "not found" (permissions, I/O) are thrown. */
+export async function pathExists(path: string): Promise<boolean> {
   try {
     await stat(path);
     return true;
