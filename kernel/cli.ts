@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { describeError } from '../lakebase/errors';
 import type { InstallLocation } from './kernelspec';
+import { ADDRESS_IN_USE_EXIT_CODE, WireError } from './wire/errors';
 
 const USAGE = `Usage: lakebase-kernel COMMAND [options]
 
@@ -116,6 +117,7 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const described = describeError(error);
     process.stderr.write(`lakebase-kernel: ${described.lines.join('\n')}\n`);
-    process.exitCode = 1;
+    // Exit now: a kernel that failed to start may hold handles (timers, sockets) that would keep it alive.
+    process.exit(error instanceof WireError && error.code === 'ADDRESS_IN_USE' ? ADDRESS_IN_USE_EXIT_CODE : 1);
   },
 );

@@ -4,11 +4,11 @@
 // are real.
 import { afterEach, describe, expect, test } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startKernel, type KernelClient, type StartKernelOptions } from '../kernel/wire/client';
-import { REPO_ROOT, runCell } from './support/jupyter';
+import { BUILT_KERNEL_CLI, REPO_ROOT, runCell } from './support/jupyter';
 
 const clients: KernelClient[] = [];
 
@@ -109,6 +109,36 @@ describe('startKernel', () => {
     expect((error as Error).message).toMatch(/exited with code 7.*\n.*no such kernel here/s);
     await expect(start({ argv: ['/nonexistent/kernel', '{connection_file}'] })).rejects.toMatchObject({ code: 'KERNEL_START_FAILED' });
     await expect(start({ argv: [process.execPath, 'kernel.js'] })).rejects.toMatchObject({ code: 'KERNEL_START_FAILED' });
+  });
+
+  test('a kernel that finds a port taken exits with its own code, and is started again with new ports', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'wire-port-taken-'));
+    const heldPortFile = join(dir, 'held-port');
+    // The first time, another listener takes the heartbeat port before the real kernel (run in
+    // this same process) binds it: the race every Jupyter client has, made certain.
+    const takeThePortOnce = `
+      const fs = require('node:fs'), net = require('node:net');
+      const [file, heldPortFile, cli] = process.argv.slice(1);
+      const runKernel = () => { process.argv = [process.argv[0], cli, 'kernel', '--connection-file', file]; require(cli); };
+      if (fs.existsSync(heldPortFile)) runKernel();
+      else {
+        const { hb_port } = JSON.parse(fs.readFileSync(file, 'utf8'));
+        net.createServer().listen(hb_port, '127.0.0.1', () => { fs.writeFileSync(heldPortFile, String(hb_port)); runKernel(); });
+      }`;
+    const kernelOutput: string[] = [];
+    try {
+      const client = await start({
+        argv: [process.execPath, '-e', takeThePortOnce, '{connection_file}', heldPortFile, BUILT_KERNEL_CLI],
+        output: (_stream, text) => kernelOutput.push(text),
+      });
+      const heldPort = Number(await readFile(heldPortFile, 'utf8'));
+      expect(kernelOutput.join('')).toContain(`cannot bind the hb socket to tcp://127.0.0.1:${heldPort}: Address already in use`);
+      expect(client.connection.hb_port).not.toBe(heldPort);
+      expect(client.kernelInfo).toMatchObject({ implementation: 'lakebase-kernel' });
+      await client.shutdown();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('a connection file in a given directory is removed on close, the directory is left', async () => {

@@ -15,7 +15,7 @@ import * as zmq from 'zeromq';
 import { silentLogger, type Logger } from '../log';
 import { createSigner, decodeMessage, encodeMessage, type Signer } from './codec';
 import { endpointOf, writeConnectionFile, type ConnectionInfo, type WriteConnectionFileOptions } from './connection-file';
-import { WireError } from './errors';
+import { ADDRESS_IN_USE_EXIT_CODE, WireError } from './errors';
 import {
   createMessage,
   parentIdOf,
@@ -138,6 +138,8 @@ export interface StartKernelOptions extends ConnectOptions {
 const DEFAULT_READY_TIMEOUT_MS = 60_000;
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000;
 const STDERR_TAIL_BYTES = 8192;
+/** How many times a kernel is started, each time with new ports, while it finds a port taken. */
+const PORT_TAKEN_ATTEMPTS = 5;
 /** After a kernel_info_reply, how long iopub may take to show it is connected before we ask again. */
 const IOPUB_FIRST_PROBE_MS = 50;
 const IOPUB_LAST_PROBE_MS = 1000;
@@ -154,23 +156,33 @@ export async function connectToKernel(connection: ConnectionInfo, options: Conne
   return client;
 }
 
-/** Writes a connection file, starts the kernel process and connects to it once it answers. */
+/**
+ * Writes a connection file, starts the kernel process and connects to it once it answers. A
+ * kernel that finds one of its ports taken (another process took it between our choosing it and
+ * the kernel binding it) is started again with new ports.
+ */
 export async function startKernel(options: StartKernelOptions): Promise<KernelClient> {
   if (!options.argv.some((arg) => arg.includes('{connection_file}'))) {
     throw new WireError('KERNEL_START_FAILED', `the kernel command line must contain {connection_file}: ${options.argv.join(' ')}`);
   }
-  const { path, connection } = await writeConnectionFile(options.connectionFile);
-  const ownsDirectory = options.connectionFile?.directory === undefined;
-  const launcher = new Launcher(options, path, ownsDirectory ? dirname(path) : undefined);
-  const client = new Client(connection, options, launcher);
-  try {
-    launcher.start();
-    await client.waitUntilReady(options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
-  } catch (error) {
-    await client.close();
-    throw error;
+  for (let attempt = 1; ; attempt++) {
+    const { path, connection } = await writeConnectionFile(options.connectionFile);
+    const ownsDirectory = options.connectionFile?.directory === undefined;
+    const launcher = new Launcher(options, path, ownsDirectory ? dirname(path) : undefined);
+    const client = new Client(connection, options, launcher);
+    try {
+      launcher.start();
+      await client.waitUntilReady(options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
+      return client;
+    } catch (error) {
+      await client.close();
+      const portTaken = launcher.current?.exitCode === ADDRESS_IN_USE_EXIT_CODE;
+      if (!portTaken || attempt === PORT_TAKEN_ATTEMPTS) throw error;
+      (options.logger ?? silentLogger).warn('a port of the kernel was taken before it could bind it; starting it with new ports', {
+        attempt,
+      });
+    }
   }
-  return client;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -252,6 +264,11 @@ class SpawnedKernel implements KernelProcess {
 
   get hasExited(): boolean {
     return this.exit !== undefined;
+  }
+
+  /** The exit code, once the process has exited by itself (null when a signal ended it). */
+  get exitCode(): number | null | undefined {
+    return this.exit?.code;
   }
 
   stderrTail(): string {

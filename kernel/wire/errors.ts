@@ -11,8 +11,10 @@ export type WireErrorCode =
   | 'SIGNATURE_SCHEME_UNSUPPORTED'
   /** `transport` is neither `tcp` nor `ipc`. */
   | 'TRANSPORT_UNSUPPORTED'
-  /** A socket could not be bound or connected (port taken, bad address). */
+  /** A socket could not be bound or connected (bad address, no permission). */
   | 'SOCKET_FAILED'
+  /** A port in the connection file is taken by another process: start again with other ports. */
+  | 'ADDRESS_IN_USE'
   /** The wire or client was closed while something still waited on it. */
   | 'WIRE_CLOSED'
   /** `reply()` named a reply type that does not belong to the request (a bug in the caller). */
@@ -29,6 +31,14 @@ export type WireErrorCode =
   | 'KERNEL_DIED'
   /** No answer within the time the caller allowed. */
   | 'TIMEOUT';
+
+/**
+ * The exit code of a kernel that could not bind because a port was taken (EX_TEMPFAIL: "try
+ * again"). Ports in a connection file are found free and released before the kernel binds them, as
+ * with every Jupyter client, so another process can take one in between; a client that chose the
+ * ports answers this code by choosing new ones.
+ */
+export const ADDRESS_IN_USE_EXIT_CODE = 75;
 
 export class WireError extends Error {
   readonly code: WireErrorCode;

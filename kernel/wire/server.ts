@@ -117,9 +117,8 @@ export async function startKernelWire(
       try {
         await socket.bind(endpoint);
       } catch (error) {
-        throw new WireError('SOCKET_FAILED', `cannot bind the ${channel} socket to ${endpoint}: ${(error as Error).message}`, {
-          cause: error,
-        });
+        const code = (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'ADDRESS_IN_USE' : 'SOCKET_FAILED';
+        throw new WireError(code, `cannot bind the ${channel} socket to ${endpoint}: ${(error as Error).message}`, { cause: error });
       }
       bound[`${channel}_port`] = portOfEndpoint(socket.lastEndpoint ?? endpoint);
     }
