@@ -19,6 +19,9 @@ export interface TestPostgres {
   stop(): Promise<void>;
 }
 
+/** How many ports a test server tries before it gives up. */
+const START_ATTEMPTS = 5;
+
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -44,23 +47,24 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   const root = await mkdtemp(join(tmpdir(), 'lakebase-test-pg-'));
   await chmod(root, 0o755);
   const databaseDir = join(root, 'data');
-  const port = await freePort();
   const user = 'postgres';
   const password = 'test-password';
-  const server = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user,
-    password,
-    persistent: false,
-    createPostgresUser: true,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${root}`],
-    onLog: () => {},
-    onError: (error: unknown) => console.error('[test postgres]', error),
-  });
-  await server.initialise();
+  const serverOn = (port: number, log: string[]) =>
+    new EmbeddedPostgres({
+      databaseDir,
+      port,
+      user,
+      password,
+      persistent: false,
+      createPostgresUser: true,
+      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${root}`],
+      onLog: (message: string) => log.push(message),
+      onError: (error: unknown) => console.error('[test postgres]', error),
+    });
+  // initdb does not use the port: it is chosen just before the server starts.
+  await serverOn(0, []).initialise();
   await makeWritableByServer(root);
-  await server.start();
+  const { server, port } = await startOnFreePort(serverOn);
   const database = 'postgres';
   return {
     host: '127.0.0.1',
@@ -82,4 +86,27 @@ export async function startTestPostgres(): Promise<TestPostgres> {
       await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Starts the server on a free port, and on another one if a process took that port between our
+ * finding it free and the server binding it (test files run in parallel).
+ */
+async function startOnFreePort<Server extends { start(): Promise<void> }>(
+  serverOn: (port: number, log: string[]) => Server,
+): Promise<{ server: Server; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const log: string[] = [];
+    const server = serverOn(port, log);
+    try {
+      await server.start();
+      return { server, port };
+    } catch (error) {
+      const portTaken = log.some((line) => line.includes('Address already in use'));
+      if (!portTaken || attempt === START_ATTEMPTS) {
+        throw new Error(`the test PostgreSQL server did not start on port ${port}:\n${log.join('').trim()}`, { cause: error });
+      }
+    }
+  }
 }
