@@ -218,7 +218,7 @@ export function createSession(options: SessionOptions): KernelSession {
       await wire.reply(request, 'execute_reply', {
         status: 'ok',
         execution_count: count,
-        user_expressions: {},
+        user_expressions: await evaluateUserExpressions(content.user_expressions ?? {}),
         payload: [],
       });
       return true;
@@ -226,6 +226,22 @@ export function createSession(options: SessionOptions): KernelSession {
     await wire.publish(request, 'error', result.error);
     await wire.reply(request, 'execute_reply', { status: 'error', execution_count: count, ...result.error });
     return false;
+  }
+
+  /**
+   * The user_expressions of a successful execute_request (variable watchers ask for them), each
+   * evaluated as a TypeScript expression after the cell. Parenthesised, so that a statement such
+   * as `let x = 1` is refused rather than declared in the session.
+   */
+  async function evaluateUserExpressions(expressions: Record<string, string>): Promise<Record<string, object>> {
+    const results: Record<string, object> = {};
+    for (const [name, expression] of Object.entries(expressions)) {
+      const result = fromOutcome(await typescript.execute(`(\n${expression}\n)`));
+      results[name] = result.ok
+        ? { status: 'ok', data: mimeBundleOf(result.value), metadata: {} }
+        : { status: 'error', ...result.error };
+    }
+    return results;
   }
 
   async function handleShell(request: KernelRequest): Promise<void> {

@@ -105,6 +105,17 @@ describe('execute', () => {
 });
 
 describe('display', () => {
+  test('user_expressions are evaluated after a successful cell, each with its own status', async () => {
+    const { reply } = await kernel.execute('const watched = [1, 2, 3];', {
+      userExpressions: { length: 'watched.length', missing: 'notDeclaredAnywhere', statement: 'let sneaky = 1' },
+    });
+    const expressions = reply.content.user_expressions as Record<string, { status: string; data?: object; ename?: string }>;
+    expect(expressions.length).toEqual({ status: 'ok', data: { 'text/plain': '3' }, metadata: {} });
+    expect(expressions.missing).toMatchObject({ status: 'error', ename: expect.any(String) });
+    expect(expressions.statement.status).toBe('error');
+    expect((await runCell(kernel, 'sneaky')).error?.evalue).toMatch(/Cannot find name 'sneaky'/);
+  });
+
   test('display() publishes display_data and updates it in place by display id', async () => {
     const cell = await runCell(kernel, 'const progress = display("step 1", { displayId: "progress" });\nprogress.update("step 2");');
     expect(cell.displays).toEqual([{ 'text/plain': "'step 1'" }]);
