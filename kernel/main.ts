@@ -60,6 +60,10 @@ export async function runKernel(connectionFile: string): Promise<void> {
   // Jupyter interrupts by SIGINT (kernelspec interrupt_mode "signal"); a synchronous loop in a
   // cell is broken by tslab's vm `breakOnSigint`, everything else by this handler.
   process.on('SIGINT', () => session?.interrupt());
+  // Node ends the process on an error nobody caught; a notebook's kernel must outlive its cells'
+  // stray timers and forgotten promises, as ipykernel outlives a failing thread.
+  process.on('uncaughtException', (error) => session?.reportUncaught(error, 'exception'));
+  process.on('unhandledRejection', (reason) => session?.reportUncaught(reason, 'rejection'));
   process.on('SIGTERM', () => void stop(0));
   watchParent(log, () => void stop(0));
   log.info('kernel started', { shell_port: wire.connection.shell_port });

@@ -26,6 +26,11 @@ export interface KernelSession {
   receive(channel: Channel, request: KernelRequest): void;
   /** SIGINT or interrupt_request: stop the running cell. */
   interrupt(): void;
+  /**
+   * An error nobody caught (a throwing timer callback, a rejected promise nobody awaited): shown
+   * on the stderr of the running cell, or of the last one, and the kernel goes on.
+   */
+  reportUncaught(error: unknown, kind: 'exception' | 'rejection'): void;
   /** Releases connections, refreshers and timers. */
   close(): Promise<void>;
 }
@@ -403,7 +408,7 @@ export function createSession(options: SessionOptions): KernelSession {
     try {
       while (queue.length > 0) {
         const request = queue.shift()!;
-        outputParent = request;
+        if (request.header.msg_type === 'execute_request') outputParent = request;
         await withStatus(request, () => handleShell(request));
       }
     } finally {
@@ -428,6 +433,12 @@ export function createSession(options: SessionOptions): KernelSession {
       void drain();
     },
     interrupt,
+    reportUncaught(error, kind) {
+      const { ename, evalue, traceback } = errorContent(error);
+      log.info(kind === 'exception' ? 'uncaught exception' : 'unhandled promise rejection', { ename, evalue });
+      const what = kind === 'exception' ? 'An uncaught error in a callback' : 'A promise rejected with nobody to catch it';
+      output.write('stderr', `${what} (the kernel goes on):\n${traceback.join('\n')}\n`);
+    },
     async close() {
       output.restore();
       await magics.close();

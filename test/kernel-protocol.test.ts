@@ -78,6 +78,21 @@ describe('execute', () => {
     expect(cell.error?.evalue).toContain('db.example.com');
   });
 
+  test('a throwing timer and an unawaited rejection are shown on stderr, and the kernel goes on', async () => {
+    const cell = await runCell(
+      kernel,
+      [
+        "setTimeout(() => { throw new Error('thrown by a timer'); }, 10);",
+        "Promise.reject(new Error('rejected, never awaited'));",
+        'await new Promise((resolve) => setTimeout(resolve, 200));',
+      ].join('\n'),
+    );
+    expect(cell.status).toBe('ok');
+    expect(cell.stderr).toMatch(/An uncaught error in a callback \(the kernel goes on\):\n.*Error.*: thrown by a timer/);
+    expect(cell.stderr).toMatch(/A promise rejected with nobody to catch it \(the kernel goes on\):\n.*Error.*: rejected, never awaited/);
+    expect((await runCell(kernel, '1 + 1')).result).toEqual({ 'text/plain': '2' });
+  });
+
   test('a type error is reported as an error, with its line and column', async () => {
     const cell = await runCell(kernel, 'let text: string = "a";\ntext = 5;');
     expect(cell.status).toBe('error');
