@@ -152,7 +152,7 @@ export function createSession(options: SessionOptions): KernelSession {
       switch (plan.kind) {
         case 'typescript':
         case 'mixed':
-          return fromOutcome(await typescript.execute(plan.code));
+          return fromOutcome(await typescript.execute(plan.code, abort.signal));
         case 'magics': {
           let last: { value?: unknown } = {};
           for (const invocation of plan.invocations) {

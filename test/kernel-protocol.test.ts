@@ -177,6 +177,32 @@ describe('interrupt', () => {
     expect((await runCell(kernel, '"alive"')).result).toEqual({ 'text/plain': "'alive'" });
   });
 
+  test('an interrupt while the cell is still compiling stops it before it runs', async () => {
+    // Checking these types takes the compiler a second or two: the interrupt lands meanwhile.
+    const slowToCompile = [
+      '{',
+      '  type D = "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9";',
+      '  type Q = Exclude<`${D}${D}${D}${D}`, `${D}${D}${D}1`>;',
+      '  type R = Exclude<Q, `${D}${D}1${D}`>;',
+      '  type S = Exclude<R, `${D}1${D}${D}`>;',
+      '  const s: S = "0000";',
+      '  (globalThis as any).ranAfterInterrupt = s;',
+      '}',
+    ].join('\n');
+    const interrupts = {
+      signal: () => process.kill(kernel.process!.pid, 'SIGINT'),
+      message: () => void kernel.request('control', 'interrupt_request'),
+    };
+    for (const interrupt of Object.values(interrupts)) {
+      const running = kernel.execute(slowToCompile);
+      await waitForIopub('execute_input');
+      interrupt();
+      const { reply } = await running;
+      expect(reply.content).toMatchObject({ status: 'error', evalue: 'Interrupted before the cell ran (it was still compiling)' });
+      expect((await runCell(kernel, 'typeof (globalThis as any).ranAfterInterrupt')).result).toEqual({ 'text/plain': "'undefined'" });
+    }
+  });
+
   test('SIGINT stops a synchronous loop', async () => {
     const running = kernel.execute('while (true) {}');
     await waitForIopub('execute_input');
@@ -241,7 +267,7 @@ describe('introspection', () => {
 
 /**
  * Interrupts again every 300 ms until the cell ends, as a user presses the button again: an
- * interrupt that lands while the cell is still being compiled has no loop or await to stop yet.
+ * interrupt that lands before the cell starts (while its execute_input is sent) has no cell to stop.
  */
 async function repeatUntilSettled(running: Promise<unknown>, interrupt: () => unknown): Promise<void> {
   let settled = false;
