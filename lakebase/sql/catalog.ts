@@ -1,0 +1,115 @@
+// What SQL completion knows of a database: its schemas, and its tables and views with their
+// columns, read from pg_catalog in one statement. A cache keeps one snapshot per session, loaded
+// only while the session is idle (never inside the user's transaction, whose snapshot or failed
+// state it must not touch), with a time limit, and dropped when the schema may have changed.
+import type { SqlSession } from '../contracts';
+
+export type RelationKind = 'table' | 'view' | 'materialized view' | 'foreign table' | 'partitioned table';
+
+export interface CatalogRelation {
+  schema: string;
+  name: string;
+  kind: RelationKind;
+  /** On the session's search_path, so that it can be named without its schema. */
+  visible: boolean;
+  columns: readonly string[];
+}
+
+export interface SqlCatalog {
+  schemas: readonly string[];
+  relations: readonly CatalogRelation[];
+}
+
+const KINDS: Record<string, RelationKind> = {
+  r: 'table',
+  v: 'view',
+  m: 'materialized view',
+  f: 'foreign table',
+  p: 'partitioned table',
+};
+
+/** More relations than a completion list can usefully show; the visible ones come first. */
+const MAX_RELATIONS = 5000;
+
+const RELATIONS_SQL = `
+SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS kind,
+       pg_catalog.pg_table_is_visible(c.oid) AS visible,
+       coalesce((SELECT array_agg(a.attname::text ORDER BY a.attnum)
+                   FROM pg_catalog.pg_attribute a
+                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '{}') AS columns
+  FROM pg_catalog.pg_class c
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'v', 'm', 'f', 'p')
+   AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+ ORDER BY visible DESC, schema, name
+ LIMIT ${MAX_RELATIONS}`;
+
+const SCHEMAS_SQL = `
+SELECT nspname::text AS schema FROM pg_catalog.pg_namespace
+ WHERE nspname <> 'information_schema' AND nspname !~ '^pg_'
+ ORDER BY 1`;
+
+export async function loadCatalog(session: SqlSession, signal?: AbortSignal): Promise<SqlCatalog> {
+  const options = { displayLimit: MAX_RELATIONS, fetchAll: true, signal };
+  const relations = await session.run(RELATIONS_SQL, options);
+  const schemas = await session.run(SCHEMAS_SQL, options);
+  return {
+    schemas: schemas.values.map(([schema]) => String(schema)),
+    relations: relations.values.map(([schema, name, kind, visible, columns]) => ({
+      schema: String(schema),
+      name: String(name),
+      kind: KINDS[String(kind)] ?? 'table',
+      visible: visible === true,
+      columns: (columns as unknown[]).map(String),
+    })),
+  };
+}
+
+export interface CatalogCacheOptions {
+  /** After this long a snapshot is read again (other sessions change the schema too). Default 30 s. */
+  maxAgeMs?: number;
+  /** A load that takes longer is cancelled and completion goes on without it. Default 2 s. */
+  loadTimeoutMs?: number;
+  /** Injected for tests. */
+  load?: typeof loadCatalog;
+  now?: () => number;
+}
+
+/** One catalog snapshot per session; see the comment at the top of this file. */
+export class CatalogCache {
+  readonly #snapshots = new WeakMap<SqlSession, { catalog: SqlCatalog; loadedAt: number }>();
+  readonly #maxAgeMs: number;
+  readonly #loadTimeoutMs: number;
+  readonly #load: typeof loadCatalog;
+  readonly #now: () => number;
+
+  constructor(options: CatalogCacheOptions = {}) {
+    this.#maxAgeMs = options.maxAgeMs ?? 30_000;
+    this.#loadTimeoutMs = options.loadTimeoutMs ?? 2_000;
+    this.#load = options.load ?? loadCatalog;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * The session's catalog: the kept snapshot while it is fresh, else a new one if the session is
+   * idle. Undefined when there is none to give; a failed load is not an error (completion then
+   * offers keywords only).
+   */
+  async get(session: SqlSession): Promise<SqlCatalog | undefined> {
+    const kept = this.#snapshots.get(session);
+    if (kept && this.#now() - kept.loadedAt < this.#maxAgeMs) return kept.catalog;
+    if (session.transactionStatus !== 'idle') return kept?.catalog;
+    try {
+      const catalog = await this.#load(session, AbortSignal.timeout(this.#loadTimeoutMs));
+      this.#snapshots.set(session, { catalog, loadedAt: this.#now() });
+      return catalog;
+    } catch {
+      return kept?.catalog;
+    }
+  }
+
+  /** The schema may have changed on this session (DDL, or a commit that may hold some). */
+  invalidate(session: SqlSession): void {
+    this.#snapshots.delete(session);
+  }
+}
