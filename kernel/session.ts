@@ -4,7 +4,7 @@
 import type { Channel, KernelRequest, KernelWire } from './wire/server';
 import type { Logger } from './log';
 import type { MagicHost } from '../magics/host';
-import type { CellPlan, Magics, MagicInvocation } from '../magics';
+import { MAGIC_FUNCTION, type CellPlan, type Magics, type MagicInvocation } from '../magics';
 import { captureOutput, OutputCapture } from './output';
 import { createDisplayFunction, DisplayMessage, mimeBundleOf } from './display';
 import { compileErrorContent, ErrorContent, errorContent } from './errors';
@@ -332,10 +332,11 @@ export function createSession(options: SessionOptions): KernelSession {
 
   // Jupyter counts cursor positions in Unicode code points (messaging spec 5.2+); JavaScript
   // strings, tslab and the magics count UTF-16 code units.
-  function complete(request: KernelRequest): Promise<void> {
+  async function complete(request: KernelRequest): Promise<void> {
     const code = String(request.content.code ?? '');
     const cursor = indexOfCodePoint(code, Number(request.content.cursor_pos ?? [...code].length));
-    let result = magics.complete(code, cursor);
+    const variables = typescript.variableNames().filter((name) => name !== MAGIC_FUNCTION);
+    let result = (await magics.completeSql(code, cursor, variables)) ?? magics.complete(code, cursor);
     if (!result) {
       const mapped = magics.mapToTypeScript(code, cursor);
       result = mapped ? shiftCompletion(typescript.complete(mapped.code, mapped.cursor), cursor - mapped.cursor) : null;

@@ -42,6 +42,8 @@ export interface TypeScriptRunner {
   interrupt(): void;
   /** A variable of the TypeScript session (declared by an earlier cell), or a global. */
   lookup(name: string): VariableLookup;
+  /** The names of the variables earlier cells declared. */
+  variableNames(): string[];
   /** Starts the TypeScript compiler now rather than at the first cell. */
   warmUp(): void;
   readonly started: boolean;
@@ -149,6 +151,9 @@ export function createTypeScriptRunner(rootDir: string, prelude: string): TypeSc
     },
     warmUp() {
       start();
+    },
+    variableNames() {
+      return Object.keys(tslab?.executor.locals ?? {});
     },
     lookup(name) {
       const locals = tslab?.executor.locals;

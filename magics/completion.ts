@@ -82,6 +82,52 @@ export function completeMagic<Services>(
   return result(typed === '' ? optionNames(verb, state.givenOptions, '') : []);
 }
 
+/** The SQL text the cursor is in, and the connection it runs on when an option names one. */
+export interface SqlTextAtCursor {
+  text: string;
+  /** Index in the cell where `text` starts. */
+  offset: number;
+  /** The `--on` connection, if given. */
+  connection?: string;
+}
+
+/**
+ * The free text (SQL) of a magic under the cursor: the body of a `%%lakebase` cell, or the rest
+ * of a `%lakebase` line after its options. Null elsewhere.
+ */
+export function sqlTextAt<Services>(registry: VerbRegistry<Services>, code: string, cursor: number): SqlTextAtCursor | null {
+  const firstNewline = code.indexOf('\n');
+  const firstLine = firstNewline < 0 ? code : code.slice(0, firstNewline);
+  const cellAt = firstLine.indexOf(CELL_MAGIC);
+  if (firstNewline >= 0 && cursor > firstNewline && cellAt >= 0 && firstLine.slice(0, cellAt).trim() === '') {
+    const words = readWords(firstLine.slice(cellAt), CELL_MAGIC.length);
+    const resolved = words.length === 0 ? { verb: registry.get(DEFAULT_CELL_VERB)!, rest: [] } : resolveVerb(registry, 'cell', words);
+    if (resolved === null || resolved === 'unknown' || resolved.verb.text === undefined) return null;
+    return { text: code.slice(firstNewline + 1), offset: firstNewline + 1, connection: connectionOption(resolved.rest) };
+  }
+  const context = magicLineAt(code, cursor);
+  if (context === null || context.form !== 'line') return null;
+  const resolved = resolveVerb(registry, 'line', context.words);
+  if (resolved === null || resolved === 'unknown') return null;
+  const state = argumentState(resolved.verb, resolved.rest, 'line');
+  if (!state.inText || state.textStart === undefined) return null;
+  return {
+    text: context.line.slice(state.textStart),
+    offset: context.lineOffset + state.textStart,
+    connection: connectionOption(resolved.rest.filter((word) => word.start < state.textStart!)),
+  };
+}
+
+/** The value of `--on NAME` or `--on=NAME` among a magic's words. */
+function connectionOption(words: readonly Word[]): string | undefined {
+  for (const [i, word] of words.entries()) {
+    if (word.quoted) continue;
+    if (word.value === '--on') return words[i + 1]?.value;
+    if (word.value.startsWith('--on=')) return word.value.slice('--on='.length);
+  }
+  return undefined;
+}
+
 /** Help for the verb or option under the cursor, or the overview for a bare magic line. */
 export function inspectMagic<Services>(registry: VerbRegistry<Services>, code: string, cursor: number): string | null {
   const context = magicLineAt(code, cursor, { wholeLine: true });
@@ -184,8 +230,9 @@ interface ArgumentState {
   givenOptions: string[];
   /** The option whose value the cursor is at. */
   pendingOption?: OptionDeclaration;
-  /** The cursor is in the verb's free text (SQL): nothing to complete. */
+  /** The cursor is in the verb's free text (SQL), which starts at `textStart` of the line. */
   inText: boolean;
+  textStart?: number;
 }
 
 /** Replays the words before the cursor through the verb's declaration, as the parser would. */
@@ -209,7 +256,10 @@ function argumentState<Services>(verb: VerbDeclaration<Services>, words: readonl
       continue;
     }
     if (state.positionals < verb.positionals.length) state.positionals++;
-    else if (verb.text !== undefined && form === 'line') state.inText = true;
+    else if (verb.text !== undefined && form === 'line') {
+      state.inText = true;
+      state.textStart ??= word.start;
+    }
   }
   return state;
 }

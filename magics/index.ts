@@ -2,9 +2,11 @@
 // Everything the verbs need is injected (`MagicsDeps`); the kernel supplies a `MagicHost` per cell.
 import { ConnectionRegistry } from '../lakebase/connections';
 import { RefresherRegistry, sharedRefreshers } from '../lakebase/credentials';
+import { CatalogCache } from '../lakebase/sql/catalog';
+import { completeSql } from '../lakebase/sql/completion';
 import { parameterNames } from '../lakebase/sql/parameters';
 import { CellPlan, createCellPlanner } from './cell-plan';
-import { completeMagic, CompletionResult, inspectMagic } from './completion';
+import { completeMagic, CompletionResult, inspectMagic, sqlTextAt } from './completion';
 import { createConnectors, Connectors, ConnectionKind } from './connectors';
 import type { MagicInvocation, MagicMode, OptionValue, VerbFamily } from './declarations';
 import { parseInvocation } from './grammar';
@@ -63,6 +65,11 @@ export interface Magics {
   run(invocation: MagicInvocation, host: MagicHost, context?: RunContext): Promise<{ value?: unknown }>;
   /** Completion on a magic line; null elsewhere (the kernel then asks TypeScript). */
   complete(code: string, cursor: number): CompletionResult | null;
+  /**
+   * Completion in a magic's SQL text (names from the connection's catalog, keywords, `:name`
+   * from `variables`); null when the cursor is not in SQL text.
+   */
+  completeSql(code: string, cursor: number, variables: readonly string[]): Promise<CompletionResult | null>;
   /** Help for the verb or option under the cursor on a magic line; null elsewhere. */
   inspect(code: string, cursor: number): string | null;
   /** The TypeScript a mixed cell becomes, for completion around its magics (see `CellPlanner`). */
@@ -85,6 +92,7 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
     connectors: deps.connectors ?? createConnectors(),
     connectionKinds: new Map<string, ConnectionKind>(),
     settings: createSettings(deps.settings),
+    catalogs: new CatalogCache(),
     refreshers,
     verbs,
     currentHost: () => runningHost,
@@ -112,6 +120,16 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
     planCell: (source) => planner.planCell(source),
     mapToTypeScript: (code, cursor) => planner.mapToTypeScript(code, cursor),
     complete: (code, cursor) => completeMagic(verbs, candidates, code, cursor),
+
+    async completeSql(code, cursor, variables) {
+      const sql = sqlTextAt(verbs, code, cursor);
+      if (sql === null) return null;
+      const connections = services.connections;
+      const connection = sql.connection ?? connections.currentName;
+      const catalog = connection !== undefined && connections.has(connection) ? await services.catalogs.get(connections.get(connection).session) : undefined;
+      const completion = completeSql(sql.text, cursor - sql.offset, { catalog, variables });
+      return completion && { matches: completion.matches, cursorStart: sql.offset + completion.start, cursorEnd: sql.offset + completion.end };
+    },
     inspect: (code, cursor) => inspectMagic(verbs, code, cursor),
 
     async run(invocation, host, context = {}) {

@@ -2,6 +2,7 @@
 // settings, and the credential refreshers. Injected through `createMagics(deps)`, so that tests
 // pass real ones pointed at a throwaway server and environment.
 import type { ConnectionRegistry } from '../lakebase/connections';
+import type { CatalogCache } from '../lakebase/sql/catalog';
 import type { CredentialRefresher } from '../lakebase/credentials';
 import type { ConnectionKind, Connectors } from './connectors';
 import type { MagicHost } from './host';
@@ -16,6 +17,8 @@ export interface MagicServices {
   /** What each named connection goes to, for `%lakebase connections`. */
   connectionKinds: Map<string, ConnectionKind>;
   settings: Settings;
+  /** What each session's database holds, for completion in SQL text. */
+  catalogs: CatalogCache;
   /** The token refreshers in use, for `%lakebase token`. */
   refreshers: { list(): readonly Pick<CredentialRefresher, 'status' | 'refresh'>[] };
   /** Every verb, for `%lakebase help`. */

@@ -121,3 +121,29 @@ describe('interrupt', () => {
     expect(String(active.result?.['text/plain'])).toMatch(/\b0\b/);
   });
 });
+
+describe('completion in SQL', () => {
+  /** The matches of a complete_request at the `|` in `code`. */
+  async function completions(code: string): Promise<string[]> {
+    const cursor = code.indexOf('|');
+    const reply = await kernel.request('shell', 'complete_request', { code: code.replace('|', ''), cursor_pos: cursor });
+    expect(reply.content.status).toBe('ok');
+    return reply.content.matches as string[];
+  }
+
+  test('table and column names come from the connected database, and follow its changes', async () => {
+    expect((await runCell(kernel, '%lakebase sql CREATE TABLE shipment (id int, carrier text)')).status).toBe('ok');
+    expect(await completions('%%lakebase\nSELECT * FROM shipm|')).toEqual(['shipment']);
+    expect(await completions('%%lakebase --display-limit 5\nSELECT s.| FROM shipment s')).toEqual(['carrier', 'id']);
+    expect(await completions('%lakebase sql SELECT car| FROM shipment')).toEqual(['carrier']);
+    expect((await runCell(kernel, '%lakebase sql ALTER TABLE shipment ADD COLUMN weight numeric')).status).toBe('ok');
+    expect(await completions('const r = %lakebase sql SELECT s.| FROM shipment s')).toEqual(['carrier', 'id', 'weight']);
+  });
+
+  test(':name completes TypeScript variables; magic options still complete on the magic line', async () => {
+    await runCell(kernel, 'const shipmentId = 7;');
+    expect(await completions('%lakebase sql SELECT * FROM shipment WHERE id = :shipm|')).toEqual(['shipmentId']);
+    expect(await completions('%lakebase sql SELECT :lakebase|')).toEqual([]);
+    expect(await completions('%%lakebase --disp|\nSELECT 1')).toEqual(['--display-limit']);
+  });
+});

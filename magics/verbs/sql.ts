@@ -21,6 +21,12 @@ export const SQL_VERB_ERRORS = {
 } as const;
 
 /**
+ * Commands that leave the schema as it is. After any other (DDL, and also SET, which can change
+ * the search_path, and COMMIT or ROLLBACK, which settle DDL) completion reads the catalog again.
+ */
+const READS_AND_WRITES_ROWS = new Set(['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'MERGE', 'SHOW', 'FETCH', 'MOVE', 'EXPLAIN', 'VALUES', 'TABLE']);
+
+/**
  * The largest row count passed to a session as "all rows": sessions count rows as numbers and may
  * size buffers from the limit, so `Infinity` stays in the grammar and never reaches them.
  */
@@ -67,6 +73,9 @@ export const sqlFamily: VerbFamily<MagicServices> = {
         ':name binds the TypeScript variable name as a parameter ($1, $2, ...); the value is sent apart from the SQL text. ' +
           '::casts, strings, quoted identifiers, comments and dollar quotes are left alone. ' +
           'Server notices (RAISE NOTICE) go to stderr. Interrupting the kernel cancels the running statement on the server.',
+        'Tab completes table, view, schema and column names (also after an alias and a dot) from the connection\'s catalog, ' +
+          'keywords, and :name from the TypeScript variables. The catalog is read while the session is idle, never inside a transaction, ' +
+          'and read again after a statement that may change it, or after 30 seconds.',
         '--into VARIABLE keeps every row of the last statement (not only the displayed ones) as an array of row objects, ' +
           'declared in TypeScript with a type from the column types (NOT NULL table columns are not nullable), ' +
           'so later cells get completion and type errors on column names.',
@@ -135,6 +144,7 @@ async function runSql(context: VerbContext<MagicServices>): Promise<unknown> {
           sourceIndex: bound.sourceIndex,
         });
       }
+      if (!READS_AND_WRITES_ROWS.has(result.command)) services.catalogs.invalidate(session);
       if (isLast) last = result;
       else show(result);
     }
