@@ -350,10 +350,10 @@ export function createSession(options: SessionOptions): KernelSession {
     });
   }
 
-  function inspect(request: KernelRequest): Promise<void> {
+  async function inspect(request: KernelRequest): Promise<void> {
     const code = String(request.content.code ?? '');
     const cursor = indexOfCodePoint(code, Number(request.content.cursor_pos ?? [...code].length));
-    let text = magics.inspect(code, cursor);
+    let text = (await magics.inspectSql(code, cursor)) ?? magics.inspect(code, cursor);
     if (text === null) {
       const mapped = magics.mapToTypeScript(code, cursor);
       text = mapped ? typescript.inspect(mapped.code, mapped.cursor) : null;

@@ -3,7 +3,7 @@
 import { ConnectionRegistry } from '../lakebase/connections';
 import { RefresherRegistry, sharedRefreshers } from '../lakebase/credentials';
 import { CatalogCache } from '../lakebase/sql/catalog';
-import { completeSql } from '../lakebase/sql/completion';
+import { completeSql, inspectSql } from '../lakebase/sql/completion';
 import { parameterNames } from '../lakebase/sql/parameters';
 import { CellPlan, createCellPlanner } from './cell-plan';
 import { completeMagic, CompletionResult, inspectMagic, sqlTextAt } from './completion';
@@ -70,6 +70,8 @@ export interface Magics {
    * from `variables`); null when the cursor is not in SQL text.
    */
   completeSql(code: string, cursor: number, variables: readonly string[]): Promise<CompletionResult | null>;
+  /** What the table, view or column under the cursor in a magic's SQL text is; null elsewhere. */
+  inspectSql(code: string, cursor: number): Promise<string | null>;
   /** Help for the verb or option under the cursor on a magic line; null elsewhere. */
   inspect(code: string, cursor: number): string | null;
   /** The TypeScript a mixed cell becomes, for completion around its magics (see `CellPlanner`). */
@@ -116,6 +118,13 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
     }
   };
 
+  /** The catalog of the named connection, or of the current one; undefined when there is none. */
+  async function catalogFor(name: string | undefined) {
+    const connections = services.connections;
+    const connection = name ?? connections.currentName;
+    return connection !== undefined && connections.has(connection) ? services.catalogs.get(connections.get(connection).session) : undefined;
+  }
+
   return {
     planCell: (source) => planner.planCell(source),
     mapToTypeScript: (code, cursor) => planner.mapToTypeScript(code, cursor),
@@ -124,11 +133,15 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
     async completeSql(code, cursor, variables) {
       const sql = sqlTextAt(verbs, code, cursor);
       if (sql === null) return null;
-      const connections = services.connections;
-      const connection = sql.connection ?? connections.currentName;
-      const catalog = connection !== undefined && connections.has(connection) ? await services.catalogs.get(connections.get(connection).session) : undefined;
+      const catalog = await catalogFor(sql.connection);
       const completion = completeSql(sql.text, cursor - sql.offset, { catalog, variables });
       return completion && { matches: completion.matches, cursorStart: sql.offset + completion.start, cursorEnd: sql.offset + completion.end };
+    },
+
+    async inspectSql(code, cursor) {
+      const sql = sqlTextAt(verbs, code, cursor);
+      const catalog = sql && (await catalogFor(sql.connection));
+      return sql && catalog ? inspectSql(sql.text, cursor - sql.offset, catalog) : null;
     },
     inspect: (code, cursor) => inspectMagic(verbs, code, cursor),
 

@@ -140,6 +140,17 @@ describe('completion in SQL', () => {
     expect(await completions('const r = %lakebase sql SELECT s.| FROM shipment s')).toEqual(['carrier', 'id', 'weight']);
   });
 
+  test('Shift+Tab on a table or column in SQL shows what it is', async () => {
+    const inspect = async (code: string) => {
+      const reply = await kernel.request('shell', 'inspect_request', { code: code.replace('|', ''), cursor_pos: code.indexOf('|'), detail_level: 0 });
+      return reply.content as { found: boolean; data: { 'text/plain'?: string } };
+    };
+    expect((await inspect('%%lakebase\nSELECT carrier FROM ship|ment')).data['text/plain']).toMatch(/^table public\.shipment\n {2}id +integer\n {2}carrier +text\n {2}weight +numeric$/);
+    expect((await inspect('%lakebase sql SELECT s.carr|ier FROM shipment s')).data['text/plain']).toBe('column public.shipment.carrier  text');
+    // On the magic line itself, the verb's help as before.
+    expect((await inspect('%lakebase s|ql SELECT 1')).data['text/plain']).toMatch(/Run SQL statements/);
+  });
+
   test(':name completes TypeScript variables; magic options still complete on the magic line', async () => {
     await runCell(kernel, 'const shipmentId = 7;');
     expect(await completions('%lakebase sql SELECT * FROM shipment WHERE id = :shipm|')).toEqual(['shipmentId']);

@@ -14,9 +14,9 @@ async function sql(text: string): Promise<void> {
 }
 
 describe('loadCatalog', () => {
-  test('reads schemas, tables, views and columns in order, and which relations the search_path shows', async () => {
+  test('reads schemas, tables, views and columns (in order, typed), and which relations the search_path shows', async () => {
     await sql('CREATE SCHEMA reporting');
-    await sql('CREATE TABLE orders (id int, dropped int, "Total Amount" numeric)');
+    await sql('CREATE TABLE orders (id int PRIMARY KEY, dropped int, "Total Amount" numeric(10,2))');
     await sql('ALTER TABLE orders DROP COLUMN dropped');
     await sql('CREATE VIEW big_orders AS SELECT id FROM orders');
     await sql('CREATE TABLE reporting."Daily" (day date)');
@@ -25,9 +25,18 @@ describe('loadCatalog', () => {
     expect(catalog.schemas.some((schema) => schema.startsWith('pg_') || schema === 'information_schema')).toBe(false);
     expect(catalog.relations).toEqual(
       expect.arrayContaining([
-        { schema: 'public', name: 'orders', kind: 'table', visible: true, columns: ['id', 'Total Amount'] },
-        { schema: 'public', name: 'big_orders', kind: 'view', visible: true, columns: ['id'] },
-        { schema: 'reporting', name: 'Daily', kind: 'table', visible: false, columns: ['day'] },
+        {
+          schema: 'public',
+          name: 'orders',
+          kind: 'table',
+          visible: true,
+          columns: [
+            { name: 'id', type: 'integer', notNull: true },
+            { name: 'Total Amount', type: 'numeric(10,2)', notNull: false },
+          ],
+        },
+        { schema: 'public', name: 'big_orders', kind: 'view', visible: true, columns: [{ name: 'id', type: 'integer', notNull: false }] },
+        { schema: 'reporting', name: 'Daily', kind: 'table', visible: false, columns: [{ name: 'day', type: 'date', notNull: false }] },
       ]),
     );
   });

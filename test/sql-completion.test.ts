@@ -1,16 +1,24 @@
 // Completion inside SQL text, on a catalog written out here (the catalog as read from a real
 // server is tested in sql-catalog-postgres.test.ts).
 import { describe, expect, test } from 'vitest';
-import type { SqlCatalog } from '../lakebase/sql/catalog';
-import { completeSql } from '../lakebase/sql/completion';
+import type { CatalogColumn, SqlCatalog } from '../lakebase/sql/catalog';
+import { completeSql, inspectSql } from '../lakebase/sql/completion';
+
+/** Columns written `name:type!` (`!` for NOT NULL). */
+function columns(...specs: string[]): CatalogColumn[] {
+  return specs.map((spec) => {
+    const [name, type] = spec.split(':');
+    return { name, type: type.replace('!', ''), notNull: type.endsWith('!') };
+  });
+}
 
 const catalog: SqlCatalog = {
   schemas: ['public', 'sales', 'Odd Schema'],
   relations: [
-    { schema: 'public', name: 'orders', kind: 'table', visible: true, columns: ['id', 'customer_id', 'total', 'order'] },
-    { schema: 'public', name: 'customers', kind: 'table', visible: true, columns: ['id', 'name', 'region'] },
-    { schema: 'public', name: 'MixedCase', kind: 'view', visible: true, columns: ['Value'] },
-    { schema: 'sales', name: 'leads', kind: 'table', visible: false, columns: ['lead_id', 'score'] },
+    { schema: 'public', name: 'orders', kind: 'table', visible: true, columns: columns('id:integer!', 'customer_id:integer', 'total:numeric(10,2)', 'order:text') },
+    { schema: 'public', name: 'customers', kind: 'table', visible: true, columns: columns('id:integer!', 'name:text', 'region:text') },
+    { schema: 'public', name: 'MixedCase', kind: 'view', visible: true, columns: columns('Value:bigint') },
+    { schema: 'sales', name: 'leads', kind: 'table', visible: false, columns: columns('lead_id:uuid!', 'score:real') },
   ],
 };
 
@@ -102,5 +110,34 @@ describe('keywords, parameters and places with nothing to complete', () => {
   test('without a catalog, keywords only; a qualifier then completes nothing', () => {
     expect(complete('SELECT * FR|', {})?.matches).toEqual(['FROM']);
     expect(complete('SELECT o.| FROM orders o', {})?.matches).toEqual([]);
+  });
+});
+
+describe('inspection (Shift+Tab)', () => {
+  /** Inspects at the `|` in `text`. */
+  function inspect(text: string): string | null {
+    const cursor = text.indexOf('|');
+    return inspectSql(text.slice(0, cursor) + text.slice(cursor + 1), cursor, catalog);
+  }
+
+  test('a relation shows its kind, schema and columns with their types', () => {
+    expect(inspect('SELECT * FROM ord|ers')).toBe(
+      ['table public.orders', '  id           integer not null', '  customer_id  integer', '  total        numeric(10,2)', '  "order"      text'].join('\n'),
+    );
+    expect(inspect('SELECT * FROM sales.le|ads')).toMatch(/^table sales\.leads\n {2}lead_id {2}uuid not null/);
+    expect(inspect('SELECT * FROM "Mixed|Case"')).toMatch(/^view public\."MixedCase"/);
+  });
+
+  test('a column shows its relation and type, through an alias too; an alias shows its relation', () => {
+    expect(inspect('SELECT tot|al FROM orders')).toBe('column public.orders.total  numeric(10,2)');
+    expect(inspect('SELECT c.na|me FROM orders o JOIN customers c ON c.id = o.customer_id')).toBe('column public.customers.name  text');
+    expect(inspect('SELECT c|.name FROM customers c')).toMatch(/^table public\.customers/);
+  });
+
+  test('keywords, unknown names, strings and schema-less invisible relations show nothing', () => {
+    expect(inspect('SEL|ECT 1')).toBeNull();
+    expect(inspect('SELECT nowh|ere FROM orders')).toBeNull();
+    expect(inspect("SELECT 'ord|ers'")).toBeNull();
+    expect(inspect('SELECT * FROM lea|ds')).toBeNull();
   });
 });

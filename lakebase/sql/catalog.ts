@@ -6,13 +6,20 @@ import type { SqlSession } from '../contracts';
 
 export type RelationKind = 'table' | 'view' | 'materialized view' | 'foreign table' | 'partitioned table';
 
+export interface CatalogColumn {
+  name: string;
+  /** As `format_type` writes it: `integer`, `character varying(20)`, `numeric(10,2)`. */
+  type: string;
+  notNull: boolean;
+}
+
 export interface CatalogRelation {
   schema: string;
   name: string;
   kind: RelationKind;
   /** On the session's search_path, so that it can be named without its schema. */
   visible: boolean;
-  columns: readonly string[];
+  columns: readonly CatalogColumn[];
 }
 
 export interface SqlCatalog {
@@ -34,9 +41,10 @@ const MAX_RELATIONS = 5000;
 const RELATIONS_SQL = `
 SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS kind,
        pg_catalog.pg_table_is_visible(c.oid) AS visible,
-       coalesce((SELECT array_agg(a.attname::text ORDER BY a.attnum)
+       coalesce((SELECT json_agg(json_build_object('name', a.attname, 'type', pg_catalog.format_type(a.atttypid, a.atttypmod),
+                                                   'notNull', a.attnotnull) ORDER BY a.attnum)
                    FROM pg_catalog.pg_attribute a
-                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '{}') AS columns
+                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '[]') AS columns
   FROM pg_catalog.pg_class c
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('r', 'v', 'm', 'f', 'p')
@@ -60,7 +68,7 @@ export async function loadCatalog(session: SqlSession, signal?: AbortSignal): Pr
       name: String(name),
       kind: KINDS[String(kind)] ?? 'table',
       visible: visible === true,
-      columns: (columns as unknown[]).map(String),
+      columns: columns as CatalogColumn[],
     })),
   };
 }

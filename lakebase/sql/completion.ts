@@ -1,8 +1,9 @@
 // Tab completion inside SQL text: table, view and schema names where a relation goes (after FROM,
 // JOIN, INTO, UPDATE, TABLE), the columns of the relations the statement names (also after an
 // alias and a dot), `:name` parameters from the TypeScript session, and keywords. Names that need
-// quoting are offered quoted. Works on half-typed text: nothing here throws.
-import type { CatalogRelation, SqlCatalog } from './catalog';
+// quoting are offered quoted. And Shift+Tab: what the table, view or column under the cursor is.
+// Works on half-typed text: nothing here throws.
+import type { CatalogColumn, CatalogRelation, SqlCatalog } from './catalog';
 import { isIdentifierChar, scanSql, SqlSpan } from './lexer';
 
 export interface SqlCompletion {
@@ -85,7 +86,7 @@ export function completeSql(text: string, cursor: number, context: SqlCompletion
   if (qualifiers.length > 0) {
     if (!catalog) return result([]);
     const named = relationsNamed(statement, relations, qualifiers);
-    const columns = named.flatMap((relation) => relation.columns);
+    const columns = named.flatMap((relation) => relation.columns.map((column) => column.name));
     const inSchema = qualifiers.length === 1 ? relations.filter((relation) => relation.schema === qualifiers[0]).map((r) => r.name) : [];
     return result([...sorted(columns), ...sorted(inSchema)].map(quoteIfNeeded).filter(wanted));
   }
@@ -99,13 +100,61 @@ export function completeSql(text: string, cursor: number, context: SqlCompletion
   if (previous && (RELATION_POSITIONS.has(previous.value) || (previous.value === ',' && inFromList(statement, previous)))) {
     return result([...sorted(relationNames).map(quoteIfNeeded).filter(wanted), ...schemaNames.filter(wanted)]);
   }
-  const referenced = referencedRelations(statement, relations).flatMap(({ relation }) => relation.columns);
+  const referenced = referencedRelations(statement, relations).flatMap(({ relation }) => relation.columns.map((column) => column.name));
   return result([
     ...sorted(referenced).map(quoteIfNeeded).filter(wanted),
     ...keywords,
     ...sorted(relationNames).map(quoteIfNeeded).filter(wanted),
     ...schemaNames.filter(wanted),
   ]);
+}
+
+/**
+ * What the name under the cursor is: a relation with its columns and their types, or one column.
+ * Null for anything else (a keyword, a name the catalog does not hold, a string).
+ */
+export function inspectSql(text: string, cursor: number, catalog: SqlCatalog): string | null {
+  let spans: SqlSpan[];
+  try {
+    spans = scanSql(text);
+  } catch {
+    return null;
+  }
+  const around = spans.find((span) => span.start < cursor && cursor < span.end);
+  if (around && around.kind !== 'code' && around.kind !== 'identifier') return null;
+  const statement = tokensOfStatement(text, cursor);
+  const under = statement.find((token) => (token.kind === 'word' || token.kind === 'quoted') && token.start <= cursor && cursor <= token.end);
+  if (under === undefined) return null;
+  const parts = [...qualifiersBefore(statement, under.start), under.value];
+  const relations = catalog.relations;
+  const qualifiers = parts.slice(0, -1);
+  const name = parts[parts.length - 1];
+
+  const relation = resolveRelation(relations, parts.slice(-2));
+  if (relation && (parts.length > 1 || relation.visible)) return describeRelation(relation);
+  const owners = qualifiers.length > 0 ? relationsNamed(statement, relations, qualifiers) : referencedRelations(statement, relations).map((r) => r.relation);
+  for (const owner of owners) {
+    const column = owner.columns.find((candidate) => candidate.name === name);
+    if (column) return `column ${quoteIfNeeded(owner.schema)}.${quoteIfNeeded(owner.name)}.${quoteIfNeeded(column.name)}  ${columnType(column)}`;
+  }
+  if (qualifiers.length === 0) {
+    const aliased = referencedRelations(statement, relations).find(({ alias }) => alias === name);
+    if (aliased) return describeRelation(aliased.relation);
+  }
+  return null;
+}
+
+function describeRelation(relation: CatalogRelation): string {
+  const names = relation.columns.map((column) => quoteIfNeeded(column.name));
+  const width = Math.max(0, ...names.map((shown) => shown.length));
+  return [
+    `${relation.kind} ${quoteIfNeeded(relation.schema)}.${quoteIfNeeded(relation.name)}`,
+    ...relation.columns.map((column, i) => `  ${names[i].padEnd(width)}  ${columnType(column)}`),
+  ].join('\n');
+}
+
+function columnType(column: CatalogColumn): string {
+  return column.notNull ? `${column.type} not null` : column.type;
 }
 
 /**

@@ -74,7 +74,7 @@ export const sqlFamily: VerbFamily<MagicServices> = {
           '::casts, strings, quoted identifiers, comments and dollar quotes are left alone. ' +
           'Server notices (RAISE NOTICE) go to stderr. Interrupting the kernel cancels the running statement on the server.',
         'Tab completes table, view, schema and column names (also after an alias and a dot) from the connection\'s catalog, ' +
-          'keywords, and :name from the TypeScript variables. The catalog is read while the session is idle, never inside a transaction, ' +
+          'keywords, and :name from the TypeScript variables; Shift+Tab on a table or column shows its columns or type. The catalog is read while the session is idle, never inside a transaction, ' +
           'and read again after a statement that may change it, or after 30 seconds.',
         '--into VARIABLE keeps every row of the last statement (not only the displayed ones) as an array of row objects, ' +
           'declared in TypeScript with a type from the column types (NOT NULL table columns are not nullable), ' +
