@@ -5,6 +5,7 @@ import { readConnectionFile } from './wire/connection-file';
 import { startKernelWire } from './wire/server';
 import { createSession, KernelSession, PRELUDE } from './session';
 import { createTypeScriptRunner } from './typescript';
+import { historyFileFromEnv, openHistory } from './history';
 import { createMagics } from '../magics';
 import { sharedRefreshers } from '../lakebase/credentials';
 
@@ -16,6 +17,7 @@ const WARM_UP_DELAY_MS = 100;
 export async function runKernel(connectionFile: string): Promise<void> {
   const log = createLogger({ threshold: thresholdFromEnv(process.env), fields: { pid: process.pid } });
   const connection = await readConnectionFile(connectionFile);
+  const history = await openHistory(historyFileFromEnv(process.env), log);
   const typescript = createTypeScriptRunner(process.cwd(), PRELUDE);
   const magics = createMagics();
   let session: KernelSession | undefined;
@@ -40,6 +42,7 @@ export async function runKernel(connectionFile: string): Promise<void> {
       try {
         await session?.close();
         sharedRefreshers.stopAll();
+        await history.flush();
       } catch (error) {
         log.error('closing the session failed', { error: String(error) });
       }
@@ -53,6 +56,7 @@ export async function runKernel(connectionFile: string): Promise<void> {
     typescript,
     magics,
     log,
+    history,
     onShutdown: () => void stop(0),
   });
   await wire.publish(null, 'status', { execution_state: 'starting' });

@@ -10,6 +10,7 @@ import { createDisplayFunction, DisplayMessage, mimeBundleOf } from './display';
 import { compileErrorContent, ErrorContent, errorContent } from './errors';
 import type { CellOutcome, TypeScriptRunner } from './typescript';
 import { isComplete } from './completeness';
+import type { History } from './history';
 import { KERNEL_INFO } from './info';
 import { replyTypeFor } from './wire/messages';
 
@@ -18,6 +19,8 @@ export interface SessionOptions {
   typescript: TypeScriptRunner;
   magics: Magics;
   log: Logger;
+  /** Cell inputs, of this session and earlier ones (see kernel/history.ts). */
+  history: History;
   /** Called after a shutdown_request has been answered; the process should exit. */
   onShutdown: (restart: boolean) => void;
 }
@@ -73,11 +76,10 @@ const lakebase$magic: (index: number, variables: Record<string, unknown>, mode: 
 `;
 
 export function createSession(options: SessionOptions): KernelSession {
-  const { wire, typescript, magics, log } = options;
+  const { wire, typescript, magics, log, history } = options;
   const queue: KernelRequest[] = [];
   let draining = false;
   let executionCount = 0;
-  const history: { session: number; line: number; input: string }[] = [];
   // The running cell, if any: its request, its abort controller and its magics.
   let current: {
     request: KernelRequest;
@@ -208,7 +210,7 @@ export function createSession(options: SessionOptions): KernelSession {
     if (storeHistory) executionCount += 1;
     const count = executionCount;
     if (!silent) await wire.publish(request, 'execute_input', { code: content.code, execution_count: count });
-    if (storeHistory) history.push({ session: 1, line: count, input: content.code });
+    if (storeHistory) history.add(count, content.code);
 
     const result = await runCell(request, content.code, content.allow_stdin === true);
     output.flush();
@@ -371,17 +373,15 @@ export function createSession(options: SessionOptions): KernelSession {
     const rows = (() => {
       switch (content.hist_access_type) {
         case 'tail':
-          return history.slice(-Math.max(0, Number(content.n ?? 10)));
+          return history.tail(Number(content.n ?? 10));
         case 'range': {
           const start = Number(content.start ?? 0);
           const stop = content.stop === undefined || content.stop === null ? Infinity : Number(content.stop);
-          return history.filter((h) => h.line >= start && h.line < stop);
+          return history.range(Number(content.session ?? 0), start, stop);
         }
         case 'search': {
-          const pattern = globToRegExp(String(content.pattern ?? '*'));
-          const found = history.filter((h) => pattern.test(h.input));
-          const n = content.n === undefined || content.n === null ? found.length : Number(content.n);
-          return found.slice(-n);
+          const n = content.n === undefined || content.n === null ? undefined : Number(content.n);
+          return history.search(globToRegExp(String(content.pattern ?? '*')), n, content.unique === true);
         }
         default:
           return [];

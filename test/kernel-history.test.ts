@@ -1,0 +1,76 @@
+// Cell history kept across kernel sessions in a file, through real kernel processes: what one
+// kernel ran, the next one (after a restart) answers history requests with.
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { KernelClient } from '../kernel/wire/client';
+import { runCell, startBuiltKernel, stopKernel } from './support/jupyter';
+
+let dir: string;
+let historyFile: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lakebase-history-'));
+  historyFile = join(dir, 'state', 'history.jsonl');
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function withKernel(work: (kernel: KernelClient) => Promise<void>): Promise<void> {
+  const kernel = await startBuiltKernel({ output: 'ignore', env: { ...process.env, LAKEBASE_KERNEL_HISTORY: historyFile } });
+  try {
+    await work(kernel);
+  } finally {
+    await stopKernel(kernel);
+  }
+}
+
+async function history(kernel: KernelClient, content: object): Promise<[number, number, string][]> {
+  const reply = await kernel.request('shell', 'history_request', { output: false, raw: true, ...content });
+  return reply.content.history as [number, number, string][];
+}
+
+describe('history across kernel sessions', () => {
+  test('the next kernel finds the cells of the one before, with their session and line numbers', async () => {
+    await withKernel(async (kernel) => {
+      await runCell(kernel, 'const first = 1;');
+      await runCell(kernel, '"second"');
+      await kernel.execute('"not stored"', { storeHistory: false });
+    });
+    await withKernel(async (kernel) => {
+      await runCell(kernel, '"third"');
+      expect(await history(kernel, { hist_access_type: 'tail', n: 10 })).toEqual([
+        [1, 1, 'const first = 1;'],
+        [1, 2, '"second"'],
+        [2, 1, '"third"'],
+      ]);
+      expect(await history(kernel, { hist_access_type: 'range', session: -1, start: 2, stop: 10 })).toEqual([[1, 2, '"second"']]);
+      expect(await history(kernel, { hist_access_type: 'range', session: 0, start: 1, stop: 2 })).toEqual([[2, 1, '"third"']]);
+      expect(await history(kernel, { hist_access_type: 'search', pattern: '"*"', n: 10 })).toEqual([
+        [1, 2, '"second"'],
+        [2, 1, '"third"'],
+      ]);
+    });
+  });
+
+  test('secrets are redacted before they are written, and only the owner can read the file', async () => {
+    await withKernel(async (kernel) => {
+      await runCell(kernel, '%lakebase connect postgresql://me:hunter2-secret@127.0.0.1:1/db --as leaked');
+    });
+    const written = await readFile(historyFile, 'utf8');
+    expect(written).toContain('%lakebase connect postgresql://me:');
+    expect(written).not.toContain('hunter2-secret');
+    expect((await stat(historyFile)).mode & 0o777).toBe(0o600);
+  });
+
+  test('a damaged line is skipped, and the kernel starts anyway', async () => {
+    await writeFile(historyFile, `${await readFile(historyFile, 'utf8')}{"session": 3, "line": 1, "inp\n`);
+    await withKernel(async (kernel) => {
+      const tail = await history(kernel, { hist_access_type: 'tail', n: 1 });
+      expect(tail[0][2]).toMatch(/^%lakebase connect/);
+      expect((await runCell(kernel, '1 + 1')).result).toEqual({ 'text/plain': '2' });
+    });
+  });
+});
