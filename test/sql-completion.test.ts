@@ -74,6 +74,11 @@ describe('columns', () => {
     expect(complete('SELECT * FROM "Mi|')).toEqual({ matches: ['"MixedCase"'], replaces: '"Mi' });
   });
 
+  test('comments between the words do not matter, nor an unclosed quote after the cursor', () => {
+    expect(complete('SELECT * FROM /* which? */ -- this one\n ord|')?.matches).toEqual(['orders']);
+    expect(complete("SELECT * FROM ord| WHERE name = 'Lis")?.matches).toEqual(['orders']);
+  });
+
   test('only the statement under the cursor counts', () => {
     const { matches } = complete('SELECT * FROM customers; SELECT | FROM orders')!;
     expect(matches).toContain('total');

@@ -4,7 +4,7 @@
 // quoting are offered quoted. And Shift+Tab: what the table, view or column under the cursor is.
 // Works on half-typed text: nothing here throws.
 import type { CatalogColumn, CatalogRelation, SqlCatalog } from './catalog';
-import { isIdentifierChar, scanSql, SqlSpan } from './lexer';
+import { isIdentifierChar, scanSql, SqlSpan, SqlTextError } from './lexer';
 
 export interface SqlCompletion {
   matches: string[];
@@ -65,6 +65,7 @@ export function completeSql(text: string, cursor: number, context: SqlCompletion
   if (before === null) return null;
   const last = before.spans[before.spans.length - 1];
   const openQuote = before.openIdentifierAt;
+  // Right after a closed string or identifier (`'abc'|`): not a word to complete.
   if (openQuote === undefined && last && last.kind !== 'code' && last.end === cursor) return null;
 
   // The word being typed: `ord`, `o.`, `public.ord`, `"My Tab`; and where the replacement starts.
@@ -97,7 +98,7 @@ export function completeSql(text: string, cursor: number, context: SqlCompletion
   const keywordCase = partial !== '' && partial === partial.toLowerCase() ? (word: string) => word.toLowerCase() : (word: string) => word;
   const keywords = KEYWORDS.map(keywordCase).filter(wanted);
 
-  if (previous && (RELATION_POSITIONS.has(previous.value) || (previous.value === ',' && inFromList(statement, previous)))) {
+  if (previous && (RELATION_POSITIONS.has(previous.value) || fromListCommas(statement).has(previous))) {
     return result([...sorted(relationNames).map(quoteIfNeeded).filter(wanted), ...schemaNames.filter(wanted)]);
   }
   const referenced = referencedRelations(statement, relations).flatMap(({ relation }) => relation.columns.map((column) => column.name));
@@ -114,12 +115,8 @@ export function completeSql(text: string, cursor: number, context: SqlCompletion
  * Null for anything else (a keyword, a name the catalog does not hold, a string).
  */
 export function inspectSql(text: string, cursor: number, catalog: SqlCatalog): string | null {
-  let spans: SqlSpan[];
-  try {
-    spans = scanSql(text);
-  } catch {
-    return null;
-  }
+  const { spans, unclosedAt } = scanLeniently(text);
+  if (unclosedAt !== undefined && cursor > unclosedAt) return null;
   const around = spans.find((span) => span.start < cursor && cursor < span.end);
   if (around && around.kind !== 'code' && around.kind !== 'identifier') return null;
   const statement = tokensOfStatement(text, cursor);
@@ -158,29 +155,32 @@ function columnType(column: CatalogColumn): string {
 }
 
 /**
+ * Scans text that may be half typed: where a quote, dollar quote or block comment is never
+ * closed, the spans stop there and `unclosedAt` says where it opens.
+ */
+function scanLeniently(text: string): { spans: SqlSpan[]; unclosedAt?: number } {
+  try {
+    return { spans: scanSql(text) };
+  } catch (error) {
+    if (!(error instanceof SqlTextError)) throw error;
+    // Everything before the unclosed construct scanned: scanning up to it cannot fail.
+    return { spans: scanSql(text.slice(0, error.index)), unclosedAt: error.index };
+  }
+}
+
+/**
  * The spans of the text before the cursor. `openIdentifierAt` is where an unclosed `"` starts,
- * when the cursor is inside a quoted identifier being typed; null when the cursor is inside an
- * unclosed string, dollar quote or comment (nothing to complete there).
+ * when the cursor is inside a quoted identifier being typed; null when the cursor is inside a
+ * string, dollar quote or comment (nothing to complete there).
  */
 function spansBefore(text: string, cursor: number): { spans: SqlSpan[]; openIdentifierAt?: number } | null {
   const head = text.slice(0, cursor);
-  try {
-    const spans = scanSql(head);
-    const last = spans[spans.length - 1];
-    // A line comment has no closing mark: the cursor at its end is still inside it.
-    if (last?.kind === 'comment' && head.slice(last.start).startsWith('--')) return null;
-    return { spans };
-  } catch {
-    const quote = head.lastIndexOf('"');
-    try {
-      const spans = scanSql(head.slice(0, quote));
-      const last = spans[spans.length - 1];
-      if (last?.kind === 'comment' && head.slice(last.start, quote).startsWith('--')) return null;
-      return quote >= 0 && !head.slice(quote + 1).includes("'") ? { spans, openIdentifierAt: quote } : null;
-    } catch {
-      return null;
-    }
-  }
+  const { spans, unclosedAt } = scanLeniently(head);
+  if (unclosedAt !== undefined) return head[unclosedAt] === '"' ? { spans, openIdentifierAt: unclosedAt } : null;
+  const last = spans[spans.length - 1];
+  // A line comment has no closing mark: the cursor at its end is still inside it.
+  if (last?.kind === 'comment' && head.startsWith('--', last.start)) return null;
+  return { spans };
 }
 
 function wordStart(text: string, cursor: number): number {
@@ -208,17 +208,11 @@ function tokensOfStatement(text: string, cursor: number): Token[] {
   return tokens.slice(first, last);
 }
 
-/** Tokens of the code of `text`; text that does not scan (an unclosed quote) ends the list there. */
+/** Tokens of the code of `text`, up to an unclosed quote if there is one. Comments are left out. */
 function tokenize(text: string): Token[] {
-  let spans: SqlSpan[];
-  try {
-    spans = scanSql(text);
-  } catch {
-    const quote = text.lastIndexOf('"');
-    return quote > 0 ? tokenize(text.slice(0, quote)) : [];
-  }
   const tokens: Token[] = [];
-  for (const span of spans) {
+  for (const span of scanLeniently(text).spans) {
+    if (span.kind === 'comment') continue;
     if (span.kind === 'identifier') {
       tokens.push({ kind: 'quoted', value: text.slice(span.start + 1, span.end - 1).replaceAll('""', '"'), start: span.start, end: span.end });
     } else if (span.kind === 'code') {
@@ -228,7 +222,7 @@ function tokenize(text: string): Token[] {
         tokens.push({ kind, value: kind === 'word' ? match[0].toLowerCase() : match[0], start, end: start + match[0].length });
       }
     } else {
-      tokens.push({ kind: 'punct', value: span.kind, start: span.start, end: span.end });
+      tokens.push({ kind: 'punct', value: 'literal', start: span.start, end: span.end });
     }
   }
   return tokens;
@@ -251,29 +245,33 @@ function lastTokenBefore(tokens: readonly Token[], position: number): Token | un
   return found;
 }
 
-/** Whether a `,` continues a FROM list (`FROM a, b`), as opposed to a select list. */
-function inFromList(tokens: readonly Token[], comma: Token): boolean {
-  let depth = 0;
-  for (let i = tokens.indexOf(comma) - 1; i >= 0; i--) {
-    const token = tokens[i];
-    if (token.value === ')') depth++;
-    else if (token.value === '(') {
-      if (depth === 0) return false;
-      depth--;
-    } else if (depth === 0 && token.kind === 'word') {
-      if (token.value === 'from') return true;
-      if (NOT_AN_ALIAS.has(token.value) && token.value !== 'as' && token.value !== 'lateral') return false;
-    }
+/**
+ * The commas of a statement that continue a FROM list (`FROM a, b`), as opposed to those of a
+ * select list or a VALUES row; found in one pass, since a cell may hold a VALUES list of thousands.
+ */
+function fromListCommas(tokens: readonly Token[]): Set<Token> {
+  const commas = new Set<Token>();
+  // Per parenthesis depth: whether its current clause is a FROM list.
+  const inFrom = [false];
+  for (const token of tokens) {
+    if (token.value === '(') inFrom.push(false);
+    else if (token.value === ')') {
+      if (inFrom.length > 1) inFrom.pop();
+    } else if (token.kind === 'word') {
+      if (token.value === 'from') inFrom[inFrom.length - 1] = true;
+      else if (NOT_AN_ALIAS.has(token.value) && token.value !== 'as' && token.value !== 'lateral') inFrom[inFrom.length - 1] = false;
+    } else if (token.value === ',' && inFrom[inFrom.length - 1]) commas.add(token);
   }
-  return false;
+  return commas;
 }
 
 /** The relations a statement names after FROM, JOIN, UPDATE, INTO or TABLE, with their aliases. */
 function referencedRelations(tokens: readonly Token[], relations: readonly CatalogRelation[]): { relation: CatalogRelation; alias?: string }[] {
   const found: { relation: CatalogRelation; alias?: string }[] = [];
+  const commas = fromListCommas(tokens);
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i];
-    const startsItem = (token.kind === 'word' && RELATION_POSITIONS.has(token.value)) || (token.value === ',' && inFromList(tokens, token));
+    const startsItem = (token.kind === 'word' && RELATION_POSITIONS.has(token.value)) || commas.has(token);
     if (!startsItem) continue;
     let j = i + 1;
     const parts: string[] = [];
