@@ -106,4 +106,17 @@ describe('CatalogCache', () => {
     expect(session.transactionStatus).toBe('idle');
     expect((await session.run('SELECT 1 AS one', { displayLimit: 1 })).values).toEqual([[1]]);
   });
+
+  test('a load queued behind a long statement of the user\'s is given up; the session goes on', async () => {
+    const cache = new CatalogCache({ loadTimeoutMs: 50 });
+    const user = new AbortController();
+    const running = session.run('SELECT pg_sleep(600)', { displayLimit: 0, signal: user.signal }).catch((error: Error) => error);
+    try {
+      expect(await cache.get(session)).toBeUndefined();
+    } finally {
+      user.abort();
+    }
+    expect(await running).toMatchObject({ sqlState: '57014' });
+    expect((await session.run('SELECT 2 AS two', { displayLimit: 1 })).values).toEqual([[2]]);
+  });
 });

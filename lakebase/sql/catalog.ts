@@ -107,8 +107,12 @@ export class CatalogCache {
     const kept = this.#snapshots.get(session);
     if (kept && this.#now() - kept.loadedAt < this.#maxAgeMs) return kept.catalog;
     if (session.transactionStatus !== 'idle') return kept?.catalog;
+    // The signal cancels a load that runs too long; the race also gives up on one still queued
+    // behind a statement of the user's (that one sees the signal when its turn comes).
+    const signal = AbortSignal.timeout(this.#loadTimeoutMs);
+    const timedOut = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
     try {
-      const catalog = await this.#load(session, AbortSignal.timeout(this.#loadTimeoutMs));
+      const catalog = await Promise.race([this.#load(session, signal), timedOut]);
       this.#snapshots.set(session, { catalog, loadedAt: this.#now() });
       return catalog;
     } catch {
