@@ -61,8 +61,8 @@ export function createTypeScriptRunner(rootDir: string, prelude: string): TypeSc
   let tslab: { executor: Executor; converter: Converter; metadataOf: (src: string) => CodeMetadata } | undefined;
   let preluded = false;
   // Compiling a cell is synchronous and can take seconds, and an interrupt sent meanwhile reaches
-  // the event loop only after it. So `run` compiles the cell itself, lets the event loop turn once,
-  // and does not run a cell interrupted by then. tslab's executor then asks for the same
+  // the event loop only after it. So `run` compiles the cell itself, lets the event loop read what
+  // arrived meanwhile, and does not run a cell interrupted by then. tslab's executor then asks for the same
   // conversion and gets the kept one. `declarations` mirrors the executor's own `prevDecl`: the
   // declarations of the cells so far, which every conversion takes.
   let declarations = '';
