@@ -122,13 +122,27 @@ describe.skipIf(!pythonHas('ipykernel', 'jupyter_client'))('our client against i
     });
     expect(asked.stdout).toBe('hi Ana\n');
 
-    // Interrupt once the loop visibly runs: a SIGINT that lands while ipykernel is still between
-    // execute_input and the user's code can be swallowed, and the loop would then run its minute.
+    // Interrupt once the loop visibly runs, and again until the cell ends, as a user would: a
+    // SIGINT that lands while ipykernel is still between execute_input and the user's code is
+    // swallowed (seen on a loaded machine), and the loop would then run its minute.
     const running = client.execute('import time\nprint("started", flush=True)\nfor _ in range(600): time.sleep(0.1)');
     await new Promise<void>((resolve) => {
-      const stop = client!.onIopub((message) => message.header.msg_type === 'stream' && (stop(), resolve()));
+      const stop = client!.onIopub((message) => {
+        if (message.header.msg_type === 'stream' && String(message.content.text).includes('started')) {
+          stop();
+          resolve();
+        }
+      });
     });
-    await client.interrupt();
+    let settled = false;
+    const settle = () => {
+      settled = true;
+    };
+    running.then(settle, settle);
+    while (!settled) {
+      await client.interrupt();
+      await Promise.race([running, new Promise((resolve) => setTimeout(resolve, 500))]);
+    }
     const interrupted = outputsOf(await running);
     expect(interrupted.status).toBe('error');
     expect(interrupted.error?.ename).toBe('KeyboardInterrupt');
