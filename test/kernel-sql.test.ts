@@ -1,5 +1,6 @@
 // %lakebase SQL through the real kernel process and real ZeroMQ, against a real PostgreSQL that
 // the kernel finds through the standard PG* variables.
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { KernelClient } from '../kernel/wire/client';
 import { runCell, startBuiltKernel, stopKernel } from './support/jupyter';
@@ -110,7 +111,7 @@ describe('interrupt', () => {
         }
       });
     });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await untilServerRuns("SELECT pg_sleep(30)");
     await kernel.interrupt();
     const { reply } = await running;
     expect(reply.content.status).toBe('error');
@@ -121,6 +122,21 @@ describe('interrupt', () => {
     expect(String(active.result?.['text/plain'])).toMatch(/\b0\b/);
   });
 });
+
+/** Waits until the server shows `query` running (seen from a connection of the test's own). */
+async function untilServerRuns(query: string): Promise<void> {
+  const observer = new pg.Client({ connectionString: server.url });
+  await observer.connect();
+  try {
+    for (;;) {
+      const { rows } = await observer.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = $1 AND state = 'active'", [query]);
+      if (rows[0].n > 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await observer.end();
+  }
+}
 
 describe('completion in SQL', () => {
   /** The matches of a complete_request at the `|` in `code`. */
