@@ -1,7 +1,7 @@
 // `npm run bench`: every figure of the issues beside its baseline, measured in one run on this
 // machine, printed as a table and written to bench/results.json. Never run as a timed test.
-import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestPostgres } from '../test/support/postgres';
 import { REPO_ROOT } from '../test/support/jupyter';
@@ -20,12 +20,16 @@ function printTable(rows: Row[]): void {
 
 async function main(): Promise<void> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  // The kernels keep their cell history in a file, as a user's do, but not in the user's own.
+  const historyDir = mkdtempSync(join(tmpdir(), 'lakebase-bench-history-'));
+  process.env.LAKEBASE_KERNEL_HISTORY = join(historyDir, 'history.jsonl');
   const server = await startTestPostgres();
   const rows: Row[] = [];
   try {
     rows.push(...(await benchKernel(server, log)));
   } finally {
     await server.stop();
+    rmSync(historyDir, { recursive: true, force: true });
   }
   rows.push(...(await benchRefresh(log)));
   printTable(rows);
