@@ -43,7 +43,17 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Server notices raised while the statement runs. */
   onNotice?: (notice: Notice) => void;
+  /**
+   * The data of a `COPY ... FROM STDIN` statement, streamed to the server with back-pressure.
+   * Without it such a statement fails with `COPY_UNSUPPORTED`.
+   */
+  copyIn?: CopySource;
+  /** Receives the data of a `COPY ... TO STDOUT` statement as it arrives; without it, `COPY_UNSUPPORTED`. */
+  copyOut?: (chunk: Buffer) => void;
 }
+
+/** What `COPY ... FROM STDIN` can read: text or bytes, whole or as a (sync or async) sequence of chunks, such as a file stream. */
+export type CopySource = string | Uint8Array | Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>;
 
 /**
  * One server session (one backend process): statements run one at a time, in order, so that a

@@ -6,10 +6,13 @@
 import pg from 'pg';
 import type { ClientConfig, FieldDef, QueryResult } from 'pg';
 import Cursor from 'pg-cursor';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
 import { TLSSocket } from 'node:tls';
 import type { ConnectionOptions } from 'node:tls';
 import { isIP } from 'node:net';
-import type { Column, Notice, RunOptions, SqlSession, TransactionStatus } from './contracts';
+import type { Column, CopySource, Notice, RunOptions, SqlSession, TransactionStatus } from './contracts';
+import { copyDirectionOf } from './sql/copy';
 import { LakebaseError, SQL_TEXT_ERRORS, SqlError, isDatabaseError, redactSecrets } from './errors';
 import { ResultSet } from './result-set';
 import { builtinTypeName } from './pg-types';
@@ -65,8 +68,12 @@ export const SESSION_ERRORS = {
   notStarted: 'STATEMENT_NOT_STARTED',
   /** The statement ignored every cancel; the connection was given up to stop waiting for it. */
   cancelFailed: 'CANCEL_FAILED',
-  /** `COPY ... FROM STDIN` / `TO STDOUT` needs a client-side data stream, which a session has not. */
+  /** `COPY ... FROM STDIN` / `TO STDOUT` ran without `copyIn` / `copyOut` to stream its data. */
   copyUnsupported: 'COPY_UNSUPPORTED',
+  /** `copyIn` / `copyOut` given for a statement that is not that COPY, or COPY data that is not text or bytes. */
+  copyMismatch: 'COPY_MISMATCH',
+  /** The source of a COPY's data threw; the COPY was rolled back. */
+  copySourceFailed: 'COPY_SOURCE_FAILED',
 } as const;
 
 /** SQLSTATE `query_canceled`: what a cancelled statement fails with. */
@@ -776,14 +783,10 @@ function commandOf(tag: string): string {
 }
 
 function copyUnsupported(cause?: unknown): LakebaseError {
-  return new LakebaseError(
-    SESSION_ERRORS.copyUnsupported,
-    'COPY ... FROM STDIN and COPY ... TO STDOUT need a data stream on the client, which a SQL cell does not have.',
-    {
-      hint: 'Use INSERT ... SELECT or a query instead, COPY to/from a file on the server, or pg-copy-streams in a TypeScript cell.',
-      cause,
-    },
-  );
+  return new LakebaseError(SESSION_ERRORS.copyUnsupported, 'COPY ... FROM STDIN and COPY ... TO STDOUT need a data stream on the client, and none was given.', {
+    hint: 'Run it with the data to send (copyIn) or a receiver for the rows (copyOut).',
+    cause,
+  });
 }
 
 function readBatch(cursor: StatementCursor, rows: number): Promise<{ rows: CursorRows; result: QueryResult }> {
@@ -799,6 +802,7 @@ function rowsToKeep(options: RunOptions): number {
 }
 
 async function runStatement(backend: Backend, sql: string, options: RunOptions, timeouts: CancelTimeouts): Promise<StatementOutcome> {
+  if (options.copyIn !== undefined || options.copyOut !== undefined) return runCopy(backend, sql, options, timeouts);
   const keep = rowsToKeep(options);
   let cursor: StatementCursor;
   try {
@@ -846,29 +850,14 @@ async function runStatement(backend: Backend, sql: string, options: RunOptions, 
         // Interrupted between two batches: nothing runs on the server, so close the cursor here.
         await cancellation.settled();
         await cursor.close();
-        throw new SqlError({ sqlState: QUERY_CANCELED, severity: 'ERROR', message: 'canceling statement due to user request' }, { statement: sql });
+        throw canceledByUser(sql);
       }
       batchSize = nextBatchSize(batch.rows.length > 0 ? batch.rows : cursor.countedSample);
     }
     if (cursor.copyRefused) throw copyUnsupported();
   } catch (error) {
-    cancellation.statementRunning = false;
-    // The transaction status changes with the ReadyForQuery that follows an error: wait for it,
-    // so that `transactionStatus` says "failed" as soon as the statement has failed.
-    await backend.readyAfter(readyBefore);
-    await cancellation.settled();
-    if (cancellation.abandoned) {
-      throw new LakebaseError(
-        SESSION_ERRORS.cancelFailed,
-        'The statement did not stop after being cancelled, so the connection was closed to stop waiting for it.',
-        {
-          hint: 'The server ends the statement when it notices; the next statement reconnects.',
-          cause: cancellation.failure ?? backend.sideConnectionError ?? error,
-        },
-      );
-    }
-    if (cursor.copyRefused) throw copyUnsupported(error);
-    throw error;
+    const failure = await afterFailedStatement(backend, readyBefore, cancellation, error);
+    throw cursor.copyRefused && failure === error ? copyUnsupported(error) : failure;
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     cancellation.finish();
@@ -883,6 +872,106 @@ async function runStatement(backend: Backend, sql: string, options: RunOptions, 
     result: { statement: sql, command, values, rowCount, elapsedMs, displayLimit: options.displayLimit },
     fields,
   };
+}
+
+/**
+ * `COPY ... FROM STDIN` and `COPY ... TO STDOUT`, through pg-copy-streams: the data is streamed
+ * with back-pressure in either direction, so its size does not matter. A COPY that fails or is
+ * cancelled midway writes nothing (it is one statement), and the session goes on.
+ */
+async function runCopy(backend: Backend, sql: string, options: RunOptions, timeouts: CancelTimeouts): Promise<StatementOutcome> {
+  const direction = copyDirectionOf(sql);
+  const expected = options.copyIn !== undefined ? 'from-stdin' : 'to-stdout';
+  if (direction !== expected) {
+    throw new LakebaseError(
+      SESSION_ERRORS.copyMismatch,
+      expected === 'from-stdin' ? 'Data for COPY was given, but the statement is not a COPY ... FROM STDIN.' : 'A COPY output was given, but the statement is not a COPY ... TO STDOUT.',
+    );
+  }
+  const readyBefore = backend.readyCount;
+  const cancellation = new Cancellation(backend, timeouts);
+  let onAbort = () => cancellation.request();
+  const started = process.hrtime.bigint();
+  let rowCount: number;
+  try {
+    if (options.copyIn !== undefined) {
+      const sink = backend.client.query(copyFrom(sql));
+      // While it waits for data, a server does not act on a cancel request: the client ends a
+      // COPY FROM STDIN with CopyFail, which destroying the sink sends. A source that fails does
+      // the same through pipeline. Either way the server writes nothing.
+      onAbort = () => sink.destroy(canceledByUser(sql));
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      await pipeline(copyChunks(options.copyIn), sink);
+      rowCount = sink.rowCount;
+    } else {
+      const source = backend.client.query(copyTo(sql));
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      cancellation.statementRunning = true;
+      for await (const chunk of source) options.copyOut!(chunk as Buffer);
+      cancellation.statementRunning = false;
+      rowCount = source.rowCount;
+    }
+  } catch (error) {
+    throw await afterFailedStatement(backend, readyBefore, cancellation, error);
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    cancellation.finish();
+  }
+  await cancellation.settled();
+  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+  return { result: { statement: sql, command: 'COPY', values: [], rowCount, elapsedMs, displayLimit: options.displayLimit }, fields: [] };
+}
+
+/**
+ * The chunks of a COPY source as Buffers. A chunk that is neither text nor bytes is refused with
+ * what to pass instead; a source that throws is reported as such (the connection is fine).
+ */
+async function* copyChunks(source: CopySource): AsyncGenerator<Buffer> {
+  const chunks: Iterable<unknown> | AsyncIterable<unknown> = typeof source === 'string' || source instanceof Uint8Array ? [source] : source;
+  try {
+    for await (const chunk of chunks) {
+      if (typeof chunk === 'string') yield Buffer.from(chunk, 'utf8');
+      else if (chunk instanceof Uint8Array) yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      else {
+        throw new LakebaseError(SESSION_ERRORS.copyMismatch, `COPY data must be text or bytes; a chunk was ${chunk === null ? 'null' : typeof chunk}.`, {
+          hint: 'Pass a string, a Buffer, an array or (async) iterable of them, or a readable stream such as fs.createReadStream(path).',
+        });
+      }
+    }
+  } catch (error) {
+    if (error instanceof LakebaseError) throw error;
+    throw new LakebaseError(SESSION_ERRORS.copySourceFailed, `Reading the data for COPY failed: ${error instanceof Error ? error.message : String(error)}`, {
+      hint: 'The COPY was rolled back: nothing of it was written.',
+      cause: error,
+    });
+  }
+}
+
+/** What a statement cancelled by its caller fails with, as the server would say it. */
+function canceledByUser(statement: string): SqlError {
+  return new SqlError({ sqlState: QUERY_CANCELED, severity: 'ERROR', message: 'canceling statement due to user request' }, { statement });
+}
+
+/**
+ * What a failed statement throws, once its aftermath is settled: the ReadyForQuery that follows
+ * an error has arrived (so `transactionStatus` already says "failed"), and every cancel sent has
+ * been delivered. A statement that ignored its cancel has cost the connection.
+ */
+async function afterFailedStatement(backend: Backend, readyBefore: number, cancellation: Cancellation, error: unknown): Promise<unknown> {
+  cancellation.statementRunning = false;
+  await backend.readyAfter(readyBefore);
+  await cancellation.settled();
+  if (cancellation.abandoned) {
+    return new LakebaseError(
+      SESSION_ERRORS.cancelFailed,
+      'The statement did not stop after being cancelled, so the connection was closed to stop waiting for it.',
+      {
+        hint: 'The server ends the statement when it notices; the next statement reconnects.',
+        cause: cancellation.failure ?? backend.sideConnectionError ?? error,
+      },
+    );
+  }
+  return error;
 }
 
 function clamp(value: number, low: number, high: number): number {
