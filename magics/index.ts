@@ -101,7 +101,11 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
   };
   const planner = createCellPlanner({
     parse: (magic, mode) => parseInvocation(verbs, magic, mode),
-    capturedNames: (invocation) => (verbs.get(invocation.verb)?.text !== undefined && invocation.text !== undefined ? parameterNames(invocation.text) : []),
+    capturedNames: (invocation) => [
+      ...(verbs.get(invocation.verb)?.text !== undefined && invocation.text !== undefined ? parameterNames(invocation.text) : []),
+      // `--stdin VAR` names a value as `:name` does: captured from the surrounding TypeScript scope.
+      ...(typeof invocation.options.stdin === 'string' ? [invocation.options.stdin] : []),
+    ],
   });
   const candidates = (source: 'connections' | 'verbs' | 'settings') => {
     switch (source) {

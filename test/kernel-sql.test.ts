@@ -1,5 +1,8 @@
 // %lakebase SQL through the real kernel process and real ZeroMQ, against a real PostgreSQL that
 // the kernel finds through the standard PG* variables.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { KernelClient } from '../kernel/wire/client';
@@ -8,8 +11,10 @@ import { startTestPostgres, type TestPostgres } from './support/postgres';
 
 let server: TestPostgres;
 let kernel: KernelClient;
+let scratch: string;
 
 beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'lakebase-kernel-sql-'));
   server = await startTestPostgres();
   kernel = await startBuiltKernel({
     output: 'ignore',
@@ -21,6 +26,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopKernel(kernel);
   await server?.stop();
+  await rm(scratch, { recursive: true, force: true });
 });
 
 describe('SQL cells', () => {
@@ -97,6 +103,56 @@ describe('transactions', () => {
     await runCell(kernel, '%lakebase sql ROLLBACK');
     const after = await runCell(kernel, '%lakebase sql SELECT count(*)::int AS n FROM city');
     expect(String(after.result?.['text/plain'])).toMatch(/\b2\b/);
+  });
+});
+
+describe('COPY', () => {
+  test('FROM STDIN reads the --stdin value: a string, or a file stream of any size', async () => {
+    await runCell(kernel, 'const portCsv = "1,Lisbon\\n2,\\"Porto, north\\"\\n";');
+    const cell = await runCell(kernel, [
+      '%%lakebase --stdin portCsv',
+      'CREATE TABLE port (id int PRIMARY KEY, name text);',
+      'COPY port FROM STDIN WITH (FORMAT csv);',
+      'SELECT name FROM port ORDER BY id',
+    ].join('\n'));
+    expect(cell.status).toBe('ok');
+    expect(String(cell.displays[1]['text/plain'])).toContain('COPY 2');
+    expect(String(cell.result?.['text/plain'])).toContain('Porto, north');
+
+    const file = join(scratch, 'ports.csv');
+    await writeFile(file, `id,name\n${Array.from({ length: 10_000 }, (_, i) => `${i + 10},port ${i}`).join('\n')}\n`);
+    await runCell(kernel, `const portFile = require("node:fs").createReadStream(${JSON.stringify(file)});`);
+    const fromFile = await runCell(kernel, '%lakebase sql --stdin portFile COPY port FROM STDIN WITH (FORMAT csv, HEADER)');
+    expect(String(fromFile.result?.['text/plain'])).toContain('COPY 10000');
+  });
+
+  test('a magic inside a function copies from a local variable', async () => {
+    const cell = await runCell(kernel, [
+      'async function addPort(id: number, name: string) {',
+      '  const line = `${id},${name}\\n`;',
+      '  %lakebase sql --stdin line COPY port FROM STDIN WITH (FORMAT csv)',
+      '}',
+      'await addPort(3, "Faro");',
+      'const ports = %lakebase sql SELECT count(*)::int AS n FROM port WHERE id = 3',
+      'ports.rows[0].n',
+    ].join('\n'));
+    expect(cell.error).toBeUndefined();
+    expect(cell.result).toEqual({ 'text/plain': '1' });
+  });
+
+  test('a COPY FROM STDIN without --stdin is refused before anything of the magic runs', async () => {
+    const cell = await runCell(kernel, '%%lakebase\nCREATE TABLE never_made (x int);\nCOPY never_made FROM STDIN');
+    expect(cell.status).toBe('error');
+    expect(cell.error?.evalue).toBe('COPY ... FROM STDIN needs its data: name a TypeScript value with --stdin.');
+    const exists = await runCell(kernel, "%lakebase sql SELECT to_regclass('never_made') IS NULL AS missing");
+    expect(String(exists.result?.['text/plain'])).toMatch(/\bt\b|true/);
+  });
+
+  test('TO STDOUT prints the rows up to the display limit and counts the rest', async () => {
+    const cell = await runCell(kernel, '%lakebase sql --display-limit 3 COPY (SELECT i, i * i FROM generate_series(1, 10) i) TO STDOUT WITH (FORMAT csv)');
+    expect(cell.status).toBe('ok');
+    expect(cell.stdout).toBe('1,1\n2,4\n3,9\n(showing the first 3 of 10 rows; --display-limit all shows every row)\n');
+    expect(String(cell.result?.['text/plain'])).toContain('COPY 10');
   });
 });
 

@@ -1,14 +1,15 @@
 // `%lakebase sql`: run the statements of a line or a cell, in order, on one session, and show
 // each result. Values come in as bound parameters (`:name` → `$n`), never as text.
-import type { Column, Notice, SqlSession } from '../../lakebase/contracts';
+import type { Column, CopySource, Notice, SqlSession } from '../../lakebase/contracts';
 import { JUPYTER_DISPLAY } from '../../lakebase/contracts';
 import { LakebaseError, SqlError } from '../../lakebase/errors';
 import { rowTypeOf } from '../../lakebase/pg-types';
 import type { ResultSet } from '../../lakebase/result-set';
 import { bindParameters } from '../../lakebase/sql/parameters';
+import { copyDirectionOf } from '../../lakebase/sql/copy';
 import { splitStatements } from '../../lakebase/sql/lexer';
 import type { VerbContext, VerbFamily } from '../declarations';
-import type { MagicHost } from '../host';
+import type { MagicHost, VariableLookup } from '../host';
 import type { MagicServices } from '../services';
 import { transactionNote } from './transaction-note';
 
@@ -18,6 +19,8 @@ export const SQL_VERB_ERRORS = {
   interrupted: 'INTERRUPTED',
   /** `--into` on a cell whose last statement returns no rows (`COMMIT`, `CREATE TABLE`). */
   intoWithoutRows: 'INTO_WITHOUT_ROWS',
+  /** A `COPY ... FROM STDIN` without `--stdin`, `--stdin` without one, or more than one. */
+  copyStdin: 'COPY_STDIN',
 } as const;
 
 /**
@@ -58,6 +61,12 @@ export const sqlFamily: VerbFamily<MagicServices> = {
           summary: 'Rows shown of each result, a number or all, for this magic only (default: %lakebase config display-limit)',
         },
         {
+          name: 'stdin',
+          kind: 'identifier',
+          valueName: 'VARIABLE',
+          summary: 'The data of the magic\'s COPY ... FROM STDIN: a string, bytes, an (async) iterable of them, or a stream such as fs.createReadStream(path)',
+        },
+        {
           name: 'on',
           kind: 'text',
           valueName: 'CONNECTION',
@@ -76,6 +85,9 @@ export const sqlFamily: VerbFamily<MagicServices> = {
         'Tab completes table, view, schema and column names (also after an alias and a dot) from the connection\'s catalog, ' +
           'keywords, and :name from the TypeScript variables; Shift+Tab on a table or column shows its columns or type. The catalog is read while the session is idle, never inside a transaction, ' +
           'and read again after a statement that may change it, or after 30 seconds.',
+        'COPY ... FROM STDIN reads the TypeScript value named by --stdin, streamed with back-pressure (a file of any size); ' +
+          'COPY ... TO STDOUT prints its rows as they arrive, up to the display limit, and counts the rest. ' +
+          'A COPY that fails or is interrupted writes nothing.',
         '--into VARIABLE keeps every row of the last statement (not only the displayed ones) as an array of row objects, ' +
           'declared in TypeScript with a type from the column types (NOT NULL table columns are not nullable), ' +
           'so later cells get completion and type errors on column names.',
@@ -110,6 +122,8 @@ async function runSql(context: VerbContext<MagicServices>): Promise<unknown> {
   const lookup = (name: string) =>
     Object.prototype.hasOwnProperty.call(variables, name) ? { found: true as const, value: variables[name] } : host.lookupVariable(name);
   const onNotice = (notice: Notice) => host.stderr(formatNotice(notice));
+  const directions = statements.map((statement) => copyDirectionOf(statement.text));
+  const stdin = copyInput(invocation.options.stdin as string | undefined, directions.filter((d) => d === 'from-stdin').length, lookup);
 
   let last: ResultSet | undefined;
   try {
@@ -121,6 +135,7 @@ async function runSql(context: VerbContext<MagicServices>): Promise<unknown> {
       }
       const bound = bindParameters(statement.text, lookup);
       const isLast = index === statements.length - 1;
+      const printer = directions[index] === 'to-stdout' ? new CopyPrinter(limit, host) : undefined;
       let result: ResultSet;
       try {
         result = await session.run(bound.text, {
@@ -129,7 +144,10 @@ async function runSql(context: VerbContext<MagicServices>): Promise<unknown> {
           fetchAll: isLast && into !== undefined,
           signal: host.signal,
           onNotice,
+          ...(directions[index] === 'from-stdin' ? { copyIn: stdin } : {}),
+          ...(printer ? { copyOut: (chunk: Buffer) => printer.write(chunk) } : {}),
         });
+        printer?.finish(result.rowCount);
       } catch (error) {
         if (statements.length > 1) {
           const line = linesBefore + countLines(text, statement.start) + 1;
@@ -154,6 +172,63 @@ async function runSql(context: VerbContext<MagicServices>): Promise<unknown> {
   }
   if (into !== undefined && last !== undefined) await storeRows(into, last, session, host);
   return last;
+}
+
+/**
+ * The value `--stdin` names, checked against the magic's statements before any of them runs: a
+ * COPY ... FROM STDIN needs it, and it feeds exactly one (a stream can be read only once).
+ */
+function copyInput(name: string | undefined, copies: number, lookup: (name: string) => VariableLookup): CopySource | undefined {
+  const example = 'e.g. %%lakebase --stdin csv, with const csv = fs.createReadStream("cities.csv") (or a string) in a cell before';
+  if (name === undefined) {
+    if (copies === 0) return undefined;
+    throw new LakebaseError(SQL_VERB_ERRORS.copyStdin, 'COPY ... FROM STDIN needs its data: name a TypeScript value with --stdin.', { hint: example });
+  }
+  if (copies !== 1) {
+    throw new LakebaseError(
+      SQL_VERB_ERRORS.copyStdin,
+      copies === 0 ? `--stdin ${name} was given, but no statement of the magic is a COPY ... FROM STDIN.` : `--stdin feeds one COPY ... FROM STDIN; this magic has ${copies}.`,
+      { hint: copies === 0 ? 'Write COPY table FROM STDIN (with its options) in the magic, or leave --stdin out.' : 'Give each COPY its own magic.' },
+    );
+  }
+  const found = lookup(name);
+  if (!found.found) {
+    throw new LakebaseError(SQL_VERB_ERRORS.copyStdin, `--stdin ${name}: there is no TypeScript variable ${name}.`, { hint: example });
+  }
+  return found.value as CopySource;
+}
+
+/**
+ * Prints what a COPY ... TO STDOUT sends, as psql does, but only its first `limit` lines (the
+ * display limit, as for tables); the rest is counted, and a footer says how much was not shown.
+ */
+class CopyPrinter {
+  #shownLines = 0;
+  #truncated = false;
+
+  constructor(
+    private readonly limit: number,
+    private readonly host: MagicHost,
+  ) {}
+
+  write(chunk: Buffer): void {
+    if (this.#truncated) return;
+    const text = chunk.toString('utf8');
+    let end = 0;
+    while (end < text.length && this.#shownLines < this.limit) {
+      const newline = text.indexOf('\n', end);
+      end = newline < 0 ? text.length : newline + 1;
+      if (newline >= 0) this.#shownLines++;
+    }
+    this.host.stdout(text.slice(0, end));
+    if (end < text.length) this.#truncated = true;
+  }
+
+  finish(rows: number | null): void {
+    if (!this.#truncated) return;
+    const total = rows === null ? 'more' : rows.toLocaleString('en-US');
+    this.host.stdout(`(showing the first ${this.#shownLines.toLocaleString('en-US')} of ${total} rows; --display-limit all shows every row)\n`);
+  }
 }
 
 /**
