@@ -3,9 +3,11 @@
 //  - a trivial `%%lakebase SELECT 1` cell through the kernel vs. the same query on a bare `pg`
 //    client, and vs. a trivial ipykernel cell;
 //  - a 1,000,000-row SELECT displayed with the default limit: time to the displayed table and
-//    peak memory of the kernel process above the idle kernel, vs. psql fetching the same rows.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+//    peak memory of the kernel process above the idle kernel, vs. psql fetching the same rows;
+//  - COPY FROM STDIN of a 1,000,000-row CSV file through a cell, vs. psql's \copy of the file.
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { startKernel, type KernelClient } from '../kernel/wire/client';
 import { builtKernelArgv, REPO_ROOT } from '../test/support/jupyter';
@@ -27,6 +29,22 @@ export interface Row {
 
 function row(measure: string, ours: number, baseline: number, baselineName: string, unit: string, target?: string): Row {
   return { measure, ours: round(ours), baseline: round(baseline), baselineName, unit, ratio: significant(ours / baseline), target };
+}
+
+/** Writes `rows` lines of `id,text,amount` CSV; returns the file's size in MB. */
+function writeCsv(path: string, rows: number): number {
+  const descriptor = openSync(path, 'w');
+  try {
+    const batch = 10_000;
+    for (let start = 0; start < rows; start += batch) {
+      const lines: string[] = [];
+      for (let id = start; id < Math.min(rows, start + batch); id++) lines.push(`${id},row number ${id} of the benchmark file,${id * 1.5}\n`);
+      writeSync(descriptor, lines.join(''));
+    }
+  } finally {
+    closeSync(descriptor);
+  }
+  return statSync(path).size / 1e6;
 }
 
 function hasIpykernel(): boolean {
@@ -110,6 +128,26 @@ export async function benchKernel(server: TestPostgres, log: (line: string) => v
     rows.push(row('1M rows → displayed table (time)', display.ms, psql.ms, 'psql fetching all rows', 'ms'));
     rows.push(row('1M rows → kernel peak memory above idle', peakAboveIdle, psql.peakMiB, 'psql peak RSS', 'MiB', '< 100 MiB'));
     await cell(kernel, '%lakebase sql DROP TABLE bench_million');
+
+    log('COPY of a 1,000,000-row CSV file ...');
+    const csv = join(mkdtempSync(join(tmpdir(), 'lakebase-bench-copy-')), 'million.csv');
+    try {
+      const megabytes = writeCsv(csv, 1_000_000);
+      await cell(kernel, '%lakebase sql CREATE UNLOGGED TABLE bench_copy (id int, a text, amount numeric)');
+      await cell(kernel, `const benchCsv = require("node:fs").createReadStream(${JSON.stringify(csv)});`);
+      const copyIdle = residentMiB(pid);
+      resetPeak(pid);
+      const copied = await timeIt(() => cell(kernel, '%%lakebase --stdin benchCsv\nCOPY bench_copy FROM STDIN WITH (FORMAT csv)'));
+      const copyPeakAboveIdle = peakMiB(pid) - copyIdle;
+      await cell(kernel, '%lakebase sql TRUNCATE bench_copy');
+      const psqlCopy = runMeasured(['psql', '-X', '-q', '-c', `\\copy bench_copy FROM '${csv}' WITH (FORMAT csv)`], env);
+      const what = `COPY FROM STDIN of a 1M-row, ${Math.round(megabytes)} MB CSV file`;
+      rows.push(row(`${what} (time)`, copied.ms, psqlCopy.ms, 'psql \\copy', 'ms'));
+      rows.push(row(`${what}: kernel peak memory above idle`, copyPeakAboveIdle, psqlCopy.peakMiB, 'psql peak RSS', 'MiB'));
+      await cell(kernel, '%lakebase sql DROP TABLE bench_copy');
+    } finally {
+      rmSync(dirname(csv), { recursive: true, force: true });
+    }
   } finally {
     await kernel.shutdown();
     await kernel.close();
