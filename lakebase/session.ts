@@ -7,6 +7,7 @@ import pg from 'pg';
 import type { ClientConfig, FieldDef, QueryResult } from 'pg';
 import Cursor from 'pg-cursor';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TLSSocket } from 'node:tls';
 import type { ConnectionOptions } from 'node:tls';
@@ -928,6 +929,12 @@ async function runCopy(backend: Backend, sql: string, options: RunOptions, timeo
  */
 async function* copyChunks(source: CopySource): AsyncGenerator<Buffer> {
   const chunks: Iterable<unknown> | AsyncIterable<unknown> = typeof source === 'string' || source instanceof Uint8Array ? [source] : source;
+  // A file stream can be read once: running the same cell again would copy nothing, silently.
+  if (source instanceof Readable && (source.readableEnded || source.destroyed)) {
+    throw new LakebaseError(SESSION_ERRORS.copyMismatch, 'The stream given for COPY has already been read to its end (or closed).', {
+      hint: 'Create a new stream for each COPY, e.g. in the same cell: createReadStream(path).',
+    });
+  }
   try {
     for await (const chunk of chunks) {
       if (typeof chunk === 'string') yield Buffer.from(chunk, 'utf8');

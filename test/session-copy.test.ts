@@ -54,13 +54,24 @@ describe('COPY ... FROM STDIN', () => {
     ]);
   });
 
-  test('from a file stream', async () => {
+  test('from a file stream, read once; a missing file is a clear error', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lakebase-copy-'));
     try {
       const file = join(dir, 'cities.csv');
       await writeFile(file, `id,name\n${Array.from({ length: 5000 }, (_, i) => `${i},city ${i}`).join('\n')}\n`);
-      const result = await session.run('COPY city FROM STDIN WITH (FORMAT csv, HEADER)', { displayLimit: 0, copyIn: createReadStream(file) });
+      const stream = createReadStream(file);
+      const result = await session.run('COPY city FROM STDIN WITH (FORMAT csv, HEADER)', { displayLimit: 0, copyIn: stream });
       expect(result.rowCount).toBe(5000);
+      // Read once: the same stream again would copy nothing, so it is refused.
+      await expect(session.run('COPY city FROM STDIN WITH (FORMAT csv, HEADER)', { displayLimit: 0, copyIn: stream })).rejects.toMatchObject({
+        code: 'COPY_MISMATCH',
+        message: 'The stream given for COPY has already been read to its end (or closed).',
+      });
+      const missing = await session
+        .run('COPY city FROM STDIN', { displayLimit: 0, copyIn: createReadStream(join(dir, 'missing.csv')) })
+        .catch((e: unknown) => e);
+      expect(missing).toMatchObject({ code: 'COPY_SOURCE_FAILED', message: expect.stringContaining('ENOENT') });
+      expect((await sql('SELECT count(*)::int FROM city')).values).toEqual([[5000]]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
