@@ -84,6 +84,8 @@ describe('COPY ... FROM STDIN', () => {
     expect(error).toMatchObject({ sqlState: '23505' });
     expect(await rowsOf('city')).toEqual([]);
     expect(session.transactionStatus).toBe('idle');
+    await expect(session.run('COPY nowhere FROM STDIN', { displayLimit: 0, copyIn: '1\n' })).rejects.toMatchObject({ sqlState: '42P01' });
+    expect((await sql('SELECT 1 AS one')).values).toEqual([[1]]);
   });
 
   test('a source that throws midway writes nothing; a chunk that is not text or bytes is refused', async () => {
