@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { KernelClient } from '../kernel/wire/client';
 import { encodeMessage, createSigner } from '../kernel/wire/codec';
 import { createMessage, type JupyterMessage } from '../kernel/wire/messages';
-import { runCell, startBuiltKernel, stopKernel } from './support/jupyter';
+import { interruptUntilSettled, runCell, startBuiltKernel, stopKernel } from './support/jupyter';
 
 let kernel: KernelClient;
 const seen: JupyterMessage[] = [];
@@ -172,7 +172,7 @@ describe('interrupt', () => {
     await waitForIopub('execute_input');
     const reply = await kernel.request('control', 'interrupt_request');
     expect(reply.content).toEqual({ status: 'ok' });
-    await repeatUntilSettled(running, () => kernel.request('control', 'interrupt_request'));
+    await interruptUntilSettled(running, () => kernel.request('control', 'interrupt_request'));
     expect((await running).reply.content.status).toBe('error');
     expect((await runCell(kernel, '"alive"')).result).toEqual({ 'text/plain': "'alive'" });
   });
@@ -206,7 +206,7 @@ describe('interrupt', () => {
   test('SIGINT stops a synchronous loop', async () => {
     const running = kernel.execute('while (true) {}');
     await waitForIopub('execute_input');
-    await repeatUntilSettled(running, () => process.kill(kernel.process!.pid, 'SIGINT'));
+    await interruptUntilSettled(running, () => process.kill(kernel.process!.pid, 'SIGINT'));
     const { reply } = await running;
     expect(reply.content.status).toBe('error');
     expect((await runCell(kernel, '"still alive"')).result).toEqual({ 'text/plain': "'still alive'" });
@@ -264,22 +264,6 @@ describe('introspection', () => {
     expect(reply.content).toEqual({ status: 'ok', comms: {} });
   });
 });
-
-/**
- * Interrupts again every 300 ms until the cell ends, as a user presses the button again: an
- * interrupt that lands before the cell starts (while its execute_input is sent) has no cell to stop.
- */
-async function repeatUntilSettled(running: Promise<unknown>, interrupt: () => unknown): Promise<void> {
-  let settled = false;
-  const settle = () => {
-    settled = true;
-  };
-  running.then(settle, settle);
-  while (!settled) {
-    await interrupt();
-    await Promise.race([running, new Promise((resolve) => setTimeout(resolve, 300))]);
-  }
-}
 
 function waitForIopub(msgType: string): Promise<void> {
   return new Promise((resolve) => {

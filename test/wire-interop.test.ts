@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { createLogger } from '../kernel/log';
 import { startKernel, type KernelClient } from '../kernel/wire/client';
 import type { KernelWire } from '../kernel/wire/server';
-import { outputsOf, runCell, startEchoKernel } from './support/jupyter';
+import { anyPortsConnection, interruptUntilSettled, outputsOf, runCell, startEchoKernel } from './support/jupyter';
 
 const PYTHON = '/usr/bin/python3';
 
@@ -32,17 +32,7 @@ describe.skipIf(!pythonHas('jupyter_client'))('jupyter_client against our wire',
 
   beforeAll(async () => {
     ({ wire } = await startEchoKernel(
-      {
-        transport: 'tcp',
-        ip: '127.0.0.1',
-        shell_port: 0,
-        control_port: 0,
-        stdin_port: 0,
-        iopub_port: 0,
-        hb_port: 0,
-        key: 'interop-key-0123456789',
-        signature_scheme: 'hmac-sha256',
-      },
+      anyPortsConnection('interop-key-0123456789'),
       createLogger({ threshold: 'warn', write: (line) => logLines.push(line) }),
     ));
     directory = await mkdtemp(join(tmpdir(), 'wire-interop-'));
@@ -134,15 +124,7 @@ describe.skipIf(!pythonHas('ipykernel', 'jupyter_client'))('our client against i
         }
       });
     });
-    let settled = false;
-    const settle = () => {
-      settled = true;
-    };
-    running.then(settle, settle);
-    while (!settled) {
-      await client.interrupt();
-      await Promise.race([running, new Promise((resolve) => setTimeout(resolve, 500))]);
-    }
+    await interruptUntilSettled(running, () => client!.interrupt());
     const interrupted = outputsOf(await running);
     expect(interrupted.status).toBe('error');
     expect(interrupted.error?.ename).toBe('KeyboardInterrupt');

@@ -4,23 +4,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLogger } from '../kernel/log';
 import { connectToKernel, type KernelClient } from '../kernel/wire/client';
 import { createSigner, encodeMessage } from '../kernel/wire/codec';
-import type { ConnectionInfo } from '../kernel/wire/connection-file';
 import { createMessage, parentIdOf } from '../kernel/wire/messages';
 import { startKernelWire, type KernelRequest, type KernelWire } from '../kernel/wire/server';
-import { outputsOf, runCell, startEchoKernel, type EchoKernel } from './support/jupyter';
+import { anyPortsConnection, outputsOf, runCell, startEchoKernel, type EchoKernel } from './support/jupyter';
 
 const KEY = 'wire-test-key';
-const anyPorts: ConnectionInfo = {
-  transport: 'tcp',
-  ip: '127.0.0.1',
-  shell_port: 0,
-  control_port: 0,
-  stdin_port: 0,
-  iopub_port: 0,
-  hb_port: 0,
-  key: KEY,
-  signature_scheme: 'hmac-sha256',
-};
+const anyPorts = anyPortsConnection(KEY);
 
 let wire: KernelWire;
 let kernel: EchoKernel;

@@ -102,6 +102,38 @@ export function outputsOf(execution: ExecuteResult): CellOutputs {
 }
 
 /** Executes `code` and returns what it showed. */
+/** A TCP connection on 127.0.0.1 with every port 0: the server binds free ones and reports them. */
+export function anyPortsConnection(key: string): ConnectionInfo {
+  return {
+    transport: 'tcp',
+    ip: '127.0.0.1',
+    shell_port: 0,
+    control_port: 0,
+    stdin_port: 0,
+    iopub_port: 0,
+    hb_port: 0,
+    key,
+    signature_scheme: 'hmac-sha256',
+  };
+}
+
+/**
+ * Interrupts, then again every 300 ms until the cell ends, as a user presses the button again: an
+ * interrupt that lands before the cell's code starts (while its execute_input is sent) has nothing
+ * to stop yet, and ipykernel under load swallows one now and then.
+ */
+export async function interruptUntilSettled(running: Promise<unknown>, interrupt: () => unknown): Promise<void> {
+  let settled = false;
+  const settle = () => {
+    settled = true;
+  };
+  running.then(settle, settle);
+  while (!settled) {
+    await interrupt();
+    await Promise.race([running, new Promise((resolve) => setTimeout(resolve, 300))]);
+  }
+}
+
 export async function runCell(client: KernelClient, code: string, options: ExecuteOptions = {}): Promise<CellOutputs & { execution: ExecuteResult }> {
   const execution = await client.execute(code, options);
   return { ...outputsOf(execution), execution };
