@@ -85,48 +85,62 @@ interface LastKnown<Value> {
   elapsedMs: number;
 }
 
-/**
- * The wait was stopped before the operation finished. The operation itself goes on: the service
- * was not told anything. `lastState` is what the last poll said, if one answered.
- */
-export class WaitStoppedError<Value = unknown> extends LakebaseError {
+/** A wait that ended before its operation did: what was last known of it. */
+abstract class UnfinishedWaitError<Value> extends LakebaseError {
   readonly description: string;
+  /** What the last poll said, if one answered. */
   readonly lastState: string | undefined;
   readonly lastValue: Value | undefined;
   readonly elapsedMs: number;
+  protected readonly known: LastKnown<Value>;
 
+  protected constructor(code: string, message: string, known: LastKnown<Value>, options: { hint?: string; cause?: unknown }) {
+    super(code, message, options);
+    this.description = known.description;
+    this.lastState = known.last?.state;
+    this.lastValue = known.last?.value;
+    this.elapsedMs = known.elapsedMs;
+    this.known = known;
+  }
+
+  /** The same error with a hint on how to check on the operation, which only the caller knows. */
+  abstract withHint(hint: string): UnfinishedWaitError<Value>;
+}
+
+/**
+ * The wait was stopped before the operation finished. The operation itself goes on: the service
+ * was not told anything.
+ */
+export class WaitStoppedError<Value = unknown> extends UnfinishedWaitError<Value> {
   constructor(known: LastKnown<Value>, options: { hint?: string; cause?: unknown } = {}) {
     super(
       WAIT_ERRORS.stopped,
       `Stopped waiting for ${known.description} after ${formatElapsed(known.elapsedMs)}` +
         `${known.last ? ` (last state ${known.last.state})` : ''}; the operation goes on.`,
+      known,
       options,
     );
-    this.description = known.description;
-    this.lastState = known.last?.state;
-    this.lastValue = known.last?.value;
-    this.elapsedMs = known.elapsedMs;
+  }
+
+  withHint(hint: string): WaitStoppedError<Value> {
+    return new WaitStoppedError<Value>(this.known, { hint, ...(this.cause === undefined ? {} : { cause: this.cause }) });
   }
 }
 
 /** `timeoutMs` passed before the operation finished; it goes on. */
-export class WaitTimeoutError<Value = unknown> extends LakebaseError {
-  readonly description: string;
-  readonly lastState: string | undefined;
-  readonly lastValue: Value | undefined;
-  readonly elapsedMs: number;
-
+export class WaitTimeoutError<Value = unknown> extends UnfinishedWaitError<Value> {
   constructor(known: LastKnown<Value>, options: { hint?: string } = {}) {
     super(
       WAIT_ERRORS.timedOut,
       `Gave up waiting for ${known.description} after ${formatElapsed(known.elapsedMs)}` +
         `${known.last ? ` (still ${known.last.state})` : ''}; the operation goes on.`,
+      known,
       options,
     );
-    this.description = known.description;
-    this.lastState = known.last?.state;
-    this.lastValue = known.last?.value;
-    this.elapsedMs = known.elapsedMs;
+  }
+
+  withHint(hint: string): WaitTimeoutError<Value> {
+    return new WaitTimeoutError<Value>(this.known, { hint });
   }
 }
 
