@@ -46,6 +46,8 @@ export function recordingHost(options: { variables?: Record<string, unknown>; an
       if (answer === undefined) throw new Error('this client does not accept input');
       return answer;
     },
+    // A list of answers stands for a client that allows input; none for a headless one.
+    allowsInput: options.answers !== undefined,
     signal: abort.signal,
     stdoutText: () => stdout.join(''),
     stderrText: () => stderr.join(''),
