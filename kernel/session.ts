@@ -134,8 +134,10 @@ export function createSession(options: SessionOptions): KernelSession {
           throw new Error('this client does not accept input (allow_stdin is false); configure the value instead');
         }
         output.flush();
-        return wire.requestInput(request, prompt, inputOptions?.password ?? false);
+        // An interrupt while the client shows the prompt ends the wait for an answer.
+        return wire.requestInput(request, prompt, inputOptions?.password ?? false, { signal: abort.signal });
       },
+      allowsInput: allowStdin,
       signal: abort.signal,
     };
   }

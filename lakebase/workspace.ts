@@ -17,6 +17,7 @@ import { parseErrorFromResponse } from '@databricks/sdk-experimental/dist/apierr
 import { inspect } from 'node:util';
 import type { MintedCredential, MintRequest } from './credentials';
 import { LakebaseError, redactSecrets } from './errors';
+import { PollVerdict, waitFor, WaitProgress } from './waiting';
 
 export type { DatabaseInstance, DatabaseInstanceRole };
 
@@ -55,12 +56,14 @@ export interface WorkspaceIdentity {
 export type InstanceState = NonNullable<DatabaseInstance['state']>;
 
 export interface WaitOptions {
-  /** Give up after this long; default 10 minutes (a real instance takes a few to start). */
+  /** Give up after this long; default 20 minutes (the SDKs' instance waiter waits as long). */
   timeoutMs?: number;
   /** First poll interval; it grows to 5 s. Default 200 ms (the local emulator is quick). */
   intervalMs?: number;
-  /** Called with each polled state, e.g. to show progress. */
-  onProgress?: (instance: DatabaseInstance) => void;
+  /** Called after each poll that found the instance still on its way, e.g. to show progress. */
+  onProgress?: (progress: WaitProgress<DatabaseInstance>) => void;
+  /** Stops the waiting (never the operation): the call rejects with `WaitStoppedError`. */
+  signal?: AbortSignal;
 }
 
 export interface Workspace {
@@ -246,29 +249,16 @@ class SdkWorkspace implements Workspace {
     return this.waitForInstance(name, 'STOPPED', wait);
   }
 
-  async waitForInstance(name: string, state: InstanceState, wait: WaitOptions = {}): Promise<DatabaseInstance> {
-    const deadline = Date.now() + (wait.timeoutMs ?? 10 * 60_000);
-    let interval = wait.intervalMs ?? 200;
-    // States an instance passes through on its way somewhere; any other one is where it settled.
-    const passing: readonly InstanceState[] = ['STARTING', 'UPDATING', 'FAILING_OVER'];
-    for (;;) {
-      const instance = await this.getInstance(name);
-      wait.onProgress?.(instance);
-      if (instance.state === state) return instance;
-      const settled = instance.state !== undefined && !passing.includes(instance.state);
-      // STOPPED is reached through AVAILABLE → (stopping, reported as AVAILABLE or UPDATING).
-      const onTheWay = state === 'STOPPED' && instance.state === 'AVAILABLE';
-      if ((settled && !onTheWay) || Date.now() > deadline) {
-        throw new LakebaseError(
-          'INSTANCE_WAIT_FAILED',
-          `The instance ${name} is ${instance.state ?? 'in an unknown state'}, not ${state}` +
-            (settled && !onTheWay ? '.' : ` after waiting ${Math.round((wait.timeoutMs ?? 600_000) / 1000)} s.`),
-          { hint: `Check it with ${COMMANDS.listInstances}.` },
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(interval, Math.max(0, deadline - Date.now()))));
-      interval = Math.min(5_000, interval * 1.5);
-    }
+  waitForInstance(name: string, state: InstanceState, wait: WaitOptions = {}): Promise<DatabaseInstance> {
+    return waitFor<DatabaseInstance, DatabaseInstance>({
+      description: `the instance ${name} to be ${state}`,
+      poll: () => this.getInstance(name),
+      check: (instance) => instanceVerdict(name, instance, state),
+      timeoutMs: wait.timeoutMs ?? 20 * 60_000,
+      initialDelayMs: wait.intervalMs ?? 200,
+      ...(wait.onProgress ? { onProgress: wait.onProgress } : {}),
+      ...(wait.signal ? { signal: wait.signal } : {}),
+    });
   }
 
   async generateCredential(request: MintRequest): Promise<MintedCredential> {
@@ -336,6 +326,35 @@ class SdkWorkspace implements Workspace {
   [inspect.custom](): string {
     return `Workspace { host: ${this.host}, authType: ${this.authType} }`;
   }
+}
+
+/**
+ * States an instance passes through on its way somewhere, and what it is doing meanwhile. DELETING
+ * is not among them: an instance being deleted goes nowhere but away, which a wait for deletion
+ * (polling until 404) handles itself.
+ */
+export const PASSING_INSTANCE_STATES: Readonly<Record<string, string>> = {
+  STARTING: 'the server to start',
+  UPDATING: 'the change to be applied',
+  FAILING_OVER: 'the secondary to take over',
+  // Newer than SDK 0.17's enum (databricks-apis.md §3): an upgrade to Autoscaling in progress.
+  UPGRADING: 'the upgrade to Autoscaling',
+};
+
+/**
+ * Whether a polled instance has reached `wanted`, is still on its way (a passing state), or
+ * settled somewhere else, which ends the wait with `INSTANCE_WAIT_FAILED`.
+ */
+export function instanceVerdict(name: string, instance: DatabaseInstance, wanted: InstanceState): PollVerdict<DatabaseInstance> {
+  const state = instance.state;
+  if (state === wanted) return { done: true, result: instance };
+  const detail = state === undefined ? undefined : PASSING_INSTANCE_STATES[state];
+  // STOPPED is reached through AVAILABLE → (stopping, reported as AVAILABLE or UPDATING).
+  const onTheWay = detail !== undefined || (wanted === 'STOPPED' && state === 'AVAILABLE');
+  if (onTheWay) return { done: false, state: state ?? 'UNKNOWN', detail: detail ?? 'the server to stop' };
+  throw new LakebaseError('INSTANCE_WAIT_FAILED', `The instance ${name} is ${state ?? 'in an unknown state'}, not ${wanted}.`, {
+    hint: `Check it with ${COMMANDS.listInstances}.`,
+  });
 }
 
 interface ErrorContext {

@@ -30,6 +30,12 @@ export interface MagicHost {
    * does not allow input (`allow_stdin: false`, headless runs).
    */
   input(prompt: string, options?: { password?: boolean }): Promise<string>;
+  /**
+   * Whether `input` can ask anything: false in headless runs and where the client sent
+   * `allow_stdin: false`, so that a verb can refuse up front (see `confirm.ts`) instead of asking
+   * and failing. Undefined when the host cannot tell; `input` then rejects.
+   */
+  readonly allowsInput?: boolean;
   /** Aborted when the user interrupts the cell; magics pass it down to running statements. */
   readonly signal: AbortSignal;
 }

@@ -1,12 +1,14 @@
 // A `MagicHost` made of plain objects that records what a magic showed, declared and asked, so
 // tests can run verbs without a kernel. Variables are the "TypeScript session"; input answers
 // come from a list (none left: the client refuses input, as a headless run does).
-import type { MagicHost } from '../../magics/host';
+import type { DisplayOptions, MagicHost } from '../../magics/host';
 
 export interface RecordingHost extends MagicHost {
   /** TypeScript variables `lookupVariable` finds; tests may add to it. */
   readonly variables: Record<string, unknown>;
   readonly displayed: unknown[];
+  /** Every display call with its options (display id, update), in order. */
+  readonly displays: { value: unknown; options: DisplayOptions | undefined }[];
   readonly declared: { name: string; value: unknown; tsType: string }[];
   readonly prompts: { prompt: string; password: boolean }[];
   stdoutText(): string;
@@ -24,11 +26,15 @@ export function recordingHost(options: { variables?: Record<string, unknown>; an
   const host: RecordingHost = {
     variables,
     displayed: [],
+    displays: [],
     declared: [],
     prompts: [],
     stdout: (text) => stdout.push(text),
     stderr: (text) => stderr.push(text),
-    display: (value) => host.displayed.push(value),
+    display: (value, displayOptions) => {
+      host.displayed.push(value);
+      host.displays.push({ value, options: displayOptions });
+    },
     lookupVariable: (name) => (Object.prototype.hasOwnProperty.call(variables, name) ? { found: true, value: variables[name] } : { found: false }),
     async declareVariable(name, value, tsType) {
       host.declared.push({ name, value, tsType });
@@ -40,6 +46,8 @@ export function recordingHost(options: { variables?: Record<string, unknown>; an
       if (answer === undefined) throw new Error('this client does not accept input');
       return answer;
     },
+    // A list of answers stands for a client that allows input; none for a headless one.
+    allowsInput: options.answers !== undefined,
     signal: abort.signal,
     stdoutText: () => stdout.join(''),
     stderrText: () => stderr.join(''),
