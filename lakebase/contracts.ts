@@ -57,7 +57,8 @@ export type CopySource = string | Uint8Array | Iterable<string | Uint8Array> | A
 
 /**
  * One server session (one backend process): statements run one at a time, in order, so that a
- * transaction begun in one cell is committed in a later one. Implemented in `lakebase/session.ts`.
+ * transaction begun in one cell is committed in a later one. Implemented per kind of server
+ * (`lakebase/postgres/session.ts`; see `lakebase/session.ts`).
  */
 export interface SqlSession {
   /** What to show the user: `user@host:port/database`, never a password. */

@@ -17,7 +17,7 @@ import {
 } from './credentials';
 import { isDatabaseError, LakebaseError, redactSecrets } from './errors';
 import { createHostResolver, HostResolver } from './resolve-host';
-import { LakebaseSession, openSession } from './session';
+import { LakebaseSession, openSession } from './postgres/session';
 import {
   COMMANDS,
   DatabaseInstance,

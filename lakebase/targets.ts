@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { ClientConfig } from 'pg';
 import type { ConnectionOptions } from 'node:tls';
 import { LakebaseError } from './errors';
-import { CONNECTION_ERRORS } from './session';
+import { CONNECTION_ERRORS } from './postgres/connect-errors';
 
 /** libpq's `sslmode` values (https://www.postgresql.org/docs/current/libpq-ssl.html#LIBPQ-SSL-PROTECTION). */
 export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
