@@ -21,6 +21,9 @@ Commands:
                           the local Lakebase emulator (lakebase-kernel emulator --help)
   kernel --connection-file FILE
                           run the kernel (Jupyter calls this)
+  VERB [ARGUMENT ...] [--OPTION ...] [--json]
+                          a %lakebase verb from the terminal, e.g. instance list
+                          (lakebase-kernel help lists them)
 
 Options:
   -h, --help              show this help
@@ -97,12 +100,28 @@ async function main(argv: string[]): Promise<number> {
     case undefined:
     case '-h':
     case '--help':
-    case 'help':
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;
-    default:
+    case 'help': {
+      if (rest.length > 0) return runVerb(argv);
+      const { terminalOverview } = require('../magics/terminal') as typeof import('../magics/terminal');
+      const { DEFAULT_FAMILIES } = require('../magics/index') as typeof import('../magics/index');
+      process.stdout.write(`${USAGE}\n${terminalOverview(DEFAULT_FAMILIES)}\n`);
+      return 0;
+    }
+    default: {
+      const { isTerminalVerb } = require('../magics/terminal') as typeof import('../magics/terminal');
+      const { DEFAULT_FAMILIES } = require('../magics/index') as typeof import('../magics/index');
+      // `lakebase-kernel instance list`: the magics' verbs, from the terminal.
+      if (isTerminalVerb(command, DEFAULT_FAMILIES, { kernelOnly: true }) || command === '--json') return runVerb(argv);
       return usageError(`unknown command "${command}"`);
+    }
   }
+}
+
+async function runVerb(argv: string[]): Promise<number> {
+  const { runTerminalCommand } = require('../magics/terminal') as typeof import('../magics/terminal');
+  return runTerminalCommand(argv);
 }
 
 function usageError(message: string): number {

@@ -340,7 +340,7 @@ export function createSession(options: SessionOptions): KernelSession {
     const code = String(request.content.code ?? '');
     const cursor = indexOfCodePoint(code, Number(request.content.cursor_pos ?? [...code].length));
     const variables = typescript.variableNames().filter((name) => name !== MAGIC_FUNCTION);
-    let result = (await magics.completeSql(code, cursor, variables)) ?? magics.complete(code, cursor);
+    let result = (await magics.completeSql(code, cursor, variables)) ?? (await magics.completeAsync(code, cursor));
     if (!result) {
       const mapped = magics.mapToTypeScript(code, cursor);
       result = mapped ? shiftCompletion(typescript.complete(mapped.code, mapped.cursor), cursor - mapped.cursor) : null;

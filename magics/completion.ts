@@ -1,14 +1,15 @@
 // Completion and inspection (Shift+Tab) on magic lines, from the same declarations the parser
 // reads. Both work on half-typed lines: nothing here throws on what a user is still typing.
-import type { CompletionSource, OptionDeclaration, VerbDeclaration } from './declarations';
+import type { CandidateContext, CompletionSource, OptionDeclaration, VerbDeclaration } from './declarations';
 import {
   CELL_MAGIC,
   DEFAULT_CELL_VERB,
+  groupActions,
   LINE_MAGIC,
   readWords,
   Word,
 } from './grammar';
-import { optionHeading, optionSummary, overviewHelp, verbHelp } from './help';
+import { groupHelp, optionHeading, optionSummary, overviewHelp, verbHelp } from './help';
 import type { VerbRegistry } from './registry';
 
 export interface CompletionResult {
@@ -17,9 +18,6 @@ export interface CompletionResult {
   cursorStart: number;
   cursorEnd: number;
 }
-
-/** Values completion offers that are not in the declarations: they change as the user works. */
-export type CompletionCandidates = (source: CompletionSource) => readonly string[];
 
 /** Where the cursor is on a magic line: the words before it and the one under it. */
 interface MagicLineContext {
@@ -36,16 +34,43 @@ interface MagicLineContext {
   inWord: boolean;
 }
 
+/** Values completion offers that are not in the declarations: they change as the user works. */
+export type CompletionCandidates = (source: CompletionSource, context: CandidateContext) => readonly string[];
+/** The same, for sources that must be looked up (instance names from the workspace). */
+export type AsyncCompletionCandidates = (source: CompletionSource, context: CandidateContext) => readonly string[] | Promise<readonly string[]>;
+
+/** Either the answer, or the source whose values finish it. */
+type CompletionPlan =
+  | { done: CompletionResult | null }
+  | { source: CompletionSource; context: CandidateContext; finish(values: readonly string[]): CompletionResult };
+
+/** Completion on a magic line, with every source answered at once. */
 export function completeMagic<Services>(
   registry: VerbRegistry<Services>,
   candidates: CompletionCandidates,
   code: string,
   cursor: number,
 ): CompletionResult | null {
+  const plan = planCompletion(registry, code, cursor);
+  return 'done' in plan ? plan.done : plan.finish(candidates(plan.source, plan.context));
+}
+
+/** Completion on a magic line, waiting for sources that are looked up. */
+export async function completeMagicAsync<Services>(
+  registry: VerbRegistry<Services>,
+  candidates: AsyncCompletionCandidates,
+  code: string,
+  cursor: number,
+): Promise<CompletionResult | null> {
+  const plan = planCompletion(registry, code, cursor);
+  return 'done' in plan ? plan.done : plan.finish(await candidates(plan.source, plan.context));
+}
+
+function planCompletion<Services>(registry: VerbRegistry<Services>, code: string, cursor: number): CompletionPlan {
   const partial = partialMagicName(code, cursor);
-  if (partial !== null) return partial;
+  if (partial !== null) return { done: partial };
   const context = magicLineAt(code, cursor);
-  if (context === null) return null;
+  if (context === null) return { done: null };
   const { words, inWord } = context;
   const current = inWord ? words[words.length - 1] : undefined;
   const before = inWord ? words.slice(0, -1) : words;
@@ -56,30 +81,55 @@ export function completeMagic<Services>(
     cursorStart: context.lineOffset + start,
     cursorEnd: context.lineOffset + end,
   });
+  const done = (matches: readonly string[]) => ({ done: result(matches) });
   const typed = current?.value ?? '';
 
   const resolved = resolveVerb(registry, context.form, before);
-  if (resolved === 'unknown') return result([]);
+  if (resolved === 'unknown') return done([]);
   if (resolved === null) {
     // Completing the verb itself (or, in a cell, the default verb's options).
-    const verbs = registry.names().filter((name) => name.startsWith(typed));
     if (context.form === 'cell' && typed.startsWith('-')) {
-      return result(optionNames(registry.get(DEFAULT_CELL_VERB)!, [], typed));
+      return done(optionNames(registry.get(DEFAULT_CELL_VERB)!, [], typed));
     }
-    return result(verbs);
+    return done(registry.words().filter((name) => name.startsWith(typed)));
+  }
+  if ('group' in resolved) {
+    // Completing a group's action: `%lakebase instance cr|`.
+    return done(groupActions(registry, resolved.group).filter((action) => action.startsWith(typed)));
   }
   const { verb, rest } = resolved;
   const state = argumentState(verb, rest, context.form);
-  if (state.inText) return result([]);
-  if (state.pendingOption !== undefined) return result(valuesOf(state.pendingOption, candidates, typed));
-  if (typed.startsWith('-')) return result(optionNames(verb, state.givenOptions, typed));
-  const positional = verb.positionals[state.positionals];
-  if (positional?.completes !== undefined) {
-    const values = candidates(positional.completes).filter((value) => value.startsWith(typed));
-    if (values.length > 0 || typed !== '') return result(values);
+  if (state.inText) return done([]);
+  const sourceContext: CandidateContext = { verb: verb.name, positionals: state.positionalValues };
+  const fromSource = (source: CompletionSource, fallback?: () => readonly string[]): CompletionPlan => {
+    // `help instance cr|`: the group is the argument before, which only the declarations know.
+    if (source === 'actions') {
+      const group = state.positionalValues.at(-1);
+      const actions = group !== undefined && registry.isGroup(group) ? groupActions(registry, group) : [];
+      return done(actions.filter((action) => action.startsWith(typed)));
+    }
+    if (source === 'verbs') return done(registry.words().filter((name) => name.startsWith(typed)));
+    return {
+      source,
+      context: sourceContext,
+      finish: (values) => {
+        const matching = values.filter((value) => value.startsWith(typed));
+        return result(matching.length === 0 && typed === '' && fallback ? fallback() : matching);
+      },
+    };
+  };
+  if (state.pendingOption !== undefined) {
+    const option = state.pendingOption;
+    if (option.kind === 'choice') return done((option.choices ?? []).filter((value) => value.startsWith(typed)));
+    if (option.kind === 'row-limit') return done(['all'].filter((value) => value.startsWith(typed)));
+    return option.completes === undefined ? done([]) : fromSource(option.completes);
   }
+  if (typed.startsWith('-')) return done(optionNames(verb, state.givenOptions, typed));
+  const positional = verb.positionals[state.positionals];
   // Nothing to offer for this word: list what may come next (the options not given yet).
-  return result(typed === '' ? optionNames(verb, state.givenOptions, '') : []);
+  const nextOptions = () => (typed === '' ? optionNames(verb, state.givenOptions, '') : []);
+  if (positional?.completes !== undefined) return fromSource(positional.completes, nextOptions);
+  return done(nextOptions());
 }
 
 /** The SQL text the cursor is in, and the connection it runs on when an option names one. */
@@ -102,13 +152,13 @@ export function sqlTextAt<Services>(registry: VerbRegistry<Services>, code: stri
   if (firstNewline >= 0 && cursor > firstNewline && cellAt >= 0 && firstLine.slice(0, cellAt).trim() === '') {
     const words = readWords(firstLine.slice(cellAt), CELL_MAGIC.length);
     const resolved = words.length === 0 ? { verb: registry.get(DEFAULT_CELL_VERB)!, rest: [] } : resolveVerb(registry, 'cell', words);
-    if (resolved === null || resolved === 'unknown' || resolved.verb.text === undefined) return null;
+    if (resolved === null || resolved === 'unknown' || 'group' in resolved || resolved.verb.text === undefined) return null;
     return { text: code.slice(firstNewline + 1), offset: firstNewline + 1, connection: connectionOption(resolved.rest) };
   }
   const context = magicLineAt(code, cursor);
   if (context === null || context.form !== 'line') return null;
   const resolved = resolveVerb(registry, 'line', context.words);
-  if (resolved === null || resolved === 'unknown') return null;
+  if (resolved === null || resolved === 'unknown' || 'group' in resolved) return null;
   const state = argumentState(resolved.verb, resolved.rest, 'line');
   if (!state.inText || state.textStart === undefined) return null;
   return {
@@ -134,6 +184,7 @@ export function inspectMagic<Services>(registry: VerbRegistry<Services>, code: s
   if (context === null) return null;
   const resolved = resolveVerb(registry, context.form, context.words);
   if (resolved === null || resolved === 'unknown') return overviewHelp(registry);
+  if ('group' in resolved) return groupHelp(registry, resolved.group);
   const { verb } = resolved;
   const under = context.words.find((word) => context.cursor >= word.start && context.cursor <= word.end);
   if (under !== undefined && under.value.startsWith('-')) {
@@ -208,25 +259,33 @@ function wordEnd(line: string, cursor: number): number {
 }
 
 /**
- * The verb named by the words before the cursor: null while the verb is still being typed,
- * `unknown` after a word that names no verb.
+ * The verb named by the words before the cursor: null while the verb is still being typed, a
+ * group while its action is (`instance` with nothing after it), `unknown` after words that name
+ * no verb.
  */
 function resolveVerb<Services>(
   registry: VerbRegistry<Services>,
   form: 'line' | 'cell',
   before: readonly Word[],
-): { verb: VerbDeclaration<Services>; rest: readonly Word[] } | null | 'unknown' {
+): { verb: VerbDeclaration<Services>; rest: readonly Word[] } | { group: string } | null | 'unknown' {
   const first = before[0];
   if (first === undefined) return null;
   if (form === 'cell' && !first.quoted && first.value.startsWith('-')) {
     return { verb: registry.get(DEFAULT_CELL_VERB)!, rest: before };
   }
   const verb = registry.get(first.value);
-  return verb === undefined ? 'unknown' : { verb, rest: before.slice(1) };
+  if (verb !== undefined) return { verb, rest: before.slice(1) };
+  if (!registry.isGroup(first.value)) return 'unknown';
+  const action = before[1];
+  if (action === undefined) return { group: first.value };
+  const grouped = registry.get(`${first.value} ${action.value}`);
+  return grouped === undefined ? 'unknown' : { verb: grouped, rest: before.slice(2) };
 }
 
 interface ArgumentState {
   positionals: number;
+  /** The positional arguments given, in order. */
+  positionalValues: string[];
   givenOptions: string[];
   /** The option whose value the cursor is at. */
   pendingOption?: OptionDeclaration;
@@ -237,7 +296,7 @@ interface ArgumentState {
 
 /** Replays the words before the cursor through the verb's declaration, as the parser would. */
 function argumentState<Services>(verb: VerbDeclaration<Services>, words: readonly Word[], form: 'line' | 'cell'): ArgumentState {
-  const state: ArgumentState = { positionals: 0, givenOptions: [], inText: false };
+  const state: ArgumentState = { positionals: 0, positionalValues: [], givenOptions: [], inText: false };
   let optionsEnded = false;
   for (let i = 0; i < words.length; i++) {
     const word = words[i];
@@ -255,7 +314,10 @@ function argumentState<Services>(verb: VerbDeclaration<Services>, words: readonl
       }
       continue;
     }
-    if (state.positionals < verb.positionals.length) state.positionals++;
+    if (state.positionals < verb.positionals.length) {
+      state.positionals++;
+      state.positionalValues.push(word.value);
+    }
     else if (verb.text !== undefined && form === 'line') {
       state.inText = true;
       state.textStart ??= word.start;
@@ -277,16 +339,4 @@ function optionNames<Services>(verb: VerbDeclaration<Services>, given: readonly 
     .filter((option) => !given.includes(option.name))
     .map((option) => `--${option.name}`)
     .filter((name) => name.startsWith(typed));
-}
-
-function valuesOf(option: OptionDeclaration, candidates: CompletionCandidates, typed: string): string[] {
-  const values =
-    option.kind === 'choice'
-      ? option.choices ?? []
-      : option.kind === 'row-limit'
-        ? ['all']
-        : option.completes !== undefined
-          ? candidates(option.completes)
-          : [];
-  return values.filter((value) => value.startsWith(typed));
 }

@@ -54,10 +54,11 @@ export async function confirm<Services>(context: Pick<VerbContext<Services>, 'in
       { hint: `To do it anyway, run: ${request.withYes}`, ...(cause === undefined ? {} : { cause }) },
     );
   if (host.allowsInput === false) throw refuse();
-  host.stdout(`${request.consequences}\n`);
   let answer: string;
   try {
-    answer = await host.input(`${request.question} [y/N] `);
+    // One prompt carries the consequences and the question, so they arrive together (JupyterLab
+    // shows the prompt beside the input box; a terminal prints it on stderr, away from --json).
+    answer = await host.input(`${request.consequences}\n${request.question} [y/N] `);
   } catch (error) {
     // An interrupt while asking ends the verb as interrupts do; a host that could not tell in
     // advance that it takes no input refuses the same way as one that could.

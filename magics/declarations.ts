@@ -47,8 +47,38 @@ export interface PositionalDeclaration {
   completes?: CompletionSource;
 }
 
-/** Where completion finds candidate values. */
-export type CompletionSource = 'connections' | 'verbs' | 'settings';
+/**
+ * Where completion finds candidate values: one of the built-in sources, or a source a verb family
+ * provides (`completionSources`, e.g. `instances` looked up in the workspace). A name that no
+ * family provides is refused when the magics are created.
+ */
+export type CompletionSource = BuiltInCompletionSource | (string & {});
+
+export type BuiltInCompletionSource =
+  /** The named connections of this kernel. */
+  | 'connections'
+  /** The verbs and groups. */
+  | 'verbs'
+  /** The settings of `%lakebase config`. */
+  | 'settings'
+  /** The actions of the group named by the argument before (`help instance cr|` → create). */
+  | 'actions';
+
+export const BUILT_IN_COMPLETION_SOURCES: readonly BuiltInCompletionSource[] = ['connections', 'verbs', 'settings', 'actions'];
+
+/** What a completion source is asked with: the verb and its arguments typed so far. */
+export interface CandidateContext {
+  /** The verb's name (`role get`). */
+  verb: string;
+  /** Its positional arguments before the one being completed (`['orders']` in `role get orders |`). */
+  positionals: readonly string[];
+}
+
+/**
+ * Looks up the values of a family's completion source. It may take a network round trip; the
+ * family keeps its own short cache (names change while the user works).
+ */
+export type CompletionLookup<Services> = (services: Services, context: CandidateContext) => readonly string[] | Promise<readonly string[]>;
 
 /**
  * Free text that is not split into words: SQL. In the line form it is the rest of the magic line
@@ -137,4 +167,12 @@ export interface VerbFamily<Services> {
   name: string;
   summary: string;
   verbs: readonly VerbDeclaration<Services>[];
+  /**
+   * The family works on this kernel's own connections, settings or refreshers (sql, connect,
+   * config, token): a one-shot terminal command has none, so the terminal front end does not offer
+   * it. Families that call the workspace (instances, roles, catalogs) leave this unset.
+   */
+  kernelOnly?: boolean;
+  /** Completion sources this family provides, by the name its declarations use in `completes`. */
+  completionSources?: Readonly<Record<string, CompletionLookup<Services>>>;
 }

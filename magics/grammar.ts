@@ -173,6 +173,14 @@ export function parseInvocation<Services>(
   } else {
     verbName = first.value;
     position = first.end;
+    // A group's verbs take two words: `%lakebase instance create orders`.
+    if (!first.quoted && registry.get(verbName) === undefined && registry.isGroup(verbName)) {
+      const action = readWord(line, position, at);
+      if (action === null || (!action.quoted && action.value.startsWith('-'))) throw missingAction(registry, verbName, magic);
+      verbName = `${first.value} ${action.value}`;
+      position = action.end;
+      if (registry.get(verbName) === undefined) throw unknownAction(registry, first.value, action.value, magic);
+    }
   }
   const verb = registry.get(verbName);
   if (verb === undefined) throw unknownVerb(registry, verbName, magic);
@@ -394,12 +402,37 @@ function unknownVerb<Services>(registry: VerbRegistry<Services>, name: string, m
           : `SQL on a magic line follows the verb sql: ${LINE_MAGIC} sql ${rest}`,
     });
   }
-  const near = closestMatch(name, registry.names());
+  const near = closestMatch(name, registry.words());
   const hint =
     near === undefined
-      ? `The verbs are ${registry.names().join(', ')}. ${helpHint()}`
+      ? `The verbs are ${registry.words().join(', ')}. ${helpHint()}`
       : `Did you mean ${prefix} ${near}? ${helpHint(near)}`;
   return new MagicUsageError(MAGIC_ERRORS.unknownVerb, `${prefix} has no verb "${name}"`, { line: magic.line, hint });
+}
+
+/** The actions of a group, as the user writes them after the group's word: `create, get, list`. */
+export function groupActions<Services>(registry: VerbRegistry<Services>, group: string): string[] {
+  return registry.group(group).map((verb) => verb.name.slice(group.length + 1));
+}
+
+function missingAction<Services>(registry: VerbRegistry<Services>, group: string, magic: MagicText): MagicUsageError {
+  const prefix = magic.form === 'cell' ? CELL_MAGIC : LINE_MAGIC;
+  const example = registry.group(group)[0]?.examples[0];
+  return new MagicUsageError(MAGIC_ERRORS.missingArgument, `${prefix} ${group} needs an action: ${groupActions(registry, group).join(', ')}`, {
+    line: magic.line,
+    hint: `${example === undefined ? '' : `Example: ${example}. `}${helpHint(group)}`,
+  });
+}
+
+function unknownAction<Services>(registry: VerbRegistry<Services>, group: string, action: string, magic: MagicText): MagicUsageError {
+  const prefix = magic.form === 'cell' ? CELL_MAGIC : LINE_MAGIC;
+  const actions = groupActions(registry, group);
+  const near = closestMatch(action, actions);
+  const hint =
+    near === undefined
+      ? `The actions of ${group} are ${actions.join(', ')}. ${helpHint(group)}`
+      : `Did you mean ${prefix} ${group} ${near}? ${helpHint(`${group} ${near}`)}`;
+  return new MagicUsageError(MAGIC_ERRORS.unknownVerb, `${prefix} ${group} has no action "${action}"`, { line: magic.line, hint });
 }
 
 function unknownOption<Services>(verb: VerbDeclaration<Services>, written: string, name: string, magic: MagicText): MagicUsageError {

@@ -30,6 +30,20 @@ export function overviewHelp<Services>(registry: VerbRegistry<Services>): string
   return lines.join('\n');
 }
 
+/** A group (`instance`): its actions with their one-line summaries. */
+export function groupHelp<Services>(registry: VerbRegistry<Services>, group: string): string {
+  const verbs = registry.group(group);
+  const family = registry.families.find((candidate) => candidate.verbs.some((verb) => verbs.includes(verb)));
+  const width = Math.max(...verbs.map((verb) => verb.name.length)) + 2;
+  return [
+    `${LINE_MAGIC} ${group}: ${family?.summary ?? group}`,
+    '',
+    ...verbs.map((verb) => `  ${verb.name.padEnd(width)}${verb.summary}`),
+    '',
+    `${LINE_MAGIC} help ${group} ACTION shows an action's arguments, options and examples.`,
+  ].join('\n');
+}
+
 /** One verb: usage in both forms, arguments, options, details and examples. */
 export function verbHelp<Services>(verb: VerbDeclaration<Services>): string {
   const lines = [`${LINE_MAGIC} ${verb.name}: ${verb.summary}`, '', 'Usage:', `  ${usageLine(verb, 'line')}`];

@@ -6,9 +6,9 @@ import { CatalogCache } from '../lakebase/sql/catalog';
 import { completeSql, inspectSql } from '../lakebase/sql/completion';
 import { parameterNames } from '../lakebase/sql/parameters';
 import { CellPlan, createCellPlanner } from './cell-plan';
-import { completeMagic, CompletionResult, inspectMagic, sqlTextAt } from './completion';
+import { AsyncCompletionCandidates, completeMagic, completeMagicAsync, CompletionCandidates, CompletionResult, inspectMagic, sqlTextAt } from './completion';
 import { createConnectors, Connectors, ConnectionKind } from './connectors';
-import type { MagicInvocation, MagicMode, OptionValue, VerbFamily } from './declarations';
+import type { CompletionLookup, CompletionSource, MagicInvocation, MagicMode, OptionValue, VerbFamily } from './declarations';
 import { parseInvocation } from './grammar';
 import type { MagicHost } from './host';
 import { createVerbRegistry } from './registry';
@@ -26,6 +26,9 @@ export type { MagicInvocation, MagicMode, VerbFamily, VerbDeclaration } from './
 export type { MagicHost } from './host';
 export type { MagicServices } from './services';
 export { MAGIC_FUNCTION } from './cell-plan';
+
+/** How long Tab waits for names looked up in the workspace before offering what it has. */
+const COMPLETION_LOOKUP_BUDGET_MS = 1_500;
 
 /** The verb families every kernel has, in the order `%lakebase help` lists them. */
 export const DEFAULT_FAMILIES: readonly VerbFamily<MagicServices>[] = [sqlFamily, connectionsFamily, tokenFamily, configFamily, helpFamily];
@@ -63,8 +66,14 @@ export interface Magics {
    * `expression` modes (undefined in `statement` mode, where everything is displayed).
    */
   run(invocation: MagicInvocation, host: MagicHost, context?: RunContext): Promise<{ value?: unknown }>;
-  /** Completion on a magic line; null elsewhere (the kernel then asks TypeScript). */
+  /**
+   * Completion on a magic line; null elsewhere (the kernel then asks TypeScript). Names that must
+   * be looked up (instances in the workspace) are offered only when already cached: use
+   * `completeAsync` to wait for them.
+   */
   complete(code: string, cursor: number): CompletionResult | null;
+  /** The same, waiting (briefly) for names looked up in the workspace. */
+  completeAsync(code: string, cursor: number): Promise<CompletionResult | null>;
   /**
    * Completion in a magic's SQL text (names from the connection's catalog, keywords, `:name`
    * from `variables`); null when the cursor is not in SQL text.
@@ -107,18 +116,48 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
       ...(typeof invocation.options.stdin === 'string' ? [invocation.options.stdin] : []),
     ],
   });
-  const candidates = (source: 'connections' | 'verbs' | 'settings') => {
+  // Completion sources the families provide (instance names, roles, catalogs), by name.
+  const lookups = new Map<string, CompletionLookup<MagicServices>>();
+  for (const family of verbs.families) for (const [name, lookup] of Object.entries(family.completionSources ?? {})) lookups.set(name, lookup);
+  const localCandidates = (source: CompletionSource): readonly string[] | undefined => {
     switch (source) {
       case 'connections':
         return services.connections.list().map((connection) => connection.name);
       case 'verbs':
-        return verbs.names();
+        return verbs.words();
       case 'settings':
         return SETTINGS.map((setting) => setting.name);
-      default: {
-        const unknownSource: never = source;
-        throw new Error(`unknown completion source ${String(unknownSource)}`);
-      }
+      default:
+        return undefined;
+    }
+  };
+  /** Sources that need a lookup answer nothing here; completeAsync waits for them. */
+  const candidates: CompletionCandidates = (source, context) => {
+    const local = localCandidates(source);
+    if (local !== undefined) return local;
+    const looked = lookups.get(source)?.(services, context);
+    if (looked === undefined || !Array.isArray(looked)) {
+      // A lookup that went to the network is not awaited by the synchronous path.
+      (looked as Promise<unknown> | undefined)?.catch?.(() => undefined);
+      return [];
+    }
+    return looked;
+  };
+  const asyncCandidates: AsyncCompletionCandidates = async (source, context) => {
+    const local = localCandidates(source);
+    if (local !== undefined) return local;
+    const lookup = lookups.get(source);
+    if (lookup === undefined) return [];
+    // Completion must stay snappy: a workspace that answers slowly (or not at all) gives nothing
+    // this time; a lookup that finishes late still fills its family's cache for the next Tab.
+    const looked = Promise.resolve(lookup(services, context));
+    looked.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<readonly string[]>((resolve) => (timer = setTimeout(() => resolve([]), COMPLETION_LOOKUP_BUDGET_MS)));
+    try {
+      return await Promise.race([looked.catch(() => [] as readonly string[]), late]);
+    } finally {
+      clearTimeout(timer);
     }
   };
 
@@ -133,6 +172,7 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
     planCell: (source) => planner.planCell(source),
     mapToTypeScript: (code, cursor) => planner.mapToTypeScript(code, cursor),
     complete: (code, cursor) => completeMagic(verbs, candidates, code, cursor),
+    completeAsync: (code, cursor) => completeMagicAsync(verbs, asyncCandidates, code, cursor),
 
     async completeSql(code, cursor, variables) {
       const sql = sqlTextAt(verbs, code, cursor);

@@ -15,6 +15,11 @@ export class TextOutput {
   toString(): string {
     return this.text;
   }
+
+  /** For `--json` in a terminal. */
+  toJSON(): { message: string } {
+    return { message: this.text };
+  }
 }
 
 /** A few rows of text under named columns; an empty table shows `empty` instead. */
@@ -39,6 +44,11 @@ export class TableOutput {
     const line = (cells: readonly string[]) =>
       cells.map((cell, i) => ` ${cell}${' '.repeat(widths[i] - displayWidth(cell))} `).join('|').trimEnd();
     return [line(this.columns), widths.map((width) => '-'.repeat(width + 2)).join('+'), ...this.rows.map(line)].join('\n');
+  }
+
+  /** For `--json` in a terminal: one object per row, keyed by column. */
+  toJSON(): Record<string, string>[] {
+    return this.rows.map((row) => Object.fromEntries(this.columns.map((column, i) => [column, row[i] ?? ''])));
   }
 
   private html(): string {

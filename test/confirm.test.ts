@@ -35,8 +35,8 @@ test('a client that allows input is told what will happen and asked [y/N]', asyn
   for (const [answer, expected] of [['y', true], ['YES ', true], ['n', false], ['', false], ['sure', false]] as const) {
     const host = recordingHost({ answers: [answer] });
     expect(await confirm({ invocation: invocation(), host }, request)).toBe(expected);
-    expect(host.stdoutText()).toBe(`${request.consequences}\n`);
-    expect(host.prompts).toEqual([{ prompt: 'Delete the instance orders? [y/N] ', password: false }]);
+    expect(host.stdoutText()).toBe('');
+    expect(host.prompts).toEqual([{ prompt: `${request.consequences}\nDelete the instance orders? [y/N] `, password: false }]);
   }
 });
 

@@ -8,6 +8,7 @@ import { formatSettingValue, SETTINGS } from '../settings';
 export const configFamily: VerbFamily<MagicServices> = {
   name: 'config',
   summary: 'Settings',
+  kernelOnly: true,
   verbs: [
     {
       name: 'config',

@@ -57,6 +57,7 @@ const connectOptions: OptionDeclaration[] = [
 export const connectionsFamily: VerbFamily<MagicServices> = {
   name: 'connections',
   summary: 'Connections',
+  kernelOnly: true,
   verbs: [
     {
       name: 'connect',

@@ -38,6 +38,7 @@ const ALL_ROWS = Number.MAX_SAFE_INTEGER;
 export const sqlFamily: VerbFamily<MagicServices> = {
   name: 'sql',
   summary: 'SQL',
+  kernelOnly: true,
   verbs: [
     {
       name: 'sql',

@@ -8,6 +8,7 @@ import type { MagicServices } from '../services';
 export const tokenFamily: VerbFamily<MagicServices> = {
   name: 'token',
   summary: 'Tokens',
+  kernelOnly: true,
   verbs: [
     {
       name: 'token',
