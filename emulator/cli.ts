@@ -183,6 +183,12 @@ async function env(dataDir: string, output: CliOutput): Promise<number> {
     `export DATABRICKS_TOKEN=${shellQuote(endpoint.user.token)}`,
     `# the CA of the instances' server certificates (libpq, psql; sslmode=verify-full works)`,
     `export PGSSLROOTCERT=${shellQuote(endpoint.caCertPath)}`,
+    // Node's TLS reads no PGSSLROOTCERT: node-postgres with rejectUnauthorized (and
+    // @databricks/lakebase's sslmode require) trust the CA only through this variable. One that is
+    // set already (a corporate bundle) is not overwritten: it takes one file, so say how to combine.
+    ...(process.env.NODE_EXTRA_CA_CERTS
+      ? [`# NODE_EXTRA_CA_CERTS is set already; to also trust the emulator in Node programs, append ${endpoint.caCertPath} to that file`]
+      : [`# the same CA for Node programs (node-postgres, @databricks/lakebase with PGSSLMODE=require)`, `export NODE_EXTRA_CA_CERTS=${shellQuote(endpoint.caCertPath)}`]),
     `# or, as the service principal ${endpoint.servicePrincipal.displayName} (OAuth M2M), instead of DATABRICKS_TOKEN:`,
     `# unset DATABRICKS_TOKEN`,
     `# export DATABRICKS_CLIENT_ID=${shellQuote(endpoint.servicePrincipal.applicationId)}`,

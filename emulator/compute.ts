@@ -142,7 +142,10 @@ export class BranchCompute {
   async attach(record: EndpointRecord): Promise<void> {
     if (this.#endpoints.has(record.uid)) return;
     const attached: AttachedEndpoint = { record, gateways: [], connections: 0, idleSince: Date.now() };
-    const certificate = this.#authority.issueServerCertificate({ dnsNames: [], ipAddresses: [record.address, record.pooledAddress] });
+    // `localhost` too: node-postgres 8.18, which @databricks/lakebase 0.6 pins, checks the
+    // certificate of a server it reaches by IP address against "localhost" (fidelity gap
+    // endpoint-certificate-localhost); real endpoints have DNS names and never meet this.
+    const certificate = this.#authority.issueServerCertificate({ dnsNames: ['localhost'], ipAddresses: [record.address, record.pooledAddress] });
     // Connections open on each of its gateways (host, pooled host).
     const counts = [0, 0];
     const readOnly = record.type === 'ENDPOINT_TYPE_READ_ONLY';

@@ -119,6 +119,12 @@ export const API_FIDELITY_GAPS: readonly ApiFidelityGap[] = [
     why: 'As for read_write_dns: no resolver knows a made-up name. Session semantics stay PostgreSQL\'s own on the pooled host (no transaction pooling).',
   },
   {
+    id: 'endpoint-certificate-localhost',
+    real: 'An endpoint\'s certificate names its DNS host.',
+    emulator: 'An endpoint\'s certificate names its two addresses and also localhost.',
+    why: 'node-postgres 8.18 (pinned by @databricks/lakebase 0.6) checks the certificate of a server reached by IP address against "localhost"; without the name, PGSSLMODE=require fails against the emulator. The CA is the emulator\'s own.',
+  },
+  {
     id: 'read-only-endpoint',
     real: 'A read-only endpoint is a compute of its own, replaying the branch\'s WAL.',
     emulator: 'A read-only endpoint is a second login gateway in front of the branch\'s one server; its sessions start with default_transaction_read_only = on, so writes fail with 25006, but a session may SET it off.',
