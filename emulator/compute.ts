@@ -2,9 +2,12 @@
 // directory is the branch's data), and per endpoint a login gateway at the endpoint's own
 // address (plus one at its pooled host) that stays up while the server sleeps.
 //
-// Scale to zero, as the real service does it: an endpoint with no sessions for its
-// `suspend_timeout_duration` lets the server stop (the endpoint reads IDLE); the next login wakes
-// it inside the gateway, after the password was checked and before the session is opened, so the
+// Scale to zero, as the real service does it ("when your compute remains idle — receiving no
+// queries or connections — for the configured timeout period", docs "Scale to zero"): an endpoint
+// through which nothing moved for its `suspend_timeout_duration` lets the server stop (the endpoint
+// reads IDLE), and sessions still open end as PostgreSQL's shutdown ends them; a session that is
+// running a statement or sits inside a transaction keeps the server up. The next login wakes it
+// inside the gateway, after the password was checked and before the session is opened, so the
 // client only sees a slower connect. Endpoints with `no_suspension` keep it running. A disabled
 // endpoint refuses logins with a FATAL error and does not keep the server up.
 //
@@ -28,6 +31,8 @@ import type { TokenService } from './tokens';
  * so that a burst of calls does not start and stop it each time.
  */
 const API_CALL_GRACE_MS = 5_000;
+/** When the timeout passed but a session is busy (a long statement), look again this much later. */
+const BUSY_RECHECK_MS = 1_000;
 
 export interface ComputeHostingOptions {
   layout: DataDirLayout;
@@ -100,8 +105,8 @@ interface AttachedEndpoint {
   gateways: LoginGateway[];
   /** Client connections open on its gateways now. */
   connections: number;
-  /** When its last connection closed (or it was attached). */
-  idleSince: number;
+  /** When a connection last opened or closed or moved bytes (or the endpoint was attached). */
+  lastActivity: number;
 }
 
 /** One branch's server and its endpoints' gateways. */
@@ -117,6 +122,8 @@ export class BranchCompute {
   #adminInFlight = 0;
   #lastAdminAt = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** Not before this: a session was busy at the last look. */
+  #notBefore = 0;
   #closed = false;
 
   constructor(dataUid: string, label: string, options: ComputeHostingOptions, authority: CertificateAuthority) {
@@ -141,7 +148,7 @@ export class BranchCompute {
   /** Opens the endpoint's gateways (host and pooled host). The server stays as it is. */
   async attach(record: EndpointRecord): Promise<void> {
     if (this.#endpoints.has(record.uid)) return;
-    const attached: AttachedEndpoint = { record, gateways: [], connections: 0, idleSince: Date.now() };
+    const attached: AttachedEndpoint = { record, gateways: [], connections: 0, lastActivity: Date.now() };
     // `localhost` too: node-postgres 8.18, which @databricks/lakebase 0.6 pins, checks the
     // certificate of a server it reaches by IP address against "localhost" (fidelity gap
     // endpoint-certificate-localhost); real endpoints have DNS names and never meet this.
@@ -169,6 +176,9 @@ export class BranchCompute {
             onConnectionCountChange: (count) => {
               counts[index] = count;
               this.#connectionsChanged(attached, counts[0] + counts[1]);
+            },
+            onActivity: () => {
+              attached.lastActivity = Date.now();
             },
             log: (line) => this.#options.log(line),
           }),
@@ -258,25 +268,27 @@ export class BranchCompute {
   }
 
   #connectionsChanged(attached: AttachedEndpoint, count: number): void {
-    const wasBusy = attached.connections > 0;
     attached.connections = count;
-    if (count === 0 && wasBusy) attached.idleSince = Date.now();
-    if (count > 0) attached.record.lastActiveTime = new Date().toISOString();
+    attached.lastActivity = Date.now();
+    attached.record.lastActiveTime = new Date().toISOString();
     this.#scheduleCheck();
   }
 
-  /** When the server may sleep: never while something uses it, else at the latest deadline. */
+  /**
+   * When the server may sleep: never during an API call or for an endpoint without suspension,
+   * else once every endpoint has been quiet for its suspend timeout (activity moves it later,
+   * which the check at the deadline notices).
+   */
   #sleepDeadline(): number | undefined {
     if (!this.#server.running || this.#adminInFlight > 0) return undefined;
-    let deadline = this.#lastAdminAt + API_CALL_GRACE_MS;
+    let deadline = Math.max(this.#lastAdminAt + API_CALL_GRACE_MS, this.#notBefore);
     for (const attached of this.#endpoints.values()) {
-      if (attached.connections > 0) return undefined;
       const { record } = attached;
       // A disabled endpoint takes no sessions, so it never keeps the server awake.
       if (record.disabled) continue;
       const timeout = record.settings.suspendTimeoutSeconds;
       if (timeout === null) return undefined;
-      deadline = Math.max(deadline, attached.idleSince + timeout * 1000);
+      deadline = Math.max(deadline, attached.lastActivity + timeout * 1000);
     }
     return deadline;
   }
@@ -300,8 +312,14 @@ export class BranchCompute {
     try {
       await this.#enqueue(async () => {
         const deadline = this.#sleepDeadline();
-        // Someone logged in or called meanwhile: not yet.
+        // Someone logged in, queried or called meanwhile: not yet.
         if (deadline === undefined || deadline > Date.now() || this.#closed) return;
+        // Quiet sessions end with the server; one running a statement or inside a transaction
+        // keeps it up (no bytes move while a long statement runs).
+        if ((await translated(() => this.#server.busySessions())) > 0) {
+          this.#notBefore = Date.now() + BUSY_RECHECK_MS;
+          return;
+        }
         await translated(() => this.#server.stop());
         this.#options.log(`compute of ${this.label}: idle, scaled to zero`);
         for (const attached of this.#endpoints.values()) this.#reportState(attached);

@@ -27,9 +27,12 @@ test.skipIf(realWorkspaceConfigured())('an idle endpoint stops its server and wa
   await first.query('CREATE TABLE naps (n int)');
   await first.query('INSERT INTO naps VALUES (1)');
   expect((await getEndpoint(target, endpoint)).status.current_state).toBe('ACTIVE');
-  await first.end();
+  // An open session that sends nothing does not keep the compute up ("no queries or
+  // connections"); PostgreSQL's shutdown ends it.
+  const ended = new Promise<string>((resolve) => first.on('error', (error: Error & { code?: string }) => resolve(error.code ?? error.message)));
 
   await waitFor(() => getEndpoint(target, endpoint), (e) => e.status.current_state === 'IDLE', 'the endpoint to scale to zero', 30_000);
+  expect(await ended).toBe('57P01');
   // Nothing listens on the server's socket any more: the server process is gone, not paused.
   const serverProcesses = await import('node:child_process').then(({ execFileSync }) =>
     execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((line) => line.includes(`lakebase projects/${id}/`)),
@@ -43,6 +46,27 @@ test.skipIf(realWorkspaceConfigured())('an idle endpoint stops its server and wa
   } finally {
     await woken.end();
   }
+});
+
+test.skipIf(realWorkspaceConfigured())('a session inside a transaction keeps the compute up past the timeout', async () => {
+  const id = target.uniqueName('busy');
+  await createProject(target, id, { initial_endpoint_spec: { suspend_timeout_duration: '1s' } });
+  const endpoint = `projects/${id}/branches/production/endpoints/primary`;
+  const session = await connectEndpoint(target, endpoint, me);
+  try {
+    await session.query('BEGIN');
+    await session.query('CREATE TABLE held (n int)');
+    // Well past the timeout and the API-call grace, while the transaction stays open: an absence
+    // (no suspension) can only be observed by waiting; a slower machine only waits longer.
+    const backend = (await session.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+    await new Promise((resolve) => setTimeout(resolve, 8_000));
+    expect((await getEndpoint(target, endpoint)).status.current_state).toBe('ACTIVE');
+    expect((await session.query('SELECT pg_backend_pid() AS pid')).rows[0].pid).toBe(backend);
+    await session.query('COMMIT');
+  } finally {
+    await session.end();
+  }
+  await waitFor(() => getEndpoint(target, endpoint), (e) => e.status.current_state === 'IDLE', 'the endpoint to scale to zero after the commit', 30_000);
 });
 
 test.skipIf(realWorkspaceConfigured())('no_suspension keeps the server up; a disabled endpoint refuses logins until enabled', async () => {

@@ -108,6 +108,8 @@ export interface InstanceServer {
   destroy(): Promise<void>;
   /** PostgreSQL's Unix socket file while the server runs (trusted logins: for login gateways only). */
   readonly socketPath: string | undefined;
+  /** Client sessions that are not idle now (running a statement, or inside a transaction). */
+  busySessions(): Promise<number>;
 }
 
 /** The emulator's own superuser: the login gateway refuses it; it logs in on the private socket only. */
@@ -291,6 +293,15 @@ class PostgresInstanceServer implements InstanceServer {
   async dropDatabase(name: string): Promise<void> {
     assertIdentifier(name, 'database');
     await this.#admin('postgres', (client) => client.query(`DROP DATABASE ${client.escapeIdentifier(name)} WITH (FORCE)`));
+  }
+
+  async busySessions(): Promise<number> {
+    return this.#admin('postgres', async (client) => {
+      const { rows } = await client.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND state <> 'idle' AND pid <> pg_backend_pid()",
+      );
+      return rows[0].n;
+    });
   }
 
   async databaseExists(name: string): Promise<boolean> {

@@ -74,8 +74,13 @@ export interface LoginGatewayOptions {
    * `default_transaction_read_only=on`); they replace the client's parameters of the same name.
    */
   forcedParameters?: Readonly<Record<string, string>>;
-  /** Told whenever the number of open client connections changes (to notice an idle endpoint). */
+  /** Told whenever the number of open client connections changes. */
   onConnectionCountChange?: (count: number) => void;
+  /**
+   * Told when a relayed session moves bytes either way (a query, its results): an Autoscaling
+   * endpoint is idle when nothing moved for its suspend timeout, even with sessions open.
+   */
+  onActivity?: () => void;
   /** Roles that never log in through the gateway, refused like a pg_hba.conf `reject` line. */
   reservedRoles?: readonly string[];
   /** How long a client may take from connecting to a finished login; PostgreSQL's authentication_timeout is 60 s. */
@@ -419,6 +424,13 @@ class GatewayConnection {
   #relay(server: Socket): void {
     this.#moveTo('relaying');
     clearTimeout(this.#loginTimer);
+    const onActivity = this.options.onActivity;
+    if (onActivity) {
+      // Extra 'data' listeners only observe: the pipelines below still carry every byte.
+      onActivity();
+      this.#stream.on('data', onActivity);
+      server.on('data', onActivity);
+    }
     pipeline(this.#stream, server, (error) => this.#relayEnded('to the server', error));
     pipeline(server, this.#stream, (error) => this.#relayEnded('to the client', error));
   }
