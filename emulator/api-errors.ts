@@ -14,7 +14,10 @@ export const ERROR_STATUS = {
   PERMISSION_DENIED: 403,
   RESOURCE_DOES_NOT_EXIST: 404,
   ENDPOINT_NOT_FOUND: 404,
+  /** The Autoscaling API (`/api/2.0/postgres`) says NOT_FOUND and ALREADY_EXISTS (CLI fake server, postgres.go). */
+  NOT_FOUND: 404,
   RESOURCE_ALREADY_EXISTS: 409,
+  ALREADY_EXISTS: 409,
   INTERNAL_ERROR: 500,
   NOT_IMPLEMENTED: 501,
   TEMPORARILY_UNAVAILABLE: 503,
@@ -42,20 +45,23 @@ export class ApiError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly metadata: Record<string, string>;
+  /** The ErrorInfo `reason`; the code unless the real service says otherwise (e.g. RESOURCE_CONFLICT). */
+  readonly reason: string;
 
-  constructor(code: ErrorCode, message: string, metadata: Record<string, string> = {}, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, metadata: Record<string, string> = {}, options?: { cause?: unknown; reason?: string }) {
     super(message, options);
     this.name = 'ApiError';
     this.code = code;
     this.status = ERROR_STATUS[code];
     this.metadata = metadata;
+    this.reason = options?.reason ?? code;
   }
 
   toBody(): ErrorBody {
     return {
       error_code: this.code,
       message: this.message,
-      details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: this.code, domain: DOMAIN, metadata: this.metadata }],
+      details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: this.reason, domain: DOMAIN, metadata: this.metadata }],
     };
   }
 }

@@ -24,20 +24,21 @@ const processOutput: CliOutput = {
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, notRunning: 3 } as const;
 
-type OptionName = 'data-dir' | 'port' | 'token-ttl' | 'transition-delay' | 'json';
+type OptionName = 'data-dir' | 'port' | 'token-ttl' | 'transition-delay' | 'min-suspend-timeout' | 'json';
 
 const OPTIONS: Record<OptionName, { value?: string; help: string }> = {
   'data-dir': { value: 'DIR', help: `where state, instance data, the CA and identities live (default: $LAKEBASE_EMULATOR_DIR or ${defaultEmulatorDataDir()})` },
   port: { value: 'N', help: `REST API port on 127.0.0.1 (default: the port of the last run, else ${DEFAULT_EMULATOR_PORT}; 0 = any free port)` },
   'token-ttl': { value: 'SECONDS', help: `lifetime of database credentials (default ${DEFAULT_TOKEN_TTL_SECONDS})` },
   'transition-delay': { value: 'MS', help: `how long STARTING, UPDATING, stopping and DELETING last at least (default ${DEFAULT_TRANSITION_DELAY_MS})` },
+  'min-suspend-timeout': { value: 'SECONDS', help: 'lowest suspend timeout an Autoscaling endpoint accepts (default 60, as the real service; lower to see scale to zero in seconds)' },
   json: { help: 'print machine-readable JSON' },
 };
 
 type Command = 'start' | 'stop' | 'status' | 'env';
 
 const COMMANDS: Record<Command, { summary: string; options: OptionName[] }> = {
-  start: { summary: 'start the emulator in the background (returns once its API answers)', options: ['data-dir', 'port', 'token-ttl', 'transition-delay'] },
+  start: { summary: 'start the emulator in the background (returns once its API answers)', options: ['data-dir', 'port', 'token-ttl', 'transition-delay', 'min-suspend-timeout'] },
   stop: { summary: 'stop the emulator and all its instance servers (state stays on disk)', options: ['data-dir'] },
   status: { summary: 'show whether it runs, where, and its instances', options: ['data-dir', 'json'] },
   env: { summary: 'print shell exports pointing Databricks tools at it: eval "$(lakebase-kernel emulator env)"', options: ['data-dir'] },
@@ -117,8 +118,9 @@ async function start(dataDir: string, values: Partial<Record<OptionName, string 
   const port = parseNumber('port', values.port as string | undefined, (value) => Number.isInteger(value) && value >= 0 && value <= 65535);
   const tokenTtlSeconds = parseNumber('token-ttl', values['token-ttl'] as string | undefined, (value) => value > 0);
   const transitionDelayMs = parseNumber('transition-delay', values['transition-delay'] as string | undefined, (value) => value >= 0);
+  const minSuspendTimeoutSeconds = parseNumber('min-suspend-timeout', values['min-suspend-timeout'] as string | undefined, (value) => value > 0);
   const before = await emulatorStatus(dataDir);
-  const endpoint = await ensureEmulatorDaemon({ dataDir, port, tokenTtlSeconds, transitionDelayMs });
+  const endpoint = await ensureEmulatorDaemon({ dataDir, port, tokenTtlSeconds, transitionDelayMs, minSuspendTimeoutSeconds });
   const after = await emulatorStatus(dataDir);
   if (before.running) {
     output.stdout(`The Lakebase emulator is already running at ${endpoint.host} (pid ${after.pid}, data ${dataDir}).\n`);
@@ -183,6 +185,12 @@ async function env(dataDir: string, output: CliOutput): Promise<number> {
     `export DATABRICKS_TOKEN=${shellQuote(endpoint.user.token)}`,
     `# the CA of the instances' server certificates (libpq, psql; sslmode=verify-full works)`,
     `export PGSSLROOTCERT=${shellQuote(endpoint.caCertPath)}`,
+    // Node's TLS reads no PGSSLROOTCERT: node-postgres with rejectUnauthorized (and
+    // @databricks/lakebase's sslmode require) trust the CA only through this variable. One that is
+    // set already (a corporate bundle) is not overwritten: it takes one file, so say how to combine.
+    ...(process.env.NODE_EXTRA_CA_CERTS
+      ? [`# NODE_EXTRA_CA_CERTS is set already; to also trust the emulator in Node programs, append ${endpoint.caCertPath} to that file`]
+      : [`# the same CA for Node programs (node-postgres, @databricks/lakebase with PGSSLMODE=require)`, `export NODE_EXTRA_CA_CERTS=${shellQuote(endpoint.caCertPath)}`]),
     `# or, as the service principal ${endpoint.servicePrincipal.displayName} (OAuth M2M), instead of DATABRICKS_TOKEN:`,
     `# unset DATABRICKS_TOKEN`,
     `# export DATABRICKS_CLIENT_ID=${shellQuote(endpoint.servicePrincipal.applicationId)}`,

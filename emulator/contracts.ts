@@ -13,6 +13,11 @@ export interface EmulatorOptions {
    * near zero in tests, a few seconds in demos. Default: realistic (a few seconds).
    */
   transitionDelayMs?: number;
+  /**
+   * The lowest `suspend_timeout_duration` an Autoscaling endpoint accepts, in seconds. Default 60,
+   * the real service's floor; lower values let tests and demos see scale to zero in seconds.
+   */
+  minSuspendTimeoutSeconds?: number;
 }
 
 /** A workspace user with a personal access token (the default identity of the emulator). */

@@ -94,6 +94,7 @@ async function spawnDaemon(layout: DataDirLayout, options: EmulatorOptions): Pro
   if (options.port !== undefined) args.push('--port', String(options.port));
   if (options.tokenTtlSeconds !== undefined) args.push('--token-ttl', String(options.tokenTtlSeconds));
   if (options.transitionDelayMs !== undefined) args.push('--transition-delay-ms', String(options.transitionDelayMs));
+  if (options.minSuspendTimeoutSeconds !== undefined) args.push('--min-suspend-timeout', String(options.minSuspendTimeoutSeconds));
   const logOffset = existsSync(layout.log) ? (await stat(layout.log)).size : 0;
   const output = openSync(layout.log, 'a', 0o600);
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;

@@ -1,5 +1,5 @@
 // The emulator's background process: `node dist/emulator/daemon.js --data-dir DIR [--port N]
-// [--token-ttl SECONDS] [--transition-delay-ms MS]`. Started detached by `ensureEmulatorDaemon`;
+// [--token-ttl SECONDS] [--transition-delay-ms MS] [--min-suspend-timeout SECONDS]`. Started detached by `ensureEmulatorDaemon`;
 // stopped by SIGTERM (or SIGINT), after which it stops every instance server and exits. It depends
 // on the emulator only, never on the kernel.
 import { parseArgs } from 'node:util';
@@ -22,6 +22,7 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       'token-ttl': { type: 'string' },
       'transition-delay-ms': { type: 'string' },
+      'min-suspend-timeout': { type: 'string' },
     },
     strict: true,
   });
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
     port: numberOption(values, 'port'),
     tokenTtlSeconds: numberOption(values, 'token-ttl'),
     transitionDelayMs: numberOption(values, 'transition-delay-ms'),
+    minSuspendTimeoutSeconds: numberOption(values, 'min-suspend-timeout'),
     daemon: true,
   });
   let stopping = false;

@@ -20,6 +20,8 @@ export interface InstanceRegistryDependencies {
   tokens: TokenService;
   transitionDelayMs: number;
   log: (line: string) => void;
+  /** Addresses taken by something else (Autoscaling endpoints), never given to an instance. */
+  reservedAddresses?: () => Iterable<string>;
 }
 
 function placement(record: InstanceRecord): InstancePlacement {
@@ -185,7 +187,7 @@ export class InstanceRegistry {
   }
 
   private addressesInUse(): Set<string> {
-    return new Set(Object.values(this.records).map((record) => record.address));
+    return new Set([...Object.values(this.records).map((record) => record.address), ...(this.deps.reservedAddresses?.() ?? [])]);
   }
 
   private async apply(record: InstanceRecord, event: InstanceEvent): Promise<void> {

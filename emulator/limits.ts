@@ -113,6 +113,42 @@ export const API_FIDELITY_GAPS: readonly ApiFidelityGap[] = [
     why: 'Local servers are not sized.',
   },
   {
+    id: 'endpoint-hosts',
+    real: 'An Autoscaling endpoint\'s hosts.host is a DNS name (ep-<uid>.database.<region>.cloud.databricks.com), its pooled host another (…-pooler…), served by PgBouncer.',
+    emulator: 'hosts.host and the pooled host are two loopback addresses of the endpoint, on port 5432; both reach the same server without a pooler in between.',
+    why: 'As for read_write_dns: no resolver knows a made-up name. Session semantics stay PostgreSQL\'s own on the pooled host (no transaction pooling).',
+  },
+  {
+    id: 'endpoint-certificate-localhost',
+    real: 'An endpoint\'s certificate names its DNS host.',
+    emulator: 'An endpoint\'s certificate names its two addresses and also localhost.',
+    why: 'node-postgres 8.18 (pinned by @databricks/lakebase 0.6) checks the certificate of a server reached by IP address against "localhost"; without the name, PGSSLMODE=require fails against the emulator. The CA is the emulator\'s own.',
+  },
+  {
+    id: 'read-only-endpoint',
+    real: 'A read-only endpoint is a compute of its own, replaying the branch\'s WAL.',
+    emulator: 'A read-only endpoint is a second login gateway in front of the branch\'s one server; its sessions start with default_transaction_read_only = on, so writes fail with 25006, but a session may SET it off.',
+    why: 'One PostgreSQL server per data directory; a streaming standby per read-only endpoint waits for the shared standby machinery.',
+  },
+  {
+    id: 'disabled-endpoint-wording',
+    real: 'A login to a disabled endpoint is refused; the exact wording is not documented.',
+    emulator: 'FATAL 57P03 "the endpoint projects/…/endpoints/… is disabled", with a hint to enable it.',
+    why: 'The real message could not be observed; the SQLSTATE is PostgreSQL\'s cannot_connect_now.',
+  },
+  {
+    id: 'autoscaling-operations',
+    real: 'Long-running operations are kept by the service for some time after they finish.',
+    emulator: 'Operations are kept in memory: after an emulator restart, polling an operation from before it answers 404 NOT_FOUND.',
+    why: 'Operations finish in seconds here; their results are the resources themselves, which are persisted.',
+  },
+  {
+    id: 'autoscaling-unsupported',
+    real: 'Autoscaling also has password roles, groups, replace_existing, snapshots, catalogs, synced tables, the Data API and readable-secondary groups.',
+    emulator: 'These answer NOT_IMPLEMENTED (501) by name.',
+    why: 'Not emulated yet; the emulator has no groups and no native password login.',
+  },
+  {
     id: 'synced-tables',
     real: 'Synced tables, pipelines and jobs exist.',
     emulator: 'They answer NOT_IMPLEMENTED (501) by name.',

@@ -18,7 +18,7 @@ function toHostingError(error: unknown): unknown {
   return new HostingError(code, error.message, { cause: error });
 }
 
-async function translated<T>(work: () => Promise<T>): Promise<T> {
+export async function translated<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {

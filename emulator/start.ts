@@ -5,6 +5,8 @@ import { open, readFile, rm, stat } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { EmulatorOptions, RunningEmulator } from './contracts';
+import { SUSPEND_TIMEOUT_SECONDS } from './autoscaling-limits';
+import { ComputeHosting } from './compute';
 import { CredentialIssuer } from './credentials';
 import { makeEndpoint, probeEmulator, processAlive, readRunningRecord } from './endpoint';
 import type { RunningRecord } from './endpoint';
@@ -16,6 +18,7 @@ import { loadOrCreateIdentities } from './identities';
 import { InstanceRegistry } from './instances';
 import { DEFAULT_TOKEN_TTL_SECONDS, DEFAULT_TRANSITION_DELAY_MS } from './limits';
 import { openEmulatorLog } from './log';
+import { ProjectRegistry } from './projects';
 import { dataDirLayout, prepareDataDir } from './paths';
 import type { DataDirLayout } from './paths';
 import { createPostgresHosting } from './postgres-hosting';
@@ -23,6 +26,7 @@ import { InstanceRoles } from './roles';
 import { databaseRoutes } from './routes/database';
 import { emulatorRoutes } from './routes/emulator';
 import { oauthRoutes } from './routes/oauth';
+import { postgresRoutes } from './routes/postgres';
 import { scimRoutes } from './routes/scim';
 import { openStateStore } from './store';
 import { loadTokenService } from './tokens';
@@ -53,6 +57,10 @@ function validateOptions(options: EmulatorOptions): void {
   }
   if (transitionDelayMs !== undefined && !(Number.isFinite(transitionDelayMs) && transitionDelayMs >= 0)) {
     throw new RangeError(`transitionDelayMs must be a non-negative number, got ${transitionDelayMs}`);
+  }
+  const { minSuspendTimeoutSeconds } = options;
+  if (minSuspendTimeoutSeconds !== undefined && !(Number.isFinite(minSuspendTimeoutSeconds) && minSuspendTimeoutSeconds > 0)) {
+    throw new RangeError(`minSuspendTimeoutSeconds must be a positive number, got ${minSuspendTimeoutSeconds}`);
   }
 }
 
@@ -149,8 +157,25 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
     const store = await openStateStore(layout.state);
     const hosting: InstanceHosting = await createPostgresHosting(layout, log);
 
-    const instances = new InstanceRegistry({ store, hosting, tokens, transitionDelayMs, log });
+    // Autoscaling endpoints and Provisioned instances share the loopback addresses: each side
+    // keeps off the other's.
+    let projects: ProjectRegistry | undefined;
+    const instances = new InstanceRegistry({
+      store, hosting, tokens, transitionDelayMs, log,
+      reservedAddresses: () => (projects ? projects.addresses() : []),
+    });
     cleanups.push(() => instances.close());
+    const compute = await ComputeHosting.open({
+      layout, tokens, log,
+      onEndpointState: (endpoint, state) => projects?.onEndpointState(endpoint, state),
+    });
+    projects = new ProjectRegistry({
+      store, compute, tokens, identities, transitionDelayMs, tokenTtlSeconds, log,
+      minSuspendTimeoutSeconds: options.minSuspendTimeoutSeconds ?? SUSPEND_TIMEOUT_SECONDS.min,
+      reservedAddresses: () => instances.list().map((record) => record.address),
+    });
+    const projectRegistry = projects;
+    cleanups.push(() => projectRegistry.close());
     const catalog = new UnityCatalog(store, instances);
     const roles = new InstanceRoles(instances, identities);
     const credentials = new CredentialIssuer(instances, catalog, tokens, tokenTtlSeconds);
@@ -162,6 +187,7 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
         ...oauthRoutes({ identities, tokens, host: () => host }),
         ...scimRoutes(),
         ...databaseRoutes({ instances, roles, catalog, credentials }),
+        ...postgresRoutes(projectRegistry),
       ],
       authenticate: bearerAuthenticator(identities, tokens),
       log,
@@ -181,6 +207,7 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
     log(`API listening at ${host}`);
 
     await instances.restore();
+    await projectRegistry.restore();
 
     const record: RunningRecord = {
       pid: process.pid,

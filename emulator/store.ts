@@ -5,6 +5,7 @@ import type { Capacity } from './limits';
 import type { InstanceState } from './instance-state';
 import { isInstanceState } from './instance-state';
 import { DataFileError, readJsonFile, writeJsonFileAtomic } from './files';
+import type { AutoscalingState } from './autoscaling-records';
 
 export type CreatorKind = 'USER' | 'SERVICE_PRINCIPAL';
 
@@ -61,6 +62,8 @@ export interface EmulatorState {
   tables: Record<string, TableRecord>;
   /** The API port of the last run, reused when no port is given so `DATABRICKS_HOST` stays put. */
   lastPort?: number;
+  /** Lakebase Autoscaling projects, branches, endpoints, roles and databases (absent in older files). */
+  autoscaling?: AutoscalingState;
 }
 
 export interface StateStore {

@@ -33,6 +33,13 @@ export interface RefresherOptions {
   workspaceHost: string;
   /** The workspace identity the tokens are minted for (a user name or an application id). */
   identity: string;
+  /**
+   * What kind of login the tokens are for, when not Provisioned instances: an Autoscaling
+   * endpoint's credential (`POST /api/2.0/postgres/credentials {endpoint}`) opens that endpoint
+   * only, so each endpoint gets its own refresher (`autoscaling:projects/p/branches/b/endpoints/e`).
+   * Refreshers of one identity with different scopes never share tokens.
+   */
+  scope?: string;
   /** Mints a token; usually `Workspace.generateCredential`. */
   mint: MintCredential;
   /**
@@ -80,6 +87,9 @@ export interface RefresherStatus {
   state: RefresherState;
   workspaceHost: string;
   identity: string;
+  /** Undefined for Provisioned instances; `autoscaling:<endpoint>` for an Autoscaling endpoint. */
+  scope: string | undefined;
+  /** The instances (or the Autoscaling endpoint) the tokens open. */
   instanceNames: string[];
   /** Expiry of the token currently served; null before the first one. */
   expiresAt: Date | null;
@@ -96,6 +106,7 @@ export interface RefresherStatus {
 export interface CredentialRefresher {
   readonly workspaceHost: string;
   readonly identity: string;
+  readonly scope: string | undefined;
   /**
    * A token that is valid now, for a new connection (pass it to `pg` as the `password`
    * function). Waits for a mint when none is valid; rejects with `CREDENTIAL_UNAVAILABLE` when
@@ -132,6 +143,7 @@ export function createRefresher(options: RefresherOptions): CredentialRefresher 
 class Refresher implements CredentialRefresher {
   readonly workspaceHost: string;
   readonly identity: string;
+  readonly scope: string | undefined;
   readonly #mint: MintCredential;
   readonly #bufferMs: number;
   readonly #retryInitialMs: number;
@@ -159,6 +171,7 @@ class Refresher implements CredentialRefresher {
   constructor(options: RefresherOptions) {
     this.workspaceHost = options.workspaceHost;
     this.identity = options.identity;
+    this.scope = options.scope;
     this.#mint = options.mint;
     this.#bufferMs = options.refreshBufferMs ?? DEFAULT_REFRESH_BUFFER_MS;
     this.#retryInitialMs = options.retry?.initialDelayMs ?? DEFAULT_RETRY_INITIAL_MS;
@@ -209,6 +222,7 @@ class Refresher implements CredentialRefresher {
       state: this.#state,
       workspaceHost: this.workspaceHost,
       identity: this.identity,
+      scope: this.scope,
       instanceNames: [...this.#instanceNames],
       expiresAt: date(this.#expiresAt),
       lastRefreshAt: date(this.#lastRefreshAt),
@@ -373,7 +387,7 @@ function alreadyExpired(credential: MintedCredential): LakebaseError {
   );
 }
 
-/** Refreshers by (workspace host, identity), so that connections of one identity share one. */
+/** Refreshers by (workspace host, identity, scope), so that connections of one identity share one. */
 export interface RefresherRegistry {
   /**
    * The running refresher for `options.workspaceHost` + `options.identity`, or a new one made
@@ -387,11 +401,11 @@ export interface RefresherRegistry {
 
 export function createRefresherRegistry(): RefresherRegistry {
   const refreshers = new Map<string, Refresher>();
-  const keyOf = (host: string, identity: string) =>
-    `${host.trim().replace(/\/+$/, '').toLowerCase()}\n${identity}`;
+  const keyOf = (host: string, identity: string, scope: string | undefined) =>
+    `${host.trim().replace(/\/+$/, '').toLowerCase()}\n${identity}\n${scope ?? ''}`;
   return {
     obtain(options) {
-      const key = keyOf(options.workspaceHost, options.identity);
+      const key = keyOf(options.workspaceHost, options.identity, options.scope);
       const existing = refreshers.get(key);
       if (existing && existing.state !== 'stopped') return existing;
       const created = new Refresher(options);

@@ -31,7 +31,16 @@ export interface EmbeddedConnection extends InstanceConnection {
   readonly emulator: { host: string; dataDir: string; caCertPath: string };
 }
 
-export async function connectEmbedded(options: EmbeddedConnectOptions = {}): Promise<EmbeddedConnection> {
+/** The local emulator as a workspace (started in the background when none runs), as its default user. */
+export interface EmbeddedWorkspace {
+  workspace: Workspace;
+  /** Where the emulator is (no secrets: its tokens stay inside). */
+  emulator: { host: string; dataDir: string; caCertPath: string };
+  /** The default user's name, the Postgres role its tokens log in as. */
+  userName: string;
+}
+
+export async function openEmbeddedWorkspace(options: Pick<EmbeddedConnectOptions, 'dataDir' | 'ensureEmulator'> = {}): Promise<EmbeddedWorkspace> {
   const dataDir = options.dataDir ?? defaultEmulatorDataDir();
   const ensure = options.ensureEmulator ?? ensureEmulatorDaemon;
   const endpoint = await ensure({ dataDir }).catch((error: unknown) => {
@@ -42,23 +51,26 @@ export async function connectEmbedded(options: EmbeddedConnectOptions = {}): Pro
   });
   // Only the emulator's own user: a DATABRICKS_* or PG* variable of the user's must not leak in.
   const workspace = await openWorkspace({ host: endpoint.host, token: endpoint.user.token, authType: 'pat', env: {} });
+  return { workspace, emulator: { host: endpoint.host, dataDir: endpoint.dataDir, caCertPath: endpoint.caCertPath }, userName: endpoint.user.userName };
+}
+
+export async function connectEmbedded(options: EmbeddedConnectOptions = {}): Promise<EmbeddedConnection> {
+  const { workspace, emulator, userName } = await openEmbeddedWorkspace(options);
   const name = options.instance ?? EMBEDDED_INSTANCE_NAME;
   await ensureAvailable(workspace, name, options.onProgress);
   const connection = await connectInstance({
     instance: name,
     workspace,
     env: {},
-    user: endpoint.user.userName,
+    user: userName,
     database: options.database,
     sslmode: 'verify-full',
-    sslRootCert: endpoint.caCertPath,
+    sslRootCert: emulator.caCertPath,
     refreshers: options.refreshers,
     refresh: options.refresh,
     verify: options.verify,
   });
-  return Object.assign(connection, {
-    emulator: { host: endpoint.host, dataDir: endpoint.dataDir, caCertPath: endpoint.caCertPath },
-  });
+  return Object.assign(connection, { emulator });
 }
 
 /** Creates the instance when it is missing, starts it when stopped, waits while it is busy. */

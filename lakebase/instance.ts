@@ -30,7 +30,7 @@ import {
 /** The database every instance has (lakebase.md). */
 export const DEFAULT_DATABASE = 'databricks_postgres';
 export const LAKEBASE_PORT = 5432;
-const APPLICATION_NAME = 'lakebase-kernel';
+export const APPLICATION_NAME = 'lakebase-kernel';
 
 /**
  * libpq's modes, as far as they make sense for Lakebase (which accepts TLS only):
@@ -238,7 +238,8 @@ interface TlsChoice {
   ssl: false | pg.ClientConfig['ssl'] & object;
 }
 
-async function tlsOptions(explicit: SslMode | undefined, rootCert: string | undefined, envMode: string | undefined): Promise<TlsChoice> {
+/** TLS settings for a Lakebase login (instances and Autoscaling endpoints alike). */
+export async function tlsOptions(explicit: SslMode | undefined, rootCert: string | undefined, envMode: string | undefined): Promise<TlsChoice> {
   const fromEnv = envMode === 'require' || envMode === 'verify-ca' || envMode === 'verify-full' || envMode === 'disable' ? envMode : undefined;
   const mode: SslMode = explicit ?? fromEnv ?? (rootCert ? 'verify-full' : 'require');
   if (mode === 'disable') return { mode, ssl: false };
@@ -267,8 +268,8 @@ async function tlsOptions(explicit: SslMode | undefined, rootCert: string | unde
   };
 }
 
-/** A pg client whose login failures are explained; the pool creates these. */
-function createInstancePool(
+/** A pg pool whose clients' login failures are explained (instances and Autoscaling endpoints alike). */
+export function createInstancePool(
   config: pg.ClientConfig,
   explain: (error: unknown) => Promise<LakebaseError>,
   options: InstancePoolOptions = {},
@@ -316,7 +317,7 @@ export interface LoginContext {
   refresher: CredentialRefresher;
 }
 
-const TLS_VERIFY_CODES = new Set([
+export const TLS_VERIFY_CODES = new Set([
   'SELF_SIGNED_CERT_IN_CHAIN',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -324,7 +325,7 @@ const TLS_VERIFY_CODES = new Set([
   'CERT_HAS_EXPIRED',
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
+export const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
 
 /**
  * Turns a login failure into a `LakebaseError` that says what to do (the troubleshooting rows

@@ -102,6 +102,7 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
       }),
     connectors: deps.connectors ?? createConnectors(),
     connectionKinds: new Map<string, ConnectionKind>(),
+    connectionPlacements: new Map(),
     settings: createSettings(deps.settings),
     catalogs: new CatalogCache(),
     refreshers,
@@ -220,6 +221,7 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
         await services.connections.closeAll();
       } finally {
         services.connectionKinds.clear();
+        services.connectionPlacements.clear();
         // Open connections keep working without a refresher; new logins would need one, and
         // after close there are none.
         refreshers.stopAll();

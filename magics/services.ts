@@ -4,7 +4,7 @@
 import type { ConnectionRegistry } from '../lakebase/connections';
 import type { CatalogCache } from '../lakebase/sql/catalog';
 import type { CredentialRefresher } from '../lakebase/credentials';
-import type { ConnectionKind, Connectors } from './connectors';
+import type { AutoscalingPlacement, ConnectionKind, Connectors } from './connectors';
 import type { MagicHost } from './host';
 import type { VerbRegistry } from './registry';
 import type { Settings } from './settings';
@@ -16,6 +16,8 @@ export interface MagicServices {
   connectors: Connectors;
   /** What each named connection goes to, for `%lakebase connections`. */
   connectionKinds: Map<string, ConnectionKind>;
+  /** Where each Autoscaling connection is (endpoint, branch), for the branch workflow. */
+  connectionPlacements: Map<string, AutoscalingPlacement>;
   settings: Settings;
   /** What each session's database holds, for completion in SQL text. */
   catalogs: CatalogCache;

@@ -34,9 +34,15 @@ export interface InstanceServerOptions {
   /** 5432, like real Lakebase (another port only where loopback aliases do not exist). */
   port: number;
   /** From `CertificateAuthority.issueServerCertificate`; presented by the login gateway, kept in memory only. */
-  certificate: { certPem: string; keyPem: string };
+  certificate?: { certPem: string; keyPem: string };
   /** Decides each login: the role asked for and the password given (a database token). */
   checkPassword: PasswordCheck;
+  /**
+   * Whether the server opens its own login gateway at `address` (default true). A Lakebase
+   * Autoscaling branch's server has none: its endpoints' gateways (`emulator/compute.ts`) reach
+   * it through `socketPath`, and outlive it while the branch is scaled to zero.
+   */
+  gateway?: boolean;
   /** How long a client may take to log in (PostgreSQL's authentication_timeout); default 60 s. */
   loginTimeoutMs?: number;
   /** The server's log lines and the emulator's notes about this server. */
@@ -93,11 +99,17 @@ export interface InstanceServer {
   dropRole(name: string, options?: DropRoleOptions): Promise<void>;
   /** The roles of Databricks identities, by name. */
   listRoles(): Promise<InstanceRole[]>;
-  /** Owned by databricks_superuser, like databricks_postgres. DATABASE_EXISTS when it exists. */
-  createDatabase(name: string): Promise<void>;
+  /** Owned by databricks_superuser like databricks_postgres, or by `owner`. DATABASE_EXISTS when it exists. */
+  createDatabase(name: string, options?: { owner?: string }): Promise<void>;
+  /** DROP DATABASE (WITH FORCE: sessions on it end, as a deleted Autoscaling database's do). */
+  dropDatabase(name: string): Promise<void>;
   databaseExists(name: string): Promise<boolean>;
   /** Stop (also a server of this directory started elsewhere) and delete its data. The object cannot be started again. */
   destroy(): Promise<void>;
+  /** PostgreSQL's Unix socket file while the server runs (trusted logins: for login gateways only). */
+  readonly socketPath: string | undefined;
+  /** Client sessions that are not idle now (running a statement, or inside a transaction). */
+  busySessions(): Promise<number>;
 }
 
 /** The emulator's own superuser: the login gateway refuses it; it logs in on the private socket only. */
@@ -166,6 +178,10 @@ class PostgresInstanceServer implements InstanceServer {
 
   get running(): boolean {
     return this.#state === 'running';
+  }
+
+  get socketPath(): string | undefined {
+    return this.#state === 'running' && this.#socketDir ? join(this.#socketDir, `.s.PGSQL.${this.#options.port}`) : undefined;
   }
 
   start(): Promise<void> {
@@ -265,10 +281,27 @@ class PostgresInstanceServer implements InstanceServer {
     });
   }
 
-  async createDatabase(name: string): Promise<void> {
+  async createDatabase(name: string, options: { owner?: string } = {}): Promise<void> {
     assertIdentifier(name, 'database');
-    // CREATE DATABASE cannot take a bind parameter; the name is quoted as an identifier.
-    await this.#admin('postgres', (client) => client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} OWNER ${SUPERUSER_ROLE}`));
+    if (options.owner !== undefined) assertIdentifier(options.owner, 'role');
+    // CREATE DATABASE cannot take a bind parameter; the names are quoted as identifiers.
+    await this.#admin('postgres', (client) =>
+      client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} OWNER ${options.owner === undefined ? SUPERUSER_ROLE : client.escapeIdentifier(options.owner)}`),
+    );
+  }
+
+  async dropDatabase(name: string): Promise<void> {
+    assertIdentifier(name, 'database');
+    await this.#admin('postgres', (client) => client.query(`DROP DATABASE ${client.escapeIdentifier(name)} WITH (FORCE)`));
+  }
+
+  async busySessions(): Promise<number> {
+    return this.#admin('postgres', async (client) => {
+      const { rows } = await client.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND state <> 'idle' AND pid <> pg_backend_pid()",
+      );
+      return rows[0].n;
+    });
   }
 
   async databaseExists(name: string): Promise<boolean> {
@@ -304,7 +337,7 @@ class PostgresInstanceServer implements InstanceServer {
       await this.#launch(binaries, account);
       await this.#bootstrap();
       // Opened last: a client that gets in finds a server ready for it.
-      if (this.#purpose === 'instance') await this.#openGateway();
+      if (this.#purpose === 'instance' && this.#options.gateway !== false) await this.#openGateway();
       this.#transition('running');
     } catch (error) {
       await this.#killAfterFailedStart();
@@ -343,6 +376,7 @@ class PostgresInstanceServer implements InstanceServer {
   async #openGateway(): Promise<void> {
     const { address, port, certificate, checkPassword, loginTimeoutMs } = this.#options;
     if (!this.#socketDir) throw new Error(`instance server at ${address}: no socket directory to open the gateway on`);
+    if (!certificate) throw new Error(`instance server at ${address}: a login gateway needs a certificate`);
     this.#gateway = await startLoginGateway({
       host: address,
       port,

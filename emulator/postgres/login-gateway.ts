@@ -53,9 +53,34 @@ export interface LoginGatewayOptions {
   port: number;
   /** The instance's certificate and key (from the emulator's CA). */
   certificate: { certPem: string; keyPem: string };
-  /** PostgreSQL's Unix socket file (`<socket directory>/.s.PGSQL.<port>`), where logins are trusted. */
-  serverSocketPath: string;
+  /**
+   * PostgreSQL's Unix socket file (`<socket directory>/.s.PGSQL.<port>`), where logins are trusted;
+   * or a function that returns it, for a server that may be asleep: it is called after a login's
+   * password was accepted and may start the server first (an Autoscaling endpoint scaled to zero
+   * wakes on its next login, and the client only sees a slower connect). Cancel requests never
+   * wake a server: they ask `runningServerSocketPath` instead.
+   */
+  serverSocketPath: string | (() => Promise<string>);
+  /** For a sleeping server: its socket only while it runs, else undefined (nothing to cancel). */
+  runningServerSocketPath?: () => string | undefined;
   checkPassword: PasswordCheck;
+  /**
+   * Asked after the password was accepted: a refusal to send instead of opening a session (an
+   * Autoscaling endpoint that is disabled). Undefined admits the login.
+   */
+  admit?: () => ServerError | undefined;
+  /**
+   * Startup parameters every session gets, whatever the client sent (e.g. a read-only endpoint's
+   * `default_transaction_read_only=on`); they replace the client's parameters of the same name.
+   */
+  forcedParameters?: Readonly<Record<string, string>>;
+  /** Told whenever the number of open client connections changes. */
+  onConnectionCountChange?: (count: number) => void;
+  /**
+   * Told when a relayed session moves bytes either way (a query, its results): an Autoscaling
+   * endpoint is idle when nothing moved for its suspend timeout, even with sessions open.
+   */
+  onActivity?: () => void;
   /** Roles that never log in through the gateway, refused like a pg_hba.conf `reject` line. */
   reservedRoles?: readonly string[];
   /** How long a client may take from connecting to a finished login; PostgreSQL's authentication_timeout is 60 s. */
@@ -168,7 +193,11 @@ class Gateway implements LoginGateway {
     }
     const connection = new GatewayConnection(socket, this.#options, this.#secureContext, (line) => this.#log(line));
     this.#connections.add(connection);
-    void connection.serve().finally(() => this.#connections.delete(connection));
+    this.#options.onConnectionCountChange?.(this.#connections.size);
+    void connection.serve().finally(() => {
+      this.#connections.delete(connection);
+      this.#options.onConnectionCountChange?.(this.#connections.size);
+    });
   }
 
   #log(line: string): void {
@@ -378,13 +407,15 @@ class GatewayConnection {
     }
     if (!accepted) return this.#refuse(POSTGRES_ERRORS.passwordAuthenticationFailed(user));
     if (this.#isClosed()) throw new ConnectionGone('the client left during the password check');
+    const refusal = this.options.admit?.();
+    if (refusal) return this.#refuse(refusal, `login of ${role}`);
 
     this.#moveTo('opening-session');
     const server = await this.#openServerSocket();
     if (this.#isClosed()) throw new ConnectionGone('the client left while its session was being opened');
     // Trusted on the socket: PostgreSQL answers AuthenticationOk (or its own error, such as a
     // missing role or database) and the rest of the start-up, straight to the client.
-    server.write(startupMessageForServer(startup));
+    server.write(startupMessageForServer(startup, this.options.forcedParameters));
     const early = this.#reader.detach();
     if (early.length > 0) server.write(early);
     this.#relay(server);
@@ -393,6 +424,13 @@ class GatewayConnection {
   #relay(server: Socket): void {
     this.#moveTo('relaying');
     clearTimeout(this.#loginTimer);
+    const onActivity = this.options.onActivity;
+    if (onActivity) {
+      // Extra 'data' listeners only observe: the pipelines below still carry every byte.
+      onActivity();
+      this.#stream.on('data', onActivity);
+      server.on('data', onActivity);
+    }
     pipeline(this.#stream, server, (error) => this.#relayEnded('to the server', error));
     pipeline(server, this.#stream, (error) => this.#relayEnded('to the client', error));
   }
@@ -431,9 +469,29 @@ class GatewayConnection {
     this.#stream.destroySoon();
   }
 
-  #openServerSocket(): Promise<Socket> {
+  async #serverSocketPath(): Promise<string> {
+    const { serverSocketPath, runningServerSocketPath } = this.options;
+    if (typeof serverSocketPath === 'string') return serverSocketPath;
+    if (this.#state === 'forwarding-cancel') {
+      const running = runningServerSocketPath?.();
+      if (running === undefined) throw new Error('the server is asleep, so no query runs that could be cancelled');
+      return running;
+    }
+    return serverSocketPath();
+  }
+
+  async #openServerSocket(): Promise<Socket> {
+    let path: string;
+    try {
+      path = await this.#serverSocketPath();
+    } catch (error) {
+      if (this.#state === 'forwarding-cancel') throw error;
+      if (this.#state === 'closed') throw new ConnectionGone('the client left while its server was being started');
+      this.log(`the server could not be started for a login: ${(error as Error).message}`);
+      throw new ProtocolViolation('the server could not be started', encodeErrorResponse(POSTGRES_ERRORS.notAcceptingConnections()));
+    }
     return new Promise((resolve, reject) => {
-      const server = connectUnixSocket({ path: this.options.serverSocketPath });
+      const server = connectUnixSocket({ path });
       this.#server = server;
       server.on('error', (error) => this.#noteSocketError('server', error));
       const onError = (error: Error) => reject(error);

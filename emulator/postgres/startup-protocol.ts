@@ -185,6 +185,17 @@ export const POSTGRES_ERRORS = {
     code: '57P03',
     message: 'the database system is not accepting connections',
   }),
+  /**
+   * A login to a disabled Lakebase Autoscaling endpoint. The real service's wording is not
+   * documented (fidelity.ts, disabled-endpoint-wording); the SQLSTATE is PostgreSQL's
+   * cannot_connect_now, which clients already treat as "try again later".
+   */
+  endpointDisabled: (endpoint: string): ServerError => ({
+    severity: 'FATAL',
+    code: '57P03',
+    message: `the endpoint ${endpoint} is disabled`,
+    hint: 'Enable it (update the endpoint with spec.disabled = false), then connect again.',
+  }),
 } as const;
 
 // ---- reading -----------------------------------------------------------------------------------
@@ -367,11 +378,16 @@ export function encodeErrorResponse(error: ServerError, protocolMajor: number = 
 /**
  * The StartupMessage the gateway sends PostgreSQL for a client: the client's own packet, unless
  * the gateway already negotiated the version down (then PostgreSQL must see the agreed version
- * and no `_pq_.` options, or it would negotiate a second time, after authentication).
+ * and no `_pq_.` options, or it would negotiate a second time, after authentication), or it forces
+ * parameters on the session (`forced` replaces the client's values of those names).
  */
-export function startupMessageForServer(message: StartupMessage): Buffer {
-  if (message.version.minor <= LATEST_PROTOCOL_MINOR && message.unrecognizedProtocolOptions.length === 0) return message.packet;
-  const pairs = message.parameters.filter(({ name }) => !name.startsWith('_pq_.')).map(({ name, value }) => Buffer.from(`${name}\0${value}\0`, 'latin1'));
+export function startupMessageForServer(message: StartupMessage, forced: Readonly<Record<string, string>> = {}): Buffer {
+  const forcedNames = Object.keys(forced);
+  if (message.version.minor <= LATEST_PROTOCOL_MINOR && message.unrecognizedProtocolOptions.length === 0 && forcedNames.length === 0) return message.packet;
+  const pairs = message.parameters
+    .filter(({ name }) => !name.startsWith('_pq_.') && !forcedNames.includes(name))
+    .map(({ name, value }) => Buffer.from(`${name}\0${value}\0`, 'latin1'));
+  for (const name of forcedNames) pairs.push(Buffer.from(`${name}\0${forced[name]}\0`, 'latin1'));
   return encodeStartupMessage({ major: PROTOCOL_MAJOR, minor: Math.min(message.version.minor, LATEST_PROTOCOL_MINOR) }, pairs);
 }
 

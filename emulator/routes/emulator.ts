@@ -24,6 +24,5 @@ export function emulatorRoutes(status: () => EmulatorStatusBody): Route[] {
     { method: '*', path: '/api/2.0/pipelines/{id}/updates/{update}', authenticated: true, handle: unsupported('The Pipelines API') },
     { method: '*', path: '/api/2.2/jobs/{verb}', authenticated: true, handle: unsupported('The Jobs API') },
     { method: '*', path: '/api/2.1/jobs/{verb}', authenticated: true, handle: unsupported('The Jobs API') },
-    { method: '*', path: '/api/2.0/postgres/projects', authenticated: true, handle: unsupported('Lakebase Autoscaling (/api/2.0/postgres)') },
   ];
 }

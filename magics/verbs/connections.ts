@@ -2,11 +2,13 @@
 //
 // `connect` picks where to go from what was typed, in this order (README, "Connecting"):
 //   1. a `postgres://` / `postgresql://` URL or a libpq `key=value` string → that PostgreSQL;
-//   2. any other word → the Lakebase instance of that name in the configured workspace;
+//   2. PROJECT/BRANCH or projects/p/... → that Lakebase Autoscaling endpoint; any other word →
+//      the Lakebase instance or Autoscaling project of that name (both: asked which; with no
+//      Databricks configuration, on the local emulator);
 //   3. nothing, with --host/--port/--sslmode → PostgreSQL from those options (and PG* variables);
 //   4. nothing, with --local → the embedded default (the local Lakebase emulator);
-//   5. nothing, inside a Databricks App (PGHOST, PGUSER, DATABRICKS_CLIENT_ID, no PGPASSWORD) →
-//      the app's database instance;
+//   5. nothing, inside a Databricks App (PGHOST, PGUSER, DATABRICKS_CLIENT_ID, no PGPASSWORD) or
+//      with LAKEBASE_ENDPOINT → the app's database instance or Autoscaling endpoint;
 //   6. nothing, with PG* variables set → PostgreSQL from them, as psql would;
 //   7. nothing, with Databricks configured → an error asking which instance;
 //   8. nothing at all → the embedded default, so the quickstart needs no set-up.
@@ -27,14 +29,21 @@ export const CONNECT_ERRORS = {
   instanceRequired: 'INSTANCE_REQUIRED',
   /** A password is needed and there is no client to ask (headless run, allow_stdin false). */
   noPrompt: 'PASSWORD_PROMPT_UNAVAILABLE',
+  /** A name that is both a Provisioned instance and an Autoscaling project, and nobody to ask. */
+  ambiguousName: 'AMBIGUOUS_NAME',
+  /** A name that is neither an instance nor a project. */
+  nameNotFound: 'LAKEBASE_NAME_NOT_FOUND',
 } as const;
 
 /** Lakebase instance names: 1 to 63 letters, digits and hyphens (lakebase.md). */
 const INSTANCE_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/;
 const CONNECTION_STRING = /^(postgres(ql)?:\/\/|[A-Za-z_]+\s*=)/i;
+/** Project ids are lowercase (postgres.py); a name with capitals can only be an instance. */
+const PROJECT_ID = /^[a-z][a-z0-9-]{0,62}$/;
 
 const postgresOnly = ['host', 'port', 'sslmode'] as const;
 const instanceOnly = ['profile', 'read-only'] as const;
+const projectOnly = ['pooled'] as const;
 
 const connectOptions: OptionDeclaration[] = [
   { name: 'as', kind: 'text', valueName: 'NAME', summary: 'Name of the connection (default: the instance or database name)' },
@@ -50,7 +59,9 @@ const connectOptions: OptionDeclaration[] = [
     summary: 'TLS as libpq does it (default prefer; Lakebase accepts TLS only)',
   },
   { name: 'profile', kind: 'text', valueName: 'PROFILE', summary: 'Databricks config profile for the workspace (~/.databrickscfg)' },
-  { name: 'read-only', kind: 'flag', summary: 'Connect to the instance\'s readable secondaries (read_only_dns)' },
+  { name: 'read-only', kind: 'flag', summary: 'Connect to the instance\'s readable secondaries (read_only_dns), or the branch\'s read-only endpoint' },
+  { name: 'pooled', kind: 'flag', summary: 'Connect to the Autoscaling endpoint\'s pooled host' },
+  { name: 'instance', kind: 'flag', summary: 'TARGET is a Provisioned instance, also when a project has the same name' },
   { name: 'local', kind: 'flag', summary: 'Connect to the local Lakebase emulator, even when Databricks is configured' },
 ];
 
@@ -66,7 +77,9 @@ export const connectionsFamily: VerbFamily<MagicServices> = {
         {
           name: 'TARGET',
           optional: true,
-          summary: 'an instance name, a postgresql:// URL or "key=value" string; left out: PG* variables, a Databricks App, or the local emulator',
+          summary:
+            'an instance, a project (PROJECT, PROJECT/BRANCH, projects/p/branches/b/endpoints/e), a postgresql:// URL or "key=value" string; ' +
+            'left out: PG* variables, a Databricks App, LAKEBASE_ENDPOINT, or the local emulator',
         },
       ],
       options: connectOptions,
@@ -74,7 +87,11 @@ export const connectionsFamily: VerbFamily<MagicServices> = {
         'With an instance name, the instance is looked up in the Databricks workspace (DATABRICKS_HOST and a token, OAuth, a profile, or ' +
           'the Databricks CLI login), a database token is minted for your identity, and the connection uses TLS. Tokens are refreshed in ' +
           'the background before they expire (see %lakebase token); open connections are never dropped.',
-        'With nothing: inside a Databricks App, its database resource; else, when PG* variables are set, the server they name; else, ' +
+        'A Lakebase Autoscaling project connects to its default branch\'s read-write endpoint; PROJECT/BRANCH to that branch\'s; a full ' +
+          'endpoint name to that endpoint. --read-only picks the branch\'s read-only endpoint, --pooled the pooled host. Tokens come from ' +
+          'the endpoint\'s credentials, one refresher per identity and endpoint. A name that is both an instance and a project is asked ' +
+          'about (or write projects/NAME, or --instance).',
+        'With nothing: inside a Databricks App, its database or postgres resource (or the endpoint LAKEBASE_ENDPOINT names); else, when PG* variables are set, the server they name; else, ' +
           'without any Databricks configuration, the local Lakebase emulator (started in the background on first use) and its ' +
           'instance "local".',
         'Passwords do not belong on the magic line (they would be saved in the notebook): use PGPASSWORD or ~/.pgpass, or leave them out ' +
@@ -88,11 +105,17 @@ export const connectionsFamily: VerbFamily<MagicServices> = {
         ['local', 'read-only'],
         ['local', 'user'],
         ['local', 'sslmode'],
+        ['local', 'pooled'],
+        ['local', 'instance'],
+        ['instance', 'pooled'],
       ],
       examples: [
         '%lakebase connect',
         '%lakebase connect my-instance',
         '%lakebase connect my-instance --database app --as app',
+        '%lakebase connect shop',
+        '%lakebase connect shop/dev --read-only',
+        '%lakebase connect projects/shop/branches/production/endpoints/primary --pooled',
         '%lakebase connect postgresql://me@localhost:5432/shop --as shop',
         '%lakebase connect -h localhost -p 5432 -d shop -U me',
       ],
@@ -151,6 +174,7 @@ export const connectionsFamily: VerbFamily<MagicServices> = {
           for (const name of names) warnIfInTransaction(services, name, host);
           await connections.closeAll();
           services.connectionKinds.clear();
+          services.connectionPlacements.clear();
           return new TextOutput(names.length === 0 ? 'No connections to close.' : `Closed ${names.map((name) => `"${name}"`).join(', ')}.`);
         }
         const name = named ?? connections.currentName;
@@ -158,6 +182,7 @@ export const connectionsFamily: VerbFamily<MagicServices> = {
         warnIfInTransaction(services, name, host);
         await connections.close(name);
         services.connectionKinds.delete(name);
+        services.connectionPlacements.delete(name);
         const others = connections.list();
         const next =
           others.length === 0 ? '' : connections.currentName === undefined ? ` Choose the current one with %lakebase use NAME (${others.map((c) => c.name).join(', ')}).` : '';
@@ -183,7 +208,7 @@ async function connect(invocation: MagicInvocation, host: MagicHost, services: M
   }
 
   let opened: OpenedConnection;
-  const route = await chooseRoute(target, invocation, connectors);
+  const route = await chooseRoute(target, invocation, connectors, host);
   switch (route) {
     case 'postgres': {
       const connectionString = target;
@@ -196,6 +221,17 @@ async function connect(invocation: MagicInvocation, host: MagicHost, services: M
       });
       break;
     }
+    case 'project':
+      opened = await connectors.project({
+        target: target!,
+        database: text('database'),
+        user: text('user'),
+        profile: text('profile'),
+        readOnly: options['read-only'] === true,
+        pooled: options.pooled === true,
+        signal,
+      });
+      break;
     case 'instance':
       opened = await connectors.instance({
         instance: target!,
@@ -235,16 +271,19 @@ async function connect(invocation: MagicInvocation, host: MagicHost, services: M
     throw error;
   }
   services.connectionKinds.set(name, opened.kind);
+  if (opened.autoscaling) services.connectionPlacements.set(name, opened.autoscaling);
+  else services.connectionPlacements.delete(name);
   const replaced = replacing ? ' (replacing the earlier connection of that name)' : '';
+  const where = opened.autoscaling ? ` (endpoint ${opened.autoscaling.endpoint})` : '';
   const tokens =
     opened.identity === undefined ? '' : ` Logged in as ${opened.identity} with a database token, refreshed in the background (%lakebase token).`;
-  return new TextOutput(`Connected "${name}" to ${opened.session.description}${replaced}; it is the current connection.${tokens}`);
+  return new TextOutput(`Connected "${name}" to ${opened.session.description}${where}${replaced}; it is the current connection.${tokens}`);
 }
 
-type Route = 'postgres' | 'instance' | 'app' | 'embedded';
+type Route = 'postgres' | 'instance' | 'project' | 'app' | 'embedded';
 
 /** Where `connect` goes (see the order at the top of this file), refusing options that do not apply there. */
-async function chooseRoute(target: string | undefined, invocation: MagicInvocation, connectors: Connectors): Promise<Route> {
+async function chooseRoute(target: string | undefined, invocation: MagicInvocation, connectors: Connectors, host: MagicHost): Promise<Route> {
   const given = (names: readonly string[]) => names.filter((name) => name in invocation.options);
   const refuse = (names: readonly string[], where: string) => {
     const wrong = given(names);
@@ -257,25 +296,33 @@ async function chooseRoute(target: string | undefined, invocation: MagicInvocati
   };
   if (target !== undefined) {
     if (CONNECTION_STRING.test(target)) {
-      refuse([...instanceOnly, 'local'], 'with a PostgreSQL URL');
+      refuse([...instanceOnly, ...projectOnly, 'instance', 'local'], 'with a PostgreSQL URL');
       return 'postgres';
     }
+    if (target.includes('/')) {
+      refuse([...postgresOnly, 'instance', 'local'], 'with a project, branch or endpoint (its host comes from the workspace)');
+      return 'project';
+    }
     if (!INSTANCE_NAME.test(target)) {
-      throw new MagicUsageError(MAGIC_ERRORS.invalidValue, `connect: "${target}" is neither a postgresql:// URL nor an instance name`, {
+      throw new MagicUsageError(MAGIC_ERRORS.invalidValue, `connect: "${target}" is neither a postgresql:// URL nor an instance or project name`, {
         line: invocation.source.line,
-        hint: 'Instance names have letters, digits and hyphens. For a server, write a URL (postgresql://user@host:5432/db) or use --host and --port.',
+        hint: 'Instance and project names have letters, digits and hyphens (PROJECT/BRANCH for a branch). For a server, write a URL (postgresql://user@host:5432/db) or use --host and --port.',
       });
     }
-    refuse([...postgresOnly, 'local'], 'with an instance (its host comes from the workspace)');
-    return 'instance';
+    refuse([...postgresOnly, 'local'], 'with an instance or a project (its host comes from the workspace)');
+    if (invocation.options.instance === true || !PROJECT_ID.test(target)) {
+      refuse(projectOnly, 'with a Provisioned instance (it has no pooled host)');
+      return 'instance';
+    }
+    return nameRoute(target, invocation, connectors, host);
   }
   if (given(postgresOnly).length > 0) {
     refuse(instanceOnly, 'with --host, --port or --sslmode (they are for a PostgreSQL server, not an instance)');
     return 'postgres';
   }
   if (invocation.options.local === true) return 'embedded';
-  if (connectors.isDatabricksApp()) {
-    refuse([...instanceOnly, 'database', 'user'], 'inside a Databricks App (its database resource sets them)');
+  if (connectors.isDatabricksApp() || connectors.hasLakebaseEndpoint()) {
+    refuse([...instanceOnly, ...projectOnly, 'instance', 'database', 'user'], 'inside a Databricks App or with LAKEBASE_ENDPOINT (the environment sets them)');
     return 'app';
   }
   if (connectors.hasPgEnvironment()) {
@@ -287,8 +334,38 @@ async function chooseRoute(target: string | undefined, invocation: MagicInvocati
       hint: 'Write %lakebase connect INSTANCE (the Databricks CLI lists them: databricks database list-database-instances), or %lakebase connect --local for the local emulator.',
     });
   }
-  refuse([...instanceOnly, 'user'], 'with the local emulator (it logs in as its own user)');
+  refuse([...instanceOnly, ...projectOnly, 'instance', 'user'], 'with the local emulator (it logs in as its own user)');
   return 'embedded';
+}
+
+/**
+ * A bare name: a Provisioned instance still goes the Provisioned way, a project the Autoscaling
+ * way; a name that is both (an upgraded instance keeps its name) is asked about through the
+ * client's input prompt, or refused with the two ways to say which where nobody can answer.
+ */
+async function nameRoute(name: string, invocation: MagicInvocation, connectors: Connectors, host: MagicHost): Promise<Route> {
+  const kinds = await connectors.nameKinds(name, invocation.options.profile as string | undefined);
+  const pooled = invocation.options.pooled === true;
+  if (kinds.instance && !kinds.project) {
+    if (pooled) throw new MagicUsageError(MAGIC_ERRORS.conflictingOptions, `connect: ${name} is a Provisioned instance, which has no pooled host`, { line: invocation.source.line });
+    return 'instance';
+  }
+  if (kinds.project && !kinds.instance) return 'project';
+  if (!kinds.project && !kinds.instance) {
+    throw new LakebaseError(CONNECT_ERRORS.nameNotFound, `There is neither a database instance nor an Autoscaling project named ${name}.`, {
+      hint: 'List them with %lakebase project list (Autoscaling) or the Databricks CLI (databricks database list-database-instances); create a project with %lakebase project create NAME.',
+    });
+  }
+  const choices = `Write "%lakebase connect projects/${name}" for the project, or "%lakebase connect ${name} --instance" for the instance.`;
+  let answer: string;
+  try {
+    answer = (await host.input(`${name} is both a Provisioned instance and an Autoscaling project. Connect to which? [instance/project] `, { password: false })).trim().toLowerCase();
+  } catch (error) {
+    throw new LakebaseError(CONNECT_ERRORS.ambiguousName, `${name} is both a Provisioned instance and an Autoscaling project.`, { hint: choices, cause: error });
+  }
+  if (answer === 'instance' || answer === 'i') return 'instance';
+  if (answer === 'project' || answer === 'p') return 'project';
+  throw new LakebaseError(CONNECT_ERRORS.ambiguousName, `"${answer}" is neither instance nor project, so ${name} stays ambiguous.`, { hint: choices });
 }
 
 /** The psql-like prompt, through the cell that is running when the server asks. */
@@ -341,6 +418,8 @@ function kindWords(kind: ConnectionKind | undefined): string {
       return 'Lakebase (app resource)';
     case 'embedded':
       return 'local emulator';
+    case 'project':
+      return 'Lakebase Autoscaling';
     case undefined:
       return '';
     default: {

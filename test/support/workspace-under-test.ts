@@ -56,7 +56,7 @@ function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(3).toString('hex').replace(/\d/g, (digit) => 'ghijklmnop'[Number(digit)])}`;
 }
 
-export async function openWorkspaceUnderTest(options: { tokenTtlSeconds?: number; transitionDelayMs?: number } = {}): Promise<WorkspaceUnderTest> {
+export async function openWorkspaceUnderTest(options: { tokenTtlSeconds?: number; transitionDelayMs?: number; minSuspendTimeoutSeconds?: number } = {}): Promise<WorkspaceUnderTest> {
   if (realWorkspaceConfigured()) {
     const client = new WorkspaceClient({});
     const host = (await client.config.getHost()).toString().replace(/\/$/, '');
@@ -73,7 +73,13 @@ export async function openWorkspaceUnderTest(options: { tokenTtlSeconds?: number
     };
   }
   const dataDir = await mkdtemp(join(tmpdir(), 'lakebase-contract-'));
-  const emulator = await startEmulator({ dataDir, port: 0, transitionDelayMs: options.transitionDelayMs ?? 0, tokenTtlSeconds: options.tokenTtlSeconds });
+  const emulator = await startEmulator({
+    dataDir,
+    port: 0,
+    transitionDelayMs: options.transitionDelayMs ?? 0,
+    tokenTtlSeconds: options.tokenTtlSeconds,
+    minSuspendTimeoutSeconds: options.minSuspendTimeoutSeconds,
+  });
   const client = new WorkspaceClient({ host: emulator.host, token: emulator.user.token, authType: 'pat' });
   return {
     kind: 'emulator',

@@ -1,0 +1,337 @@
+// The compute of Lakebase Autoscaling branches: one real PostgreSQL server per branch (its data
+// directory is the branch's data), and per endpoint a login gateway at the endpoint's own
+// address (plus one at its pooled host) that stays up while the server sleeps.
+//
+// Scale to zero, as the real service does it ("when your compute remains idle — receiving no
+// queries or connections — for the configured timeout period", docs "Scale to zero"): an endpoint
+// through which nothing moved for its `suspend_timeout_duration` lets the server stop (the endpoint
+// reads IDLE), and sessions still open end as PostgreSQL's shutdown ends them; a session that is
+// running a statement or sits inside a transaction keeps the server up. The next login wakes it
+// inside the gateway, after the password was checked and before the session is opened, so the
+// client only sees a slower connect. Endpoints with `no_suspension` keep it running. A disabled
+// endpoint refuses logins with a FATAL error and does not keep the server up.
+//
+// Why one server per branch and not per endpoint: PostgreSQL runs one server per data directory,
+// and a branch is one data directory. A read-only endpoint is therefore a second gateway in front
+// of the branch's server whose sessions are forced read-only (`default_transaction_read_only`);
+// the real service gives it a replica of its own (fidelity gap `read-only-endpoint`, limits.ts).
+import { ApiError } from './api-errors';
+import type { EndpointRecord, EndpointState } from './autoscaling-records';
+import { HostingError } from './hosting';
+import { translated } from './postgres-hosting';
+import type { DataDirLayout } from './paths';
+import { allocateInstanceEndpoint, createInstanceServer, loadOrCreateAuthority, startLoginGateway } from './postgres/index';
+import type { CertificateAuthority, InstanceServer, LoginGateway } from './postgres/index';
+import { POSTGRES_ERRORS } from './postgres/startup-protocol';
+import { INSTANCE_PORT } from './limits';
+import type { TokenService } from './tokens';
+
+/**
+ * A server woken for an API call (a role, a database, a branch copy) stays up this long after it,
+ * so that a burst of calls does not start and stop it each time.
+ */
+const API_CALL_GRACE_MS = 5_000;
+/** When the timeout passed but a session is busy (a long statement), look again this much later. */
+const BUSY_RECHECK_MS = 1_000;
+
+export interface ComputeHostingOptions {
+  layout: DataDirLayout;
+  tokens: TokenService;
+  log: (line: string) => void;
+  /** Told when a branch's server starts or stops: its endpoints' state (and last activity). */
+  onEndpointState: (endpoint: EndpointRecord, state: EndpointState) => void;
+}
+
+/** Where the compute of every branch lives; one per emulator. */
+export class ComputeHosting {
+  readonly #options: ComputeHostingOptions;
+  readonly #authority: CertificateAuthority;
+  readonly #branches = new Map<string, BranchCompute>();
+
+  private constructor(options: ComputeHostingOptions, authority: CertificateAuthority) {
+    this.#options = options;
+    this.#authority = authority;
+  }
+
+  static async open(options: ComputeHostingOptions): Promise<ComputeHosting> {
+    return new ComputeHosting(options, await loadOrCreateAuthority(options.layout.authorityDir));
+  }
+
+  get caCertPath(): string {
+    return this.#authority.certPath;
+  }
+
+  /** Two loopback addresses (host and pooled host) not among `inUse`, on the PostgreSQL port. */
+  async allocateAddresses(inUse: ReadonlySet<string>): Promise<{ address: string; pooledAddress: string; port: number }> {
+    const first = await translated(() => allocateInstanceEndpoint(inUse, INSTANCE_PORT));
+    const second = await translated(() => allocateInstanceEndpoint(new Set([...inUse, first.address]), INSTANCE_PORT));
+    if (first.port !== INSTANCE_PORT || second.port !== INSTANCE_PORT) {
+      // Only 127.0.0.1 (macOS without aliases): every endpoint on its own port there.
+      throw new HostingError('FAILED', 'Autoscaling endpoints need loopback aliases (127.0.x.y); this machine has only 127.0.0.1.');
+    }
+    return { address: first.address, pooledAddress: second.address, port: INSTANCE_PORT };
+  }
+
+  /** The compute of a branch whose data is `instances/<dataUid>`; made on first use. */
+  branch(dataUid: string, label: string): BranchCompute {
+    let compute = this.#branches.get(dataUid);
+    if (!compute) {
+      compute = new BranchCompute(dataUid, label, this.#options, this.#authority);
+      this.#branches.set(dataUid, compute);
+    }
+    return compute;
+  }
+
+  /** Stops every gateway and server (emulator shutdown); the data stays. */
+  async close(): Promise<void> {
+    const all = [...this.#branches.values()];
+    this.#branches.clear();
+    const results = await Promise.allSettled(all.map((compute) => compute.close()));
+    results.forEach((result, index) => {
+      if (result.status === 'rejected') this.#options.log(`compute of ${all[index].label}: stopping failed: ${(result.reason as Error).message}`);
+    });
+  }
+
+  /** Stops the branch's compute and deletes its data. */
+  async destroy(dataUid: string, label: string): Promise<void> {
+    const compute = this.branch(dataUid, label);
+    this.#branches.delete(dataUid);
+    await compute.destroy();
+  }
+}
+
+interface AttachedEndpoint {
+  record: EndpointRecord;
+  gateways: LoginGateway[];
+  /** Client connections open on its gateways now. */
+  connections: number;
+  /** When a connection last opened or closed or moved bytes (or the endpoint was attached). */
+  lastActivity: number;
+}
+
+/** One branch's server and its endpoints' gateways. */
+export class BranchCompute {
+  readonly label: string;
+  readonly #server: InstanceServer;
+  readonly #options: ComputeHostingOptions;
+  readonly #authority: CertificateAuthority;
+  readonly #endpoints = new Map<string, AttachedEndpoint>();
+  /** wake / suspend / close run one after another. */
+  #lifecycle: Promise<unknown> = Promise.resolve();
+  /** API calls using the server now; it never sleeps under them. */
+  #adminInFlight = 0;
+  #lastAdminAt = 0;
+  #timer: NodeJS.Timeout | undefined;
+  /** Not before this: a session was busy at the last look. */
+  #notBefore = 0;
+  #closed = false;
+
+  constructor(dataUid: string, label: string, options: ComputeHostingOptions, authority: CertificateAuthority) {
+    this.label = label;
+    this.#options = options;
+    this.#authority = authority;
+    this.#server = createInstanceServer({
+      dataDir: options.layout.instanceDir(dataUid),
+      // Names the server in logs and `ps` (cluster_name); it listens on no address of its own.
+      address: label,
+      port: INSTANCE_PORT,
+      gateway: false,
+      checkPassword: async () => false,
+      log: (line) => options.log(`[${label}] ${line}`),
+    });
+  }
+
+  get running(): boolean {
+    return this.#server.running;
+  }
+
+  /** Opens the endpoint's gateways (host and pooled host). The server stays as it is. */
+  async attach(record: EndpointRecord): Promise<void> {
+    if (this.#endpoints.has(record.uid)) return;
+    const attached: AttachedEndpoint = { record, gateways: [], connections: 0, lastActivity: Date.now() };
+    // `localhost` too: node-postgres 8.18, which @databricks/lakebase 0.6 pins, checks the
+    // certificate of a server it reaches by IP address against "localhost" (fidelity gap
+    // endpoint-certificate-localhost); real endpoints have DNS names and never meet this.
+    const certificate = this.#authority.issueServerCertificate({ dnsNames: ['localhost'], ipAddresses: [record.address, record.pooledAddress] });
+    // Connections open on each of its gateways (host, pooled host).
+    const counts = [0, 0];
+    const readOnly = record.type === 'ENDPOINT_TYPE_READ_ONLY';
+    try {
+      for (const [index, address] of [record.address, record.pooledAddress].entries()) {
+        const gateway = await translated(() =>
+          startLoginGateway({
+            host: address,
+            port: record.port,
+            certificate,
+            serverSocketPath: () => this.#wakeForLogin(),
+            runningServerSocketPath: () => this.#server.socketPath,
+            checkPassword: async (user, password) => {
+              const verdict = await this.#options.tokens.verifyDatabaseCredential(password, { user, instanceUid: record.uid });
+              if (verdict !== 'accepted') this.#options.log(`endpoint ${record.name}: login of ${user} refused: ${verdict}`);
+              return verdict === 'accepted';
+            },
+            admit: () => (attached.record.disabled ? POSTGRES_ERRORS.endpointDisabled(attached.record.name) : undefined),
+            ...(readOnly ? { forcedParameters: { default_transaction_read_only: 'on' } } : {}),
+            reservedRoles: ['lakebase_emulator'],
+            onConnectionCountChange: (count) => {
+              counts[index] = count;
+              this.#connectionsChanged(attached, counts[0] + counts[1]);
+            },
+            onActivity: () => {
+              attached.lastActivity = Date.now();
+            },
+            log: (line) => this.#options.log(line),
+          }),
+        );
+        attached.gateways.push(gateway);
+      }
+    } catch (error) {
+      await Promise.allSettled(attached.gateways.map((gateway) => gateway.close()));
+      throw error;
+    }
+    this.#endpoints.set(record.uid, attached);
+    this.#reportState(attached);
+    this.#scheduleCheck();
+  }
+
+  /** Closes the endpoint's gateways (its sessions end); the server sleeps when nothing needs it. */
+  async detach(uid: string): Promise<void> {
+    const attached = this.#endpoints.get(uid);
+    if (!attached) return;
+    this.#endpoints.delete(uid);
+    await Promise.allSettled(attached.gateways.map((gateway) => gateway.close()));
+    this.#scheduleCheck();
+  }
+
+  /** Runs an API call on the running server (waking it), e.g. creating a role. */
+  async withServer<T>(work: (server: InstanceServer) => Promise<T>): Promise<T> {
+    this.#adminInFlight++;
+    try {
+      await this.#wake();
+      return await work(this.#server);
+    } finally {
+      this.#adminInFlight--;
+      this.#lastAdminAt = Date.now();
+      this.#scheduleCheck();
+    }
+  }
+
+  /** Re-reads the endpoints' settings (suspend timeout, disabled) after an update. */
+  settingsChanged(): void {
+    this.#scheduleCheck();
+  }
+
+  /** Stops the server now (its endpoints detached first, e.g. a soft-deleted branch); it can wake again later. */
+  async stopServer(): Promise<void> {
+    this.#clearTimer();
+    await this.#enqueue(() => translated(() => this.#server.stop()));
+  }
+
+  /** Stops gateways and server for good (emulator shutdown); the data stays. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#clearTimer();
+    const endpoints = [...this.#endpoints.values()];
+    this.#endpoints.clear();
+    await Promise.allSettled(endpoints.flatMap((attached) => attached.gateways.map((gateway) => gateway.close())));
+    await this.#enqueue(() => translated(() => this.#server.stop()));
+  }
+
+  async destroy(): Promise<void> {
+    await this.close();
+    await this.#enqueue(() => translated(() => this.#server.destroy()));
+  }
+
+  #enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.#lifecycle.then(work);
+    this.#lifecycle = next.catch(() => undefined);
+    return next;
+  }
+
+  async #wake(): Promise<void> {
+    if (this.#closed) throw new ApiError('TEMPORARILY_UNAVAILABLE', `The compute of ${this.label} is shutting down.`);
+    if (this.#server.running) return;
+    await this.#enqueue(async () => {
+      if (this.#server.running) return;
+      const started = Date.now();
+      await translated(() => this.#server.start());
+      this.#options.log(`compute of ${this.label}: woke up in ${Date.now() - started} ms`);
+      for (const attached of this.#endpoints.values()) this.#reportState(attached);
+    });
+  }
+
+  async #wakeForLogin(): Promise<string> {
+    await this.#wake();
+    const path = this.#server.socketPath;
+    if (path === undefined) throw new Error(`the server of ${this.label} stopped while a login was waiting for it`);
+    return path;
+  }
+
+  #connectionsChanged(attached: AttachedEndpoint, count: number): void {
+    attached.connections = count;
+    attached.lastActivity = Date.now();
+    attached.record.lastActiveTime = new Date().toISOString();
+    this.#scheduleCheck();
+  }
+
+  /**
+   * When the server may sleep: never during an API call or for an endpoint without suspension,
+   * else once every endpoint has been quiet for its suspend timeout (activity moves it later,
+   * which the check at the deadline notices).
+   */
+  #sleepDeadline(): number | undefined {
+    if (!this.#server.running || this.#adminInFlight > 0) return undefined;
+    let deadline = Math.max(this.#lastAdminAt + API_CALL_GRACE_MS, this.#notBefore);
+    for (const attached of this.#endpoints.values()) {
+      const { record } = attached;
+      // A disabled endpoint takes no sessions, so it never keeps the server awake.
+      if (record.disabled) continue;
+      const timeout = record.settings.suspendTimeoutSeconds;
+      if (timeout === null) return undefined;
+      deadline = Math.max(deadline, attached.lastActivity + timeout * 1000);
+    }
+    return deadline;
+  }
+
+  #scheduleCheck(): void {
+    this.#clearTimer();
+    if (this.#closed) return;
+    const deadline = this.#sleepDeadline();
+    if (deadline === undefined) return;
+    this.#timer = setTimeout(() => void this.#maybeSleep(), Math.max(0, deadline - Date.now()));
+    this.#timer.unref();
+  }
+
+  #clearTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async #maybeSleep(): Promise<void> {
+    this.#timer = undefined;
+    try {
+      await this.#enqueue(async () => {
+        const deadline = this.#sleepDeadline();
+        // Someone logged in, queried or called meanwhile: not yet.
+        if (deadline === undefined || deadline > Date.now() || this.#closed) return;
+        // Quiet sessions end with the server; one running a statement or inside a transaction
+        // keeps it up (no bytes move while a long statement runs).
+        if ((await translated(() => this.#server.busySessions())) > 0) {
+          this.#notBefore = Date.now() + BUSY_RECHECK_MS;
+          return;
+        }
+        await translated(() => this.#server.stop());
+        this.#options.log(`compute of ${this.label}: idle, scaled to zero`);
+        for (const attached of this.#endpoints.values()) this.#reportState(attached);
+      });
+    } catch (error) {
+      // A failed stop leaves the server as it was; the next check tries again.
+      this.#options.log(`compute of ${this.label}: could not scale to zero: ${(error as Error).message}`);
+    }
+    this.#scheduleCheck();
+  }
+
+  #reportState(attached: AttachedEndpoint): void {
+    this.#options.onEndpointState(attached.record, this.#server.running ? 'ACTIVE' : 'IDLE');
+  }
+}

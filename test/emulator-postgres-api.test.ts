@@ -1,0 +1,255 @@
+// Contract tests of the Autoscaling API (`/api/2.0/postgres`): the routes, shapes, errors and
+// long-running operations as the Python SDK 0.133 and the CLI's fake server describe them, and
+// endpoints that are real PostgreSQL servers. Against a fresh local emulator by default; against
+// a real workspace when DATABRICKS_HOST and credentials are set (projects are created there only
+// with LAKEBASE_TEST_CREATE_INSTANCES=1; emulator-only assertions are skipped).
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { completed, connectEndpoint, createProject, expectStatus, getEndpoint, mintCredential, waitForOperation } from './support/autoscaling';
+import { openWorkspaceUnderTest, realWorkspaceConfigured } from './support/workspace-under-test';
+import type { WorkspaceUnderTest } from './support/workspace-under-test';
+
+const REAL = realWorkspaceConfigured();
+const SLOW = REAL ? 30 * 60_000 : 90_000;
+
+let target: WorkspaceUnderTest;
+let me: string;
+let project: string;
+const production = () => `${project}/branches/production`;
+const primary = () => `${production()}/endpoints/primary`;
+const createdProjects: string[] = [];
+
+async function newProject(prefix: string, body: Record<string, unknown> = {}): Promise<string> {
+  const id = target.uniqueName(prefix);
+  createdProjects.push(`projects/${id}`);
+  await createProject(target, id, body);
+  return `projects/${id}`;
+}
+
+beforeAll(async () => {
+  target = await openWorkspaceUnderTest({ transitionDelayMs: 300 });
+  me = (await target.client.currentUser.me()).userName ?? '';
+  if (target.mayCreateInstances) project = await newProject('contract');
+}, SLOW);
+
+afterAll(async () => {
+  if (!target) return;
+  for (const name of createdProjects) {
+    const reply = await target.request('DELETE', `/api/2.0/postgres/${name}?purge=true`);
+    if (reply.status !== 200 && reply.status !== 404) console.error(`could not delete ${name}:`, reply.body);
+  }
+  await target.stop();
+}, SLOW);
+
+describe.skipIf(!(!REAL || process.env.LAKEBASE_TEST_CREATE_INSTANCES === '1'))('projects', () => {
+  test('a new project answers with an operation that is not done yet, and gets branch production with endpoint primary', async () => {
+    const id = target.uniqueName('fresh');
+    createdProjects.push(`projects/${id}`);
+    const started = await target.request('POST', `/api/2.0/postgres/projects?project_id=${id}`, { spec: { display_name: 'Fresh one' } });
+    const operation = expectStatus(started, 200);
+    expect(operation.name).toMatch(new RegExp(`^projects/${id}/operations/`));
+    if (!REAL) expect(operation.done).toBe(false);
+    expect((operation.metadata as Record<string, unknown>)['@type']).toBe('type.googleapis.com/databricks.postgres.v1.ProjectOperationMetadata');
+    const created = await completed(target, started);
+    expect(created.name).toBe(`projects/${id}`);
+    const status = created.status as Record<string, unknown>;
+    expect(status).toMatchObject({ display_name: 'Fresh one', default_branch: `projects/${id}/branches/production`, owner: me });
+    expect(status.history_retention_duration).toBe('604800s');
+    expect(created.spec).toBeUndefined();
+
+    const branch = expectStatus(await target.request('GET', `/api/2.0/postgres/projects/${id}/branches/production`), 200);
+    expect(branch.status).toMatchObject({ current_state: 'READY', default: true, is_protected: false });
+    const endpoints = expectStatus(await target.request('GET', `/api/2.0/postgres/projects/${id}/branches/production/endpoints`), 200).endpoints as Record<string, never>[];
+    expect(endpoints.map((endpoint) => endpoint.name)).toEqual([`projects/${id}/branches/production/endpoints/primary`]);
+    expect(endpoints[0].status).toMatchObject({ endpoint_type: 'ENDPOINT_TYPE_READ_WRITE', disabled: false, suspend_timeout_duration: '86400s' });
+  });
+
+  test('a taken project id is 409 ALREADY_EXISTS; a bad or missing id is 400; an unknown one 404 NOT_FOUND', async () => {
+    const taken = await target.request('POST', `/api/2.0/postgres/projects?project_id=${project.split('/')[1]}`, {});
+    expect(taken.status).toBe(409);
+    expect(taken.body.error_code).toBe('ALREADY_EXISTS');
+    const bad = await target.request('POST', '/api/2.0/postgres/projects?project_id=Bad_Name', {});
+    expect(bad.status).toBe(400);
+    expect(bad.body.error_code).toBe('INVALID_PARAMETER_VALUE');
+    const missing = await target.request('POST', '/api/2.0/postgres/projects', {});
+    expect(missing.status).toBe(400);
+    if (!REAL) expect(missing.body.message).toBe(`Field 'project_id' is required, expected non-default value (not "")!`);
+    const unknown = await target.request('GET', '/api/2.0/postgres/projects/no-such-project-here');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error_code).toBe('NOT_FOUND');
+    expect(String(unknown.body.message)).toMatch(/^project id not found/);
+  });
+
+  test('lists are paginated and hide soft-deleted projects unless show_deleted', async () => {
+    const doomed = await newProject('doomed');
+    const first = expectStatus(await target.request('GET', '/api/2.0/postgres/projects?page_size=1'), 200);
+    expect((first.projects as unknown[]).length).toBe(1);
+    expect(first.next_page_token).toEqual(expect.any(String));
+    await completed(target, await target.request('DELETE', `/api/2.0/postgres/${doomed}`));
+    const names = async (query: string) => {
+      const all: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = expectStatus(await target.request('GET', `/api/2.0/postgres/projects?page_size=100${query}${token ? `&page_token=${token}` : ''}`), 200);
+        all.push(...((page.projects as { name: string }[] | undefined) ?? []).map((p) => p.name));
+        token = page.next_page_token as string | undefined;
+      } while (token);
+      return all;
+    };
+    expect(await names('')).not.toContain(doomed);
+    expect(await names('&show_deleted=true')).toContain(doomed);
+    const deleted = expectStatus(await target.request('GET', `/api/2.0/postgres/${doomed}`), 200);
+    expect(deleted.delete_time).toEqual(expect.any(String));
+  });
+
+  test('an unknown operation is 404 NOT_FOUND', async () => {
+    const reply = await target.request('GET', `/api/2.0/postgres/${project}/operations/00000000-0000-0000-0000-000000000000`);
+    expect(reply.status).toBe(404);
+    expect(reply.body.error_code).toBe('NOT_FOUND');
+  });
+});
+
+describe.skipIf(!(!REAL || process.env.LAKEBASE_TEST_CREATE_INSTANCES === '1'))('endpoints are real PostgreSQL servers', () => {
+  test('a credential for the endpoint logs in as its identity, over TLS, on the host and the pooled host', async () => {
+    const credential = await mintCredential(target, primary());
+    expect(credential.token).toEqual(expect.any(String));
+    expect(Date.parse(credential.expire_time)).toBeGreaterThan(Date.now());
+    const client = await connectEndpoint(target, primary(), me, { password: credential.token });
+    try {
+      expect((await client.query('SELECT current_user AS who, current_database() AS db')).rows[0]).toEqual({ who: me, db: 'databricks_postgres' });
+      await client.query('CREATE TABLE visits (id int PRIMARY KEY, note text)');
+      await client.query("INSERT INTO visits VALUES (1, 'first')");
+    } finally {
+      await client.end();
+    }
+    const pooled = await connectEndpoint(target, primary(), me, { pooled: true });
+    try {
+      expect((await pooled.query('SELECT note FROM visits')).rows).toEqual([{ note: 'first' }]);
+    } finally {
+      await pooled.end();
+    }
+  });
+
+  test('a credential of the endpoint does not open another project', async () => {
+    const other = await newProject('other');
+    const { token } = await mintCredential(target, primary());
+    const refused = await connectEndpoint(target, `${other}/branches/production/endpoints/primary`, me, { password: token }).then(
+      (client) => client.end().then(() => undefined),
+      (error: { code?: string }) => error,
+    );
+    expect(refused?.code).toBe('28P01');
+  });
+
+  test('a branch has one read-write endpoint; compute units and suspend timeouts have limits', async () => {
+    const second = await target.request('POST', `/api/2.0/postgres/${production()}/endpoints?endpoint_id=writer2`, { spec: { endpoint_type: 'ENDPOINT_TYPE_READ_WRITE' } });
+    expect(second.status).toBe(400);
+    expect(String(second.body.message)).toMatch(/only have one READ_WRITE endpoint/);
+    const tooBig = await target.request('POST', `/api/2.0/postgres/${production()}/endpoints?endpoint_id=big`, {
+      spec: { endpoint_type: 'ENDPOINT_TYPE_READ_ONLY', autoscaling_limit_min_cu: 1, autoscaling_limit_max_cu: 32 },
+    });
+    expect(tooBig.status).toBe(400);
+    expect(tooBig.body.error_code).toBe('INVALID_PARAMETER_VALUE');
+    const tooShort = await target.request('POST', `/api/2.0/postgres/${production()}/endpoints?endpoint_id=short`, {
+      spec: { endpoint_type: 'ENDPOINT_TYPE_READ_ONLY', suspend_timeout_duration: '10s' },
+    });
+    expect(tooShort.status).toBe(400);
+    const noType = await target.request('POST', `/api/2.0/postgres/${production()}/endpoints?endpoint_id=notype`, { spec: {} });
+    expect(noType.status).toBe(400);
+  });
+
+  test('a read-only endpoint reads the branch and refuses writes with PostgreSQL\'s read-only error', async () => {
+    const name = `${production()}/endpoints/reader`;
+    const created = await completed(target, await target.request('POST', `/api/2.0/postgres/${production()}/endpoints?endpoint_id=reader`, { spec: { endpoint_type: 'ENDPOINT_TYPE_READ_ONLY' } }));
+    expect((created.status as Record<string, unknown>).endpoint_type).toBe('ENDPOINT_TYPE_READ_ONLY');
+    const { status } = await getEndpoint(target, name);
+    expect(status.hosts).toMatchObject({ read_only_host: status.hosts.host });
+    const client = await connectEndpoint(target, name, me);
+    try {
+      expect((await client.query('SELECT count(*)::int AS n FROM visits')).rows[0].n).toBeGreaterThanOrEqual(1);
+      const refused = await client.query("INSERT INTO visits VALUES (99, 'no')").then(() => undefined, (error: { code?: string }) => error);
+      expect(refused?.code).toBe('25006');
+    } finally {
+      await client.end();
+    }
+    await completed(target, await target.request('DELETE', `/api/2.0/postgres/${name}`));
+    expect((await target.request('GET', `/api/2.0/postgres/${name}`)).status).toBe(404);
+  });
+
+  test('the read-write endpoint and the root branch are managed by their parents and refuse deletion', async () => {
+    const endpoint = await target.request('DELETE', `/api/2.0/postgres/${primary()}`);
+    expect(endpoint.status).toBe(400);
+    expect(endpoint.body.error_code).toBe('BAD_REQUEST');
+    const details = endpoint.body.details as { reason: string; metadata: Record<string, string> }[];
+    expect(details.some((detail) => detail.metadata.declarative_context === 'MANAGED_BY_PARENT')).toBe(true);
+    const branch = await target.request('DELETE', `/api/2.0/postgres/${production()}`);
+    expect(branch.status).toBe(400);
+  });
+});
+
+describe.skipIf(!(!REAL || process.env.LAKEBASE_TEST_CREATE_INSTANCES === '1'))('roles and databases of a branch', () => {
+  test('a role for another identity lets its tokens log in; a database is owned by the role it names', async () => {
+    const second = target.emulator?.secondUser;
+    if (!second) return;
+    const role = await completed(
+      target,
+      await target.request('POST', `/api/2.0/postgres/${production()}/roles?role_id=second-user`, { spec: { postgres_role: second.userName, identity_type: 'USER' } }),
+    );
+    expect(role).toMatchObject({ name: `${production()}/roles/second-user`, status: { postgres_role: second.userName, identity_type: 'USER', auth_method: 'LAKEBASE_OAUTH_V1' } });
+    const duplicate = await target.request('POST', `/api/2.0/postgres/${production()}/roles?role_id=second-user`, { spec: { postgres_role: second.userName, identity_type: 'USER' } });
+    expect(duplicate.status).toBe(400);
+    expect(duplicate.body.error_code).toBe('BAD_REQUEST');
+
+    const database = await completed(
+      target,
+      await target.request('POST', `/api/2.0/postgres/${production()}/databases?database_id=shop-db`, { spec: { postgres_database: 'shop', role: `${production()}/roles/second-user` } }),
+    );
+    expect(database).toMatchObject({ status: { postgres_database: 'shop', role: `${production()}/roles/second-user` } });
+
+    // The second user's own credential, minted with the second user's PAT.
+    const { WorkspaceClient } = await import('@databricks/sdk-experimental');
+    const secondClient = new WorkspaceClient({ host: target.host, token: second.token, authType: 'pat' });
+    const headers = new Headers({ 'Content-Type': 'application/json' });
+    await secondClient.config.authenticate(headers);
+    const minted = (await (await fetch(`${target.host}/api/2.0/postgres/credentials`, { method: 'POST', headers, body: JSON.stringify({ endpoint: primary() }) })).json()) as { token: string };
+    const client = await connectEndpoint(target, primary(), second.userName, { database: 'shop', password: minted.token });
+    try {
+      const owner = await client.query("SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = 'shop'");
+      expect(owner.rows[0].owner).toBe(second.userName);
+    } finally {
+      await client.end();
+    }
+    const listed = expectStatus(await target.request('GET', `/api/2.0/postgres/${production()}/roles`), 200).roles as { status: { postgres_role: string } }[];
+    expect(listed.map((r) => r.status.postgres_role)).toEqual(expect.arrayContaining([me, second.userName]));
+
+    await completed(target, await target.request('DELETE', `/api/2.0/postgres/${production()}/databases/shop-db`));
+    await completed(target, await target.request('DELETE', `/api/2.0/postgres/${production()}/roles/second-user`));
+    expect((await target.request('GET', `/api/2.0/postgres/${production()}/roles/second-user`)).status).toBe(404);
+  });
+});
+
+describe.skipIf(REAL)('soft delete and undelete keep the data', () => {
+  test('a deleted project refuses logins; undeleted, it has its data back; purged, it is gone', async () => {
+    const kept = await newProject('kept');
+    const endpoint = `${kept}/branches/production/endpoints/primary`;
+    const writer = await connectEndpoint(target, endpoint, me);
+    await writer.query('CREATE TABLE kept (n int)');
+    await writer.query('INSERT INTO kept VALUES (42)');
+    await writer.end();
+
+    await completed(target, await target.request('DELETE', `/api/2.0/postgres/${kept}`));
+    const credential = await target.request('POST', '/api/2.0/postgres/credentials', { endpoint });
+    expect(credential.status).toBe(400);
+    const undeleteAgain = await target.request('DELETE', `/api/2.0/postgres/${kept}`);
+    expect(undeleteAgain.status).toBe(400);
+
+    await completed(target, await target.request('POST', `/api/2.0/postgres/${kept}/undelete`, {}));
+    const reader = await connectEndpoint(target, endpoint, me);
+    try {
+      expect((await reader.query('SELECT n FROM kept')).rows).toEqual([{ n: 42 }]);
+    } finally {
+      await reader.end();
+    }
+    const operation = await waitForOperation(target, await target.request('DELETE', `/api/2.0/postgres/${kept}?purge=true`));
+    expect(operation.response).toEqual({ '@type': 'type.googleapis.com/google.protobuf.Empty' });
+    expect((await target.request('GET', `/api/2.0/postgres/${kept}`)).status).toBe(404);
+  });
+});
