@@ -1,42 +1,16 @@
 // The kernel-side sync engine, FULL mode, on a real PostgreSQL: a source database and a target
 // database on one server, each reached through its own session, compared row by row.
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { beforeEach, describe, expect, test } from 'vitest';
 import type { LakebaseSession } from '../lakebase/session';
-import { openSession } from '../lakebase/session';
 import { runSync, SYNC_ERRORS } from '../lakebase/sync/index';
 import type { SyncProgress } from '../lakebase/sync/index';
-import { resolveTarget } from '../lakebase/targets';
-import { startTestPostgres } from './support/postgres';
-import type { TestPostgres } from './support/postgres';
+import { rowsAsText, sql, until, useSyncDatabases } from './support/sync-databases';
 
-let server: TestPostgres;
 let source: LakebaseSession;
 let target: LakebaseSession;
-
-async function sessionOn(database: string): Promise<LakebaseSession> {
-  const url = new URL(server.url);
-  url.pathname = `/${database}`;
-  return openSession(resolveTarget({ connectionString: url.toString(), options: { sslmode: 'disable' } }));
-}
-
-async function sql(session: LakebaseSession, text: string, params: unknown[] = []): Promise<unknown[][]> {
-  return (await session.run(text, { params, displayLimit: Number.MAX_SAFE_INTEGER, fetchAll: true })).values as unknown[][];
-}
-
-beforeAll(async () => {
-  server = await startTestPostgres();
-  const admin = await sessionOn('postgres');
-  await sql(admin, 'CREATE DATABASE app');
-  await sql(admin, 'CREATE DATABASE serving');
-  await admin.close();
-  source = await sessionOn('app');
-  target = await sessionOn('serving');
-});
-
-afterAll(async () => {
-  await source?.close();
-  await target?.close();
-  await server?.stop();
+let sessionOn: (database: string) => Promise<LakebaseSession>;
+useSyncDatabases((databases) => {
+  ({ source, target, sessionOn } = databases);
 });
 
 beforeEach(async () => {
@@ -50,11 +24,6 @@ beforeEach(async () => {
   await sql(target, 'DROP TABLE IF EXISTS orders_copy');
   await sql(target, 'DROP SCHEMA IF EXISTS lakebase_sync CASCADE');
 });
-
-/** Both tables' rows as text, in key order: equal text means equal values. */
-async function rowsAsText(session: LakebaseSession, table: string): Promise<string[]> {
-  return (await sql(session, `SELECT t::text FROM ${table} t ORDER BY 1`)).map((row) => String(row[0]));
-}
 
 describe('FULL sync', () => {
   test('creates the target with mapped types and the primary key, and copies every row exactly', async () => {
@@ -185,7 +154,3 @@ describe('FULL sync', () => {
     expect(await sql(source, 'SELECT last_value::int, is_called FROM ticket')).toEqual([[1, false]]);
   });
 });
-
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10));
-}

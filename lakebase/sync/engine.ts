@@ -142,7 +142,7 @@ interface SyncPlan {
 async function planSync(options: SyncOptions, source: PostgresSource, target: SyncTarget): Promise<SyncPlan> {
   const names = source.columns.map((column) => column.name);
   const table = target.table;
-  const key = options.key?.length ? [...options.key] : table.exists ? table.primaryKey : source.primaryKey;
+  const key = options.key?.length ? [...options.key] : table.primaryKey ?? source.primaryKey;
   for (const column of [...(key ?? []), ...(options.watermark ? [options.watermark] : [])]) {
     if (!names.includes(column)) {
       throw new LakebaseError(SYNC_ERRORS.columnNotFound, `The source has no column "${column}" (it has ${names.join(', ')}).`, {
