@@ -19,6 +19,11 @@ export interface Column {
   tableOid: number;
   /** Attribute number within that table, 0 when it is an expression. */
   columnNumber: number;
+  /**
+   * The type modifier (`pg_attribute.atttypmod`: the length of `varchar(20)`, the precision and
+   * scale of `numeric(10,2)`), -1 when there is none; absent where the backend does not report one.
+   */
+  typeModifier?: number;
 }
 
 /** A notice or warning the server sent while a statement ran (`RAISE NOTICE`). */
@@ -48,8 +53,12 @@ export interface RunOptions {
    * Without it such a statement fails with `COPY_UNSUPPORTED`.
    */
   copyIn?: CopySource;
-  /** Receives the data of a `COPY ... TO STDOUT` statement as it arrives; without it, `COPY_UNSUPPORTED`. */
-  copyOut?: (chunk: Buffer) => void;
+  /**
+   * Receives the data of a `COPY ... TO STDOUT` statement as it arrives; without it,
+   * `COPY_UNSUPPORTED`. A returned promise holds back the next chunk until it settles
+   * (back-pressure, e.g. while a sync's target catches up).
+   */
+  copyOut?: (chunk: Buffer) => unknown;
 }
 
 /** What `COPY ... FROM STDIN` can read: text or bytes, whole or as a (sync or async) sequence of chunks, such as a file stream. */
@@ -68,5 +77,12 @@ export interface SqlSession {
   readonly encrypted?: boolean;
   /** Runs exactly one statement. Large results stream through a server-side cursor. */
   run(sql: string, options: RunOptions): Promise<import('./result-set').ResultSet>;
+  /**
+   * A new, separate server session to the same server, database and user, logged in the same way
+   * (a Lakebase token is minted for it as for any new connection). Work that must not disturb this
+   * session's transaction, or that needs two backends at once (a sync reading and writing the
+   * same database), runs there. Absent where a backend cannot open one.
+   */
+  openSibling?(signal?: AbortSignal): Promise<SqlSession>;
   close(): Promise<void>;
 }

@@ -73,6 +73,8 @@ const TRANSITIONS: Readonly<Record<SessionState, readonly SessionState[]>> = {
 export class LakebaseSession implements SqlSession {
   readonly description: string;
   readonly #config: ClientConfig;
+  /** What opened this session, for `openSibling` (without the first attempt's signal). */
+  readonly #openOptions: Omit<OpenSessionOptions, 'signal'>;
   readonly #sslFallback: ClientConfig['ssl'] | undefined;
   readonly #cancelTimeouts: CancelTimeouts;
   readonly #explainConnectError: (error: unknown) => LakebaseError | Promise<LakebaseError>;
@@ -91,6 +93,8 @@ export class LakebaseSession implements SqlSession {
     this.description = options.description;
     this.#config = options.config;
     this.#sslFallback = options.sslFallback;
+    const { signal: _firstAttempt, ...openOptions } = options;
+    this.#openOptions = openOptions;
     this.#cancelTimeouts = { ...DEFAULT_CANCEL_TIMEOUTS, ...options.cancelTimeouts };
     this.#explainConnectError = options.explainConnectError ?? ((error) => connectionFailure(error, this.description));
   }
@@ -169,6 +173,12 @@ export class LakebaseSession implements SqlSession {
       () => undefined,
     );
     return turn;
+  }
+
+  /** A new session like this one: same server, database, user and way of logging in. */
+  async openSibling(signal?: AbortSignal): Promise<LakebaseSession> {
+    if (this.#state === 'closed') throw closedError(this.description);
+    return openSession({ ...this.#openOptions, signal });
   }
 
   async close(): Promise<void> {
@@ -271,6 +281,7 @@ export class LakebaseSession implements SqlSession {
       typeName: builtinTypeName(field.dataTypeID) ?? this.#typeNames.get(field.dataTypeID) ?? 'unknown',
       tableOid: field.tableID,
       columnNumber: field.columnID,
+      typeModifier: field.dataTypeModifier,
     }));
   }
 

@@ -235,7 +235,10 @@ async function runCopy(backend: Backend, sql: string, options: RunOptions, timeo
       const source = backend.client.query(copyTo(sql));
       options.signal?.addEventListener('abort', onAbort, { once: true });
       cancellation.statementRunning = true;
-      for await (const chunk of source) options.copyOut!(chunk as Buffer);
+      for await (const chunk of source) {
+        const received = options.copyOut!(chunk as Buffer);
+        if (received instanceof Promise) await received;
+      }
       cancellation.statementRunning = false;
       rowCount = source.rowCount;
     }
