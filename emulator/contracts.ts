@@ -49,6 +49,11 @@ export interface EmulatorEndpoint {
 }
 
 export interface RunningEmulator extends EmulatorEndpoint {
+  /**
+   * The local lakehouse (Unity Catalog, Delta tables, SQL warehouses), started on first use. In
+   * this process only: other parts of the emulator (reverse ETL) read tables and changes through it.
+   */
+  readonly lakehouse: import('./lakehouse/host').LakehouseHost;
   /** Stops the API and every instance server; state stays on disk for the next start. */
   stop(): Promise<void>;
 }

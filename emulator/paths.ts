@@ -15,6 +15,8 @@ export interface DataDirLayout {
   /** The certificate authority of the instances' server certificates. */
   readonly authorityDir: string;
   readonly instancesDir: string;
+  /** The local lakehouse's PostgreSQL server (emulator/lakehouse/). */
+  readonly lakehouseDir: string;
   /** Held by the emulator that serves this directory, for its whole life: one at a time. */
   readonly lock: string;
   /** Written once the emulator answers: pid, port, settings. Removed when it stops. */
@@ -34,6 +36,7 @@ export function dataDirLayout(dataDir: string): DataDirLayout {
     signingKey: join(dataDir, 'signing-key.json'),
     authorityDir: join(dataDir, 'ca'),
     instancesDir: join(dataDir, 'instances'),
+    lakehouseDir: join(dataDir, 'lakehouse'),
     lock: join(dataDir, 'emulator.lock'),
     running: join(dataDir, 'running.json'),
     daemonLock: join(dataDir, 'daemon-start.lock'),

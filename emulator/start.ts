@@ -3,7 +3,7 @@
 // background process; tests call it directly.
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { EmulatorOptions, RunningEmulator } from './contracts';
 import { SUSPEND_TIMEOUT_SECONDS } from './autoscaling-limits';
 import { ComputeHosting } from './compute';
@@ -16,6 +16,8 @@ import type { InstanceHosting } from './hosting';
 import { createApiServer } from './http';
 import { loadOrCreateIdentities } from './identities';
 import { InstanceRegistry } from './instances';
+import { Lakehouse } from './lakehouse/engine';
+import { lazyLakehouse } from './lakehouse/host';
 import { DEFAULT_TOKEN_TTL_SECONDS, DEFAULT_TRANSITION_DELAY_MS } from './limits';
 import { openEmulatorLog } from './log';
 import { ProjectRegistry } from './projects';
@@ -176,6 +178,11 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
     });
     const projectRegistry = projects;
     cleanups.push(() => projectRegistry.close());
+
+    const lakehouse = lazyLakehouse(() =>
+      Lakehouse.start({ dataDir: layout.lakehouseDir, templateDir: join(layout.instancesDir, '.instance-template'), log: (line) => log(`[lakehouse] ${line}`) }),
+    );
+    cleanups.push(() => lakehouse.stop());
     const catalog = new UnityCatalog(store, instances);
     const roles = new InstanceRoles(instances, identities);
     const credentials = new CredentialIssuer(instances, catalog, tokens, tokenTtlSeconds);
@@ -235,6 +242,7 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
     let stopping: Promise<void> | undefined;
     return {
       ...endpoint,
+      lakehouse,
       stop() {
         stopping ??= (async () => {
           log('stopping');

@@ -6,10 +6,13 @@ export { startLoginGateway } from './login-gateway';
 export type { LoginGateway, LoginGatewayOptions, PasswordCheck } from './login-gateway';
 export { allocateLoopbackAddress, allocateInstanceEndpoint, LAKEBASE_POSTGRES_PORT } from './addresses';
 export type { InstanceEndpoint } from './addresses';
-export { createInstanceServer, ADMIN_ROLE, DEFAULT_DATABASE, SUPERUSER_ROLE } from './instance-server';
+export { createInstanceServer, createPrivateServer, ADMIN_ROLE, DEFAULT_DATABASE, SUPERUSER_ROLE } from './instance-server';
 export type {
   InstanceServer,
   InstanceServerOptions,
+  PrivateServer,
+  PrivateServerConnection,
+  PrivateServerOptions,
   InstanceRoleKind,
   InstanceRole,
   InstanceRoleAttributes,

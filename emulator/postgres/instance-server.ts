@@ -137,9 +137,65 @@ export function createInstanceServer(options: InstanceServerOptions): InstanceSe
   return new PostgresInstanceServer(options);
 }
 
+/** Where the emulator connects to a private server: its socket directory, as node-postgres takes it. */
+export interface PrivateServerConnection {
+  host: string;
+  port: number;
+  user: string;
+  database: string;
+  application_name: string;
+}
+
+/** A PostgreSQL server of the emulator's own, made like an instance's but reached on its private socket only. */
+export interface PrivateServer {
+  readonly running: boolean;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  createDatabase(name: string): Promise<void>;
+  databaseExists(name: string): Promise<boolean>;
+  /** While running: how to connect to `database` as the emulator's superuser. */
+  socketConfig(database: string): PrivateServerConnection;
+}
+
+export interface PrivateServerOptions {
+  /** The server's directory (PGDATA inside it). */
+  dataDir: string;
+  /** Names the server in `ps` and in log lines, e.g. `lakehouse`. */
+  name: string;
+  /** Where the ready-made data directory is kept (shared with the instances'); false runs initdb. */
+  templateDir?: string | false;
+  log?: (line: string) => void;
+}
+
+/**
+ * The lakehouse's engine (emulator/lakehouse/) is such a server: the same binaries, start-up,
+ * left-over handling and template as an instance, without a login gateway, since no client but
+ * the emulator reaches it.
+ */
+export function createPrivateServer(options: PrivateServerOptions): PrivateServer {
+  return new PostgresInstanceServer(
+    {
+      dataDir: options.dataDir,
+      address: options.name,
+      port: INSTANCE_PORT_FOR_SOCKET_NAME,
+      certificate: { certPem: '', keyPem: '' },
+      checkPassword: async () => false,
+      ...(options.templateDir !== undefined ? { templateDir: options.templateDir } : {}),
+      ...(options.log ? { log: options.log } : {}),
+    },
+    'private',
+  );
+}
+
+/** A private server listens on no TCP port; the number only names its socket file (.s.PGSQL.5432). */
+const INSTANCE_PORT_FOR_SOCKET_NAME = 5432;
+
 type ServerState = 'stopped' | 'starting' | 'running' | 'stopping' | 'destroyed';
-/** `template`: a server without TCP or TLS that only builds the data directory new instances copy. */
-type ServerPurpose = 'instance' | 'template';
+/**
+ * `template`: a server without TCP or TLS that only builds the data directory new instances copy.
+ * `private`: a server of the emulator's own (the lakehouse engine), reached on its socket only.
+ */
+type ServerPurpose = 'instance' | 'template' | 'private';
 
 /** Every legal move of a server; anything else is a bug in this file and throws. */
 const TRANSITIONS: Record<ServerState, readonly ServerState[]> = {
@@ -151,7 +207,7 @@ const TRANSITIONS: Record<ServerState, readonly ServerState[]> = {
   destroyed: [],
 };
 
-class PostgresInstanceServer implements InstanceServer {
+class PostgresInstanceServer implements InstanceServer, PrivateServer {
   readonly #options: InstanceServerOptions;
   readonly #purpose: ServerPurpose;
   readonly #pgdata: string;
@@ -202,6 +258,14 @@ class PostgresInstanceServer implements InstanceServer {
       await rm(this.#options.dataDir, { recursive: true, force: true });
       this.#transition('destroyed');
     });
+  }
+
+  /** How the emulator itself connects to `database` on the private socket, as the bootstrap superuser. */
+  socketConfig(database: string): PrivateServerConnection {
+    if (!this.#socketDir || this.#state !== 'running') {
+      throw new InstanceServerError('NOT_RUNNING', `The ${this.#options.address} server is not running; start it first.`);
+    }
+    return { host: this.#socketDir, port: this.#options.port, user: ADMIN_ROLE, database, application_name: 'lakebase-emulator' };
   }
 
   /** Keeps the key and paths out of JSON: only what identifies the server. */
@@ -333,7 +397,7 @@ class PostgresInstanceServer implements InstanceServer {
       await this.#prepareDirectory(account);
       await this.#stopLeftoverServer();
       await this.#initializeOnce(binaries, account);
-      if (this.#purpose === 'instance') await this.#writeConfiguration(account);
+      if (this.#purpose !== 'template') await this.#writeConfiguration(account);
       await this.#launch(binaries, account);
       await this.#bootstrap();
       // Opened last: a client that gets in finds a server ready for it.
@@ -464,7 +528,7 @@ class PostgresInstanceServer implements InstanceServer {
     await rm(scratch, { recursive: true, force: true });
     await rm(this.#pgdata, { recursive: true, force: true });
     const templateDir = this.#options.templateDir ?? join(dirname(this.#options.dataDir), '.instance-template');
-    if (this.#purpose === 'instance' && templateDir !== false) {
+    if (this.#purpose !== 'template' && templateDir !== false) {
       try {
         const template = await ensureTemplate(templateDir, binaries.postgres, account, (scratchPgdata) => this.#buildTemplate(scratchPgdata));
         await copyTemplate(template, scratch, account);
@@ -528,7 +592,7 @@ class PostgresInstanceServer implements InstanceServer {
       '-c', 'unix_socket_permissions=0700',
       '-c', `extension_control_path=$system:${EXTENSION_SHARE_DIR}`,
       // Names the processes in `ps` (postgres: lakebase 127.0.3.7: checkpointer).
-      '-c', `cluster_name=lakebase ${this.#purpose === 'instance' ? address : 'template'}`,
+      '-c', `cluster_name=lakebase ${this.#purpose === 'template' ? 'template' : address}`,
     ];
     this.#recentLog.length = 0;
     const child = spawn(binaries.postgres, args, {
@@ -674,7 +738,7 @@ class PostgresInstanceServer implements InstanceServer {
   }
 
   #note(message: string): void {
-    const subject = this.#purpose === 'instance' ? `instance ${this.#options.address}` : 'instance template';
+    const subject = { instance: `instance ${this.#options.address}`, template: 'instance template', private: `${this.#options.address} server` }[this.#purpose];
     this.#log(`[lakebase emulator] ${subject}: ${message}`);
   }
 }

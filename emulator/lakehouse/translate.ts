@@ -1,0 +1,541 @@
+// Databricks SQL → PostgreSQL, for the documented subset (emulator/README.md, "The local
+// lakehouse"). This is a token rewriter, not a parser: the statement keeps its shape, and only
+// what PostgreSQL spells differently is changed —
+//   - names in relation positions (after FROM, JOIN, INTO, UPDATE, USING of MERGE, TABLE, and
+//     in FROM lists) are resolved against the lakehouse catalog: `cat.sch.t`, `sch.t` and `t`
+//     become the table's view `"cat.sch"."t"`; CTE names stay; `information_schema` views and the
+//     `range()` and `table_changes()` table functions become subqueries;
+//   - `t VERSION AS OF n`, `t TIMESTAMP AS OF ts` and `t@v<n>` read the table's history;
+//   - backtick identifiers, "double-quoted" and backslash-escaped strings, `:name` and `?`
+//     parameters (bound to literals of the client's declared types), Databricks type names in
+//     CAST and `::`, and the constructors array(), map(), named_struct() and struct();
+//   - current_catalog(), current_schema(), current_user(), current_timestamp(), current_date().
+// What it cannot translate fails with an error naming the construct, never silently.
+import { LakehouseError, lakehouseErrors } from './errors';
+import type { Token } from './lexer';
+import { significant, tokenize } from './lexer';
+import type { CompositeTypes, SqlType } from './types';
+import { parseType, pgType, quoteIdentifier, quoteLiteral } from './types';
+
+/** A table as the translator needs it. */
+export interface TableInfo {
+  id: number;
+  catalog: string;
+  schema: string;
+  name: string;
+  columns: { name: string; type: SqlType }[];
+}
+
+/** What the translation reads from the session and the catalog. */
+export interface TranslationContext {
+  catalog: string;
+  schema: string;
+  user: string;
+  findTable(catalog: string, schema: string, name: string): TableInfo | undefined;
+  schemaExists(catalog: string, schema: string): boolean;
+  /** The table's version at a timestamp (TIMESTAMP AS OF); the expression is PostgreSQL text. */
+  versionAt(table: TableInfo, timestampSql: string): Promise<number>;
+  /** Checks a VERSION AS OF version; throws when out of range. */
+  checkVersion(table: TableInfo, version: number): void;
+  /** SQL of the change rows between two versions (checked: CDF recorded, range valid). */
+  changesSql(table: TableInfo, start: ChangeBound, end: ChangeBound | undefined): Promise<string>;
+  types: CompositeTypes;
+  /** Values of `:name` / `?` markers, already as PostgreSQL literals. */
+  parameters: ParameterValues;
+}
+
+export type ChangeBound = { version: number } | { timestampSql: string };
+
+export interface ParameterValues {
+  named: ReadonlyMap<string, string>;
+  positional: readonly string[];
+}
+
+export const NO_PARAMETERS: ParameterValues = { named: new Map(), positional: [] };
+
+/** The tables a statement reads and writes, found while translating. */
+export interface Translation {
+  sql: string;
+  /** Tables named in relation positions (for "which table does this DML write"). */
+  tables: TableInfo[];
+}
+
+const RELATION_KEYWORDS = new Set(['from', 'join', 'into', 'update', 'table']);
+/** Words that end a FROM list (or cannot be an alias). */
+const CLAUSE_WORDS = new Set([
+  'where', 'group', 'having', 'order', 'limit', 'offset', 'union', 'except', 'intersect', 'minus', 'window', 'qualify', 'on', 'using',
+  'join', 'inner', 'left', 'right', 'full', 'cross', 'natural', 'lateral', 'set', 'values', 'select', 'when', 'then', 'pivot', 'unpivot',
+  'version', 'timestamp', 'as', 'tablesample', 'cluster', 'distribute', 'sort', 'lateral', 'anti', 'semi', 'outer', 'by', 'with', 'fetch',
+]);
+/** Functions whose argument lists contain FROM that is not a relation. */
+const FROM_IN_ARGUMENTS = new Set(['extract', 'substring', 'substr', 'trim', 'position', 'overlay']);
+
+interface Frame {
+  /** Whether the next name is a relation (after FROM, JOIN, ..., or a comma in a FROM list). */
+  inFromList: boolean;
+  argumentsOf?: string;
+}
+
+/**
+ * Translates one statement's text (a query, or the body of INSERT/UPDATE/DELETE/MERGE).
+ * `ctes` are names the statement defines with WITH (they are not catalog tables).
+ */
+export async function translateSql(sql: string, context: TranslationContext, from = 0): Promise<Translation> {
+  const tokens = significant(tokenize(sql));
+  return translateTokens(tokens.slice(from), context);
+}
+
+export async function translateTokens(tokens: Token[], context: TranslationContext): Promise<Translation> {
+  const ctes = collectCteNames(tokens);
+  const out: string[] = [];
+  const tables: TableInfo[] = [];
+  const frames: Frame[] = [{ inFromList: false }];
+  let positional = 0;
+  let mergeSource: string | undefined;
+  let mergeTarget: TableInfo | undefined;
+  let statementStart = true;
+
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i];
+    const frame = frames[frames.length - 1];
+    const lower = token.kind === 'word' ? token.value : '';
+    const first = statementStart;
+    statementStart = false;
+
+    if (token.kind === 'operator') {
+      if (token.value === '(') {
+        const previous = tokens[i - 1];
+        frames.push({ inFromList: false, argumentsOf: previous?.kind === 'word' ? previous.value : undefined });
+        out.push('(');
+        statementStart = true;
+        continue;
+      }
+      if (token.value === ')') {
+        if (frames.length > 1) frames.pop();
+        out.push(')');
+        continue;
+      }
+      if (token.value === ',' && frame.inFromList) {
+        out.push(',');
+        const relation = await relationAt(tokens, i + 1, context, ctes, tables);
+        if (relation) {
+          out.push(relation.sql);
+          i = relation.next - 1;
+        }
+        continue;
+      }
+      if (token.value === '::') {
+        const { type, next } = parseType(tokens, i + 1);
+        out.push('::', await pgType(type, context.types));
+        i = next - 1;
+        continue;
+      }
+      out.push(token.value === '==' ? '=' : token.value === '!=' ? '<>' : token.value);
+      continue;
+    }
+    if (token.kind === 'string') {
+      out.push(quoteLiteral(token.value));
+      continue;
+    }
+    if (token.kind === 'quoted') {
+      // Databricks names are case-insensitive; the lakehouse keeps them lower-case.
+      const afterAs = tokens[i - 1]?.value === 'as';
+      out.push(quoteIdentifier(afterAs ? token.value : token.value.toLowerCase()));
+      continue;
+    }
+    if (token.kind === 'number') {
+      out.push(numberLiteral(token.text));
+      continue;
+    }
+    if (token.kind === 'named-parameter') {
+      const value = context.parameters.named.get(token.value);
+      if (value === undefined) throw lakehouseErrors.unboundParameter(token.value);
+      out.push(value);
+      continue;
+    }
+    if (token.kind === 'positional-parameter') {
+      const value = context.parameters.positional[positional++];
+      if (value === undefined) throw lakehouseErrors.unboundParameter(`?${positional}`);
+      out.push(value);
+      continue;
+    }
+
+    // A word.
+    if (CLAUSE_WORDS.has(lower) && lower !== 'join' && frame.inFromList && lower !== 'as') frame.inFromList = false;
+    if (lower === 'as' && (tokens[i + 1]?.kind === 'word' || tokens[i + 1]?.kind === 'quoted')) {
+      // A column alias keeps its case, as Databricks shows it; an alias the statement refers to
+      // elsewhere is folded to lower case, so that `AS X ... x.id` still finds it.
+      const alias = tokens[i + 1];
+      if (alias.kind === 'quoted' || (!CLAUSE_WORDS.has(alias.value) && tokens[i + 2]?.value !== '(')) {
+        const referenced = tokens.some((other, j) => j !== i + 1 && (other.kind === 'word' || other.kind === 'quoted') && other.value.toLowerCase() === alias.value.toLowerCase());
+        out.push('AS', quoteIdentifier(referenced ? alias.value.toLowerCase() : alias.kind === 'quoted' ? alias.value : alias.text));
+        i++;
+        continue;
+      }
+    }
+    if (lower === 'timestamp' && tokens[i + 1]?.kind === 'string') {
+      // Databricks' TIMESTAMP is an instant; PostgreSQL's TIMESTAMP literal has no time zone.
+      out.push('TIMESTAMPTZ');
+      continue;
+    }
+    if (lower === 'timestamp_ntz' && tokens[i + 1]?.kind === 'string') {
+      out.push('TIMESTAMP');
+      continue;
+    }
+    if (lower === 'interval' && (tokens[i + 1]?.kind === 'number' || tokens[i + 1]?.kind === 'string') && tokens[i + 2]?.kind === 'word') {
+      // INTERVAL 3 DAYS, INTERVAL '3' DAY → INTERVAL '3 day'.
+      out.push(`INTERVAL ${quoteLiteral(`${tokens[i + 1].value} ${tokens[i + 2].value}`)}`);
+      i += 2;
+      continue;
+    }
+    if (lower === 'using' && mergeTarget !== undefined && mergeSource === undefined) {
+      out.push('USING');
+      const relation = await relationAt(tokens, i + 1, context, ctes, tables);
+      if (relation) {
+        out.push(relation.sql);
+        mergeSource = relation.alias;
+        i = relation.next - 1;
+      } else if (tokens[i + 1]?.value === '(') {
+        const close = matchingParen(tokens, i + 1);
+        const alias = tokens[close + 1]?.value === 'as' ? tokens[close + 2] : tokens[close + 1];
+        mergeSource = alias?.kind === 'word' || alias?.kind === 'quoted' ? alias.value : undefined;
+      }
+      continue;
+    }
+    if (RELATION_KEYWORDS.has(lower) && !(lower === 'from' && frame.argumentsOf !== undefined && FROM_IN_ARGUMENTS.has(frame.argumentsOf))) {
+      // `UPDATE` is a relation keyword only at the start of a statement (not in MERGE's `THEN UPDATE`).
+      const isRelation = lower !== 'update' || first;
+      const isTable = lower !== 'table' || ['into', 'overwrite'].includes(tokens[i - 1]?.value ?? '') || first;
+      if (isRelation && isTable) {
+        out.push(token.text.toUpperCase());
+        if (lower === 'from' || lower === 'join') frame.inFromList = lower === 'from';
+        const relation = await relationAt(tokens, i + 1, context, ctes, tables);
+        if (relation) {
+          out.push(relation.sql);
+          if (lower === 'into' && tokens[i - 1]?.value === 'merge') mergeTarget = relation.table;
+          i = relation.next - 1;
+        }
+        if (lower === 'from') frame.inFromList = true;
+        continue;
+      }
+    }
+    if (lower === 'set' && tokens[i + 1]?.value === '*' && mergeTarget !== undefined) {
+      // MERGE's `UPDATE SET *`: every target column from the source's column of the same name.
+      const source = requireMergeSource(mergeSource);
+      out.push('SET', mergeTarget.columns.map((column) => `${quoteIdentifier(column.name)} = ${source}.${quoteIdentifier(column.name)}`).join(', '));
+      i++;
+      continue;
+    }
+    if (lower === 'insert' && tokens[i + 1]?.value === '*' && mergeTarget !== undefined) {
+      const source = requireMergeSource(mergeSource);
+      const names = mergeTarget.columns.map((column) => quoteIdentifier(column.name));
+      out.push(`INSERT (${names.join(', ')}) VALUES (${names.map((name) => `${source}.${name}`).join(', ')})`);
+      i++;
+      continue;
+    }
+    if (tokens[i + 1]?.value === '(' && tokens[i - 1]?.value !== '.') {
+      const rewritten = await functionCall(tokens, i, context);
+      if (rewritten !== undefined) {
+        out.push(rewritten.sql);
+        i = rewritten.next - 1;
+        continue;
+      }
+    }
+    if (lower === 'cast' || lower === 'try_cast') {
+      // CAST(expr AS type): the type after the AS at this call's depth is translated.
+      const close = matchingParen(tokens, i + 1);
+      const as = lastTopLevel(tokens, i + 2, close, 'as');
+      if (as < 0) throw lakehouseErrors.syntax(`'${token.text}'`, 'CAST needs AS and a type.');
+      const inner = await translateTokens(tokens.slice(i + 2, as), { ...context, parameters: shiftedParameters(context.parameters, positional) });
+      positional += countPositional(tokens.slice(i + 2, as));
+      tables.push(...inner.tables);
+      const { type, next } = parseType(tokens, as + 1);
+      if (next !== close) throw lakehouseErrors.syntax(`'${tokens[next]?.text ?? ')'}'`, 'the CAST type ends here.');
+      // TRY_CAST returns NULL where CAST fails; PostgreSQL has no such cast, so it is refused by name.
+      if (lower === 'try_cast') throw lakehouseErrors.unsupported('TRY_CAST', 'Use CAST; the local lakehouse has no cast that returns NULL on bad input.');
+      out.push(`CAST(${inner.sql} AS ${await pgType(type, context.types)})`);
+      i = close;
+      continue;
+    }
+    out.push(token.text);
+  }
+  return { sql: out.join(' '), tables };
+}
+
+function requireMergeSource(source: string | undefined): string {
+  if (source === undefined) throw lakehouseErrors.unsupported('UPDATE SET * / INSERT * with an unnamed MERGE source', 'Give the source an alias: USING (...) AS src.');
+  return quoteIdentifier(source.toLowerCase());
+}
+
+/** Spark's typed numeric literals (1L, 2S, 3Y, 1.5D, 1.5F, 1.5BD) as PostgreSQL casts. */
+function numberLiteral(text: string): string {
+  const match = /^(.*?)(bd|[lsydf])$/i.exec(text);
+  if (!match) return text;
+  const cast = { l: 'bigint', s: 'smallint', y: 'smallint', d: 'double precision', f: 'real', bd: 'numeric' }[match[2].toLowerCase()];
+  return `${match[1]}::${cast}`;
+}
+
+function shiftedParameters(parameters: ParameterValues, used: number): ParameterValues {
+  return { named: parameters.named, positional: parameters.positional.slice(used) };
+}
+
+function countPositional(tokens: readonly Token[]): number {
+  return tokens.filter((token) => token.kind === 'positional-parameter').length;
+}
+
+export function matchingParen(tokens: readonly Token[], open: number): number {
+  let depth = 0;
+  for (let i = open; i < tokens.length; i++) {
+    if (tokens[i].value === '(' && tokens[i].kind === 'operator') depth++;
+    else if (tokens[i].value === ')' && tokens[i].kind === 'operator') {
+      depth--;
+      if (depth === 0) return i;
+    }
+  }
+  throw lakehouseErrors.syntax('end of input', "a '(' is not closed.");
+}
+
+/** The index of the last `word` at paren depth 0 between from (inclusive) and to (exclusive), or -1. */
+function lastTopLevel(tokens: readonly Token[], from: number, to: number, word: string): number {
+  let depth = 0;
+  let found = -1;
+  for (let i = from; i < to; i++) {
+    const token = tokens[i];
+    if (token.kind === 'operator' && token.value === '(') depth++;
+    else if (token.kind === 'operator' && token.value === ')') depth--;
+    else if (depth === 0 && token.kind === 'word' && token.value === word) found = i;
+  }
+  return found;
+}
+
+/** Splits the arguments between `open` and its matching paren at top-level commas. */
+export function splitArguments(tokens: readonly Token[], open: number): { args: Token[][]; close: number } {
+  const close = matchingParen(tokens, open);
+  const args: Token[][] = [];
+  let current: Token[] = [];
+  let depth = 0;
+  for (let i = open + 1; i < close; i++) {
+    const token = tokens[i];
+    if (token.kind === 'operator' && token.value === '(') depth++;
+    if (token.kind === 'operator' && token.value === ')') depth--;
+    if (depth === 0 && token.kind === 'operator' && token.value === ',') {
+      args.push(current);
+      current = [];
+    } else current.push(token);
+  }
+  if (current.length > 0 || args.length > 0) args.push(current);
+  return { args, close };
+}
+
+function collectCteNames(tokens: readonly Token[]): Set<string> {
+  const names = new Set<string>();
+  for (let i = 0; i < tokens.length - 2; i++) {
+    // `name AS (` after WITH or a comma: a common table expression.
+    const token = tokens[i];
+    if ((token.kind === 'word' || token.kind === 'quoted') && tokens[i + 1]?.value === 'as' && tokens[i + 2]?.value === '(') {
+      const before = tokens[i - 1]?.value;
+      if (before === 'with' || before === ',' || before === 'recursive') names.add(token.value.toLowerCase());
+    }
+  }
+  return names;
+}
+
+interface Relation {
+  sql: string;
+  next: number;
+  table?: TableInfo;
+  /** The name the relation is known by in the statement (its alias, or its last name part). */
+  alias: string;
+}
+
+/**
+ * A relation at `tokens[at]`: a (possibly qualified) name, optionally with time travel, or a
+ * table function. Returns undefined when there is none (a subquery, a VALUES list).
+ */
+async function relationAt(tokens: readonly Token[], at: number, context: TranslationContext, ctes: ReadonlySet<string>, tables: TableInfo[]): Promise<Relation | undefined> {
+  const first = tokens[at];
+  if (first === undefined || (first.kind !== 'word' && first.kind !== 'quoted')) return undefined;
+  if (first.kind === 'word' && (CLAUSE_WORDS.has(first.value) || first.value === 'lateral')) return undefined;
+  const parts: string[] = [first.value.toLowerCase()];
+  let next = at + 1;
+  while (tokens[next]?.value === '.' && (tokens[next + 1]?.kind === 'word' || tokens[next + 1]?.kind === 'quoted')) {
+    parts.push(tokens[next + 1].value.toLowerCase());
+    next += 2;
+  }
+  const aliasAfter = (index: number): string | undefined => {
+    const token = tokens[index];
+    if (token?.value === 'as') return tokens[index + 1]?.value;
+    if ((token?.kind === 'word' && !CLAUSE_WORDS.has(token.value) && !['version', 'timestamp'].includes(token.value)) || token?.kind === 'quoted') return token.value;
+    return undefined;
+  };
+
+  if (tokens[next]?.value === '(') {
+    const fn = await tableFunction(parts, tokens, next, context, tables);
+    if (fn === undefined) return undefined;
+    const alias = aliasAfter(fn.next);
+    return { sql: alias === undefined ? `${fn.sql} AS ${quoteIdentifier(fn.defaultAlias)}` : fn.sql, next: fn.next, alias: alias ?? fn.defaultAlias };
+  }
+  if (parts.length === 1 && ctes.has(parts[0])) return { sql: quoteIdentifier(parts[0]), next, alias: parts[0] };
+
+  const informationSchema = informationSchemaView(parts, context);
+  if (informationSchema !== undefined) {
+    const alias = aliasAfter(next);
+    const name = parts[parts.length - 1];
+    return { sql: alias === undefined ? `${informationSchema} AS ${quoteIdentifier(name)}` : informationSchema, next, alias: alias ?? name };
+  }
+
+  const [catalog, schema, name] = parts.length === 3 ? parts : parts.length === 2 ? [context.catalog, parts[0], parts[1]] : [context.catalog, context.schema, parts[0]];
+  if (parts.length > 3) throw lakehouseErrors.unsupported(`The name ${parts.join('.')} with more than three parts`);
+  const table = context.findTable(catalog, schema, name);
+  if (table === undefined) throw lakehouseErrors.tableNotFound(parts.length === 1 ? [parts[0]] : [catalog, schema, name]);
+  tables.push(table);
+
+  // Time travel: `VERSION AS OF n`, `TIMESTAMP AS OF expr`, `@v123`, `@yyyyMMddHHmmssSSS`.
+  let version: number | undefined;
+  const travel = tokens[next]?.value;
+  if ((travel === 'version' || travel === 'timestamp') && tokens[next + 1]?.value === 'as' && tokens[next + 2]?.value === 'of') {
+    if (travel === 'version') {
+      const literal = tokens[next + 3];
+      version = Number(literal?.value);
+      if (literal?.kind !== 'number' || !Number.isInteger(version)) throw lakehouseErrors.syntax(`'${literal?.text ?? 'end of input'}'`, 'VERSION AS OF takes a version number.');
+      next += 4;
+    } else {
+      const end = expressionEnd(tokens, next + 3);
+      const expression = await translateTokens(tokens.slice(next + 3, end) as Token[], { ...context, parameters: context.parameters });
+      version = await context.versionAt(table, expression.sql);
+      next = end;
+    }
+  } else if (tokens[next]?.value === '@' && tokens[next + 1]) {
+    const spec = tokens[next + 1].text;
+    if (/^v\d+$/i.test(spec)) version = Number(spec.slice(1));
+    else throw lakehouseErrors.unsupported(`The time travel suffix @${spec}`, 'Use VERSION AS OF n or TIMESTAMP AS OF \'...\'.');
+    next += 2;
+  }
+  const alias = aliasAfter(next);
+  if (version !== undefined) {
+    context.checkVersion(table, version);
+    const columns = table.columns.map((column) => quoteIdentifier(column.name)).join(', ');
+    const sql = `(SELECT ${columns} FROM _lakehouse_data."t${table.id}_history" WHERE _from <= ${version} AND (_to IS NULL OR _to > ${version}))`;
+    return { sql: alias === undefined ? `${sql} AS ${quoteIdentifier(name)}` : sql, next, table, alias: alias ?? name };
+  }
+  return { sql: `${quoteIdentifier(`${catalog}.${schema}`)}.${quoteIdentifier(name)}`, next, table, alias: alias ?? name };
+}
+
+/** Where an expression after TIMESTAMP AS OF ends: at an alias, a clause word, `,` or `)` at depth 0. */
+function expressionEnd(tokens: readonly Token[], from: number): number {
+  let depth = 0;
+  for (let i = from; i < tokens.length; i++) {
+    const token = tokens[i];
+    if (token.kind === 'operator' && token.value === '(') depth++;
+    else if (token.kind === 'operator' && token.value === ')') {
+      if (depth === 0) return i;
+      depth--;
+    } else if (depth === 0 && ((token.kind === 'operator' && token.value === ',') || (token.kind === 'word' && (CLAUSE_WORDS.has(token.value) && token.value !== 'timestamp')))) return i;
+    else if (depth === 0 && i > from && token.kind === 'word' && tokens[i - 1].kind !== 'operator' && tokens[i - 1].value !== 'timestamp') return i;
+  }
+  return tokens.length;
+}
+
+async function tableFunction(
+  parts: string[],
+  tokens: readonly Token[],
+  open: number,
+  context: TranslationContext,
+  tables: TableInfo[],
+): Promise<{ sql: string; next: number; defaultAlias: string } | undefined> {
+  const name = parts.join('.');
+  const { args, close } = splitArguments(tokens, open);
+  const translated = [];
+  for (const arg of args) translated.push(await translateTokens(arg, context));
+  if (name === 'range') {
+    // Spark's range(end), range(start, end[, step]) with one BIGINT column `id`.
+    if (args.length < 1 || args.length > 4) throw lakehouseErrors.syntax("'range'", 'range takes 1 to 3 arguments.');
+    const [start, end, step] = args.length === 1 ? ['0', translated[0].sql, '1'] : [translated[0].sql, translated[1].sql, translated[2]?.sql ?? '1'];
+    return { sql: `(SELECT id FROM generate_series((${start})::bigint, (${end})::bigint - sign((${step})::bigint)::bigint, (${step})::bigint) AS g(id))`, next: close + 1, defaultAlias: 'range' };
+  }
+  if (name === 'table_changes') {
+    if (args.length < 2 || args.length > 3 || args[0].length !== 1 || args[0][0].kind !== 'string') {
+      throw lakehouseErrors.syntax("'table_changes'", "table_changes takes a table name as a string, a start version or timestamp, and an optional end: table_changes('cat.sch.t', 1[, 5]).");
+    }
+    const tableParts = args[0][0].value.split('.').map((part) => part.replace(/^`|`$/g, '').toLowerCase());
+    const [catalog, schema, table] =
+      tableParts.length === 3 ? tableParts : tableParts.length === 2 ? [context.catalog, tableParts[0], tableParts[1]] : [context.catalog, context.schema, tableParts[0]];
+    const info = context.findTable(catalog, schema, table);
+    if (info === undefined) throw lakehouseErrors.tableNotFound(tableParts.length === 1 ? tableParts : [catalog, schema, table]);
+    tables.push(info);
+    const bound = (arg: Token[], sql: string): ChangeBound => (arg.length === 1 && arg[0].kind === 'number' ? { version: Number(arg[0].value) } : { timestampSql: sql });
+    const sql = await context.changesSql(info, bound(args[1], translated[1].sql), args[2] ? bound(args[2], translated[2].sql) : undefined);
+    return { sql: `(${sql})`, next: close + 1, defaultAlias: 'table_changes' };
+  }
+  throw new LakehouseError('UNRESOLVED_ROUTINE', `Cannot resolve routine ${'`'}${name}${'`'} on search path [\`system\`.\`builtin\`, \`system\`.\`session\`, \`${context.catalog}\`.\`${context.schema}\`].`, {
+    hint: 'The local lakehouse has the table functions range() and table_changes().',
+  });
+}
+
+/** `information_schema.X` (current catalog), `cat.information_schema.X`, `system.information_schema.X`. */
+function informationSchemaView(parts: readonly string[], context: TranslationContext): string | undefined {
+  let catalog: string | undefined;
+  let view: string;
+  if (parts.length === 2 && parts[0] === 'information_schema') {
+    catalog = context.catalog;
+    view = parts[1];
+  } else if (parts.length === 3 && parts[1] === 'information_schema') {
+    catalog = parts[0] === 'system' ? undefined : parts[0];
+    view = parts[2];
+  } else return undefined;
+  const views: Readonly<Record<string, string>> = { catalogs: 'catalog_name', schemata: 'catalog_name', tables: 'table_catalog', columns: 'table_catalog' };
+  const key = views[view];
+  if (key === undefined) throw lakehouseErrors.unsupported(`information_schema.${view}`, 'The local lakehouse has information_schema.catalogs, schemata, tables and columns.');
+  return catalog === undefined ? `(SELECT * FROM _lakehouse."is_${view}")` : `(SELECT * FROM _lakehouse."is_${view}" WHERE ${key} = ${quoteLiteral(catalog)})`;
+}
+
+/** Rewrites Databricks functions that PostgreSQL lacks or spells otherwise; undefined leaves the call alone. */
+async function functionCall(tokens: readonly Token[], at: number, context: TranslationContext): Promise<{ sql: string; next: number } | undefined> {
+  const name = tokens[at].kind === 'word' ? tokens[at].value : '';
+  const noArguments = tokens[at + 2]?.value === ')';
+  switch (name) {
+    case 'current_timestamp':
+    case 'current_date':
+    case 'localtimestamp':
+      return noArguments ? { sql: name === 'localtimestamp' ? 'localtimestamp' : name, next: at + 3 } : undefined;
+    case 'now':
+      return undefined;
+    case 'current_catalog':
+      return noArguments ? { sql: quoteLiteral(context.catalog), next: at + 3 } : undefined;
+    case 'current_schema':
+    case 'current_database':
+      return noArguments ? { sql: quoteLiteral(context.schema), next: at + 3 } : undefined;
+    case 'current_user':
+    case 'user':
+    case 'session_user':
+      return noArguments ? { sql: quoteLiteral(context.user), next: at + 3 } : undefined;
+    case 'array':
+    case 'map':
+    case 'named_struct':
+    case 'struct': {
+      const { args, close } = splitArguments(tokens, at + 1);
+      const values = [];
+      for (const arg of args) values.push((await translateTokens(arg, context)).sql);
+      if (name === 'array') return { sql: values.length === 0 ? "'{}'" : `ARRAY[${values.join(', ')}]`, next: close + 1 };
+      if (name === 'struct') return { sql: `ROW(${values.join(', ')})`, next: close + 1 };
+      if (values.length % 2 !== 0) throw lakehouseErrors.syntax(`'${name}'`, `${name} takes pairs of arguments.`);
+      const firsts = values.filter((_, i) => i % 2 === 0);
+      const seconds = values.filter((_, i) => i % 2 === 1);
+      // A map is stored as (keys[], values[]); a struct as a row. Assigned to a column, PostgreSQL
+      // gives the row the column's type (with its field names).
+      if (name === 'map') return { sql: `ROW(ARRAY[${firsts.join(', ')}], ARRAY[${seconds.join(', ')}])`, next: close + 1 };
+      return { sql: `ROW(${seconds.join(', ')})`, next: close + 1 };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** A literal of the client's declared parameter type (Thrift TSparkParameter, Statement Execution API). */
+export async function parameterLiteral(value: string | null, databricksType: string | undefined, types: CompositeTypes): Promise<string> {
+  if (value === null) return 'NULL';
+  const type = databricksType === undefined || databricksType === '' ? 'STRING' : databricksType;
+  const tokens = significant(tokenize(type));
+  const parsed = parseType(tokens, 0).type;
+  return `CAST(${quoteLiteral(value)} AS ${await pgType(parsed, types)})`;
+}
