@@ -90,6 +90,12 @@ type CellResult = { ok: true; value?: unknown; hasValue: boolean } | { ok: false
 /** The symbol under which cells find the kernel's runtime functions (see PRELUDE). */
 const RUNTIME = Symbol.for('lakebase.kernel');
 
+/**
+ * The names PRELUDE declares: a variable stored under one of them (`--into display`) would shadow
+ * the kernel's own in every later cell, so the magics refuse them.
+ */
+export const PRELUDE_NAMES: readonly string[] = ['display', MAGIC_FUNCTION, 'LakebaseDisplayOptions', 'LakebaseDisplayHandle'];
+
 /** Declarations every TypeScript cell sees without an import. */
 export const PRELUDE = `
 interface LakebaseDisplayOptions {
