@@ -8,6 +8,7 @@ import { ApiError, errors } from './api-errors';
 import { HostingError } from './hosting';
 import type { HostedInstance, InstanceEndpoint, InstanceHosting, InstancePlacement } from './hosting';
 import type { Identity } from './identities';
+import { quoteForLog } from './log-text';
 import type { InstanceSettings, CreateInstanceRequest } from './instance-wire';
 import { stateAfterRestart, transition } from './instance-state';
 import type { InstanceEvent, InstanceState } from './instance-state';
@@ -239,7 +240,7 @@ export class InstanceRegistry {
     const { uid, name } = record;
     return async (user: string, password: string): Promise<boolean> => {
       const verdict = await this.deps.tokens.verifyDatabaseCredential(password, { user, instanceUid: uid });
-      if (verdict !== 'accepted') this.deps.log(`instance ${name}: login of ${user} refused: ${verdict}`);
+      if (verdict !== 'accepted') this.deps.log(`instance ${name}: login of ${quoteForLog(user)} refused: ${verdict}`);
       return verdict === 'accepted';
     };
   }

@@ -1,6 +1,8 @@
 // The emulator's log: one line per event, appended to `emulator.log` in the data directory, with a
-// timestamp. Never given a secret: tokens, PATs and client secrets stay out of every line.
+// timestamp. Never given a secret: tokens, PATs and client secrets stay out of every line. Each
+// entry stays one line whatever it holds (a stack, a client's text): see `log-text.ts`.
 import { createWriteStream } from 'node:fs';
+import { escapeLogText } from './log-text';
 
 export interface EmulatorLog {
   (line: string): void;
@@ -17,7 +19,7 @@ export function openEmulatorLog(path: string): EmulatorLog {
     process.stderr.write(`lakebase emulator: cannot write its log ${path}: ${error.message}\n`);
   });
   const log = ((line: string) => {
-    if (!stream.writableEnded) stream.write(`${new Date().toISOString()} ${line}\n`);
+    if (!stream.writableEnded) stream.write(`${new Date().toISOString()} ${escapeLogText(line)}\n`);
   }) as EmulatorLog;
   log.close = () => new Promise<void>((resolve) => stream.end(resolve));
   return log;

@@ -3,7 +3,7 @@
 import { createLogger, thresholdFromEnv } from './log';
 import { readConnectionFile } from './wire/connection-file';
 import { startKernelWire } from './wire/server';
-import { createSession, KernelSession, PRELUDE } from './session';
+import { createSession, KernelSession, PRELUDE, PRELUDE_NAMES } from './session';
 import { createTypeScriptRunner } from './typescript';
 import { historyFileFromEnv, openHistory } from './history';
 import { createMagics } from '../magics';
@@ -19,7 +19,7 @@ export async function runKernel(connectionFile: string): Promise<void> {
   const connection = await readConnectionFile(connectionFile);
   const history = await openHistory(historyFileFromEnv(process.env), log);
   const typescript = createTypeScriptRunner(process.cwd(), PRELUDE);
-  const magics = createMagics();
+  const magics = createMagics({ reservedNames: PRELUDE_NAMES });
   let session: KernelSession | undefined;
   let stopping = false;
 

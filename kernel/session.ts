@@ -47,11 +47,54 @@ interface ExecuteContent {
   user_expressions?: Record<string, string>;
 }
 
+/**
+ * The content of an execute_request, checked field by field: a client may send anything, and a
+ * request the kernel cannot read must still be answered (issue 12: `{"code": 12345}` got no reply
+ * and the client waited forever). Returns what is wrong, in the protocol's own field names.
+ */
+function readExecuteContent(content: Record<string, unknown>): { ok: true; content: ExecuteContent } | { ok: false; problem: string } {
+  const problem = (text: string) => ({ ok: false as const, problem: `execute_request: ${text}` });
+  if (typeof content.code !== 'string') return problem(`code must be a string, not ${describeJsonType(content.code)}`);
+  for (const flag of ['silent', 'store_history', 'allow_stdin', 'stop_on_error'] as const) {
+    const value = content[flag];
+    if (value !== undefined && value !== null && typeof value !== 'boolean') return problem(`${flag} must be true or false, not ${describeJsonType(value)}`);
+  }
+  const expressions = content.user_expressions;
+  if (expressions !== undefined && expressions !== null) {
+    if (typeof expressions !== 'object' || Array.isArray(expressions)) {
+      return problem(`user_expressions must be an object of name → expression, not ${describeJsonType(expressions)}`);
+    }
+    for (const [name, expression] of Object.entries(expressions)) {
+      if (typeof expression !== 'string') return problem(`user_expressions.${name} must be a string, not ${describeJsonType(expression)}`);
+    }
+  }
+  return { ok: true, content: content as unknown as ExecuteContent };
+}
+
+/** `a number`, `null`, `an array`: what a JSON value is, for messages about malformed requests. */
+function describeJsonType(value: unknown): string {
+  if (value === undefined) return 'missing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** The error content of a reply to a request the kernel cannot read. */
+function invalidRequest(problem: string): ErrorContent {
+  return { ename: 'InvalidRequest', evalue: problem, traceback: [`InvalidRequest: ${problem}`] };
+}
+
 /** What a cell ended with: a value for execute_result, or an error. */
 type CellResult = { ok: true; value?: unknown; hasValue: boolean } | { ok: false; error: ErrorContent };
 
 /** The symbol under which cells find the kernel's runtime functions (see PRELUDE). */
 const RUNTIME = Symbol.for('lakebase.kernel');
+
+/**
+ * The names PRELUDE declares: a variable stored under one of them (`--into display`) would shadow
+ * the kernel's own in every later cell, so the magics refuse them.
+ */
+export const PRELUDE_NAMES: readonly string[] = ['display', MAGIC_FUNCTION, 'LakebaseDisplayOptions', 'LakebaseDisplayHandle'];
 
 /** Declarations every TypeScript cell sees without an import. */
 export const PRELUDE = `
@@ -91,6 +134,13 @@ export function createSession(options: SessionOptions): KernelSession {
   let pendingDeclarations: { name: string; value: unknown; tsType: string }[] = [];
   // Where output goes when no cell runs (timers firing later): the last cell, as ipykernel does.
   let outputParent: KernelRequest | null = null;
+
+  // Requests answered so far, so that one whose handler failed can still be answered (below, in withStatus).
+  const answered = new WeakSet<KernelRequest>();
+  const reply: KernelWire['reply'] = (request, msgType, content, metadata) => {
+    answered.add(request);
+    return wire.reply(request, msgType, content, metadata);
+  };
 
   const output: OutputCapture = captureOutput((name, text) => {
     void wire.publish(outputParent, 'stream', { name, text });
@@ -206,7 +256,14 @@ export function createSession(options: SessionOptions): KernelSession {
   }
 
   async function execute(request: KernelRequest): Promise<boolean> {
-    const content = request.content as unknown as ExecuteContent;
+    const checked = readExecuteContent(request.content);
+    if (!checked.ok) {
+      // Not a cell: nothing ran and nothing is counted, but the client gets its answer.
+      log.warn('refused a malformed execute_request', { msg_id: request.header.msg_id, problem: checked.problem });
+      await reply(request, 'execute_reply', { status: 'error', execution_count: executionCount, ...invalidRequest(checked.problem) });
+      return true;
+    }
+    const content = checked.content;
     const silent = content.silent === true;
     const storeHistory = !silent && content.store_history !== false;
     if (storeHistory) executionCount += 1;
@@ -224,7 +281,7 @@ export function createSession(options: SessionOptions): KernelSession {
           metadata: {},
         });
       }
-      await wire.reply(request, 'execute_reply', {
+      await reply(request, 'execute_reply', {
         status: 'ok',
         execution_count: count,
         user_expressions: await evaluateUserExpressions(content.user_expressions ?? {}),
@@ -233,7 +290,7 @@ export function createSession(options: SessionOptions): KernelSession {
       return true;
     }
     await wire.publish(request, 'error', result.error);
-    await wire.reply(request, 'execute_reply', { status: 'error', execution_count: count, ...result.error });
+    await reply(request, 'execute_reply', { status: 'error', execution_count: count, ...result.error });
     return false;
   }
 
@@ -258,22 +315,21 @@ export function createSession(options: SessionOptions): KernelSession {
     switch (type) {
       case 'execute_request': {
         const ok = await execute(request);
-        const content = request.content as unknown as ExecuteContent;
-        if (!ok && content.stop_on_error !== false) await abortQueuedExecutions();
+        if (!ok && request.content.stop_on_error !== false) await abortQueuedExecutions();
         return;
       }
       case 'kernel_info_request':
-        return wire.reply(request, 'kernel_info_reply', KERNEL_INFO);
+        return reply(request, 'kernel_info_reply', KERNEL_INFO);
       case 'complete_request':
         return complete(request);
       case 'inspect_request':
         return inspect(request);
       case 'is_complete_request':
-        return wire.reply(request, 'is_complete_reply', isComplete(String(request.content.code ?? '')));
+        return reply(request, 'is_complete_reply', isComplete(String(request.content.code ?? '')));
       case 'history_request':
-        return wire.reply(request, 'history_reply', { status: 'ok', history: historyFor(request.content) });
+        return reply(request, 'history_reply', { status: 'ok', history: historyFor(request.content) });
       case 'comm_info_request':
-        return wire.reply(request, 'comm_info_reply', { status: 'ok', comms: {} });
+        return reply(request, 'comm_info_reply', { status: 'ok', comms: {} });
       case 'comm_open':
         // No comm targets are registered: the spec says to close an unknown comm at once.
         return wire.publish(request, 'comm_close', { comm_id: request.content.comm_id, data: {} });
@@ -289,13 +345,13 @@ export function createSession(options: SessionOptions): KernelSession {
     const type = request.header.msg_type;
     switch (type) {
       case 'kernel_info_request':
-        return wire.reply(request, 'kernel_info_reply', KERNEL_INFO);
+        return reply(request, 'kernel_info_reply', KERNEL_INFO);
       case 'interrupt_request':
         interrupt();
-        return wire.reply(request, 'interrupt_reply', { status: 'ok' });
+        return reply(request, 'interrupt_reply', { status: 'ok' });
       case 'shutdown_request': {
         const restart = request.content.restart === true;
-        await wire.reply(request, 'shutdown_reply', { status: 'ok', restart });
+        await reply(request, 'shutdown_reply', { status: 'ok', restart });
         options.onShutdown(restart);
         return;
       }
@@ -309,7 +365,7 @@ export function createSession(options: SessionOptions): KernelSession {
     log.warn('unknown request type', { msg_type: type });
     const replyType = replyTypeFor(type);
     if (replyType) {
-      await wire.reply(request, replyType, {
+      await reply(request, replyType, {
         status: 'error',
         ename: 'UnknownRequest',
         evalue: `this kernel does not handle ${type}`,
@@ -329,7 +385,7 @@ export function createSession(options: SessionOptions): KernelSession {
       }
       queue.splice(i, 1);
       await withStatus(request, () =>
-        wire.reply(request, 'execute_reply', { status: 'aborted', execution_count: null }),
+        reply(request, 'execute_reply', { status: 'aborted', execution_count: null }),
       );
     }
   }
@@ -345,7 +401,7 @@ export function createSession(options: SessionOptions): KernelSession {
       const mapped = magics.mapToTypeScript(code, cursor);
       result = mapped ? shiftCompletion(typescript.complete(mapped.code, mapped.cursor), cursor - mapped.cursor) : null;
     }
-    return wire.reply(request, 'complete_reply', {
+    return reply(request, 'complete_reply', {
       status: 'ok',
       matches: result?.matches ?? [],
       cursor_start: codePointsBefore(code, result?.cursorStart ?? cursor),
@@ -362,7 +418,7 @@ export function createSession(options: SessionOptions): KernelSession {
       const mapped = magics.mapToTypeScript(code, cursor);
       text = mapped ? typescript.inspect(mapped.code, mapped.cursor) : null;
     }
-    return wire.reply(request, 'inspect_reply', {
+    return reply(request, 'inspect_reply', {
       status: 'ok',
       found: text !== null,
       data: text === null ? {} : { 'text/plain': text },
@@ -397,11 +453,26 @@ export function createSession(options: SessionOptions): KernelSession {
     try {
       await work();
     } catch (error) {
-      // One bad request must not stop the kernel: log it with its context and go on.
+      // One bad request must not stop the kernel: log it with its context and go on. Its client
+      // still gets an answer (messaging spec: every request on shell and control has a reply).
       log.error('request failed', { msg_type: request.header.msg_type, error: String(error) });
+      await answerFailure(request, error);
     } finally {
       output.flush();
       await wire.publish(request, 'status', { execution_state: 'idle' });
+    }
+  }
+
+  /** An error reply to a request whose handler threw before answering it. */
+  async function answerFailure(request: KernelRequest, error: unknown): Promise<void> {
+    const replyType = replyTypeFor(request.header.msg_type);
+    if (replyType === undefined || answered.has(request)) return;
+    const content: Record<string, unknown> = { status: 'error', ...errorContent(error) };
+    if (replyType === 'execute_reply') content.execution_count = executionCount;
+    try {
+      await reply(request, replyType, content);
+    } catch (replyError) {
+      log.error('could not answer a failed request', { msg_type: request.header.msg_type, error: String(replyError) });
     }
   }
 

@@ -162,5 +162,15 @@ export function rowTypeOf(columns: readonly Pick<Column, 'name' | 'typeOid'>[], 
   const fields = new Map<string, string>();
   columns.forEach((column, i) => fields.set(column.name, tsTypeOf(column, notNull[i] ?? false)));
   if (fields.size === 0) return '{}';
-  return `{ ${Array.from(fields, ([name, type]) => `${JSON.stringify(name)}: ${type}`).join('; ')} }`;
+  return `{ ${Array.from(fields, ([name, type]) => `${typeScriptString(name)}: ${type}`).join('; ')} }`;
+}
+
+/**
+ * `text` as a TypeScript string literal in printable ASCII: JSON's escapes, and every other code
+ * unit as `\uXXXX`. JSON.stringify alone is not enough for generated source: it leaves U+2028 and
+ * U+2029 as they are, and TypeScript reads those as line ends inside a string (issue 12: a column
+ * named with one made the `--into` declaration fail).
+ */
+export function typeScriptString(text: string): string {
+  return JSON.stringify(text).replace(/[^\x20-\x7e]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

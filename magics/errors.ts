@@ -15,6 +15,8 @@ export const MAGIC_ERRORS = {
   invalidValue: 'MAGIC_INVALID_VALUE',
   missingArgument: 'MAGIC_MISSING_ARGUMENT',
   unexpectedArgument: 'MAGIC_UNEXPECTED_ARGUMENT',
+  /** `--into lakebase$magic`: a name the kernel itself defines for every cell. */
+  reservedName: 'MAGIC_RESERVED_NAME',
   /** Quotes not closed on the magic line, `%%lakebase` below the first line, a magic where TypeScript cannot take one. */
   syntax: 'MAGIC_SYNTAX',
 } as const;

@@ -154,6 +154,7 @@ export function parseInvocation<Services>(
   registry: VerbRegistry<Services>,
   magic: MagicText,
   mode: MagicMode,
+  reservedNames: ReadonlySet<string> = new Set(),
 ): MagicInvocation {
   const at = { line: magic.line };
   const prefix = magic.form === 'cell' ? CELL_MAGIC : LINE_MAGIC;
@@ -246,6 +247,17 @@ export function parseInvocation<Services>(
       ...at,
       hint: `Write it after the options, e.g. ${verb.examples[0] ?? usageLine(verb)}, or start a cell with %%lakebase ${verb.name} and put it below.`,
     });
+  }
+  for (const option of verb.options) {
+    const value = options[option.name];
+    // Declaring one of the kernel's own names would shadow it in every later cell (issue 12:
+    // `--into lakebase$magic` broke every magic inside TypeScript until a restart).
+    if (option.kind === 'identifier' && typeof value === 'string' && reservedNames.has(value)) {
+      throw new MagicUsageError(MAGIC_ERRORS.reservedName, `${verb.name}: --${option.name} ${value}: ${value} is used by the kernel itself`, {
+        ...at,
+        hint: `Choose another name; the kernel reserves ${[...reservedNames].sort().join(', ')}.`,
+      });
+    }
   }
   for (const [a, b] of verb.conflicts ?? []) {
     if (a in options && b in options) {

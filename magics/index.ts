@@ -5,7 +5,7 @@ import { RefresherRegistry, sharedRefreshers } from '../lakebase/credentials';
 import { CatalogCache } from '../lakebase/sql/catalog';
 import { completeSql, inspectSql } from '../lakebase/sql/completion';
 import { parameterNames } from '../lakebase/sql/parameters';
-import { CellPlan, createCellPlanner } from './cell-plan';
+import { CellPlan, createCellPlanner, MAGIC_FUNCTION } from './cell-plan';
 import { AsyncCompletionCandidates, completeMagic, completeMagicAsync, CompletionCandidates, CompletionResult, inspectMagic, sqlTextAt } from './completion';
 import { createConnectors, Connectors, ConnectionKind } from './connectors';
 import type { CompletionLookup, CompletionSource, MagicInvocation, MagicMode, OptionValue, VerbFamily } from './declarations';
@@ -50,6 +50,11 @@ export interface MagicsDeps {
    * parse, complete and appear in help exactly like them.
    */
   families?: readonly VerbFamily<MagicServices>[];
+  /**
+   * Names the kernel defines for every cell (`display`, ...): `--into` refuses them. The magics'
+   * own `lakebase$magic` is always reserved.
+   */
+  reservedNames?: readonly string[];
 }
 
 /** How the kernel runs a magic: with captured TypeScript values, and a mode that overrides the invocation's. */
@@ -109,8 +114,9 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
     verbs,
     currentHost: () => runningHost,
   };
+  const reservedNames = new Set([MAGIC_FUNCTION, ...(deps.reservedNames ?? [])]);
   const planner = createCellPlanner({
-    parse: (magic, mode) => parseInvocation(verbs, magic, mode),
+    parse: (magic, mode) => parseInvocation(verbs, magic, mode, reservedNames),
     capturedNames: (invocation) => [
       ...(verbs.get(invocation.verb)?.text !== undefined && invocation.text !== undefined ? parameterNames(invocation.text) : []),
       // `--stdin VAR` names a value as `:name` does: captured from the surrounding TypeScript scope.

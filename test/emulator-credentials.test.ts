@@ -105,6 +105,32 @@ test('a credential is a JWT of its identity and the password of that identity, o
   await expect(plain.connect()).rejects.toThrow(/no encryption/);
 });
 
+// Issue 12, item 7: the startup user is the client's to choose, before any password is checked.
+test('a login with a forged user name cannot write a line of its own into the emulator log', async () => {
+  const forged = 'x\n2026-01-01T00:00:00.000Z FAKE LOG LINE\u2028and\rmore';
+  const failure = await loginFailure('orders', forged, 'not-a-token');
+  expect(failure.code).toBe('28P01');
+  const log = await waitForLog((text) => text.includes('FAKE LOG LINE'));
+  // Every line the emulator writes starts with its own timestamp; the forged text stays inside one.
+  for (const line of log.split('\n').filter((line) => line !== '')) {
+    expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /);
+    expect(line).not.toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z FAKE LOG LINE/);
+    expect(line).not.toMatch(/[\r\u2028\u2029]/);
+  }
+  // The value is shown quoted, with its escapes, where it is logged.
+  expect(log).toContain(JSON.stringify(forged).replace(/\u2028/g, '\\u2028'));
+});
+
+/** The emulator's log once `ready` says it holds what the test waits for (lines are written asynchronously). */
+async function waitForLog(ready: (text: string) => boolean): Promise<string> {
+  const path = join(dataDir, 'emulator.log');
+  for (;;) {
+    const text = readFileSync(path, 'utf8');
+    if (ready(text)) return text;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 test('a second emulator on the same data directory is refused', async () => {
   await expect(startEmulator({ dataDir, port: 0 })).rejects.toMatchObject({ code: 'EMULATOR_ALREADY_RUNNING' });
   // The refusal took nothing from the running one.

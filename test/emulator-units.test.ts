@@ -16,6 +16,7 @@ import type { Identity } from '../emulator/identities';
 import { allows, INSTANCE_STATES, InvalidTransitionError, stateAfterRestart, transition } from '../emulator/instance-state';
 import type { InstanceEvent, InstanceState } from '../emulator/instance-state';
 import { parseCreateInstance, parseInstanceUpdate, renderInstance } from '../emulator/instance-wire';
+import { escapeLogText, quoteForLog } from '../emulator/log-text';
 import { paginate, parsePageSize } from '../emulator/pagination';
 import { dataDirLayout, defaultEmulatorDataDir, prepareDataDir } from '../emulator/paths';
 import type { InstanceRecord } from '../emulator/store';
@@ -342,6 +343,19 @@ describe('the HTTP wire', () => {
     expect(body).toContain('INTERNAL_ERROR');
     expect(body).not.toContain('secret internals');
     expect(logged.join('\n')).toContain('secret internals');
+  });
+});
+
+describe('client text in the log (issue 12, item 7)', () => {
+  test('escapeLogText keeps an entry on one line and a terminal\'s cursor where it is', () => {
+    expect(escapeLogText('a\nb\rc\u2028d\u2029e\u0085f\u001b[2Jg\u202eh\ti')).toBe('a\\nb\\rc\\u2028d\\u2029e\\u0085f\\u001b[2Jg\\u202eh\ti');
+    expect(escapeLogText('plain text, ünïcödé and "quotes"')).toBe('plain text, ünïcödé and "quotes"');
+  });
+
+  test('quoteForLog shows where a value starts and ends', () => {
+    expect(quoteForLog('x\nFAKE LOG LINE')).toBe('"x\\nFAKE LOG LINE"');
+    expect(quoteForLog('say "hi"\\')).toBe('"say \\"hi\\"\\\\"');
+    expect(quoteForLog('\u2028')).toBe('"\\u2028"');
   });
 });
 

@@ -166,6 +166,26 @@ describe('signatures', () => {
   });
 });
 
+describe('malformed requests', () => {
+  // Issue 12, item 4: `{"code": 12345}` and `{}` got no reply at all, so the client waited forever.
+  test('an execute_request whose code is not a string gets an error reply, and the kernel goes on', async () => {
+    for (const content of [{ code: 12345 }, {}, { code: null }, { code: ['1'] }]) {
+      const reply = await kernel.request('shell', 'execute_request', content, { timeoutMs: 20_000 });
+      expect(reply.content).toMatchObject({ status: 'error', ename: 'InvalidRequest' });
+      expect(String(reply.content.evalue)).toMatch(/code must be a string/);
+    }
+    expect((await runCell(kernel, '"still here"')).result).toEqual({ 'text/plain': "'still here'" });
+  });
+
+  test('malformed fields of an execute_request are refused by name, before the cell runs', async () => {
+    const content = { code: '(globalThis as any).malformedRan = true', user_expressions: 'not an object' };
+    const reply = await kernel.request('shell', 'execute_request', content, { timeoutMs: 20_000 });
+    expect(reply.content).toMatchObject({ status: 'error', ename: 'InvalidRequest' });
+    expect(String(reply.content.evalue)).toMatch(/user_expressions/);
+    expect((await runCell(kernel, 'typeof (globalThis as any).malformedRan')).result).toEqual({ 'text/plain': "'undefined'" });
+  });
+});
+
 describe('interrupt', () => {
   test('interrupt_request stops an awaiting cell and the kernel stays usable', async () => {
     const running = kernel.execute('await new Promise(() => {})');

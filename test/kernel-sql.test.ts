@@ -71,6 +71,26 @@ describe('SQL cells', () => {
     expect(misspelt.error?.evalue).toMatch(/nmae/);
   });
 
+  // Issue 12, item 5: these two names broke the declaration, or every later magic.
+  test('--into declares columns named with line and paragraph separators (U+2028, U+2029)', async () => {
+    const stored = await runCell(kernel, '%%lakebase --into separated\nSELECT 1 AS "a\u2028b", 2 AS "c\u2029d"');
+    expect(stored.status).toBe('ok');
+    expect(stored.stderr).not.toMatch(/could not declare/);
+    const used = await runCell(kernel, 'separated[0]["a\\u2028b"] + separated[0]["c\\u2029d"]');
+    expect(used.result).toEqual({ 'text/plain': '3' });
+  });
+
+  test('--into refuses the names the kernel itself uses, and later magics still work', async () => {
+    for (const name of ['lakebase$magic', 'display']) {
+      const refused = await runCell(kernel, `%lakebase sql --into ${name} SELECT 1 AS one`);
+      expect(refused.status).toBe('error');
+      expect(refused.error?.evalue).toMatch(new RegExp(`${name.replace('$', '\\$')} is used by the kernel`));
+      expect(refused.error?.traceback.join('\n')).toMatch(/MAGIC_RESERVED_NAME/);
+    }
+    const later = await runCell(kernel, 'const afterReserved = %lakebase sql SELECT 7 AS seven\nafterReserved.rows[0].seven');
+    expect(later.result).toEqual({ 'text/plain': '7' });
+  });
+
   test('the line form is a value inside TypeScript', async () => {
     const cell = await runCell(kernel, 'const counted = %lakebase sql SELECT count(*)::int AS n FROM city\ncounted.rows[0].n * 10');
     expect(cell.result).toEqual({ 'text/plain': '20' });

@@ -180,10 +180,25 @@ describe('refused cells', () => {
     ['%%lakebase below an expression', 'const a = 1\n%%lakebase', 'MAGIC_SYNTAX', /must be the first line of the cell \(cell line 2\)/],
     ['an unknown magic where a value goes', 'const a = %sql SELECT 1', 'MAGIC_UNKNOWN', /no magic %sql \(cell line 1\)/],
     ['a grammar error in a mixed cell', 'const a = 1\n%lakebase sql --nope SELECT 1', 'MAGIC_UNKNOWN_OPTION', /sql has no option --nope \(cell line 2\)/],
+    ['--into the magics\' own function', '%lakebase sql --into lakebase$magic SELECT 1', 'MAGIC_RESERVED_NAME', /lakebase\$magic is used by the kernel itself/],
   ])('%s', (_, source, code, message) => {
     const error = planError(source);
     expect(error.code).toBe(code);
     expect(error.message).toMatch(message);
+  });
+
+  test('--into refuses the names the kernel reserves, and says which they are', () => {
+    const kernelMagics = createMagics({ reservedNames: ['display'] });
+    for (const source of ['%lakebase sql --into display SELECT 1', '%%lakebase --into display\nSELECT 1', 'x()\n%lakebase sql --into=display SELECT 1']) {
+      try {
+        kernelMagics.planCell(source);
+        throw new Error(`planned ${source}`);
+      } catch (error) {
+        expect((error as MagicUsageError).code).toBe('MAGIC_RESERVED_NAME');
+        expect((error as MagicUsageError).hint).toBe('Choose another name; the kernel reserves display, lakebase$magic.');
+      }
+    }
+    expect(kernelMagics.planCell('%lakebase sql --into displayed SELECT 1').kind).toBe('magics');
   });
 });
 

@@ -72,6 +72,15 @@ test('rowTypeOf quotes keys and lets a later duplicate win in the first place', 
   expect(rowTypeOf([], [])).toBe('{}');
 });
 
+test('rowTypeOf escapes every character TypeScript could read as the end of a string (issue 12)', () => {
+  const names = ['a\u2028b', 'c\u2029d', 'e\nf', 'g\\h', 'i\u0000j', 'k\u{1F600}l', '\uD800'];
+  const type = rowTypeOf(names.map((name) => ({ name, typeOid: 23 })), names.map(() => true));
+  // Printable ASCII only, and the keys read back as the names.
+  expect(type).toMatch(/^[\x20-\x7e]*$/);
+  const keys = [...type.matchAll(/("(?:[^"\\]|\\.)*"): number/g)].map((match) => JSON.parse(match[1]) as string);
+  expect(keys).toEqual(names);
+});
+
 test('builtinTypeName leaves types of a database to its catalog', () => {
   expect(builtinTypeName(1009)).toBe('_text');
   expect(builtinTypeName(16_500)).toBeUndefined();

@@ -20,6 +20,7 @@
 import { connect as connectUnixSocket, createServer, Server, Socket } from 'node:net';
 import { pipeline, Duplex } from 'node:stream';
 import { createSecureContext, SecureContext, TLSSocket } from 'node:tls';
+import { escapeLogText, quoteForLog } from '../log-text';
 import { InstanceServerError } from './errors';
 import {
   ALPN_PROTOCOL,
@@ -201,7 +202,7 @@ class Gateway implements LoginGateway {
   }
 
   #log(line: string): void {
-    this.#options.log?.(`[login gateway ${this.host}:${this.port}] ${line}`);
+    this.#options.log?.(`[login gateway ${this.host}:${this.port}] ${escapeLogText(line)}`);
   }
 }
 
@@ -389,9 +390,9 @@ class GatewayConnection {
     const encryption: Encryption = this.#stream instanceof TLSSocket ? 'SSL encryption' : 'no encryption';
     const { user, database } = startup;
     const role = textOf(user);
-    if (startup.replication === 'physical') return this.#refuse(POSTGRES_ERRORS.noHbaEntryForReplication(this.#clientHost, user, encryption), `replication connection of ${role}`);
-    if (encryption === 'no encryption') return this.#refuse(POSTGRES_ERRORS.noHbaEntry(this.#clientHost, user, database, encryption), `plain-text login of ${role}`);
-    if (this.options.reservedRoles?.includes(role)) return this.#refuse(POSTGRES_ERRORS.hbaRejects(this.#clientHost, user, database, encryption), `login of reserved role ${role}`);
+    if (startup.replication === 'physical') return this.#refuse(POSTGRES_ERRORS.noHbaEntryForReplication(this.#clientHost, user, encryption), `replication connection of ${quoteForLog(role)}`);
+    if (encryption === 'no encryption') return this.#refuse(POSTGRES_ERRORS.noHbaEntry(this.#clientHost, user, database, encryption), `plain-text login of ${quoteForLog(role)}`);
+    if (this.options.reservedRoles?.includes(role)) return this.#refuse(POSTGRES_ERRORS.hbaRejects(this.#clientHost, user, database, encryption), `login of reserved role ${quoteForLog(role)}`);
 
     this.#moveTo('awaiting-password');
     this.#stream.write(authenticationCleartextPassword());
@@ -403,7 +404,7 @@ class GatewayConnection {
     try {
       accepted = (await this.options.checkPassword(role, password)) === true;
     } catch (error) {
-      this.log(`the password check for ${role} failed, login refused: ${(error as Error).message}`);
+      this.log(`the password check for ${quoteForLog(role)} failed, login refused: ${(error as Error).message}`);
     }
     if (!accepted) return this.#refuse(POSTGRES_ERRORS.passwordAuthenticationFailed(user));
     if (this.#isClosed()) throw new ConnectionGone('the client left during the password check');
