@@ -6,7 +6,8 @@ import type { Logger } from './log';
 import type { MagicHost } from '../magics/host';
 import { MAGIC_FUNCTION, type CellPlan, type Magics, type MagicInvocation } from '../magics';
 import { captureOutput, OutputCapture } from './output';
-import { createDisplayFunction, DisplayMessage, mimeBundleOf } from './display';
+import { createDisplayFunction, DisplayMessage, isDisplayHandle, mimeBundleOf } from './display';
+import type { MimeBundle } from '../lakebase/contracts';
 import { compileErrorContent, ErrorContent, errorContent } from './errors';
 import type { CellOutcome, TypeScriptRunner } from './typescript';
 import { isComplete } from './completeness';
@@ -84,8 +85,8 @@ function invalidRequest(problem: string): ErrorContent {
   return { ename: 'InvalidRequest', evalue: problem, traceback: [`InvalidRequest: ${problem}`] };
 }
 
-/** What a cell ended with: a value for execute_result, or an error. */
-type CellResult = { ok: true; value?: unknown; hasValue: boolean } | { ok: false; error: ErrorContent };
+/** What a cell ended with: a value for execute_result (and, once rendered, its bundle), or an error. */
+type CellResult = { ok: true; value?: unknown; hasValue: boolean; bundle?: MimeBundle } | { ok: false; error: ErrorContent };
 
 /** The symbol under which cells find the kernel's runtime functions (see PRELUDE). */
 const RUNTIME = Symbol.for('lakebase.kernel');
@@ -142,12 +143,14 @@ export function createSession(options: SessionOptions): KernelSession {
     return wire.reply(request, msgType, content, metadata);
   };
 
+  // Printed text goes out in order with the displays: after a chart still being rendered when
+  // it was printed, before one asked for after it (display() sends the text buffered so far).
   const output: OutputCapture = captureOutput((name, text) => {
-    void wire.publish(outputParent, 'stream', { name, text });
+    const parent = outputParent;
+    display.inOrder(() => void wire.publish(parent, 'stream', { name, text }));
   });
 
   const publishDisplay = (message: DisplayMessage) => {
-    output.flush();
     const content = {
       data: message.data,
       metadata: message.metadata,
@@ -155,7 +158,7 @@ export function createSession(options: SessionOptions): KernelSession {
     };
     void wire.publish(outputParent, message.update ? 'update_display_data' : 'display_data', content);
   };
-  const display = createDisplayFunction(publishDisplay);
+  const display = createDisplayFunction(publishDisplay, () => output.flush());
 
   (globalThis as Record<symbol, unknown>)[RUNTIME] = {
     display,
@@ -227,6 +230,29 @@ export function createSession(options: SessionOptions): KernelSession {
     }
   }
 
+  /**
+   * Runs a cell, then waits until every display it asked for is published: a chart is rendered
+   * asynchronously, and must reach the client before the cell's result and reply. A display
+   * that failed to render fails the cell (when nothing else did).
+   */
+  async function runCellToTheEnd(request: KernelRequest, code: string, allowStdin: boolean): Promise<CellResult> {
+    const result = await runCell(request, code, allowStdin);
+    try {
+      await display.settled();
+    } catch (error) {
+      return result.ok ? { ok: false, error: errorContent(error) } : result;
+    }
+    if (!result.ok || !result.hasValue || isDisplayHandle(result.value)) {
+      // A cell ending in display(x) shows x, not also the handle display() returns.
+      return result.ok ? { ok: true, hasValue: false } : result;
+    }
+    try {
+      return { ok: true, hasValue: true, value: result.value, bundle: await mimeBundleOf(result.value) };
+    } catch (error) {
+      return { ok: false, error: errorContent(error) };
+    }
+  }
+
   async function declarePending(): Promise<void> {
     const declarations = pendingDeclarations;
     pendingDeclarations = [];
@@ -271,13 +297,13 @@ export function createSession(options: SessionOptions): KernelSession {
     if (!silent) await wire.publish(request, 'execute_input', { code: content.code, execution_count: count });
     if (storeHistory) history.add(count, content.code);
 
-    const result = await runCell(request, content.code, content.allow_stdin === true);
+    const result = await runCellToTheEnd(request, content.code, content.allow_stdin === true);
     output.flush();
     if (result.ok) {
-      if (result.hasValue && !silent) {
+      if (result.bundle !== undefined && !silent) {
         await wire.publish(request, 'execute_result', {
           execution_count: count,
-          data: mimeBundleOf(result.value),
+          data: result.bundle,
           metadata: {},
         });
       }
@@ -303,9 +329,15 @@ export function createSession(options: SessionOptions): KernelSession {
     const results: Record<string, object> = {};
     for (const [name, expression] of Object.entries(expressions)) {
       const result = fromOutcome(await typescript.execute(`(\n${expression}\n)`));
-      results[name] = result.ok
-        ? { status: 'ok', data: mimeBundleOf(result.value), metadata: {} }
-        : { status: 'error', ...result.error };
+      if (!result.ok) {
+        results[name] = { status: 'error', ...result.error };
+        continue;
+      }
+      try {
+        results[name] = { status: 'ok', data: await mimeBundleOf(result.value), metadata: {} };
+      } catch (error) {
+        results[name] = { status: 'error', ...errorContent(error) };
+      }
     }
     return results;
   }

@@ -352,8 +352,9 @@ export function describeError(error: unknown): ErrorDescription {
   if (error instanceof LakebaseError) {
     const lines = [`ERROR:  ${error.message}`];
     if (error.hint !== undefined) lines.push(...labelled('HINT', error.hint));
-    const cause = causeMessage(error.cause);
-    if (cause !== undefined) lines.push(...labelled('CAUSE', redactSecrets(cause)));
+    // One line, and only when it adds to the message (a wrapped error often says the same).
+    const cause = causeMessage(error.cause)?.split(/\r?\n/)[0].trim();
+    if (cause !== undefined && cause !== '' && !error.message.includes(cause)) lines.push(`CAUSE:  ${redactSecrets(cause)}`);
     lines.push(`CODE: ${error.code}`);
     return { name: error.name, code: error.code, message: error.message, lines, known: true };
   }

@@ -4,7 +4,8 @@
 //
 // Choices, for users and for whoever changes this file:
 // - SQL NULL shows as `(null)` in text/plain (psql's own `\pset null '(null)'` convention; psql's
-//   default, an empty cell, cannot be told from an empty string) and as a grey italic `NULL` in HTML.
+//   default, an empty cell, cannot be told from an empty string) and as an italic `NULL` in HTML
+//   (grey where the frontend styles Bootstrap's `text-muted`, as Notebook 6 does).
 // - Booleans show as `true`/`false` (the values a TypeScript cell gets), not psql's `t`/`f`.
 // - Dates: `date` and `timestamp` values (which node-postgres reads as local time) show their
 //   local fields; `timestamptz` values show in UTC with `+00`, what psql shows with TimeZone=UTC.
@@ -13,8 +14,10 @@
 // - Control characters show as Unicode control pictures (␉ ␍ ␛ ...), so data can never drive
 //   the terminal of a console client or break the alignment; a newline starts a new line within
 //   the cell, marked with `+` as psql does.
-// - HTML has no scripts, no event handlers and no <style> element (untrusted notebooks strip
-//   them): only inline `text-align` per cell, needed because JupyterLab right-aligns every cell.
+// - HTML has no scripts, no event handlers, no <style> element and no style attribute (untrusted
+//   notebooks strip them): alignment is markup that sanitizers keep (see "text/html" below).
+// - One alignment rule for every table: numbers right, everything else left, headers like their
+//   column; `renderTable` draws the magics' own tables (magics/outputs.ts) the same way.
 import type { Column, MimeBundle } from './contracts';
 import { displayWidth, graphemeWidths } from './sql/display-width';
 import { isNumericType, typeNameOf } from './pg-types';
@@ -289,6 +292,61 @@ export function cutToWidth(text: string, width: number): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Tables: one renderer for every table the kernel prints (result sets, and the tables of the
+// magics: connections, token status, settings), so that they all align and mark NULL alike.
+
+/** Where a column's cells (and its header, in HTML) sit: numbers right, everything else left. */
+export type Alignment = 'left' | 'right';
+
+export interface TableColumn {
+  readonly name: string;
+  readonly align: Alignment;
+  /** The header's tooltip in HTML (a result's column type). */
+  readonly title?: string;
+}
+
+/** A cell's text as it is to be shown, or null for SQL NULL. */
+export type TableCell = string | null;
+
+/** What `renderTable` draws: columns, rows of cells, and the lines under the table. */
+export interface Table {
+  readonly columns: readonly TableColumn[];
+  readonly rows: readonly (readonly TableCell[])[];
+  readonly footer: readonly string[];
+}
+
+/** A number as text: `42`, `-3.5`, `1,234,567`, `6.02e23`, the shapes our own tables print. */
+const NUMBER_TEXT = /^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/**
+ * The one alignment rule for columns of text (the magics' own tables, whose cells are already
+ * words): right when every non-empty cell is a number, else left.
+ */
+export function alignmentOfTexts(cells: readonly TableCell[]): Alignment {
+  const present = cells.filter((cell): cell is string => cell !== null && cell !== '');
+  return present.length > 0 && present.every((cell) => NUMBER_TEXT.test(cell)) ? 'right' : 'left';
+}
+
+/** The same rule for a result's column: numeric types right; for an untyped column, numbers right. */
+function alignmentOfColumn(column: Column, values: readonly (readonly unknown[])[], index: number): Alignment {
+  if (isNumericType(column.typeOid)) return 'right';
+  if (column.typeName !== 'unknown' || column.typeOid !== 0) return 'left';
+  // A result built by hand without types: numbers if every value is one.
+  const present = values.map((row) => row[index]).filter((value) => value !== null && value !== undefined);
+  return present.length > 0 && present.every((value) => typeof value === 'number' || typeof value === 'bigint') ? 'right' : 'left';
+}
+
+/** A result's rows as a `Table`: formatted cells, the display limit applied, the footer. */
+export function tableOf(result: RenderableResult): Table {
+  const rows = shownRows(result);
+  return {
+    columns: result.columns.map((column, i) => ({ name: column.name, align: alignmentOfColumn(column, rows, i), title: typeName(column) })),
+    rows: rows.map((row) => result.columns.map((column, i) => formatValue(row[i], column))),
+    footer: formatFooter(result),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // text/plain
 
 /** A value's lines in a text/plain cell: control pictures, cut to the cell limits. */
@@ -297,26 +355,16 @@ function plainCellLines(text: string): string[] {
   return lines.length > PLAIN_CELL_LINES ? [...lines.slice(0, PLAIN_CELL_LINES - 1), ELLIPSIS] : lines;
 }
 
-function isRightAligned(column: Column, values: readonly (readonly unknown[])[], index: number): boolean {
-  if (isNumericType(column.typeOid)) return true;
-  if (column.typeName !== 'unknown' || column.typeOid !== 0) return false;
-  // A result built by hand without types: numbers if every value is one.
-  const present = values.map((row) => row[index]).filter((value) => value !== null && value !== undefined);
-  return present.length > 0 && present.every((value) => typeof value === 'number' || typeof value === 'bigint');
-}
-
 /**
  * The aligned table psql prints by default: centered headers, a `---+---` rule, numbers right-
  * aligned, a `+` where a cell continues on the next line, no trailing spaces after the last
- * column; then the footer.
+ * column; NULL as `(null)`; then the footer lines.
  */
-export function renderPlainText(result: RenderableResult): string {
-  if (isCommandOnly(result)) return formatFooter(result).join('\n');
-  const rows = shownRows(result);
-  const columns = result.columns;
-  const right = columns.map((column, i) => isRightAligned(column, rows, i));
+export function renderPlainTable(table: Table): string {
+  const { columns } = table;
+  const right = columns.map((column) => column.align === 'right');
   const header = columns.map((column) => plainCellLines(column.name));
-  const body = rows.map((row) => columns.map((column, i) => plainCellLines(formatValue(row[i], column) ?? NULL_TEXT)));
+  const body = table.rows.map((row) => columns.map((_, i) => plainCellLines(row[i] ?? NULL_TEXT)));
   const widths = columns.map((_, i) =>
     Math.max(...[header[i], ...body.map((cells) => cells[i])].flatMap((lines) => lines.map(displayWidth))),
   );
@@ -350,23 +398,43 @@ export function renderPlainText(result: RenderableResult): string {
     ...renderRow(header, true),
     widths.map((width) => '-'.repeat(width + 2)).join('+'),
     ...body.flatMap((cells) => renderRow(cells, false)),
-    ...formatFooter(result),
+    ...table.footer,
   ].join('\n');
+}
+
+/** A result as psql prints it: the table, or for a statement without rows its command tag. */
+export function renderPlainText(result: RenderableResult): string {
+  if (isCommandOnly(result)) return formatFooter(result).join('\n');
+  return renderPlainTable(tableOf(result));
 }
 
 // ---------------------------------------------------------------------------------------------
 // text/html
+//
+// The markup has to look right after a notebook frontend's sanitizer has been over it: every
+// notebook a user opens from elsewhere, and every executed one, is untrusted. Notebook 6 (its
+// `components/sanitizer`) and JupyterLab (`@jupyterlab/apputils` Sanitizer) both use sanitize-html
+// with Google Caja's lists; untrusted Notebook 6 output loses every `style` attribute (issue 11:
+// it became `style="undefined:undefined"`). Both frontends' CSS sets `text-align: right` on every
+// `td` and `th` (`.rendered_html td`, `.jp-RenderedHTMLCommon td`), which beats a cell's own
+// `align` attribute. So each cell's content sits in a `<div align="...">`: the sanitizers keep
+// `div[align]`, and an alignment declared on the div beats the one it would inherit from the cell,
+// in every frontend and in nbconvert's HTML and GitHub's viewer alike. NULL is `<em>` (italic
+// everywhere) with Bootstrap's `text-muted` class, which Notebook 6 draws grey.
 
 /** Escapes text for HTML element content and attribute values alike. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
-const NULL_STYLE = 'color:#888;font-style:italic';
+/** A cell's or header's content, aligned in a way sanitizers keep (see above). */
+function aligned(align: Alignment, content: string): string {
+  return `<div align="${align}">${content}</div>`;
+}
 
 /** One `<td>`: escaped, shortened with the longer value in a tooltip, line breaks as `<br>`. */
-function htmlCell(text: string | null, align: 'left' | 'right'): string {
-  if (text === null) return `<td style="text-align:${align};${NULL_STYLE}">${NULL_HTML}</td>`;
+function htmlCell(text: TableCell, align: Alignment): string {
+  if (text === null) return `<td>${aligned(align, `<em class="text-muted" title="SQL NULL">${NULL_HTML}</em>`)}</td>`;
   const lines = visibleLines(text);
   let shown = lines.map((line) => cutToWidth(line, HTML_CELL_WIDTH));
   if (shown.length > PLAIN_CELL_LINES) shown = [...shown.slice(0, PLAIN_CELL_LINES - 1), ELLIPSIS];
@@ -375,35 +443,46 @@ function htmlCell(text: string | null, align: 'left' | 'right'): string {
   const title = cut
     ? ` title="${escapeHtml(full.length > HTML_TITLE_LENGTH ? `${Array.from(full.slice(0, HTML_TITLE_LENGTH + 1)).slice(0, -1).join('')}${ELLIPSIS}` : full)}"`
     : '';
-  return `<td style="text-align:${align}"${title}>${shown.map(escapeHtml).join('<br>')}</td>`;
+  return `<td${title}>${aligned(align, shown.map(escapeHtml).join('<br>'))}</td>`;
 }
 
 /**
- * A static HTML table: every value escaped, NULL styled apart, numbers right-aligned, long text
- * and JSON shortened, each header's tooltip its column type; then the footer in small print.
+ * A static HTML table: every value escaped, NULL marked apart from the text 'NULL', each header
+ * aligned like its column (with its `title` as a tooltip), long text shortened; then the footer
+ * in small print.
  */
-export function renderHtml(result: RenderableResult): string {
-  const footer = formatFooter(result).map(escapeHtml).join(' · ');
-  if (isCommandOnly(result)) return `<pre>${formatFooter(result).map(escapeHtml).join('\n')}</pre>`;
-  const rows = shownRows(result);
-  const align = result.columns.map((column, i) => (isRightAligned(column, rows, i) ? 'right' : 'left'));
-  const head = result.columns
-    .map((column, i) => `<th style="text-align:${align[i]}" title="${escapeHtml(typeName(column))}">${visibleLines(column.name).map(escapeHtml).join('<br>')}</th>`)
+export function renderHtmlTable(table: Table): string {
+  const head = table.columns
+    .map((column) => {
+      const title = column.title === undefined ? '' : ` title="${escapeHtml(column.title)}"`;
+      return `<th${title}>${aligned(column.align, visibleLines(column.name).map(escapeHtml).join('<br>'))}</th>`;
+    })
     .join('');
-  const body = rows
-    .map((row) => `<tr>${result.columns.map((column, i) => htmlCell(formatValue(row[i], column), align[i] as 'left' | 'right')).join('')}</tr>`)
+  const body = table.rows
+    .map((row) => `<tr>${table.columns.map((column, i) => htmlCell(row[i] ?? null, column.align)).join('')}</tr>`)
     .join('\n');
   return [
     '<table class="lakebase-result">',
     `<thead><tr>${head}</tr></thead>`,
     `<tbody>${body === '' ? '' : `\n${body}\n`}</tbody>`,
     '</table>',
-    `<p><small>${footer}</small></p>`,
+    ...(table.footer.length === 0 ? [] : [`<p><small>${table.footer.map(escapeHtml).join(' · ')}</small></p>`]),
   ].join('\n');
 }
 
-/** What a result displays as: always both formats. */
+/** A result as HTML: the table, or for a statement without rows its command tag. */
+export function renderHtml(result: RenderableResult): string {
+  if (isCommandOnly(result)) return `<pre>${formatFooter(result).map(escapeHtml).join('\n')}</pre>`;
+  return renderHtmlTable(tableOf(result));
+}
+
+/** What a table displays as: always both formats. */
 export type ResultBundle = MimeBundle & { 'text/html': string };
+
+/** The MIME bundle of any table: `text/plain` and `text/html`, the same rows and footer. */
+export function renderTable(table: Table): ResultBundle {
+  return { 'text/plain': renderPlainTable(table), 'text/html': renderHtmlTable(table) };
+}
 
 /** The MIME bundle of a result: `text/plain` and `text/html`, the same rows and footer. */
 export function renderResultSet(result: RenderableResult): ResultBundle {

@@ -440,8 +440,7 @@ export function workspaceError(raw: unknown, context: ErrorContext): LakebaseErr
     if (!error.config.host && !error.config.profile) {
       return new LakebaseError('WORKSPACE_NOT_CONFIGURED', 'No Databricks workspace is configured.', { hint, cause });
     }
-    // The SDK's message lists the attributes it found, with secrets shown as ***.
-    return new LakebaseError('WORKSPACE_AUTH_FAILED', `Databricks authentication for ${host} is not usable: ${error.message}`, {
+    return new LakebaseError('WORKSPACE_AUTH_FAILED', `Databricks authentication for ${host} is not usable: ${configErrorText(error)}.`, {
       hint,
       cause,
     });
@@ -456,7 +455,7 @@ export function workspaceError(raw: unknown, context: ErrorContext): LakebaseErr
  */
 function sanitizedCause(error: unknown): Error {
   const source = error instanceof Error ? error : new Error(String(error));
-  const cause = new Error(redactSecrets(source.message));
+  const cause = new Error(redactSecrets(source instanceof ConfigError ? configErrorText(source) : source.message));
   cause.name = source.name;
   for (const key of ['code', 'statusCode', 'errorCode'] as const) {
     const value = (source as unknown as Record<string, unknown>)[key];
@@ -465,6 +464,22 @@ function sanitizedCause(error: unknown): Error {
   const inner = (source as { cause?: unknown }).cause;
   if (inner !== undefined && inner !== source) Object.assign(cause, { cause: sanitizedCause(inner) });
   return cause;
+}
+
+/**
+ * What a `ConfigError` says, in the user's terms: the SDK's message without its stage prefix
+ * (`default auth:`, `resolve:`), without the docs link (our hint has it), and without its dump of
+ * every config attribute (`Config: ..., retry_timeout_seconds=30`, SDK defaults the user never
+ * set; issue 11); the environment variables it read are kept, since the user did set those.
+ * `/root/.databrickscfg has no prod profile configured (read DATABRICKS_CONFIG_FILE)`.
+ */
+function configErrorText(error: ConfigError): string {
+  const base = (error.baseMessage ?? error.message)
+    .replace(/^[a-z][a-z ]*: /, '')
+    .replace(/,? please check \S+ to configure credentials for your preferred authentication method/, '')
+    .replace(/\.$/, '');
+  const env = /\. Env: ([A-Z0-9_, ]+)$/.exec(error.message)?.[1];
+  return env === undefined ? base : `${base} (read ${env})`;
 }
 
 /** A socket-level error code, also when wrapped (fetch puts it in `cause`, the SDK in a message). */

@@ -4,27 +4,29 @@ import type { OptionDeclaration, VerbDeclaration } from './declarations';
 import { CELL_MAGIC, DEFAULT_CELL_VERB, LINE_MAGIC, optionSyntax, usageLine } from './grammar';
 import type { VerbRegistry } from './registry';
 
-const GRAMMAR = [
-  `  ${LINE_MAGIC} VERB [ARGUMENT ...] [--OPTION ...] [SQL]   one line, in any cell`,
-  `  ${CELL_MAGIC} [VERB] [ARGUMENT ...] [--OPTION ...]       first line of a cell; the lines below`,
-  `                                                     are its SQL (the verb defaults to ${DEFAULT_CELL_VERB})`,
+/** The two forms of a magic, beside what they are for. */
+const GRAMMAR: readonly (readonly [string, string])[] = [
+  [`${LINE_MAGIC} VERB [ARGUMENT ...] [--OPTION ...] [SQL]`, 'one line, in any cell'],
+  [`${CELL_MAGIC} [VERB] [ARGUMENT ...] [--OPTION ...]`, `first line of a cell; the lines below are its SQL (the verb defaults to ${DEFAULT_CELL_VERB})`],
 ];
 
+/** Help lines are kept to this many columns (descriptions wrap under themselves). */
+const HELP_WIDTH = 100;
+
 const RULES = [
-  'Options go on the magic line, before the SQL. The SQL is sent as written: nothing in it is read as',
-  'an option. Quote values with spaces in \'single\' or "double" quotes.',
+  'Options go on the magic line, before the SQL. The SQL is sent as written: nothing in it is read as ' +
+    'an option. Quote values with spaces in \'single\' or "double" quotes.',
   'Bind TypeScript values into SQL with :name (sent as a bound parameter, never pasted into the text).',
-  `A ${LINE_MAGIC} line can stand between TypeScript lines, or give a value: const r = ${LINE_MAGIC} sql SELECT 1.`,
+  `A ${LINE_MAGIC} line may stand among TypeScript lines, or give a value: const r = ${LINE_MAGIC} sql SELECT 1`,
 ];
 
 /** The overview: the grammar, then every verb with its one-line summary, by family. */
 export function overviewHelp<Services>(registry: VerbRegistry<Services>): string {
+  // One column for every verb's summary, whatever family it is in.
   const width = Math.max(...registry.names().map((name) => name.length)) + 2;
-  const lines = [`${LINE_MAGIC}: SQL and Lakebase from a notebook`, '', ...GRAMMAR, '', ...RULES, ''];
+  const lines = [`${LINE_MAGIC}: SQL and Lakebase from a notebook`, '', ...table(GRAMMAR), '', ...RULES.flatMap((rule) => wrap(rule, HELP_WIDTH)), ''];
   for (const family of registry.families) {
-    lines.push(`${family.summary}:`);
-    for (const verb of family.verbs) lines.push(`  ${verb.name.padEnd(width)}${verb.summary}`);
-    lines.push('');
+    lines.push(`${family.summary}:`, ...table(family.verbs.map((verb) => [verb.name, verb.summary] as const), width), '');
   }
   lines.push(`${LINE_MAGIC} help VERB shows a verb's arguments, options and examples.`);
   return lines.join('\n');
@@ -59,7 +61,7 @@ export function verbHelp<Services>(verb: VerbDeclaration<Services>): string {
   if (argumentRows.length > 0) lines.push('', 'Arguments:', ...table(argumentRows));
   if (verb.options.length > 0) lines.push('', 'Options:', ...table(verb.options.map((option) => [optionHeading(option), optionSummary(option)])));
   if (verb.details !== undefined && verb.details.length > 0) {
-    for (const paragraph of verb.details) lines.push('', ...wrap(paragraph, 98));
+    for (const paragraph of verb.details) lines.push('', ...wrap(paragraph, HELP_WIDTH - 2));
   }
   if (verb.examples.length > 0) lines.push('', 'Examples:', ...verb.examples.map((example) => `  ${example}`));
   return lines.join('\n');
@@ -82,9 +84,16 @@ export function optionSummary(option: OptionDeclaration): string {
   }
 }
 
-function table(rows: readonly (readonly [string, string])[]): string[] {
-  const width = Math.max(...rows.map(([left]) => left.length)) + 2;
-  return rows.map(([left, right]) => `  ${left.padEnd(width)}${right}`);
+/**
+ * Two columns, indented by two: every description starts in the same column and wraps under
+ * itself, as argparse and the Databricks CLI lay out their help. `width` is the first column's.
+ */
+function table(rows: readonly (readonly [string, string])[], width = Math.max(...rows.map(([left]) => left.length)) + 2): string[] {
+  const indent = 2 + width;
+  return rows.flatMap(([left, right]) => {
+    const [first, ...rest] = wrap(right, Math.max(40, HELP_WIDTH - indent));
+    return [`  ${left.padEnd(width)}${first ?? ''}`.trimEnd(), ...rest.map((line) => `${' '.repeat(indent)}${line}`)];
+  });
 }
 
 /** Breaks a paragraph into lines of at most `width` characters, at spaces. */

@@ -1,8 +1,9 @@
 // What the verbs other than `sql` show: a line of text, or a small table (connections, settings,
-// token status). They render themselves like result sets do (`Symbol.for("Jupyter.display")`):
-// `text/plain` always, plus a static, escaped `text/html` table for tables.
+// token status). They render themselves like result sets do (`Symbol.for("Jupyter.display")`),
+// and tables through the same renderer as result sets (lakebase/render.ts), so every table the
+// magics print aligns alike (numbers right) and survives an untrusted notebook's sanitizer.
 import { JUPYTER_DISPLAY, MimeBundle } from '../lakebase/contracts';
-import { displayWidth } from '../lakebase/sql/display-width';
+import { Alignment, alignmentOfTexts, renderPlainTable, renderTable, Table } from '../lakebase/render';
 
 /** A message shown as the verb's result: `Connected to "local" ...`. */
 export class TextOutput {
@@ -22,44 +23,45 @@ export class TextOutput {
   }
 }
 
-/** A few rows of text under named columns; an empty table shows `empty` instead. */
+/** A column of a `TableOutput`: a name, or a name and an alignment that overrides the rule. */
+export type TableOutputColumn = string | { readonly name: string; readonly align: Alignment };
+
+/**
+ * A few rows of text under named columns; an empty table shows `empty` instead. A column whose
+ * cells are all numbers is right-aligned unless its declaration says otherwise.
+ */
 export class TableOutput {
   constructor(
-    readonly columns: readonly string[],
+    readonly columns: readonly TableOutputColumn[],
     readonly rows: readonly (readonly string[])[],
     readonly empty: string,
   ) {}
 
   [JUPYTER_DISPLAY](): MimeBundle {
     if (this.rows.length === 0) return { 'text/plain': this.empty };
-    return { 'text/plain': this.toString(), 'text/html': this.html() };
+    return renderTable(this.table());
   }
 
-  /** Aligned like psql's output: a header, a rule, one line per row. */
+  /** Aligned like psql's output: centered headers, a rule, one line per row. */
   toString(): string {
     if (this.rows.length === 0) return this.empty;
-    const widths = this.columns.map((column, i) =>
-      Math.max(displayWidth(column), ...this.rows.map((row) => displayWidth(row[i] ?? ''))),
-    );
-    const line = (cells: readonly string[]) =>
-      cells.map((cell, i) => ` ${cell}${' '.repeat(widths[i] - displayWidth(cell))} `).join('|').trimEnd();
-    return [line(this.columns), widths.map((width) => '-'.repeat(width + 2)).join('+'), ...this.rows.map(line)].join('\n');
+    return renderPlainTable(this.table());
   }
 
   /** For `--json` in a terminal: one object per row, keyed by column. */
   toJSON(): Record<string, string>[] {
-    return this.rows.map((row) => Object.fromEntries(this.columns.map((column, i) => [column, row[i] ?? ''])));
+    const names = this.columns.map((column) => (typeof column === 'string' ? column : column.name));
+    return this.rows.map((row) => Object.fromEntries(names.map((name, i) => [name, row[i] ?? ''])));
   }
 
-  private html(): string {
-    const head = this.columns.map((column) => `<th>${escapeHtml(column)}</th>`).join('');
-    const body = this.rows
-      .map((row) => `<tr>${this.columns.map((_, i) => `<td style="text-align:left">${escapeHtml(row[i] ?? '')}</td>`).join('')}</tr>`)
-      .join('');
-    return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+  private table(): Table {
+    const rows = this.rows.map((row) => this.columns.map((_, i) => row[i] ?? ''));
+    return {
+      columns: this.columns.map((column, i) =>
+        typeof column === 'string' ? { name: column, align: alignmentOfTexts(rows.map((row) => row[i])) } : column,
+      ),
+      rows,
+      footer: [],
+    };
   }
-}
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }

@@ -18,7 +18,7 @@ import { JUPYTER_DISPLAY, MimeBundle } from '../lakebase/contracts';
 import { describeError } from '../lakebase/errors';
 import { formatElapsed, WaitStoppedError, WaitTimeoutError } from '../lakebase/waiting';
 import type { MagicHost } from './host';
-import { escapeHtml } from './outputs';
+import { escapeHtml } from '../lakebase/render';
 
 /** How a line ends, or that it has not. */
 export type StatusPhase = 'running' | 'done' | 'stopped' | 'failed';

@@ -129,6 +129,17 @@ describe('describeError', () => {
     });
   });
 
+  test('the cause is one line, and left out when the message already says it', () => {
+    const multiLine = new LakebaseError('WORKSPACE_ERROR', 'Could not list the instances.', {
+      cause: new Error('socket hang up\n    at TLSSocket.onHangUp (node:_http_client:1)'),
+    });
+    expect(describeError(multiLine).lines).toEqual(['ERROR:  Could not list the instances.', 'CAUSE:  socket hang up', 'CODE: WORKSPACE_ERROR']);
+    const repeated = new LakebaseError('WORKSPACE_AUTH_FAILED', 'Authentication is not usable: no prod profile.', {
+      cause: new Error('no prod profile'),
+    });
+    expect(describeError(repeated).lines).toEqual(['ERROR:  Authentication is not usable: no prod profile.', 'CODE: WORKSPACE_AUTH_FAILED']);
+  });
+
   test('a bare node-postgres DatabaseError is known', () => {
     const error = Object.assign(new Error('relation "t" does not exist'), {
       severity: 'ERROR',

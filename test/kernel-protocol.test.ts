@@ -151,6 +151,41 @@ describe('display', () => {
   });
 });
 
+describe('display() as a cell\'s last line', () => {
+  test('shows the value once, not also the handle display() returns', async () => {
+    const cell = await runCell(kernel, 'display("shown once")');
+    expect(cell.displays).toEqual([{ 'text/plain': "'shown once'" }]);
+    expect(cell.result).toBeUndefined();
+    expect(cell.sequence).toEqual(['status:busy', 'execute_input', 'display_data', 'status:idle']);
+    // A handle kept in a variable is still a value like any other when asked for by name.
+    const kept = await runCell(kernel, 'const shownHandle = display("x");\nshownHandle.displayId.length');
+    expect(kept.result).toEqual({ 'text/plain': '36' });
+  });
+
+  test('a value rendered asynchronously is published before later output, the result and the reply', async () => {
+    const code = [
+      'const later = { async [Symbol.for("Jupyter.display")]() { await new Promise((r) => setTimeout(r, 50)); return { "text/plain": "drawn" }; } };',
+      'console.log("before");',
+      'display(later);',
+      'console.log("after");',
+      'display("next");',
+      'later',
+    ].join('\n');
+    const cell = await runCell(kernel, code);
+    const outputs = cell.execution.messages
+      .filter((m) => ['stream', 'display_data', 'execute_result'].includes(m.header.msg_type))
+      .map((m) => (m.header.msg_type === 'stream' ? String(m.content.text) : String((m.content.data as Record<string, unknown>)['text/plain'])));
+    expect(outputs).toEqual(['before\n', 'drawn', 'after\n', "'next'", 'drawn']);
+  });
+
+  test('a value whose asynchronous rendering fails fails the cell, and the kernel goes on', async () => {
+    const code = 'display({ async [Symbol.for("Jupyter.display")]() { throw new Error("cannot draw this"); } });';
+    const cell = await runCell(kernel, code);
+    expect(cell.error?.evalue).toBe('cannot draw this');
+    expect((await runCell(kernel, '1 + 1')).result).toEqual({ 'text/plain': '2' });
+  });
+});
+
 describe('signatures', () => {
   test('a badly signed execute_request is dropped unanswered and never runs', async () => {
     const forged = createMessage(kernel.origin, null, 'execute_request', {

@@ -126,7 +126,8 @@ describe('connections, use and close', () => {
     const listed = String(await runMagicCell(magics, '%lakebase connections', recordingHost()));
     const where = `postgres@127.0.0.1:${server.port}/postgres`;
     expect(listed.split('\n')).toEqual([
-      ' name   | current | kind       | connection' + ' '.repeat(where.length - 10) + ' | tls | transaction',
+      // Headers centered as psql centers them.
+      expect.stringMatching(/^ {2}name {2}\| current \| {4}kind {4}\| +connection +\| tls \| {2}transaction {3}$/),
       expect.stringMatching(/^-+\+-+\+-+\+-+\+-+\+-+$/),
       ` first  |         | PostgreSQL | ${where} | no  | idle`,
       ` second | *       | PostgreSQL | ${where} | no  | in transaction`,
@@ -179,7 +180,7 @@ describe('token and config', () => {
 
   test('config lists, shows and refuses unknown settings', async () => {
     const magics = magicsWith();
-    expect(String(await runMagicCell(magics, '%lakebase config', recordingHost()))).toMatch(/^ setting +\| value \| default \| what it does\n.*\n display-limit \| 100 +\| 100 +\|/);
+    expect(String(await runMagicCell(magics, '%lakebase config', recordingHost()))).toMatch(/^ +setting +\| value \| default \| +what it does +\n.*\n display-limit \| +100 \| +100 \|/);
     expect(String(await runMagicCell(magics, '%lakebase config display-limit all', recordingHost()))).toBe('display-limit = all');
     const unknown = await failing(magics, '%lakebase config display-limt 5');
     expect(unknown.code).toBe('MAGIC_UNKNOWN_OPTION');

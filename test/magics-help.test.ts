@@ -2,12 +2,24 @@
 // shows up, and every example is accepted by the grammar.
 import { describe, expect, test } from 'vitest';
 import { createMagics, DEFAULT_FAMILIES } from '../magics';
-import { overviewHelp, verbHelp } from '../magics/help';
+import { optionHeading, overviewHelp, verbHelp } from '../magics/help';
 import { createVerbRegistry } from '../magics/registry';
 
 const magics = createMagics();
 const verbs = DEFAULT_FAMILIES.flatMap((family) => family.verbs);
 const registry = createVerbRegistry(DEFAULT_FAMILIES);
+
+/** Help text with wrapped descriptions joined again (continuation lines are indented further). */
+const unwrapped = (text: string) => text.replace(/\n {4,}/g, ' ');
+
+/** The column where the description starts on each line of a two-column block, by its term. */
+function descriptionColumns(text: string, terms: readonly string[]): number[] {
+  return terms.map((term) => {
+    const line = text.split('\n').find((candidate) => candidate.startsWith(`  ${term} `));
+    if (line === undefined) throw new Error(`no help line for ${term}`);
+    return line.length - line.slice(2 + term.length).trimStart().length;
+  });
+}
 
 describe('help', () => {
   test('the overview shows the grammar and every verb with its summary, by family', () => {
@@ -15,11 +27,23 @@ describe('help', () => {
     expect(text).toContain('%lakebase VERB [ARGUMENT ...] [--OPTION ...] [SQL]');
     expect(text).toContain('%%lakebase [VERB]');
     for (const family of DEFAULT_FAMILIES) expect(text).toContain(`${family.summary}:`);
-    for (const verb of verbs) expect(text).toMatch(new RegExp(`^  ${verb.name} +${escape(verb.summary)}$`, 'm'));
+    for (const verb of verbs) expect(unwrapped(text)).toMatch(new RegExp(`^  ${verb.name} +${escape(verb.summary)}$`, 'm'));
+  });
+
+  test('descriptions start in one column, and no line is longer than 100 columns', () => {
+    const text = overviewHelp(registry);
+    const grammar = descriptionColumns(text, ['%lakebase VERB', '%%lakebase [VERB]'].map((start) => text.split('\n').find((line) => line.startsWith(`  ${start}`))!.slice(2).split(/ {2,}/)[0]));
+    expect(new Set(grammar).size).toBe(1);
+    expect(new Set(descriptionColumns(text, verbs.map((verb) => verb.name))).size).toBe(1);
+    const sql = verbHelp(registry.get('sql')!);
+    expect(new Set(descriptionColumns(sql, registry.get('sql')!.options.map(optionHeading))).size).toBe(1);
+    for (const line of [...text.split('\n'), ...sql.split('\n')].filter((line) => !line.startsWith('  %'))) {
+      expect(line.length).toBeLessThanOrEqual(100);
+    }
   });
 
   test.each(verbs.map((verb) => [verb.name, verb] as const))('%s: usage, every argument and option, and the examples', (_, verb) => {
-    const text = verbHelp(verb);
+    const text = unwrapped(verbHelp(verb));
     expect(text.split('\n')[0]).toBe(`%lakebase ${verb.name}: ${verb.summary}`);
     for (const option of verb.options) {
       expect(text).toMatch(new RegExp(`^  (-${option.short}, )?--${option.name}\\b.*${escape(option.summary)}`, 'm'));

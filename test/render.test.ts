@@ -47,10 +47,10 @@ describe('renderResultSet', () => {
       ),
       'text/html': lines(
         '<table class="lakebase-result">',
-        '<thead><tr><th style="text-align:right" title="int4">id</th><th style="text-align:left" title="text">name</th><th style="text-align:right" title="float8">score</th></tr></thead>',
+        '<thead><tr><th title="int4"><div align="right">id</div></th><th title="text"><div align="left">name</div></th><th title="float8"><div align="right">score</div></th></tr></thead>',
         '<tbody>',
-        '<tr><td style="text-align:right">1</td><td style="text-align:left">alice</td><td style="text-align:right">1.5</td></tr>',
-        '<tr><td style="text-align:right">22</td><td style="text-align:left;color:#888;font-style:italic">NULL</td><td style="text-align:right">-3</td></tr>',
+        '<tr><td><div align="right">1</div></td><td><div align="left">alice</div></td><td><div align="right">1.5</div></td></tr>',
+        '<tr><td><div align="right">22</div></td><td><div align="left"><em class="text-muted" title="SQL NULL">NULL</em></div></td><td><div align="right">-3</div></td></tr>',
         '</tbody>',
         '</table>',
         '<p><small>(2 rows) · Time: 1.500 ms</small></p>',
@@ -63,7 +63,7 @@ describe('renderResultSet', () => {
       'text/plain': lines(' id | name ', '----+------', '(0 rows)', 'Time: 1.500 ms'),
       'text/html': lines(
         '<table class="lakebase-result">',
-        '<thead><tr><th style="text-align:right" title="int4">id</th><th style="text-align:left" title="text">name</th></tr></thead>',
+        '<thead><tr><th title="int4"><div align="right">id</div></th><th title="text"><div align="left">name</div></th></tr></thead>',
         '<tbody></tbody>',
         '</table>',
         '<p><small>(0 rows) · Time: 1.500 ms</small></p>',
@@ -144,7 +144,7 @@ describe('renderResultSet', () => {
         'Time: 1.500 ms',
       ),
     );
-    expect(bundle['text/html']).toContain('<td style="text-align:left">l1<br>l2<br>l3</td>');
+    expect(bundle['text/html']).toContain('<td><div align="left">l1<br>l2<br>l3</div></td>');
   });
 
   test('long text is shortened: 80 columns in text/plain, 120 in HTML with the value in a tooltip', () => {
@@ -153,7 +153,7 @@ describe('renderResultSet', () => {
     expect(bundle['text/plain']).toBe(
       lines(` ${' '.repeat(39)}t${' '.repeat(40)} `, '-'.repeat(82), ` ${'x'.repeat(79)}…`, '(1 row)', 'Time: 1.500 ms'),
     );
-    expect(bundle['text/html']).toContain(`<td style="text-align:left" title="${long}">${'x'.repeat(119)}…</td>`);
+    expect(bundle['text/html']).toContain(`<td title="${long}"><div align="left">${'x'.repeat(119)}…</div></td>`);
   });
 
   test('a tooltip holds at most 2,000 characters', () => {
@@ -187,7 +187,7 @@ describe('renderResultSet', () => {
     expect(json.length).toBe(121);
     const quoted = (text: string) => text.replaceAll('"', '&#34;');
     expect(bundle['text/html']).toContain(
-      `<td style="text-align:left" title="${quoted(json)}">${quoted(json.slice(0, 119))}…</td>`,
+      `<td title="${quoted(json)}"><div align="left">${quoted(json.slice(0, 119))}…</div></td>`,
     );
   });
 
@@ -201,11 +201,11 @@ describe('renderResultSet', () => {
     expect(bundle['text/html']).toBe(
       lines(
         '<table class="lakebase-result">',
-        '<thead><tr><th style="text-align:left" title="text">&#60;b onclick=&#34;x()&#34;&#62;name&#60;/b&#62;</th></tr></thead>',
+        '<thead><tr><th title="text"><div align="left">&#60;b onclick=&#34;x()&#34;&#62;name&#60;/b&#62;</div></th></tr></thead>',
         '<tbody>',
-        '<tr><td style="text-align:left">&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;</td></tr>',
-        '<tr><td style="text-align:left">&#39; onmouseover=&#39;alert(1)</td></tr>',
-        '<tr><td style="text-align:left">a &#38; b</td></tr>',
+        '<tr><td><div align="left">&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;</div></td></tr>',
+        '<tr><td><div align="left">&#39; onmouseover=&#39;alert(1)</div></td></tr>',
+        '<tr><td><div align="left">a &#38; b</div></td></tr>',
         '</tbody>',
         '</table>',
         '<p><small>(3 rows) · Time: 1.500 ms</small></p>',
@@ -217,7 +217,7 @@ describe('renderResultSet', () => {
   test('control characters cannot drive a terminal or break alignment', () => {
     const bundle = renderResultSet(result({ columns: [column('t', 'text')], values: [['a\tb\u001b[31mred\u0000']] }));
     expect(bundle['text/plain'].split('\n')[2]).toBe(' a␉b␛[31mred␀');
-    expect(bundle['text/html']).toContain('>a␉b␛[31mred␀</td>');
+    expect(bundle['text/html']).toContain('>a␉b␛[31mred␀</div></td>');
   });
 
   test('a 100-row table stays small', () => {

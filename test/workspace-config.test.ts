@@ -6,7 +6,7 @@ import { inspect } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { LakebaseError } from '../lakebase/errors';
+import { describeError, LakebaseError } from '../lakebase/errors';
 import { hasDatabricksConfig, openWorkspace } from '../lakebase/workspace';
 import { freePort } from './support/postgres';
 
@@ -61,6 +61,25 @@ test('no configuration at all: WORKSPACE_NOT_CONFIGURED says what to set', async
   expect(error).toBeInstanceOf(LakebaseError);
   expect(error).toMatchObject({ code: 'WORKSPACE_NOT_CONFIGURED' });
   expect((error as LakebaseError).hint).toMatch(/DATABRICKS_HOST.*DATABRICKS_TOKEN/);
+});
+
+test('a configuration error shows one clean line of cause: no docs link twice, no SDK defaults', async () => {
+  const cases = [
+    { env: { DATABRICKS_CONFIG_FILE: join(dir, 'no-such-file') } },
+    { env: { DATABRICKS_CONFIG_FILE: join(dir, 'no-such-file'), DATABRICKS_HOST: closedHost } },
+    { env: { DATABRICKS_CONFIG_FILE: configFile }, profile: 'prod' },
+  ];
+  for (const options of cases) {
+    const error = await openWorkspace(options).catch((caught: unknown) => caught);
+    const shown = describeError(error).lines.join('\n');
+    expect(shown.match(/https:\/\/docs\.databricks\.com/g)).toHaveLength(1); // in the hint only
+    expect(shown).not.toMatch(/retry_timeout_seconds|Config:|default auth:|resolve:/);
+    expect(describeError(error).lines.filter((line) => line.startsWith('CAUSE:')).length).toBeLessThanOrEqual(1);
+  }
+  const notConfigured = describeError(await openWorkspace(cases[0]).catch((caught: unknown) => caught)).lines;
+  expect(notConfigured).toContain('CAUSE:  cannot configure default credentials (read DATABRICKS_CONFIG_FILE)');
+  const noProfile = describeError(await openWorkspace(cases[2]).catch((caught: unknown) => caught)).lines;
+  expect(noProfile[0]).toBe(`ERROR:  Databricks authentication for the configured workspace is not usable: ${configFile} has no prod profile configured (read DATABRICKS_CONFIG_FILE).`);
 });
 
 test('a profile is read from DATABRICKS_CONFIG_FILE; an unreachable host is WORKSPACE_UNREACHABLE', async () => {
