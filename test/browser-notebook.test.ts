@@ -46,9 +46,15 @@ function ours(problems: readonly PageProblem[]): PageProblem[] {
 
 /** Waits until the notebook in `page` has a kernel that answered kernel_info. */
 async function kernelReady(page: Page): Promise<void> {
-  await page.waitForFunction(() => Boolean(Jupyter?.notebook?.kernel?.is_connected?.() && Jupyter.notebook.kernel.info_reply?.status === 'ok'), null, {
-    timeout: KERNEL_WAIT,
-  });
+  // `window.Jupyter`: a tab the UI just opened is still about:blank, without the global.
+  await page.waitForFunction(
+    () => {
+      const kernel = (window as any).Jupyter?.notebook?.kernel;
+      return Boolean(kernel?.is_connected?.() && kernel.info_reply?.status === 'ok');
+    },
+    null,
+    { timeout: KERNEL_WAIT },
+  );
 }
 
 /** Waits until the kernel is idle and every code cell has run (a number in its prompt). */
@@ -166,7 +172,9 @@ describe('the quickstart in Notebook 6', () => {
     for (const cell of executed.cells) delete cell.metadata.trusted;
     await writeFile(join(ui.notebooks, UNTRUSTED), JSON.stringify(executed));
     const page = await ui.open(`/notebooks/${UNTRUSTED}`);
-    await page.waitForFunction(() => Jupyter?.notebook?.get_cells?.().length > 0 && document.querySelector('table.lakebase-result') !== null, null, { timeout: KERNEL_WAIT });
+    await page.waitForFunction(() => (window as any).Jupyter?.notebook?.get_cells?.().length > 0 && document.querySelector('table.lakebase-result') !== null, null, {
+      timeout: KERNEL_WAIT,
+    });
     await expect(page.evaluate(() => Jupyter.notebook.trusted)).resolves.toBe(false);
     await expect(page.locator('#notification_trusted').textContent()).resolves.toMatch(/Not Trusted/);
     const table = outputOf(page, 'CREATE SCHEMA IF NOT EXISTS quickstart').locator('table.lakebase-result');
