@@ -43,6 +43,8 @@ export const CHART_ERRORS = {
   unknownColumn: 'CHART_UNKNOWN_COLUMN',
   /** More rows than CHART_MAX_ROWS. */
   tooManyRows: 'CHART_TOO_MANY_ROWS',
+  /** A result that kept only its displayed page: a chart of it would silently miss rows. */
+  incomplete: 'CHART_INCOMPLETE',
   /** A spec that cannot be drawn: an unknown mark, no column to use as y, rows that are not rows. */
   invalid: 'CHART_INVALID',
   /** Vega could not draw the chart (a bug, or a spec Vega-Lite rejects). */
@@ -77,7 +79,7 @@ export interface VegaLiteSpec {
   height: number;
   data: { values: Record<string, unknown>[] };
   mark: { type: ChartMark; tooltip: boolean };
-  encoding: Record<'x' | 'y' | 'color', VegaLiteChannel | undefined>;
+  encoding: { x: VegaLiteChannel; y: VegaLiteChannel; color?: VegaLiteChannel };
 }
 
 interface VegaLiteChannel {
@@ -119,6 +121,13 @@ export function chart(rows: ChartRows, spec: ChartSpec): Chart {
       },
     );
   }
+  if (table.rows.length < table.count) {
+    throw new LakebaseError(
+      CHART_ERRORS.incomplete,
+      `This result kept only the ${table.rows.length.toLocaleString('en-US')} rows it displays, of ${table.count.toLocaleString('en-US')}: a chart of them would miss the rest.`,
+      { hint: 'Draw it in the magic with --chart, or keep every row with --into VARIABLE and chart the variable.' },
+    );
+  }
   const names = table.fields.map((field) => field.name);
   const field = (role: string, name: string | undefined): Field | undefined => {
     if (name === undefined) return undefined;
@@ -150,9 +159,8 @@ export function chart(rows: ChartRows, spec: ChartSpec): Chart {
     height: spec.height ?? 300,
     data: { values },
     mark: { type: spec.mark, tooltip: true },
-    encoding: { x: channel(x), y: channel(y), color: color === undefined ? undefined : channel(color) },
+    encoding: { x: channel(x), y: channel(y), ...(color === undefined ? {} : { color: channel(color) }) },
   };
-  if (vegaLite.encoding.color === undefined) delete (vegaLite.encoding as Partial<VegaLiteSpec['encoding']>).color;
   const rowsWord = `${values.length.toLocaleString('en-US')} ${values.length === 1 ? 'row' : 'rows'}`;
   const description = `${spec.mark} chart of ${y.name} by ${x.name}${color ? `, colored by ${color.name}` : ''} (${rowsWord})`;
   return new Chart(vegaLite, description);

@@ -108,6 +108,14 @@ describe('the Vega-Lite spec', () => {
     const plain = Array.from({ length: CHART_MAX_ROWS + 1 }, (_, n) => ({ n }));
     expect(failure(() => chart(plain, { mark: 'point' })).code).toBe('CHART_TOO_MANY_ROWS');
   });
+
+  test('a result that kept only its displayed page is not drawn as if it were all', () => {
+    const page = result([column('n', 'int4')], [[1], [2]], 150);
+    const error = failure(() => chart(page, { mark: 'point', x: 'n', y: 'n' }));
+    expect(error.code).toBe('CHART_INCOMPLETE');
+    expect(error.message).toBe('This result kept only the 2 rows it displays, of 150: a chart of them would miss the rest.');
+    expect(error.hint).toMatch(/--chart.*--into/);
+  });
 });
 
 describe('the SVG, drawn in Node', () => {
