@@ -5,6 +5,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestPostgres } from '../test/support/postgres';
 import { REPO_ROOT } from '../test/support/jupyter';
+import { benchCharts } from './chart';
 import { benchKernel, type Row } from './kernel';
 import { benchRefresh } from './refresh';
 
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   try {
     rows.push(...(await benchKernel(server, log)));
+    rows.push(...(await benchCharts(server, log)));
   } finally {
     await server.stop();
     rmSync(historyDir, { recursive: true, force: true });

@@ -14,13 +14,19 @@ export const KERNEL_INFO = {
   protocol_version: PROTOCOL_VERSION,
   implementation: 'lakebase-kernel',
   implementation_version: packageJson.version,
+  // What every frontend resolves (issue 11): VS Code picks its language by `name`; JupyterLab
+  // (CodeMirror 6 `findBest`) and Notebook 6 (CodeMirror 5 `findModeByName`, which then loads
+  // `mode/javascript/javascript.js`) both know the mode name `typescript`. A MIME type here, as
+  // before, sent Notebook 6 to a mode file that does not exist (`mode/text/typescript/...`, 404)
+  // and left new notebooks without highlighting. `application/typescript` is the MIME type both
+  // CodeMirrors register for TypeScript; nbconvert's HTML highlights with `pygments_lexer`.
   language_info: {
     name: 'typescript',
     // The TypeScript that tslab compiles cells with (its own build of the compiler).
     version: '5.0',
-    mimetype: 'text/typescript',
+    mimetype: 'application/typescript',
     file_extension: '.ts',
-    codemirror_mode: 'text/typescript',
+    codemirror_mode: 'typescript',
     pygments_lexer: 'typescript',
   },
   banner: `lakebase-kernel ${packageJson.version}: TypeScript cells and %lakebase SQL magics (%lakebase help)`,

@@ -14,7 +14,8 @@ export type InstallLocation =
   | { kind: 'sys-prefix' }
   | { kind: 'prefix'; prefix: string };
 
-const ASSETS = ['logo-32x32.png', 'logo-64x64.png', 'logo-svg.svg'];
+// Logos for the launchers, and `kernel.js`, which Notebook 6 loads to highlight %%lakebase cells as SQL.
+const ASSETS = ['logo-32x32.png', 'logo-64x64.png', 'logo-svg.svg', 'kernel.js'];
 
 /** The command Jupyter runs: this Node binary and this package's CLI, by absolute path. */
 export function kernelSpec(cliPath: string) {

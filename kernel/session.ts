@@ -8,6 +8,7 @@ import { MAGIC_FUNCTION, type CellPlan, type Magics, type MagicInvocation } from
 import { captureOutput, OutputCapture } from './output';
 import { createDisplayFunction, DisplayMessage, isDisplayHandle, mimeBundleOf } from './display';
 import type { MimeBundle } from '../lakebase/contracts';
+import { chart, type ChartRows, type ChartSpec } from '../lakebase/chart';
 import { compileErrorContent, ErrorContent, errorContent } from './errors';
 import type { CellOutcome, TypeScriptRunner } from './typescript';
 import { isComplete } from './completeness';
@@ -115,6 +116,32 @@ interface LakebaseDisplayHandle {
 /** Shows a value as an output of this cell (objects with Symbol.for("Jupyter.display") render themselves). */
 const display: (value: unknown, options?: LakebaseDisplayOptions) => LakebaseDisplayHandle =
   (globalThis as any)[Symbol.for('lakebase.kernel')].display;
+interface LakebaseChartSpec {
+  mark: 'bar' | 'line' | 'point' | 'area';
+  /** The column on the x axis (default: the first). */
+  x?: string;
+  /** The column on the y axis (default: the first numeric column after x). */
+  y?: string;
+  /** A column whose values color the marks. */
+  color?: string;
+  title?: string;
+  width?: number;
+  height?: number;
+}
+interface LakebaseChart {
+  /** What text-only clients show: "bar chart of population by country (3 rows)". */
+  readonly description: string;
+  /** The Vega-Lite spec, rows inlined. */
+  readonly vegaLite: object;
+  /** The chart as an SVG document, drawn in the kernel. */
+  svg(): Promise<string>;
+}
+/**
+ * Draws rows as a chart, at most 5,000 of them (aggregate big results in SQL): a result, rows
+ * stored with --into, or plain objects. display(chart(rows, { mark: "bar", x: "country", y: "population" }))
+ */
+const chart: (rows: unknown, spec: LakebaseChartSpec) => LakebaseChart =
+  (globalThis as any)[Symbol.for('lakebase.kernel')].chart;
 const lakebase$magic: (index: number, variables: Record<string, unknown>, mode: 'statement' | 'expression') => Promise<any> =
   (globalThis as any)[Symbol.for('lakebase.kernel')].magic;
 `;
@@ -162,6 +189,7 @@ export function createSession(options: SessionOptions): KernelSession {
 
   (globalThis as Record<symbol, unknown>)[RUNTIME] = {
     display,
+    chart: (rows: unknown, spec: ChartSpec) => chart(rows as ChartRows, spec),
     magic: async (index: number, variables: Record<string, unknown>, mode: 'statement' | 'expression') => {
       if (!current) throw new Error('lakebase$magic called outside a running cell');
       const invocation = current.invocations[index];

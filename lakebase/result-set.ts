@@ -54,6 +54,12 @@ export class ResultSet {
     return this.#rows;
   }
 
+  /** The same result shown with another display limit (the rows kept stay the same). */
+  withDisplayLimit(displayLimit: number): ResultSet {
+    if (displayLimit === this.displayLimit) return this;
+    return new ResultSet({ ...this, columns: [...this.columns], values: this.values as unknown[][], displayLimit });
+  }
+
   [JUPYTER_DISPLAY](): MimeBundle {
     return renderResultSet(this);
   }

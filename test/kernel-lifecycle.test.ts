@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 describe('kernelspec', () => {
-  test('install --prefix writes kernel.json with the command line, interrupt mode and logos; uninstall removes it', async () => {
+  test('install --prefix writes kernel.json with the command line, interrupt mode, logos and kernel.js; uninstall removes it', async () => {
     const prefix = join(scratch, 'prefix');
     const { stdout } = await run(process.execPath, [BUILT_KERNEL_CLI, 'install', '--prefix', prefix]);
     const directory = join(prefix, 'share', 'jupyter', 'kernels', 'lakebase');
@@ -34,7 +34,8 @@ describe('kernelspec', () => {
       language: 'typescript',
       interrupt_mode: 'signal',
     });
-    for (const logo of ['logo-32x32.png', 'logo-64x64.png', 'logo-svg.svg']) expect(existsSync(join(directory, logo))).toBe(true);
+    // The logos, and kernel.js, which Notebook 6 loads to highlight %%lakebase cells as SQL.
+    for (const asset of ['logo-32x32.png', 'logo-64x64.png', 'logo-svg.svg', 'kernel.js']) expect(existsSync(join(directory, asset))).toBe(true);
 
     // Jupyter itself finds it there.
     const listed = await run('/usr/bin/python3', ['-m', 'jupyter_client.kernelspecapp', 'list', '--json'], {

@@ -29,7 +29,8 @@ describe('kernel_info', () => {
         status: 'ok',
         protocol_version: '5.3',
         implementation: 'lakebase-kernel',
-        language_info: { name: 'typescript', file_extension: '.ts' },
+        // A mode name both CodeMirrors resolve (a MIME type sent Notebook 6 to a missing file).
+        language_info: { name: 'typescript', file_extension: '.ts', codemirror_mode: 'typescript', pygments_lexer: 'typescript' },
       });
     }
   });
@@ -183,6 +184,34 @@ describe('display() as a cell\'s last line', () => {
     const cell = await runCell(kernel, code);
     expect(cell.error?.evalue).toBe('cannot draw this');
     expect((await runCell(kernel, '1 + 1')).result).toEqual({ 'text/plain': '2' });
+  });
+});
+
+describe('chart()', () => {
+  test('display(chart(rows, spec)) draws rows from TypeScript as Vega-Lite and as SVG drawn in the kernel', async () => {
+    const cell = await runCell(kernel, [
+      'const sales = [{ month: "Jan", total: 3 }, { month: "Feb", total: 5 }];',
+      'display(chart(sales, { mark: "bar", x: "month", y: "total" }))',
+    ].join('\n'));
+    expect(cell.error).toBeUndefined();
+    expect(cell.displays).toHaveLength(1);
+    const [bundle] = cell.displays;
+    expect(Object.keys(bundle).sort()).toEqual(['application/vnd.vegalite.v5+json', 'image/svg+xml', 'text/plain']);
+    expect(bundle['text/plain']).toBe('bar chart of total by month (2 rows)');
+    expect(String(bundle['image/svg+xml'])).toContain('>Feb</text>');
+    expect(cell.result).toBeUndefined();
+  });
+
+  test('a chart is typed: a wrong mark does not compile, a wrong column is a clear error', async () => {
+    const typed = await runCell(kernel, 'chart([{ a: 1 }], { mark: "pie" })');
+    expect(typed.error?.ename).toBe('TypeScriptError');
+    const column = await runCell(kernel, 'chart([{ a: 1 }], { mark: "bar", y: "b" })');
+    expect(column.error?.traceback.join('\n')).toContain('CODE: CHART_UNKNOWN_COLUMN');
+  });
+
+  test('a cell may still name its own variable chart', async () => {
+    await runCell(kernel, 'const chart = "mine";');
+    expect((await runCell(kernel, 'chart.toUpperCase()')).result).toEqual({ 'text/plain': "'MINE'" });
   });
 });
 

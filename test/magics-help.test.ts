@@ -54,8 +54,9 @@ describe('help', () => {
 
   test('sql help shows both forms', () => {
     const text = verbHelp(registry.get('sql')!);
-    expect(text).toContain('  %lakebase sql [--into VARIABLE] [--display-limit ROWS] [--stdin VARIABLE] [--on CONNECTION] SQL');
-    expect(text).toContain('  %%lakebase [sql] [--into VARIABLE] [--display-limit ROWS] [--stdin VARIABLE] [--on CONNECTION]');
+    // Too many options for one line: they are summed up, and listed under Options.
+    expect(text).toContain('  %lakebase sql [OPTIONS] SQL\n  %%lakebase [sql] [OPTIONS]\n  SQL (the rest of the cell)');
+    expect(text).toMatch(/^ {2}--chart MARK +Also draw the last statement's rows as a chart: bar, line, point, area$/m);
   });
 
   test.each(verbs.flatMap((verb) => verb.examples.map((example) => [verb.name, example] as const)))(
@@ -99,13 +100,13 @@ describe('completion', () => {
     ['%lakebase co|', ['config', 'connect', 'connections'], 10],
     ['%lakebase |', ['close', 'config', 'connect', 'connections', 'help', 'sql', 'token', 'use'], 10],
     ['%lakebase sql --i|', ['--into'], 14],
-    ['%lakebase sql --into rows --|', ['--display-limit', '--on', '--stdin'], 26],
+    ['%lakebase sql --into rows --|', ['--chart', '--color', '--display-limit', '--on', '--stdin', '--x', '--y'], 26],
     ['%lakebase connect --sslmode ver|', ['verify-ca', 'verify-full'], 28],
     ['%lakebase connect -p 5432 --r|', ['--read-only'], 26],
     ['%lakebase sql --display-limit |', ['all'], 30],
     ['%lakebase help c|', ['close', 'config', 'connect', 'connections'], 15],
     ['%lakebase config d|', ['display-limit'], 17],
-    ['%%lakebase --|', ['--display-limit', '--into', '--on', '--stdin'], 11],
+    ['%%lakebase --|', ['--chart', '--color', '--display-limit', '--into', '--on', '--stdin', '--x', '--y'], 11],
     ['%%lakebase con|', ['config', 'connect', 'connections'], 11],
     ['const r = %lakebase s|', ['sql'], 20],
     // In the SQL, nothing: it is not the magic's to complete.

@@ -7,6 +7,7 @@ import { createConnectors } from '../magics/connectors';
 import { JUPYTER_DISPLAY } from '../lakebase/contracts';
 import { describeError, LakebaseError, SqlError } from '../lakebase/errors';
 import { ResultSet } from '../lakebase/result-set';
+import { Chart } from '../lakebase/chart';
 import { startTestPostgres, TestPostgres } from './support/postgres';
 import { RecordingHost, recordingHost, runMagicCell } from './support/magic-host';
 
@@ -173,6 +174,50 @@ describe('--into', () => {
   test('the last statement must return rows', async () => {
     const error = await failing('%%lakebase --into nothing\nSELECT 1;\nCREATE TEMP TABLE empty_one (x int)');
     expect((error as LakebaseError).code).toBe('INTO_WITHOUT_ROWS');
+  });
+});
+
+describe('--chart', () => {
+  test('draws every row of the last statement above its table, which keeps the display limit', async () => {
+    const host = recordingHost();
+    const value = await cell('%%lakebase --chart bar --x name --y id --display-limit 2\nSELECT 0 AS warmup;\nSELECT id, name FROM people ORDER BY id', host);
+    // The first statement's table, then the chart of the last; the last table is the value.
+    expect(host.displayed).toHaveLength(2);
+    expect(host.displayed[1]).toBeInstanceOf(Chart);
+    const drawn = host.displayed[1] as Chart;
+    expect(drawn.vegaLite.data.values).toEqual([{ name: 'Ada', id: 1 }, { name: 'Grace', id: 2 }, { name: 'Edsger', id: 3 }]);
+    expect(drawn.vegaLite.encoding.x).toMatchObject({ field: 'name', type: 'nominal' });
+    expect(drawn.vegaLite.encoding.y).toMatchObject({ field: 'id', type: 'quantitative' });
+    expect(await drawn.svg()).toMatch(/^<svg /);
+    expect(resultOf(value)[JUPYTER_DISPLAY]()['text/plain']).toContain('(showing 2 of 3 rows)');
+  });
+
+  test('is shown also when the magic is an expression, and goes with --into', async () => {
+    const plan = magics.planCell('const letters = %lakebase sql --chart point --into charted SELECT id, length(name) AS letters FROM people ORDER BY id');
+    if (plan.kind !== 'mixed') throw new Error('expected a mixed cell');
+    const host = recordingHost();
+    const { value } = await magics.run(plan.invocations[0], host, { variables: {}, mode: 'expression' });
+    expect(resultOf(value).values).toHaveLength(3);
+    expect(host.displayed.map((shown) => (shown as Chart).description)).toEqual(['point chart of letters by id (3 rows)']);
+    expect(host.declared.map(({ name, value: rows }) => [name, (rows as unknown[]).length])).toEqual([['charted', 3]]);
+  });
+
+  test('mistakes are clear errors before or instead of a broken chart', async () => {
+    const noChart = await failing('%%lakebase --x name\nSELECT name FROM people');
+    expect(noChart).toMatchObject({ code: 'MAGIC_MISSING_ARGUMENT' });
+    expect((noChart as LakebaseError).hint).toContain('--chart bar --x name');
+    expect(await failing('%%lakebase --chart bar\nCREATE TEMP TABLE not_rows (x int)')).toMatchObject({ code: 'CHART_WITHOUT_ROWS' });
+    expect(await failing('%%lakebase --chart bar --y nickame\nSELECT * FROM people')).toMatchObject({
+      code: 'CHART_UNKNOWN_COLUMN',
+      hint: 'Its columns: id, name, nickname.',
+    });
+    expect(await failing('%%lakebase --chart pie\nSELECT 1')).toMatchObject({ code: 'MAGIC_INVALID_VALUE' });
+  });
+
+  test('a result too big to chart says how to aggregate, having read only one row past the limit', async () => {
+    const error = await failing('%%lakebase --chart point\nSELECT g AS n, g * 2 AS twice FROM generate_series(1, 20000) AS g');
+    expect(error).toMatchObject({ code: 'CHART_TOO_MANY_ROWS', message: 'A chart draws at most 5,000 rows; this result has 20,000.' });
+    expect(describeError(error).lines.join('\n')).toMatch(/HINT: .*GROUP BY/);
   });
 });
 

@@ -121,6 +121,7 @@ const run = (argv: string[], fake: FakeTerminal) => runTerminalCommand(argv, { i
 test('a verb prints what a cell shows, and exits 0', async () => {
   const fake = terminal({ tty: false });
   expect(await run(['gadget', 'list'], fake)).toBe(0);
+  // The table a cell shows as text/plain: psql's layout, headers centered over their column.
   expect(fake.out()).toBe(' name | size \n------+------\n g1   | S\n g2   | L\n');
   expect(fake.err()).toBe('');
 });

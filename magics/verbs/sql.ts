@@ -1,5 +1,6 @@
 // `%lakebase sql`: run the statements of a line or a cell, in order, on one session, and show
 // each result. Values come in as bound parameters (`:name` → `$n`), never as text.
+import { CHART_MARKS, CHART_MAX_ROWS, chart, RESULT_SET_OF_ROWS, type ChartMark } from '../../lakebase/chart';
 import type { Column, CopySource, Notice, SqlSession } from '../../lakebase/contracts';
 import { JUPYTER_DISPLAY } from '../../lakebase/contracts';
 import { LakebaseError, SqlError } from '../../lakebase/errors';
@@ -9,6 +10,7 @@ import { bindParameters } from '../../lakebase/sql/parameters';
 import { copyDirectionOf } from '../../lakebase/sql/copy';
 import { splitStatements } from '../../lakebase/sql/lexer';
 import type { VerbContext, VerbFamily } from '../declarations';
+import { MAGIC_ERRORS, MagicUsageError } from '../errors';
 import type { MagicHost, VariableLookup } from '../host';
 import type { MagicServices } from '../services';
 import { transactionNote } from './transaction-note';
@@ -21,6 +23,8 @@ export const SQL_VERB_ERRORS = {
   intoWithoutRows: 'INTO_WITHOUT_ROWS',
   /** A `COPY ... FROM STDIN` without `--stdin`, `--stdin` without one, or more than one. */
   copyStdin: 'COPY_STDIN',
+  /** `--chart` on a cell whose last statement returns no rows. */
+  chartWithoutRows: 'CHART_WITHOUT_ROWS',
 } as const;
 
 /**
@@ -74,6 +78,16 @@ export const sqlFamily: VerbFamily<MagicServices> = {
           completes: 'connections',
           summary: 'Run on this named connection instead of the current one (it stays current)',
         },
+        {
+          name: 'chart',
+          kind: 'choice',
+          valueName: 'MARK',
+          choices: CHART_MARKS,
+          summary: 'Also draw the last statement\'s rows as a chart',
+        },
+        { name: 'x', kind: 'text', valueName: 'COLUMN', summary: 'The chart\'s x axis (default: the first column)' },
+        { name: 'y', kind: 'text', valueName: 'COLUMN', summary: 'The chart\'s y axis (default: the first numeric column after x)' },
+        { name: 'color', kind: 'text', valueName: 'COLUMN', summary: 'Color the chart\'s marks by this column (a line or a bar segment per value)' },
       ],
       details: [
         'Each statement runs in order on the same server session, so a transaction begun in one cell can be committed in a later one; ' +
@@ -92,6 +106,13 @@ export const sqlFamily: VerbFamily<MagicServices> = {
         '--into VARIABLE keeps every row of the last statement (not only the displayed ones) as an array of row objects, ' +
           'declared in TypeScript with a type from the column types (NOT NULL table columns are not nullable), ' +
           'so later cells get completion and type errors on column names.',
+        `--chart bar|line|point|area draws the last statement's rows above its table: axis types come from the column types ` +
+          '(numbers quantitative, date and timestamp columns a time axis in UTC, the rest categories in the query\'s order). ' +
+          `A chart draws at most ${CHART_MAX_ROWS.toLocaleString('en-US')} rows: for a big table, aggregate in SQL and chart the aggregate, ` +
+          'e.g. SELECT date_trunc(\'day\', at) AS day, count(*) FROM events GROUP BY 1 ORDER BY 1, ' +
+          'or width_bucket(amount, 0, 1000, 50) for a histogram. ' +
+          'JupyterLab and VS Code draw the chart themselves (Vega-Lite); Notebook 6, nbconvert HTML and GitHub show the SVG drawn by the kernel. ' +
+          'From TypeScript: display(chart(rows, { mark: "bar", x: "country", y: "population" })).',
       ],
       examples: [
         '%lakebase sql SELECT now()',
@@ -99,6 +120,8 @@ export const sqlFamily: VerbFamily<MagicServices> = {
         '%%lakebase --display-limit 20',
         '%%lakebase --on analytics',
         'const count = %lakebase sql SELECT count(*) FROM users',
+        '%%lakebase --chart bar --x country --y population',
+        '%%lakebase --chart line --x day --y orders --color region',
       ],
       run: runSql,
     },
@@ -120,6 +143,7 @@ async function runSql(context: VerbContext<MagicServices>): Promise<unknown> {
     connectionName === undefined ? services.connections.current() : services.connections.get(connectionName);
   const limit = (invocation.options['display-limit'] as number | undefined) ?? services.settings.displayLimit;
   const into = invocation.options.into as string | undefined;
+  const mark = chartMark(invocation);
   const lookup = (name: string) =>
     Object.prototype.hasOwnProperty.call(variables, name) ? { found: true as const, value: variables[name] } : host.lookupVariable(name);
   const onNotice = (notice: Notice) => host.stderr(formatNotice(notice));
@@ -138,10 +162,13 @@ async function runSql(context: VerbContext<MagicServices>): Promise<unknown> {
       const isLast = index === statements.length - 1;
       const printer = directions[index] === 'to-stdout' ? new CopyPrinter(limit, host) : undefined;
       let result: ResultSet;
+      // A chart needs the rows it draws (a few thousand at most), not only the displayed page;
+      // one more than it draws tells a result too big for a chart, without reading the rest.
+      const keep = isLast && mark !== undefined ? Math.max(Number.isFinite(limit) ? limit : ALL_ROWS, CHART_MAX_ROWS + 1) : limit;
       try {
         result = await session.run(bound.text, {
           params: bound.values,
-          displayLimit: Number.isFinite(limit) ? limit : ALL_ROWS,
+          displayLimit: Number.isFinite(keep) ? keep : ALL_ROWS,
           fetchAll: isLast && into !== undefined,
           signal: host.signal,
           onNotice,
@@ -171,8 +198,37 @@ async function runSql(context: VerbContext<MagicServices>): Promise<unknown> {
     const note = transactionNote(session.transactionStatus, nameShown);
     if (note !== undefined) host.stderr(note);
   }
+  if (last !== undefined && mark !== undefined) {
+    // Drawn before the table, and shown whatever the mode: the magic asked for a chart.
+    host.display(chartOf(last, mark, invocation));
+    last = last.withDisplayLimit(Number.isFinite(limit) ? limit : ALL_ROWS);
+  }
   if (into !== undefined && last !== undefined) await storeRows(into, last, session, host);
   return last;
+}
+
+/** `--chart MARK`, checked against `--x`, `--y` and `--color`, which mean nothing without it. */
+function chartMark(invocation: VerbContext<MagicServices>['invocation']): ChartMark | undefined {
+  const mark = invocation.options.chart as ChartMark | undefined;
+  const axes = (['x', 'y', 'color'] as const).filter((name) => invocation.options[name] !== undefined);
+  if (mark === undefined && axes.length > 0) {
+    throw new MagicUsageError(MAGIC_ERRORS.missingArgument, `--${axes[0]} names a chart column, and there is no --chart`, {
+      line: invocation.source.line,
+      hint: `Add --chart bar (or line, point, area), e.g. %%lakebase --chart bar --${axes[0]} ${String(invocation.options[axes[0]])}`,
+    });
+  }
+  return mark;
+}
+
+/** The last result as the chart `--chart` asks for; a statement without rows cannot be one. */
+function chartOf(result: ResultSet, mark: ChartMark, invocation: VerbContext<MagicServices>['invocation']) {
+  if (result.columns.length === 0) {
+    throw new LakebaseError(SQL_VERB_ERRORS.chartWithoutRows, `--chart: the last statement (${result.command}) returns no rows to draw.`, {
+      hint: '--chart draws the rows of the last statement of the magic; end it with the SELECT to draw.',
+    });
+  }
+  const option = (name: string) => invocation.options[name] as string | undefined;
+  return chart(result, { mark, x: option('x'), y: option('y'), color: option('color') });
 }
 
 /**
@@ -244,6 +300,8 @@ async function storeRows(name: string, result: ResultSet, session: SqlSession, h
   }
   const rows = [...result.rows];
   Object.defineProperty(rows, JUPYTER_DISPLAY, { value: () => result[JUPYTER_DISPLAY](), enumerable: false });
+  // chart(rows, ...) reads the column types from here (a plain array has none).
+  Object.defineProperty(rows, RESULT_SET_OF_ROWS, { value: result, enumerable: false });
   const notNull = await notNullColumns(result.columns, session);
   await host.declareVariable(name, rows, `Array<${rowTypeOf(result.columns, notNull)}>`);
 }
