@@ -178,6 +178,12 @@ export async function translateTokens(tokens: Token[], context: TranslationConte
       out.push('TIMESTAMPTZ');
       continue;
     }
+    if (lower === 'x' && tokens[i + 1]?.kind === 'string' && tokens[i + 1].start === token.start + 1) {
+      // X'00FF': a binary literal in hexadecimal.
+      out.push(`decode(${quoteLiteral(tokens[i + 1].value)}, 'hex')`);
+      i++;
+      continue;
+    }
     if (lower === 'timestamp_ntz' && tokens[i + 1]?.kind === 'string') {
       out.push('TIMESTAMP');
       continue;
@@ -308,8 +314,11 @@ function lastTopLevel(tokens: readonly Token[], from: number, to: number, word: 
   return found;
 }
 
-/** Splits the arguments between `open` and its matching paren at top-level commas. */
-export function splitArguments(tokens: readonly Token[], open: number): { args: Token[][]; close: number } {
+/**
+ * Splits the arguments between `open` and its matching paren at top-level commas. With `types`,
+ * commas inside `<...>` (ARRAY<...>, MAP<K, V>, STRUCT<...> in column definitions) do not split.
+ */
+export function splitArguments(tokens: readonly Token[], open: number, types = false): { args: Token[][]; close: number } {
   const close = matchingParen(tokens, open);
   const args: Token[][] = [];
   let current: Token[] = [];
@@ -318,6 +327,9 @@ export function splitArguments(tokens: readonly Token[], open: number): { args: 
     const token = tokens[i];
     if (token.kind === 'operator' && token.value === '(') depth++;
     if (token.kind === 'operator' && token.value === ')') depth--;
+    if (types && token.kind === 'operator' && token.value === '<') depth++;
+    if (types && token.kind === 'operator' && token.value === '>') depth--;
+    if (types && token.kind === 'operator' && token.value === '>>') depth -= 2;
     if (depth === 0 && token.kind === 'operator' && token.value === ',') {
       args.push(current);
       current = [];
