@@ -22,6 +22,7 @@ import { ThriftService } from './lakehouse/thrift-service';
 import { createWarehouseEndpoint, EndpointError } from './lakehouse/warehouse-endpoint';
 import { WarehouseRegistry } from './lakehouse/warehouses';
 import { loadOrCreateAuthority } from './postgres/index';
+import { statementRoutes } from './routes/statements';
 import { unityCatalogRoutes } from './routes/unity-catalog';
 import { warehouseRoutes } from './routes/warehouses';
 import { DEFAULT_TOKEN_TTL_SECONDS, DEFAULT_TRANSITION_DELAY_MS } from './limits';
@@ -241,6 +242,7 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
         ...postgresRoutes(projectRegistry),
         ...warehouseRoutes({ warehouses, endpoint: () => ({ hostname: '127.0.0.1', port: endpointPort }) }),
         ...unityCatalogRoutes(lakehouse),
+        ...statementRoutes({ lakehouse, warehouses, host: () => host }),
       ],
       authenticate,
       log,
