@@ -177,3 +177,11 @@ export function tsTypeOfDatabricks(type: arrow.DataType): string {
   const text = inner(type);
   return text === 'null' || text === 'unknown' ? text : `${text} | null`;
 }
+
+/** `{ "id": bigint | null; ... }`: the row type of a result's Arrow schema (a later duplicate name wins). */
+export function rowTypeOfArrow(schema: arrow.Schema): string {
+  const fields = new Map<string, string>();
+  for (const field of schema.fields) fields.set(field.name, tsTypeOfDatabricks(field.type));
+  if (fields.size === 0) return '{}';
+  return `{ ${Array.from(fields, ([key, type]) => `${typeScriptString(key)}: ${type}`).join('; ')} }`;
+}
