@@ -83,3 +83,17 @@ test('errors show the SQLSTATE; an interrupt cancels the statement on the wareho
   expect((await running).reply.content.status).toBe('error');
   expect(text(await runCell(kernel, '%lakebase sql --on wh SELECT 5 AS five'))).toMatch(/\b5\b/);
 });
+
+test('warehouse list, stop and start verbs; connect starts a stopped warehouse under a status line', async () => {
+  const listed = await runCell(kernel, '%lakebase warehouse list');
+  expect(listed.status).toBe('ok');
+  expect(text(listed)).toMatch(/Serverless Starter Warehouse .*RUNNING/);
+  const stopped = await runCell(kernel, '%lakebase warehouse stop "Serverless Starter Warehouse"');
+  expect(stopped.status).toBe('ok');
+  expect(text(stopped)).toMatch(/is STOPPED/);
+  const reconnected = await runCell(kernel, '%lakebase connect --warehouse --as wh2');
+  expect(reconnected.status).toBe('ok');
+  const lines = reconnected.displays.map((bundle) => String(bundle['text/plain']));
+  expect(lines.join('\n')).toMatch(/warehouse Serverless Starter Warehouse · start · (STARTING|RUNNING)/);
+  expect(text(await runCell(kernel, '%lakebase sql --on wh2 SELECT 1 AS one'))).toMatch(/\b1\b/);
+});
