@@ -67,6 +67,8 @@ const CLAUSE_WORDS = new Set([
   'join', 'inner', 'left', 'right', 'full', 'cross', 'natural', 'lateral', 'set', 'values', 'select', 'when', 'then', 'pivot', 'unpivot',
   'version', 'timestamp', 'as', 'tablesample', 'cluster', 'distribute', 'sort', 'lateral', 'anti', 'semi', 'outer', 'by', 'with', 'fetch',
 ]);
+/** The units of Spark's `INTERVAL 3 DAYS` form. */
+const INTERVAL_UNITS = /^(year|month|week|day|hour|minute|second|millisecond|microsecond)s?$/;
 /** Functions whose argument lists contain FROM that is not a relation. */
 const FROM_IN_ARGUMENTS = new Set(['extract', 'substring', 'substr', 'trim', 'position', 'overlay']);
 
@@ -188,7 +190,7 @@ export async function translateTokens(tokens: Token[], context: TranslationConte
       out.push('TIMESTAMP');
       continue;
     }
-    if (lower === 'interval' && (tokens[i + 1]?.kind === 'number' || tokens[i + 1]?.kind === 'string') && tokens[i + 2]?.kind === 'word') {
+    if (lower === 'interval' && (tokens[i + 1]?.kind === 'number' || tokens[i + 1]?.kind === 'string') && INTERVAL_UNITS.test(tokens[i + 2]?.value ?? '')) {
       // INTERVAL 3 DAYS, INTERVAL '3' DAY → INTERVAL '3 day'.
       out.push(`INTERVAL ${quoteLiteral(`${tokens[i + 1].value} ${tokens[i + 2].value}`)}`);
       i += 2;
