@@ -53,13 +53,13 @@ async function handle(request: IncomingMessage, response: ServerResponse, option
   const service = await options.serviceFor(decodeURIComponent(match[1]));
   const body = await readBody(request);
   service.user = identity.postgresName;
-  const reply = await process(service, body);
+  const reply = await processCall(service, body);
   response.writeHead(200, { 'Content-Type': 'application/x-thrift', 'Content-Length': reply.length });
   response.end(reply);
 }
 
 /** One Thrift call: the request message in, the reply message out (the processor writes it on flush). */
-function process(service: ThriftService, body: Buffer): Promise<Buffer> {
+function processCall(service: ThriftService, body: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const processor = new TCLIService.Processor(service as never);
     const receive = thrift.TBufferedTransport.receiver((transport: thrift.TTransport) => {
