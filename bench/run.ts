@@ -8,6 +8,7 @@ import { REPO_ROOT } from '../test/support/jupyter';
 import { benchCharts } from './chart';
 import { benchKernel, type Row } from './kernel';
 import { benchRefresh } from './refresh';
+import { benchWarehouse } from './warehouse';
 
 function printTable(rows: Row[]): void {
   const header = ['measure', 'ours', 'baseline', 'ratio', 'unit', 'baseline is', 'target'];
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
     rmSync(historyDir, { recursive: true, force: true });
   }
   rows.push(...(await benchRefresh(log)));
+  rows.push(...(await benchWarehouse(log)));
   printTable(rows);
   const results = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, rows };
   writeFileSync(join(REPO_ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);

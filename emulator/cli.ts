@@ -190,7 +190,7 @@ async function env(dataDir: string, output: CliOutput): Promise<number> {
     // set already (a corporate bundle) is not overwritten: it takes one file, so say how to combine.
     ...(process.env.NODE_EXTRA_CA_CERTS
       ? [`# NODE_EXTRA_CA_CERTS is set already; to also trust the emulator in Node programs, append ${endpoint.caCertPath} to that file`]
-      : [`# the same CA for Node programs (node-postgres, @databricks/lakebase with PGSSLMODE=require)`, `export NODE_EXTRA_CA_CERTS=${shellQuote(endpoint.caCertPath)}`]),
+      : [`# the same CA for Node programs (node-postgres, @databricks/lakebase with PGSSLMODE=require, @databricks/sql for the SQL warehouse)`, `export NODE_EXTRA_CA_CERTS=${shellQuote(endpoint.caCertPath)}`]),
     `# or, as the service principal ${endpoint.servicePrincipal.displayName} (OAuth M2M), instead of DATABRICKS_TOKEN:`,
     `# unset DATABRICKS_TOKEN`,
     `# export DATABRICKS_CLIENT_ID=${shellQuote(endpoint.servicePrincipal.applicationId)}`,

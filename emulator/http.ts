@@ -28,7 +28,9 @@ export function caller(request: Request): Identity {
 
 export interface Reply {
   status: number;
+  /** JSON, or bytes sent as they are (with `contentType`), e.g. an Arrow stream. */
   body: unknown;
+  contentType?: string;
 }
 
 export interface Route {
@@ -100,7 +102,12 @@ function parseFormBody(text: string): Record<string, unknown> {
   return Object.fromEntries(new URLSearchParams(text));
 }
 
-function send(response: ServerResponse, status: number, body: unknown): void {
+function send(response: ServerResponse, status: number, body: unknown, contentType?: string): void {
+  if (Buffer.isBuffer(body)) {
+    response.writeHead(status, { 'Content-Type': contentType ?? 'application/octet-stream', 'Content-Length': body.length });
+    response.end(body);
+    return;
+  }
   const text = body === undefined ? '{}' : JSON.stringify(body);
   response.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   response.end(text);
@@ -140,7 +147,7 @@ export function createApiServer(options: ApiServerOptions): Server {
     const path = (message.url ?? '/').split('?')[0];
     dispatch(message)
       .then((reply) => {
-        send(response, reply.status, reply.body);
+        send(response, reply.status, reply.body, reply.contentType);
         options.log(`${message.method} ${path} ${reply.status} ${Date.now() - started}ms`);
       })
       .catch((error: unknown) => {

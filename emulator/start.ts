@@ -18,6 +18,13 @@ import { loadOrCreateIdentities } from './identities';
 import { InstanceRegistry } from './instances';
 import { Lakehouse } from './lakehouse/engine';
 import { lazyLakehouse } from './lakehouse/host';
+import { ThriftService } from './lakehouse/thrift-service';
+import { createWarehouseEndpoint, EndpointError } from './lakehouse/warehouse-endpoint';
+import { WarehouseRegistry } from './lakehouse/warehouses';
+import { loadOrCreateAuthority } from './postgres/index';
+import { statementRoutes } from './routes/statements';
+import { unityCatalogRoutes } from './routes/unity-catalog';
+import { warehouseRoutes } from './routes/warehouses';
 import { DEFAULT_TOKEN_TTL_SECONDS, DEFAULT_TRANSITION_DELAY_MS } from './limits';
 import { openEmulatorLog } from './log';
 import { ProjectRegistry } from './projects';
@@ -183,6 +190,44 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
       Lakehouse.start({ dataDir: layout.lakehouseDir, templateDir: join(layout.instancesDir, '.instance-template'), log: (line) => log(`[lakehouse] ${line}`) }),
     );
     cleanups.push(() => lakehouse.stop());
+    const warehouses = new WarehouseRegistry(store, transitionDelayMs);
+    cleanups.push(async () => warehouses.close());
+    await warehouses.restore(identities.defaultUser.userName);
+    // One Thrift service per warehouse: they share the engine, each keeps its own sessions.
+    const services = new Map<string, ThriftService>();
+    cleanups.push(async () => {
+      for (const service of services.values()) await service.closeAll();
+    });
+    const authenticate = bearerAuthenticator(identities, tokens);
+    const authority = await loadOrCreateAuthority(layout.authorityDir);
+    const endpointServer = createWarehouseEndpoint({
+      certificate: authority.issueServerCertificate({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }),
+      authenticate,
+      async serviceFor(id) {
+        let record;
+        try {
+          record = warehouses.get(id);
+        } catch {
+          throw new EndpointError(404, `Warehouse ${id} does not exist.`);
+        }
+        if (record.state !== 'RUNNING') throw new EndpointError(503, `Warehouse ${id} is ${record.state}; start it first.`);
+        let service = services.get(id);
+        if (service === undefined) {
+          service = new ThriftService({ lakehouse: () => lakehouse.get(), log });
+          services.set(id, service);
+        }
+        return service;
+      },
+      log,
+    });
+    const endpointPort = await listen(endpointServer, 0);
+    cleanups.push(
+      () =>
+        new Promise<void>((resolveClosed) => {
+          endpointServer.close(() => resolveClosed());
+          endpointServer.closeAllConnections();
+        }),
+    );
     const catalog = new UnityCatalog(store, instances);
     const roles = new InstanceRoles(instances, identities);
     const credentials = new CredentialIssuer(instances, catalog, tokens, tokenTtlSeconds);
@@ -195,8 +240,11 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
         ...scimRoutes(),
         ...databaseRoutes({ instances, roles, catalog, credentials }),
         ...postgresRoutes(projectRegistry),
+        ...warehouseRoutes({ warehouses, endpoint: () => ({ hostname: '127.0.0.1', port: endpointPort }) }),
+        ...unityCatalogRoutes(lakehouse),
+        ...statementRoutes({ lakehouse, warehouses, host: () => host }),
       ],
-      authenticate: bearerAuthenticator(identities, tokens),
+      authenticate,
       log,
     });
     const port = await listenOnPreferredPort(server, options.port, store.state.lastPort, log);

@@ -64,6 +64,8 @@ export interface EmulatorState {
   lastPort?: number;
   /** Lakebase Autoscaling projects, branches, endpoints, roles and databases (absent in older files). */
   autoscaling?: AutoscalingState;
+  /** SQL warehouses (`emulator/lakehouse/warehouses.ts`); absent in state files of older emulators. */
+  warehouses?: Record<string, import('./lakehouse/warehouses').WarehouseRecord>;
 }
 
 export interface StateStore {

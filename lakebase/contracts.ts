@@ -24,6 +24,12 @@ export interface Column {
    * scale of `numeric(10,2)`), -1 when there is none; absent where the backend does not report one.
    */
   typeModifier?: number;
+  /**
+   * The column's Databricks SQL type (`decimal(10,2)`, `array<int>`, `timestamp`) for results of a
+   * SQL warehouse. `typeOid`/`typeName` then name the PostgreSQL type whose values look the same
+   * (so rendering treats an INT like an int4), or 0/the Databricks name for nested types.
+   */
+  databricksType?: string;
 }
 
 /** A notice or warning the server sent while a statement ran (`RAISE NOTICE`). */
@@ -40,6 +46,11 @@ export type TransactionStatus = 'idle' | 'in-transaction' | 'failed';
 export interface RunOptions {
   /** Bound parameter values for `$1..$n`; never pasted into the text. */
   params?: readonly unknown[];
+  /**
+   * Bound parameters by name, for sessions whose server binds `:name` markers itself (SQL
+   * warehouses); such sessions have `parameterStyle: 'named'`.
+   */
+  namedParams?: Readonly<Record<string, unknown>>;
   /** How many rows to keep for display. The total count is still reported. */
   displayLimit: number;
   /** Keep every row (for storing into a variable), not only the displayed page. */
@@ -75,6 +86,13 @@ export interface SqlSession {
   readonly transactionStatus: TransactionStatus;
   /** Whether the connection to the server is TLS, as the client sees it; undefined while not connected. */
   readonly encrypted?: boolean;
+  /**
+   * How the statement's values are bound: PostgreSQL's `$1..$n` (default), or `:name` markers
+   * sent with the values by name (Databricks SQL warehouses).
+   */
+  readonly parameterStyle?: 'dollar' | 'named';
+  /** What kind of server the session talks to; default PostgreSQL. */
+  readonly dialect?: 'postgres' | 'databricks';
   /** Runs exactly one statement. Large results stream through a server-side cursor. */
   run(sql: string, options: RunOptions): Promise<import('./result-set').ResultSet>;
   /**

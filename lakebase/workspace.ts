@@ -73,6 +73,11 @@ export interface Workspace {
   readonly authType: string;
   /** The SDK client, for calls this interface does not wrap. */
   readonly client: WorkspaceClient;
+  /**
+   * Adds the workspace's credentials (`Authorization`, refreshed OAuth tokens included) to
+   * `headers`, for clients that do not go through the SDK (`@databricks/sql`'s Thrift connection).
+   */
+  authenticate(headers: Headers): Promise<void>;
   /** Who the credentials belong to (SCIM `Me`, or the client id for OAuth M2M). Cached. */
   identity(): Promise<WorkspaceIdentity>;
   /**
@@ -184,6 +189,14 @@ class SdkWorkspace implements Workspace {
 
   get client(): WorkspaceClient {
     return this.#client;
+  }
+
+  async authenticate(headers: Headers): Promise<void> {
+    try {
+      await this.#config.authenticate(headers);
+    } catch (error) {
+      throw workspaceError(error, { host: this.host, operation: 'authenticate' });
+    }
   }
 
   identity(): Promise<WorkspaceIdentity> {

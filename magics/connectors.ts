@@ -19,7 +19,7 @@ import { openSession } from '../lakebase/session';
 import { hasPgEnvironment, processEnvironment, resolveTarget, TargetEnvironment, TargetOptions } from '../lakebase/targets';
 
 /** What kind of server a connection goes to, in the user's words (shown by `connections`). */
-export type ConnectionKind = 'postgres' | 'instance' | 'app' | 'embedded' | 'project';
+export type ConnectionKind = 'postgres' | 'instance' | 'app' | 'embedded' | 'project' | 'warehouse';
 
 /** Where an Autoscaling connection is, so the branch workflow can move it to another branch and back. */
 export interface AutoscalingPlacement {
@@ -81,7 +81,21 @@ export interface WorkspaceChoice {
   embedded?: EmbeddedWorkspace;
 }
 
+export interface WarehouseTarget {
+  /** Id or name; default DATABRICKS_WAREHOUSE_ID, else the workspace's only warehouse. */
+  warehouse?: string;
+  profile?: string;
+  /** A stopped warehouse is being started (the connect verb shows a live status line). */
+  onStarting?: (name: string) => void;
+  onProgress?: (state: string, detail?: string) => void;
+  signal?: AbortSignal;
+}
+
 export interface Connectors {
+  /** A Databricks SQL warehouse (the local emulator's without Databricks configuration). */
+  warehouse(target: WarehouseTarget): Promise<OpenedConnection>;
+  /** The workspace, for the warehouse verbs (the local emulator's without Databricks configuration). */
+  workspace(profile?: string): Promise<WorkspaceChoice>;
   /** Any PostgreSQL: a URL or `key=value` string, options, the `PG*` variables, libpq defaults. */
   postgres(target: PostgresTarget): Promise<OpenedConnection>;
   /** A Lakebase instance by name, in the configured Databricks workspace. */
@@ -167,6 +181,22 @@ export function createConnectors(options: ConnectorOptions = {}): Connectors {
   }
 
   return {
+    async warehouse(target) {
+      const { connectWarehouse } = await import('../lakebase/warehouse/warehouses.js');
+      const { workspace, embedded } = await workspaceFor(target.profile);
+      const { readFile } = await import('node:fs/promises');
+      const { session, warehouse } = await connectWarehouse({
+        workspace,
+        env: embedded ? {} : env,
+        ...(target.warehouse !== undefined ? { warehouse: target.warehouse } : {}),
+        ...(embedded ? { caCert: await readFile(embedded.emulator.caCertPath) } : {}),
+        onStarting: (found) => target.onStarting?.(found.name ?? found.id ?? 'warehouse'),
+        onProgress: (progress) => target.onProgress?.(progress.state, progress.detail),
+        ...(target.signal ? { signal: target.signal } : {}),
+      });
+      return { session, kind: 'warehouse', defaultName: warehouse.name ?? warehouse.id ?? 'warehouse' };
+    },
+    workspace: (profile) => workspaceFor(profile),
     async postgres(target) {
       const resolved = resolveTarget(
         { connectionString: target.connectionString, options: target.options, askPassword: target.askPassword },

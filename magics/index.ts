@@ -19,6 +19,7 @@ import { connectionsFamily } from './verbs/connections';
 import { helpFamily } from './verbs/help';
 import { sqlFamily } from './verbs/sql';
 import { tokenFamily } from './verbs/token';
+import { warehouseFamily } from './verbs/warehouse';
 
 export type { CellPlan } from './cell-plan';
 export type { CompletionResult } from './completion';
@@ -31,7 +32,7 @@ export { MAGIC_FUNCTION } from './cell-plan';
 const COMPLETION_LOOKUP_BUDGET_MS = 1_500;
 
 /** The verb families every kernel has, in the order `%lakebase help` lists them. */
-export const DEFAULT_FAMILIES: readonly VerbFamily<MagicServices>[] = [sqlFamily, connectionsFamily, tokenFamily, configFamily, helpFamily];
+export const DEFAULT_FAMILIES: readonly VerbFamily<MagicServices>[] = [sqlFamily, connectionsFamily, tokenFamily, configFamily, warehouseFamily, helpFamily];
 
 export interface MagicsDeps {
   /** Named sessions; default a new, empty registry. */

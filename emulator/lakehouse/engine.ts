@@ -15,6 +15,7 @@
 // the Statement Execution API run SQL in sessions; the UC routes read and change the catalog;
 // reverse ETL reads tables at versions, changes between versions, and hears of commits).
 import { EventEmitter } from 'node:events';
+import { finished } from 'node:stream/promises';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import type * as arrow from 'apache-arrow';
@@ -88,13 +89,17 @@ export interface ExecuteOptions {
   parameters?: readonly StatementParameter[];
 }
 
-/** What a statement produced. `batches` streams; read it to the end (or `cancel`) before the next statement. */
+/** What a statement produced. `batches` streams; read it to the end (or `close` it) before the next statement. */
 export interface StatementResult {
   /** Empty when the statement returns no rows. */
   columns: ResultColumn[];
   batches: AsyncIterable<arrow.RecordBatch>;
   /** Rows inserted, updated or deleted, for writes. */
   modifiedRows?: number;
+  /** Settles when the rows have all been read or the result was closed. */
+  done?: Promise<void>;
+  /** Abandons the rows not read yet: the query stops on the server. */
+  close?: () => Promise<void>;
 }
 
 /** A table as other parts of the emulator see it. */
@@ -803,7 +808,7 @@ export class LakehouseSession {
     const turn = this.#queue.then(() => this.#execute(sql, options));
     // The next statement waits until this one's rows have all been read.
     this.#queue = turn.then(
-      (result) => new Promise<void>((resolve) => ((result as StatementResult & { done?: Promise<void> }).done ?? Promise.resolve()).then(resolve, resolve)),
+      (result) => (result.done ?? Promise.resolve()).catch(() => undefined),
       () => undefined,
     );
     return turn;
@@ -956,6 +961,24 @@ async function runQuery(sql: string, statement: StatementContext): Promise<State
   const copy = client.query(copyTo(`COPY (SELECT ${select.join(', ') || 'NULL'} FROM (${sql}) AS _q${names.length ? `(${names.join(', ')})` : ''}) TO STDOUT (FORMAT binary)`));
   let finish!: () => void;
   const done = new Promise<void>((resolve) => (finish = resolve));
+  let closing: Promise<void> | undefined;
+  // Stops the query on the server when its rows are abandoned, and reads what is left, so that the
+  // session can run its next statement.
+  const close = () =>
+    (closing ??= (async () => {
+      try {
+        if (!copy.readableEnded && !copy.destroyed) {
+          await statement.session.cancel().catch(() => undefined);
+          copy.resume();
+        }
+        // Also when the stream already ended or failed: `finished` settles at once then.
+        await finished(copy).catch(() => undefined);
+      } finally {
+        finish();
+      }
+    })());
+  // A failure before anyone reads is kept for the reader (and must not go unhandled).
+  copy.on('error', () => undefined);
   const stream = copyToBatches(copy, columns, { batchRows: BATCH_ROWS, batchBytes: BATCH_BYTES });
   const batches = (async function* () {
     try {
@@ -970,19 +993,10 @@ async function runQuery(sql: string, statement: StatementContext): Promise<State
         yield next.value;
       }
     } finally {
-      if (!copy.readableEnded) {
-        // Abandoned before the end: stop the query on the server, and read what is left.
-        await statement.session.cancel().catch(() => undefined);
-        await new Promise<void>((resolve) => {
-          copy.on('error', () => resolve());
-          copy.on('end', () => resolve());
-          copy.resume();
-        });
-      }
-      finish();
+      await close();
     }
   })();
-  return Object.assign({ columns, batches }, { done });
+  return { columns, batches, done, close };
 }
 
 async function insert(tokens: Token[], statement: StatementContext): Promise<StatementResult> {
@@ -1132,7 +1146,7 @@ async function create(tokens: Token[], statement: StatementContext): Promise<Sta
   let at2 = afterName;
   const columns: ColumnInfo[] = [];
   if (tokens[at2]?.value === '(') {
-    const { args, close } = splitArguments(tokens, at2);
+    const { args, close } = splitArguments(tokens, at2, true);
     for (const arg of args) {
       const head = arg[0]?.value;
       if (['constraint', 'primary', 'foreign', 'unique', 'check'].includes(head ?? '')) continue; // informational constraints: not enforced on Databricks either
@@ -1270,7 +1284,7 @@ async function alter(tokens: Token[], statement: StatementContext): Promise<Stat
     const at = next + 2;
     const definitions: ColumnInfo[] = [];
     if (tokens[at]?.value === '(') {
-      for (const arg of splitArguments(tokens, at).args) definitions.push(await columnDefinition(arg));
+      for (const arg of splitArguments(tokens, at, true).args) definitions.push(await columnDefinition(arg));
     } else {
       definitions.push(await columnDefinition(tokens.slice(at)));
     }

@@ -145,7 +145,8 @@ export function tokenize(sql: string): Token[] {
     } else if (/[A-Za-z_]/.test(char)) {
       while (i < sql.length && /[A-Za-z0-9_$]/.test(sql[i])) i++;
       push('word', start, sql.slice(start, i).toLowerCase());
-    } else if (char === ':' && /[A-Za-z_]/.test(next ?? '') && sql[i - 1] !== ':') {
+    } else if (char === ':' && /[A-Za-z_]/.test(next ?? '') && !/[:A-Za-z0-9_`]/.test(sql[i - 1] ?? '')) {
+      // `name:type` in STRUCT<...> (and Spark's `col:path`) is not a parameter: a marker stands apart.
       i++;
       while (i < sql.length && /[A-Za-z0-9_]/.test(sql[i])) i++;
       push('named-parameter', start, sql.slice(start + 1, i));

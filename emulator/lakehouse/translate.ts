@@ -67,6 +67,8 @@ const CLAUSE_WORDS = new Set([
   'join', 'inner', 'left', 'right', 'full', 'cross', 'natural', 'lateral', 'set', 'values', 'select', 'when', 'then', 'pivot', 'unpivot',
   'version', 'timestamp', 'as', 'tablesample', 'cluster', 'distribute', 'sort', 'lateral', 'anti', 'semi', 'outer', 'by', 'with', 'fetch',
 ]);
+/** The units of Spark's `INTERVAL 3 DAYS` form. */
+const INTERVAL_UNITS = /^(year|month|week|day|hour|minute|second|millisecond|microsecond)s?$/;
 /** Functions whose argument lists contain FROM that is not a relation. */
 const FROM_IN_ARGUMENTS = new Set(['extract', 'substring', 'substr', 'trim', 'position', 'overlay']);
 
@@ -178,11 +180,17 @@ export async function translateTokens(tokens: Token[], context: TranslationConte
       out.push('TIMESTAMPTZ');
       continue;
     }
+    if (lower === 'x' && tokens[i + 1]?.kind === 'string' && tokens[i + 1].start === token.start + 1) {
+      // X'00FF': a binary literal in hexadecimal.
+      out.push(`decode(${quoteLiteral(tokens[i + 1].value)}, 'hex')`);
+      i++;
+      continue;
+    }
     if (lower === 'timestamp_ntz' && tokens[i + 1]?.kind === 'string') {
       out.push('TIMESTAMP');
       continue;
     }
-    if (lower === 'interval' && (tokens[i + 1]?.kind === 'number' || tokens[i + 1]?.kind === 'string') && tokens[i + 2]?.kind === 'word') {
+    if (lower === 'interval' && (tokens[i + 1]?.kind === 'number' || tokens[i + 1]?.kind === 'string') && INTERVAL_UNITS.test(tokens[i + 2]?.value ?? '')) {
       // INTERVAL 3 DAYS, INTERVAL '3' DAY → INTERVAL '3 day'.
       out.push(`INTERVAL ${quoteLiteral(`${tokens[i + 1].value} ${tokens[i + 2].value}`)}`);
       i += 2;
@@ -308,8 +316,11 @@ function lastTopLevel(tokens: readonly Token[], from: number, to: number, word: 
   return found;
 }
 
-/** Splits the arguments between `open` and its matching paren at top-level commas. */
-export function splitArguments(tokens: readonly Token[], open: number): { args: Token[][]; close: number } {
+/**
+ * Splits the arguments between `open` and its matching paren at top-level commas. With `types`,
+ * commas inside `<...>` (ARRAY<...>, MAP<K, V>, STRUCT<...> in column definitions) do not split.
+ */
+export function splitArguments(tokens: readonly Token[], open: number, types = false): { args: Token[][]; close: number } {
   const close = matchingParen(tokens, open);
   const args: Token[][] = [];
   let current: Token[] = [];
@@ -318,6 +329,9 @@ export function splitArguments(tokens: readonly Token[], open: number): { args: 
     const token = tokens[i];
     if (token.kind === 'operator' && token.value === '(') depth++;
     if (token.kind === 'operator' && token.value === ')') depth--;
+    if (types && token.kind === 'operator' && token.value === '<') depth++;
+    if (types && token.kind === 'operator' && token.value === '>') depth--;
+    if (types && token.kind === 'operator' && token.value === '>>') depth -= 2;
     if (depth === 0 && token.kind === 'operator' && token.value === ',') {
       args.push(current);
       current = [];

@@ -58,6 +58,7 @@ SELECT nspname::text AS schema FROM pg_catalog.pg_namespace
  ORDER BY 1`;
 
 export async function loadCatalog(session: SqlSession, signal?: AbortSignal): Promise<SqlCatalog> {
+  if (session.dialect === 'databricks') return loadWarehouseCatalog(session, signal);
   const options = { displayLimit: MAX_RELATIONS, fetchAll: true, signal };
   const relations = await session.run(RELATIONS_SQL, options);
   const schemas = await session.run(SCHEMAS_SQL, options);
@@ -71,6 +72,39 @@ export async function loadCatalog(session: SqlSession, signal?: AbortSignal): Pr
       columns: columns as CatalogColumn[],
     })),
   };
+}
+
+/**
+ * A SQL warehouse's Unity Catalog, from `system.information_schema`: schemas are named
+ * `catalog.schema` (and catalogs alone), so that three-part names complete part by part; the
+ * relations of the current catalog and schema are the visible ones.
+ */
+async function loadWarehouseCatalog(session: SqlSession, signal?: AbortSignal): Promise<SqlCatalog> {
+  const options = { displayLimit: MAX_RELATIONS, fetchAll: true, signal };
+  const current = await session.run('SELECT current_catalog() AS c, current_schema() AS s', options);
+  const [currentCatalog, currentSchema] = (current.values[0] ?? []).map(String);
+  const schemata = await session.run('SELECT catalog_name, schema_name FROM system.information_schema.schemata ORDER BY 1, 2', options);
+  const columns = await session.run(
+    `SELECT table_catalog, table_schema, table_name, column_name, full_data_type, is_nullable
+       FROM system.information_schema.columns ORDER BY table_catalog, table_schema, table_name, ordinal_position LIMIT ${MAX_RELATIONS * 20}`,
+    options,
+  );
+  const relations = new Map<string, CatalogRelation & { columns: CatalogColumn[] }>();
+  for (const [catalog, schema, table, column, type, nullable] of columns.values.map((row) => row.map(String))) {
+    const key = `${catalog}.${schema}.${table}`;
+    let relation = relations.get(key);
+    if (relation === undefined) {
+      relation = { schema: `${catalog}.${schema}`, name: table, kind: 'table', visible: catalog === currentCatalog && schema === currentSchema, columns: [] };
+      relations.set(key, relation);
+    }
+    relation.columns.push({ name: column, type, notNull: nullable === 'NO' });
+  }
+  const schemas = new Set<string>();
+  for (const [catalog, schema] of schemata.values.map((row) => row.map(String))) {
+    schemas.add(catalog);
+    if (schema !== 'information_schema') schemas.add(`${catalog}.${schema}`);
+  }
+  return { schemas: [...schemas], relations: [...relations.values()].sort((a, b) => Number(b.visible) - Number(a.visible)) };
 }
 
 export interface CatalogCacheOptions {

@@ -88,13 +88,18 @@ export function completeSql(text: string, cursor: number, context: SqlCompletion
     if (!catalog) return result([]);
     const named = relationsNamed(statement, relations, qualifiers);
     const columns = named.flatMap((relation) => relation.columns.map((column) => column.name));
-    const inSchema = qualifiers.length === 1 ? relations.filter((relation) => relation.schema === qualifiers[0]).map((r) => r.name) : [];
-    return result([...sorted(columns), ...sorted(inSchema)].map(quoteIfNeeded).filter(wanted));
+    // `schema.` lists its relations; on a SQL warehouse, whose schemas are `catalog.schema`,
+    // `catalog.` lists the catalog's schemas and `catalog.schema.` their tables.
+    const prefix = qualifiers.join('.');
+    const inSchema = relations.filter((relation) => relation.schema === prefix).map((r) => r.name);
+    const subSchemas = catalog.schemas.filter((schema) => schema.startsWith(`${prefix}.`)).map((schema) => schema.slice(prefix.length + 1)).filter((rest) => !rest.includes('.'));
+    return result([...sorted(columns), ...sorted(inSchema), ...sorted(subSchemas).map((schema) => `${schema}.`)].map((name) => (name.endsWith('.') ? `${quoteIfNeeded(name.slice(0, -1))}.` : quoteIfNeeded(name))).filter(wanted));
   }
 
   const previous = lastTokenBefore(statement, partialStart);
   const relationNames = relations.filter((relation) => relation.visible).map((relation) => relation.name);
-  const schemaNames = (catalog?.schemas ?? []).map((schema) => `${quoteIfNeeded(schema)}.`);
+  // Dotted names are a warehouse's `catalog.schema`: reached through their catalog (above).
+  const schemaNames = (catalog?.schemas ?? []).filter((schema) => !schema.includes('.')).map((schema) => `${quoteIfNeeded(schema)}.`);
   const keywordCase = partial !== '' && partial === partial.toLowerCase() ? (word: string) => word.toLowerCase() : (word: string) => word;
   const keywords = KEYWORDS.map(keywordCase).filter(wanted);
 
@@ -292,6 +297,9 @@ function referencedRelations(tokens: readonly Token[], relations: readonly Catal
 
 function resolveRelation(relations: readonly CatalogRelation[], parts: readonly string[]): CatalogRelation | undefined {
   if (parts.length >= 2) {
+    // `catalog.schema.table` on a warehouse (its relations' schemas are `catalog.schema`).
+    const qualified = relations.find((relation) => relation.schema === parts.slice(0, -1).join('.') && relation.name === parts[parts.length - 1]);
+    if (qualified) return qualified;
     const [schema, name] = parts.slice(-2);
     return relations.find((relation) => relation.schema === schema && relation.name === name);
   }

@@ -15,12 +15,15 @@
 import { CONNECTION_NAME_RULE } from '../../lakebase/connections';
 import { LakebaseError } from '../../lakebase/errors';
 import { parseConnectionString } from '../../lakebase/targets';
+import { WaitStoppedError } from '../../lakebase/waiting';
 import type { MagicInvocation, OptionDeclaration, VerbFamily } from '../declarations';
 import { MAGIC_ERRORS, MagicUsageError } from '../errors';
 import type { ConnectionKind, Connectors, OpenedConnection } from '../connectors';
 import type { MagicHost } from '../host';
 import { TableOutput, TextOutput } from '../outputs';
 import type { MagicServices } from '../services';
+import { startStatusLine } from '../status-line';
+import type { StatusLine } from '../status-line';
 import { transactionWords } from './transaction-note';
 
 /** Stable codes of the errors these verbs raise themselves. */
@@ -63,6 +66,11 @@ const connectOptions: OptionDeclaration[] = [
   { name: 'pooled', kind: 'flag', summary: 'Connect to the Autoscaling endpoint\'s pooled host' },
   { name: 'instance', kind: 'flag', summary: 'TARGET is a Provisioned instance, also when a project has the same name' },
   { name: 'local', kind: 'flag', summary: 'Connect to the local Lakebase emulator, even when Databricks is configured' },
+  {
+    name: 'warehouse',
+    kind: 'flag',
+    summary: 'Connect to a Databricks SQL warehouse: TARGET is its id or name (default DATABRICKS_WAREHOUSE_ID, or the only one)',
+  },
 ];
 
 export const connectionsFamily: VerbFamily<MagicServices> = {
@@ -96,9 +104,21 @@ export const connectionsFamily: VerbFamily<MagicServices> = {
           'instance "local".',
         'Passwords do not belong on the magic line (they would be saved in the notebook): use PGPASSWORD or ~/.pgpass, or leave them out ' +
           'and you are asked for one when the server wants it.',
+        'With --warehouse, a Databricks SQL warehouse (by id, by name, DATABRICKS_WAREHOUSE_ID, or the workspace\'s only one; without ' +
+          'Databricks configuration, the local emulator\'s warehouse) is a connection like the others: the same sql magics, tables and ' +
+          'typed --into, in Databricks SQL. A stopped warehouse is started, with a live status line.',
         'Connecting again under a name in use replaces that connection.',
       ],
       conflicts: [
+        ['warehouse', 'host'],
+        ['warehouse', 'port'],
+        ['warehouse', 'database'],
+        ['warehouse', 'user'],
+        ['warehouse', 'sslmode'],
+        ['warehouse', 'read-only'],
+        ['warehouse', 'pooled'],
+        ['warehouse', 'instance'],
+        ['warehouse', 'local'],
         ['local', 'host'],
         ['local', 'port'],
         ['local', 'profile'],
@@ -118,6 +138,8 @@ export const connectionsFamily: VerbFamily<MagicServices> = {
         '%lakebase connect projects/shop/branches/production/endpoints/primary --pooled',
         '%lakebase connect postgresql://me@localhost:5432/shop --as shop',
         '%lakebase connect -h localhost -p 5432 -d shop -U me',
+        '%lakebase connect --warehouse',
+        '%lakebase connect --warehouse 1234567890abcdef --as lakehouse',
       ],
       run: async ({ invocation, host, services }) => connect(invocation, host, services),
     },
@@ -245,6 +267,26 @@ async function connect(invocation: MagicInvocation, host: MagicHost, services: M
     case 'app':
       opened = await connectors.app({ signal });
       break;
+    case 'warehouse': {
+      let line: StatusLine | undefined;
+      try {
+        opened = await connectors.warehouse({
+          ...(target !== undefined ? { warehouse: target } : {}),
+          profile: text('profile'),
+          onStarting: (name) => {
+            line = startStatusLine(host, { subject: `warehouse ${name}`, action: 'start', state: 'STARTING', waitingFor: 'the warehouse to start', operation: 'the start' });
+          },
+          onProgress: (state, detail) => line?.waiting({ state, ...(detail !== undefined ? { detail } : {}) }),
+          signal,
+        });
+        line?.done('RUNNING');
+      } catch (error) {
+        if (error instanceof WaitStoppedError) line?.stopped('interrupted');
+        else line?.failed(error instanceof Error ? error.message : String(error));
+        throw error;
+      }
+      break;
+    }
     case 'embedded':
       opened = await connectors.embedded({
         database: text('database'),
@@ -280,7 +322,7 @@ async function connect(invocation: MagicInvocation, host: MagicHost, services: M
   return new TextOutput(`Connected "${name}" to ${opened.session.description}${where}${replaced}; it is the current connection.${tokens}`);
 }
 
-type Route = 'postgres' | 'instance' | 'project' | 'app' | 'embedded';
+type Route = 'postgres' | 'instance' | 'project' | 'app' | 'embedded' | 'warehouse';
 
 /** Where `connect` goes (see the order at the top of this file), refusing options that do not apply there. */
 async function chooseRoute(target: string | undefined, invocation: MagicInvocation, connectors: Connectors, host: MagicHost): Promise<Route> {
@@ -294,6 +336,8 @@ async function chooseRoute(target: string | undefined, invocation: MagicInvocati
       });
     }
   };
+  // A warehouse by id or name (names have spaces; ids are hex): any TARGET, or none.
+  if (invocation.options.warehouse === true) return 'warehouse';
   if (target !== undefined) {
     if (CONNECTION_STRING.test(target)) {
       refuse([...instanceOnly, ...projectOnly, 'instance', 'local'], 'with a PostgreSQL URL');
@@ -418,6 +462,8 @@ function kindWords(kind: ConnectionKind | undefined): string {
       return 'Lakebase (app resource)';
     case 'embedded':
       return 'local emulator';
+    case 'warehouse':
+      return 'SQL warehouse';
     case 'project':
       return 'Lakebase Autoscaling';
     case undefined:

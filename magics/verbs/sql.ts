@@ -159,6 +159,8 @@ async function runSql(context: VerbContext<MagicServices>): Promise<unknown> {
         });
       }
       const bound = bindParameters(statement.text, lookup);
+      // A SQL warehouse binds `:name` itself: the text goes as written, the values by name.
+      const named = session.parameterStyle === 'named';
       const isLast = index === statements.length - 1;
       const printer = directions[index] === 'to-stdout' ? new CopyPrinter(limit, host) : undefined;
       let result: ResultSet;
@@ -166,8 +168,8 @@ async function runSql(context: VerbContext<MagicServices>): Promise<unknown> {
       // one more than it draws tells a result too big for a chart, without reading the rest.
       const keep = isLast && mark !== undefined ? Math.max(Number.isFinite(limit) ? limit : ALL_ROWS, CHART_MAX_ROWS + 1) : limit;
       try {
-        result = await session.run(bound.text, {
-          params: bound.values,
+        result = await session.run(named ? statement.text : bound.text, {
+          ...(named ? { namedParams: namedValues(bound.names, lookup) } : { params: bound.values }),
           displayLimit: Number.isFinite(keep) ? keep : ALL_ROWS,
           fetchAll: isLast && into !== undefined,
           signal: host.signal,
@@ -302,6 +304,14 @@ async function storeRows(name: string, result: ResultSet, session: SqlSession, h
   Object.defineProperty(rows, JUPYTER_DISPLAY, { value: () => result[JUPYTER_DISPLAY](), enumerable: false });
   // chart(rows, ...) reads the column types from here (a plain array has none).
   Object.defineProperty(rows, RESULT_SET_OF_ROWS, { value: result, enumerable: false });
+  if (session.dialect === 'databricks' && 'toArrow' in result) {
+    // A warehouse's rows are typed from its Arrow schema (decimals, dates, arrays, maps, structs).
+    // Loaded here, not at start: a kernel that never meets a warehouse never loads Arrow.
+    const { rowTypeOfArrow } = await import('../../lakebase/warehouse/types.js');
+    const table = (result as ResultSet & { toArrow(): import('apache-arrow').Table }).toArrow();
+    await host.declareVariable(name, rows, `Array<${rowTypeOfArrow(table.schema)}>`);
+    return;
+  }
   const notNull = await notNullColumns(result.columns, session);
   await host.declareVariable(name, rows, `Array<${rowTypeOf(result.columns, notNull)}>`);
 }
@@ -325,6 +335,16 @@ async function notNullColumns(columns: readonly Column[], session: SqlSession): 
   );
   const notNull = new Set(catalog.values.map(([relid, num]) => `${String(relid)}.${String(num)}`));
   return columns.map((column) => notNull.has(`${column.tableOid}.${column.columnNumber}`));
+}
+
+/** The values of `:name` parameters by name, as found (the warehouse driver types them itself). */
+function namedValues(names: readonly string[], lookup: (name: string) => VariableLookup): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const name of names) {
+    const found = lookup(name);
+    if (found.found) values[name] = found.value;
+  }
+  return values;
 }
 
 /** As psql prints them: `NOTICE:  message`, then `DETAIL:` and `HINT:` lines. */

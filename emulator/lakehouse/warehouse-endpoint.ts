@@ -1,0 +1,87 @@
+// The warehouses' Thrift-over-HTTPS endpoint, `https://127.0.0.1:<port>/sql/1.0/warehouses/{id}`
+// (also the legacy `/sql/1.0/endpoints/{id}`), the address a warehouse's `odbc_params` give. It
+// is TLS with a certificate from the emulator's CA, because `@databricks/sql` 2.1 always speaks
+// HTTPS and verifies the server (trust the CA with NODE_EXTRA_CA_CERTS, or the driver's
+// customCaCert). Each POST carries one TBinaryProtocol message; the reply is the processor's.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:https';
+import type { Server } from 'node:https';
+import thrift from 'thrift';
+import TCLIService from '@databricks/sql/thrift/TCLIService';
+import type { Identity } from '../identities';
+import type { ThriftService } from './thrift-service';
+
+export interface WarehouseEndpointOptions {
+  certificate: { certPem: string; keyPem: string };
+  authenticate(authorization: string | undefined): Promise<Identity>;
+  /** The service of a warehouse that accepts queries now; an error (with an HTTP status) otherwise. */
+  serviceFor(warehouseId: string): Promise<ThriftService>;
+  log: (line: string) => void;
+}
+
+const PATH = /^\/sql\/(?:1\.0|2\.0)\/(?:warehouses|endpoints)\/([^/?]+)\/?(?:\?.*)?$/;
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+/** An HTTP failure the endpoint answers with (the driver retries 429 and 503, and reports the rest). */
+export class EndpointError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export function createWarehouseEndpoint(options: WarehouseEndpointOptions): Server {
+  const server = createServer({ cert: options.certificate.certPem, key: options.certificate.keyPem }, (request, response) => {
+    handle(request, response, options).catch((error: unknown) => {
+      const status = error instanceof EndpointError ? error.status : 500;
+      if (!(error instanceof EndpointError)) options.log(`warehouse endpoint: ${(error as Error).stack ?? String(error)}`);
+      if (!response.headersSent) response.writeHead(status, { 'Content-Type': 'text/plain' });
+      response.end(error instanceof Error ? error.message : String(error));
+    });
+  });
+  return server;
+}
+
+async function handle(request: IncomingMessage, response: ServerResponse, options: WarehouseEndpointOptions): Promise<void> {
+  const match = PATH.exec(request.url ?? '');
+  if (request.method !== 'POST' || match === null) throw new EndpointError(404, `No warehouse endpoint at ${request.method} ${request.url}.`);
+  let identity: Identity;
+  try {
+    identity = await options.authenticate(request.headers.authorization);
+  } catch (error) {
+    throw new EndpointError(401, (error as Error).message);
+  }
+  const service = await options.serviceFor(decodeURIComponent(match[1]));
+  const body = await readBody(request);
+  service.user = identity.postgresName;
+  const reply = await processCall(service, body);
+  response.writeHead(200, { 'Content-Type': 'application/x-thrift', 'Content-Length': reply.length });
+  response.end(reply);
+}
+
+/** One Thrift call: the request message in, the reply message out (the processor writes it on flush). */
+function processCall(service: ThriftService, body: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const processor = new TCLIService.Processor(service as never);
+    const receive = thrift.TBufferedTransport.receiver((transport: thrift.TTransport) => {
+      const input = new thrift.TBinaryProtocol(transport);
+      const output = new thrift.TBinaryProtocol(new thrift.TBufferedTransport(undefined, (buffer?: Buffer) => resolve(buffer ?? Buffer.alloc(0))));
+      try {
+        processor.process(input, output);
+      } catch (error) {
+        reject(error);
+      }
+    }, 0);
+    receive(body);
+  });
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new EndpointError(413, 'The Thrift message is too large.');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
