@@ -18,7 +18,7 @@ export async function runKernel(connectionFile: string): Promise<void> {
   const log = createLogger({ threshold: thresholdFromEnv(process.env), fields: { pid: process.pid } });
   const connection = await readConnectionFile(connectionFile);
   const history = await openHistory(historyFileFromEnv(process.env), log);
-  const typescript = createTypeScriptRunner(process.cwd(), PRELUDE);
+  const typescript = createTypeScriptRunner({ rootDir: process.cwd(), prelude: PRELUDE, log });
   const magics = createMagics({ reservedNames: PRELUDE_NAMES });
   let session: KernelSession | undefined;
   let stopping = false;
@@ -62,7 +62,7 @@ export async function runKernel(connectionFile: string): Promise<void> {
   await wire.publish(null, 'status', { execution_state: 'starting' });
 
   // Jupyter interrupts by SIGINT (kernelspec interrupt_mode "signal"); a synchronous loop in a
-  // cell is broken by tslab's vm `breakOnSigint`, everything else by this handler.
+  // cell is broken by the vm's `breakOnSigint` (kernel/typescript.ts), everything else by this handler.
   process.on('SIGINT', () => session?.interrupt());
   // Node ends the process on an error nobody caught; a notebook's kernel must outlive its cells'
   // stray timers and forgotten promises, as ipykernel outlives a failing thread.
