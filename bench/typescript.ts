@@ -53,8 +53,8 @@ const pythonCell = (i: number) =>
   ].join('\n');
 
 const last = GROWTH_CELLS - 1;
-const tsCompletion = `label${last}(row${last}).toUpp`;
-const pyCompletion = `label${last}(row${last}).upp`;
+/** The same request for every kernel: the members of the last cell's value (jedi cannot follow a call's result). */
+const completion = `row${last}.na`;
 
 function contenders(withPython: boolean): Contender[] {
   const list: Contender[] = [
@@ -63,7 +63,7 @@ function contenders(withPython: boolean): Contender[] {
       argv: builtKernelArgv(),
       trivial: 'let a = 1;',
       declaring: typescriptCell,
-      completion: { code: tsCompletion, cursor: tsCompletion.length },
+      completion: { code: completion, cursor: completion.length },
       hover: { code: `row${last}`, cursor: 2 },
     },
     {
@@ -71,7 +71,7 @@ function contenders(withPython: boolean): Contender[] {
       argv: [process.execPath, `${REPO_ROOT}/node_modules/tslab/bin/tslab`, 'kernel', '--config-path', '{connection_file}'],
       trivial: 'let a = 1;',
       declaring: typescriptCell,
-      completion: { code: tsCompletion, cursor: tsCompletion.length },
+      completion: { code: completion, cursor: completion.length },
       hover: { code: `row${last}`, cursor: 2 },
     },
   ];
@@ -81,7 +81,7 @@ function contenders(withPython: boolean): Contender[] {
       argv: [PYTHON, '-m', 'ipykernel_launcher', '-f', '{connection_file}'],
       trivial: 'a = 1',
       declaring: pythonCell,
-      completion: { code: pyCompletion, cursor: pyCompletion.length },
+      completion: { code: completion, cursor: completion.length },
       hover: { code: `row${last}`, cursor: 2 },
     });
   }
