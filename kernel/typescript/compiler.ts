@@ -77,7 +77,7 @@ export interface CellCompilerOptions {
   /** `@types` folders to use when the notebook's folder has no `@types/node` above it. */
   fallbackTypeRoots?: string[];
   /** Called for every file parsed, once per file and version (tests count them). */
-  onParse?: (fileName: string) => void;
+  onParse?: (fileName: string, text: string) => void;
 }
 
 /** TypeScript's "top-level await needs module es2022" diagnostics: the runner wraps such cells in an async function. */
@@ -85,7 +85,12 @@ const TOP_LEVEL_AWAIT_CODES = new Set([1378, 1432, 2854]);
 
 /** Virtual files live in the notebook's folder (so relative imports resolve) under names no user file has. */
 const VIRTUAL_PREFIX = '.lakebase-cell-';
+const CELL_NAME = `${VIRTUAL_PREFIX}current.ts`;
 const SCRATCH_NAME = `${VIRTUAL_PREFIX}scratch.ts`;
+/** What a declaration slot holds before a cell's declarations fill it: a module declaring nothing. */
+export const EMPTY_SLOT = 'export {};\n';
+/** Declaration slots made at first; their number doubles whenever they are all taken. */
+const FIRST_SLOTS = 64;
 
 interface VirtualFile {
   text: string;
@@ -96,7 +101,6 @@ interface VirtualFile {
 
 interface Pending {
   id: number;
-  cellFile: string;
   declarations: string;
   valueNames: string[];
 }
@@ -107,8 +111,14 @@ export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions):
   const virtual = new Map<string, VirtualFile>();
   /** Parsed files, by name: each is parsed once per version and shared by every program. */
   const parsed = new Map<string, { version: string; file: TS.SourceFile }>();
-  /** The committed cells' declaration files, oldest first. */
-  const declarationFiles: string[] = [];
+  // The program's files never change names, so that TypeScript reuses the whole structure of
+  // the last program and only looks again at files whose text changed ("StructureIsReused
+  // Completely": 1.2 ms rather than 4.5 ms for a program here). The cell being compiled is always
+  // CELL_NAME; committed cells' declarations fill slots made ahead, empty until then.
+  const slots: string[] = [];
+  const slotNames = new Set<string>();
+  let committedSlots = 0;
+  const cellFile = join(rootDir, CELL_NAME);
   /** Diagnostics of local modules (`./helper.ts`), by file and version. */
   const moduleDiagnostics = new Map<string, { version: string; diagnostics: Diagnostic[] }>();
   /** Local modules compiled for the runner, by file and version. */
@@ -127,7 +137,15 @@ export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions):
     resolutionCache.getPackageJsonInfoCache(),
   );
 
-  const lastDeclarationFile = () => declarationFiles[declarationFiles.length - 1];
+  const lastDeclarationFile = () => (committedSlots > 0 ? slots[committedSlots - 1] : undefined);
+  function addSlots(count: number): void {
+    for (let i = 0; i < count; i += 1) {
+      const slot = join(rootDir, `${VIRTUAL_PREFIX}${slots.length}.d.ts`);
+      virtual.set(slot, { text: EMPTY_SLOT, version: ++nextVersion });
+      slots.push(slot);
+      slotNames.add(slot);
+    }
+  }
 
   /** Files that may change while the kernel runs: the user's own, not packages or the standard library. */
   function isLocal(fileName: string): boolean {
@@ -154,7 +172,7 @@ export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions):
     if (cached && cached.version === version) return cached.file;
     const text = virtual.get(fileName)?.text ?? ts.sys.readFile(fileName);
     if (text === undefined) return undefined;
-    options.onParse?.(fileName);
+    options.onParse?.(fileName, text);
     const file = ts.createSourceFile(fileName, text, languageVersion, true);
     const parent = virtual.get(fileName)?.parent;
     if (parent) (file as { parent: TS.Node }).parent = sourceFile(parent, languageVersion)!;
@@ -194,8 +212,9 @@ export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions):
       }),
   };
 
-  function buildProgram(extraRoot: string): TS.Program {
-    program = ts.createProgram({ rootNames: [...declarationFiles, extraRoot], options: compilerOptions, host, oldProgram: program });
+  function buildProgram(): TS.Program {
+    if (committedSlots === slots.length) addSlots(Math.max(FIRST_SLOTS, slots.length));
+    program = ts.createProgram({ rootNames: [...slots, cellFile], options: compilerOptions, host, oldProgram: program });
     return program;
   }
 
@@ -238,7 +257,6 @@ export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions):
   function compile(code: string, isCancelled: () => boolean = () => false): CompileOutcome {
     if (pending) discard(pending.id);
     const id = nextId++;
-    const cellFile = join(rootDir, `${VIRTUAL_PREFIX}${id}.ts`);
     const names = topLevelNames(ts, code);
     // Exporting every top-level name makes TypeScript's CommonJS emit keep them in `exports`, and
     // its declaration emit describe them all.
@@ -251,7 +269,7 @@ export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions):
       },
     };
     try {
-      const current = buildProgram(cellFile);
+      const current = buildProgram();
       const cell = current.getSourceFile(cellFile)!;
       let topLevelAwait = false;
       const errors = [
@@ -271,10 +289,7 @@ export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions):
         ...errors.map((d) => toDiagnostic(d, cellFile)),
         ...modules.flatMap((module) => diagnosticsOfModule(current, module, cancellation)),
       ];
-      if (diagnostics.length > 0) {
-        virtual.delete(cellFile);
-        return { status: 'error', diagnostics };
-      }
+      if (diagnostics.length > 0) return { status: 'error', diagnostics };
 
       const checker = current.getTypeChecker();
       const valueNames = names.filter((name) => isValue(ts, checker, cell, name));
@@ -289,7 +304,7 @@ export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions):
         cancellation,
         false,
         {
-          before: [lastExpressionAsReturn(ts, cell), sessionReferences(ts, checker, cell, (file) => declarationFiles.includes(file))],
+          before: [lastExpressionAsReturn(ts, cell), sessionReferences(ts, checker, cell, (file) => slotNames.has(file))],
           after: [withoutExportInitialisation(ts)],
         },
       );
@@ -302,10 +317,9 @@ export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions):
         }, cancellation);
         emittedModules.set(module.fileName, version);
       }
-      pending = { id, cellFile, declarations, valueNames };
+      pending = { id, declarations, valueNames };
       return { status: 'ok', cell: { id, js, topLevelAwait, valueNames, modules: compiledModules } };
     } catch (error) {
-      virtual.delete(cellFile);
       if (error instanceof ts.OperationCanceledException) return { status: 'cancelled' };
       throw error;
     }
@@ -313,21 +327,17 @@ export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions):
 
   function commit(id: number, keep?: readonly string[]): void {
     if (!pending || pending.id !== id) throw new Error(`cell ${id} is not waiting to be committed`);
-    const { cellFile, declarations, valueNames } = pending;
+    const { declarations, valueNames } = pending;
     pending = undefined;
-    virtual.delete(cellFile);
-    parsed.delete(cellFile);
     const forgotten = keep ? valueNames.filter((name) => !keep.includes(name)) : [];
     const text = forgotten.length > 0 ? withoutDeclarationsOf(ts, declarations, new Set(forgotten)) : declarations;
-    const declarationFile = join(rootDir, `${VIRTUAL_PREFIX}${id}.d.ts`);
-    virtual.set(declarationFile, { text, version: ++nextVersion, parent: lastDeclarationFile() });
-    declarationFiles.push(declarationFile);
+    // compile() made a slot free for it.
+    virtual.set(slots[committedSlots], { text, version: ++nextVersion, parent: lastDeclarationFile() });
+    committedSlots += 1;
   }
 
   function discard(id: number): void {
     if (!pending || pending.id !== id) return;
-    virtual.delete(pending.cellFile);
-    parsed.delete(pending.cellFile);
     pending = undefined;
   }
 
@@ -342,7 +352,7 @@ export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions):
     languageService ??= ts.createLanguageService(
       {
         getCompilationSettings: () => compilerOptions,
-        getScriptFileNames: () => [...declarationFiles, scratchFile],
+        getScriptFileNames: () => [...slots, scratchFile],
         getScriptVersion: (fileName) => versionOf(fileName) ?? '',
         getScriptSnapshot: (fileName) => {
           const file = sourceFile(fileName, ts.ScriptTarget.ES2022);
