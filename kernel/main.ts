@@ -11,14 +11,15 @@ import { sharedRefreshers } from '../lakebase/credentials';
 
 /** How often the kernel checks that the client that started it is still alive. */
 const PARENT_POLL_MS = 1000;
-/** After the first kernel_info_reply, load the TypeScript compiler (about a second). */
-const WARM_UP_DELAY_MS = 100;
 
 export async function runKernel(connectionFile: string): Promise<void> {
   const log = createLogger({ threshold: thresholdFromEnv(process.env), fields: { pid: process.pid } });
   const connection = await readConnectionFile(connectionFile);
   const history = await openHistory(historyFileFromEnv(process.env), log);
   const typescript = createTypeScriptRunner({ rootDir: process.cwd(), prelude: PRELUDE, log });
+  // The compiler loads and checks the prelude on a thread of its own while this one binds the
+  // wire: kernel_info_reply does not wait for it, and the first cell finds it ready sooner.
+  typescript.warmUp();
   const magics = createMagics({ reservedNames: PRELUDE_NAMES });
   let session: KernelSession | undefined;
   let stopping = false;
@@ -28,9 +29,6 @@ export async function runKernel(connectionFile: string): Promise<void> {
     {
       receive(channel, request) {
         session?.receive(channel, request);
-        if (request.header.msg_type === 'kernel_info_request' && !typescript.started) {
-          setTimeout(() => typescript.warmUp(), WARM_UP_DELAY_MS).unref();
-        }
       },
     },
     log,

@@ -45,9 +45,8 @@ export interface TypeScriptRunner {
   lookup(name: string): VariableLookup;
   /** The names of the variables earlier cells declared. */
   variableNames(): string[];
-  /** Starts the compiler thread now rather than at the first cell. */
+  /** Starts the compiler thread and compiles the prelude now rather than at the first cell. */
   warmUp(): void;
-  readonly started: boolean;
   close(): void;
 }
 
@@ -72,6 +71,7 @@ export function createTypeScriptRunner(options: TypeScriptRunnerOptions): TypeSc
   const compiler = createCompilerThread(rootDir, options.cacheDir === null ? undefined : options.cacheDir ?? defaultCacheDir(), log);
   const session = createCellSession(rootDir);
   let cellsRun = 0;
+  let preludeCompiled: Promise<CompileOutcome> | undefined;
   let prelude: Promise<void> | undefined;
   let interruption: { promise: Promise<never>; reject: (error: Error) => void } = newInterruption();
 
@@ -106,7 +106,10 @@ export function createTypeScriptRunner(options: TypeScriptRunnerOptions): TypeSc
   }
 
   async function run(code: string, signal?: AbortSignal): Promise<CellOutcome> {
-    const outcome = await compile(code, signal);
+    return runCompiled(await compile(code, signal), signal);
+  }
+
+  async function runCompiled(outcome: CompileOutcome, signal?: AbortSignal): Promise<CellOutcome> {
     if (outcome.status === 'cancelled') return { status: 'runtime-error', error: new Error(INTERRUPTED_WHILE_COMPILING) };
     if (outcome.status === 'error') return { status: 'compile-error', diagnostics: outcome.diagnostics };
     const cell = outcome.cell;
@@ -125,20 +128,25 @@ export function createTypeScriptRunner(options: TypeScriptRunnerOptions): TypeSc
       : { status: 'ok', value: ran.value, hasValue: true };
   }
 
+  /** The prelude's compilation: the compiler's first cell, which warms everything up. */
+  function compilePrelude(): Promise<CompileOutcome> {
+    preludeCompiled ??= compile(options.prelude);
+    return preludeCompiled;
+  }
+
+  /** Runs the prelude before the first cell (not at warm-up: the session's runtime may not be there yet). */
   function ensurePrelude(): Promise<void> {
-    prelude ??= run(options.prelude).then((outcome) => {
-      if (outcome.status !== 'ok') throw new Error(`the kernel's TypeScript prelude failed: ${JSON.stringify(outcome)}`);
-    });
+    prelude ??= compilePrelude()
+      .then((outcome) => runCompiled(outcome))
+      .then((outcome) => {
+        if (outcome.status !== 'ok') throw new Error(`the kernel's TypeScript prelude failed: ${JSON.stringify(outcome)}`);
+      });
     return prelude;
   }
 
   return {
-    get started() {
-      return compiler.started;
-    },
     warmUp() {
-      // The prelude is the compiler's first cell: compiling it warms everything up.
-      void ensurePrelude().catch((error: unknown) => log.error('the TypeScript prelude failed', { error: String(error) }));
+      compilePrelude().catch((error: unknown) => log.error('compiling the TypeScript prelude failed', { error: String(error) }));
     },
     variableNames: () => session.names(),
     lookup: (name) => session.lookup(name),
@@ -277,7 +285,6 @@ function createLocalModules(rootDir: string) {
 }
 
 interface CompilerThread {
-  readonly started: boolean;
   compile(code: string): { outcome: Promise<CompileOutcome>; cancel(): void };
   commit(cell: number, keep?: string[]): void;
   discard(cell: number): void;
@@ -344,9 +351,6 @@ function createCompilerThread(rootDir: string, cacheDir: string | undefined, log
   }
 
   return {
-    get started() {
-      return worker !== undefined;
-    },
     compile(code) {
       const id = nextId++;
       const outcome = ask<'compiled'>({ kind: 'compile', id, code }).then((response) => response.outcome);
