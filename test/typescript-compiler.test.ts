@@ -123,8 +123,9 @@ describe('declarations across cells', () => {
   test('references to earlier cells become exports of the session; the last expression is returned', () => {
     const { compiler } = instrumented();
     run(compiler, 'let hits = 0; const __hidden = 2;');
-    const js = run(compiler, 'const tally = { hits };\nhits += __hidden;\ntally.hits');
+    const js = run(compiler, 'const tally = { hits };\n({ hits = 1 } = {});\nhits += __hidden;\ntally.hits');
     expect(js).toContain('{ hits: exports.hits }');
+    expect(js).toContain('({ hits: exports.hits = 1 } = {});');
     expect(js).toContain('exports.hits += exports.__hidden');
     expect(js).toMatch(/return tally\.hits;\s*$/);
     // Own names are exported as they are assigned, never initialised to undefined first.
@@ -133,12 +134,14 @@ describe('declarations across cells', () => {
 
   test("a cell's own let and var live in the session, so its functions see what later cells assign", () => {
     const { compiler } = instrumented();
-    const js = run(compiler, 'let seen = 0, { a, b: [c = 1, ...rest] } = { a: 1, b: [] as number[] };\nvar later;\nconst fixed = 1;\nfunction bump() { seen += fixed; return { seen }; }');
+    const js = run(compiler, 'let seen = 0, { a, b: [c = 1, ...rest] } = { a: 1, b: [] as number[] };\nvar later;\nconst fixed = 1;\nusing held = { [Symbol.dispose]() {} };\nfunction bump() { seen += fixed; return { seen }; }');
     expect(js).toContain('exports.seen = 0;');
     expect(js).toMatch(/\(\{ a: exports\.a, b: \[exports\.c = 1, \.\.\.exports\.rest\] \} = \{ a: 1, b: \[\] \}\)/);
     expect(js).toContain('exports.later = undefined;');
     expect(js).toContain('exports.seen += fixed; return { seen: exports.seen };');
     expect(js).toContain('const fixed = 1;');
+    // `using` stays TypeScript's: disposed of when the cell ends.
+    expect(js).toContain('__disposeResources(env_1)');
   });
 
   test('top-level await is allowed and marks the cell async', () => {

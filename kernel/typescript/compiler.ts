@@ -550,7 +550,8 @@ function sessionReferences(
   const mutableStatements = cell.statements.filter(
     (s): s is TS.VariableStatement =>
       ts.isVariableStatement(s) &&
-      (s.declarationList.flags & ts.NodeFlags.Const) === 0 &&
+      // `let` and `var`; not `const`, and not `using`, whose disposal an assignment would lose.
+      ((s.declarationList.flags & ts.NodeFlags.Let) !== 0 || (s.declarationList.flags & ts.NodeFlags.BlockScoped) === 0) &&
       !(ts.getModifiers(s) ?? []).some((m) => m.kind === ts.SyntaxKind.DeclareKeyword || m.kind === ts.SyntaxKind.ExportKeyword),
   );
   const mutable = new Set<TS.Symbol>();
@@ -613,7 +614,10 @@ function sessionReferences(
     const visitNode = (node: TS.Node): TS.Node => {
       if (ts.isTypeNode(node) || ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node)) return node;
       if (ts.isShorthandPropertyAssignment(node) && inSession(checker.getShorthandAssignmentValueSymbol(node))) {
-        return factory.createPropertyAssignment(node.name.text, exportsOf(node.name));
+        // `({ hits = 1 } = o)` keeps its default: `({ hits: exports.hits = 1 } = o)`.
+        const fallback = node.objectAssignmentInitializer;
+        const target = exportsOf(node.name);
+        return factory.createPropertyAssignment(node.name.text, fallback ? factory.createAssignment(target, visitNode(fallback) as TS.Expression) : target);
       }
       if (ts.isIdentifier(node)) return isReference(ts, node) && inSession(checker.getSymbolAtLocation(node)) ? exportsOf(node) : node;
       return ts.visitEachChild(node, visitNode, context);
