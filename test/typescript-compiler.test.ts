@@ -75,6 +75,16 @@ describe('reuse', () => {
     expect(declarationFiles).toHaveLength(39);
   });
 
+  test('a cell that declares nothing leaves no declaration file', () => {
+    const { compiler, parsed } = instrumented();
+    run(compiler, 'const kept = 1;');
+    for (let i = 0; i < 5; i += 1) run(compiler, `kept + ${i}`);
+    run(compiler, 'declare global { var fromAugmentation: number }');
+    expect(compiler.compile('fromAugmentation + kept').status).toBe('ok');
+    const filled = [...parsed.keys()].filter((key) => /\.lakebase-cell-\d+\.d\.ts\n/.test(key));
+    expect(filled).toHaveLength(2);
+  });
+
   test('completion and hover parse nothing but the code being typed', () => {
     const { compiler, parsed } = instrumented();
     for (let i = 0; i < 5; i += 1) run(compiler, declaringCell(i));

@@ -329,6 +329,8 @@ export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions):
     if (!pending || pending.id !== id) throw new Error(`cell ${id} is not waiting to be committed`);
     const { declarations, valueNames } = pending;
     pending = undefined;
+    // A cell that declares nothing (an expression, a loop) leaves no file behind.
+    if (/^\s*export\s*\{\s*\};?\s*$/.test(declarations)) return;
     const forgotten = keep ? valueNames.filter((name) => !keep.includes(name)) : [];
     const text = forgotten.length > 0 ? withoutDeclarationsOf(ts, declarations, new Set(forgotten)) : declarations;
     // compile() made a slot free for it.
