@@ -60,7 +60,7 @@ export interface TypeScriptRunnerOptions {
   cacheDir?: string | null;
 }
 
-export const INTERRUPTED_WHILE_COMPILING = 'Interrupted before the cell ran (it was still compiling)';
+const INTERRUPTED_WHILE_COMPILING = 'Interrupted before the cell ran (it was still compiling)';
 
 /** Where a running cell finds its `exports` and `require` (a cell runs as a script of its own). */
 const CELL_SCOPE = Symbol.for('lakebase.kernel.cell');
