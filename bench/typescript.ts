@@ -92,8 +92,10 @@ async function start(contender: Contender, env: NodeJS.ProcessEnv): Promise<Kern
   return startKernel({ argv: contender.argv, env, cwd: REPO_ROOT, output: 'ignore' });
 }
 
-/** Seconds to wait for a cell's `idle` after its reply before going on without it. */
+/** How long to wait for a cell's `idle` after its reply before going on without it. */
 const IDLE_GRACE_MS = 2000;
+/** How long to wait for a cell's reply before taking it for lost. */
+const REPLY_LOST_MS = 30_000;
 
 /** The request ids whose `status: idle` came, per kernel (it may come before the reply). */
 const idleSeen = new WeakMap<KernelClient, { ids: Set<string>; waiters: Map<string, () => void> }>();
@@ -131,22 +133,33 @@ function idleOf(kernel: KernelClient, msgId: string): Promise<void> {
  * issue measures), then waits for its `idle` before the next cell, untimed. Stock tslab publishes
  * a new request's `busy` while the last `idle` may still be on its way, and then loses one of
  * them, sometimes with the reply (seen after about 250 cells here); waiting for the idle (or
- * two seconds, when it was lost) keeps it answering. Every kernel is driven the same way.
+ * two seconds, when it was lost) keeps it answering; a reply lost all the same gives no sample
+ * (NaN) after 30 s. Every kernel is driven the same way.
  */
 async function cell(kernel: KernelClient, code: string): Promise<number> {
   const started = now();
-  const reply = await kernel.request('shell', 'execute_request', {
-    code,
-    silent: false,
-    store_history: true,
-    user_expressions: {},
-    allow_stdin: false,
-    stop_on_error: true,
-  });
+  const content = { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true };
+  let timer: NodeJS.Timeout | undefined;
+  const reply = await Promise.race([
+    kernel.request('shell', 'execute_request', content),
+    new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), REPLY_LOST_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  // A reply that never came (stock tslab, now and then): no sample, and the notebook goes on.
+  if (reply === undefined) return Number.NaN;
   const ms = now() - started;
   if (reply.content.status !== 'ok') throw new Error(`benchmark cell failed: ${JSON.stringify(reply.content).slice(0, 500)}`);
   await idleOf(kernel, (reply.parent_header as { msg_id: string }).msg_id);
   return ms;
+}
+
+/** The median of the samples that came back (a lost reply is NaN); logs how many did not. */
+function medianOf(samples: number[], what: string, log: (line: string) => void): number {
+  const answered = samples.filter((ms) => !Number.isNaN(ms));
+  if (answered.length < samples.length) log(`  ${what}: ${samples.length - answered.length} of ${samples.length} replies never came`);
+  return summarize(answered).median;
 }
 
 /** `count` round trips of `code` after `warmUp` unmeasured ones. */
@@ -169,8 +182,9 @@ async function startToFirstReply(contender: Contender, env: NodeJS.ProcessEnv, r
     const started = now();
     const kernel = await start(contender, env);
     try {
-      await cell(kernel, contender.trivial);
-      samples.push(now() - started);
+      const ready = now() - started;
+      // The cell's own round trip, not the idle wait after it.
+      samples.push(ready + (await cell(kernel, contender.trivial)));
     } finally {
       await stop(kernel);
     }
@@ -188,7 +202,7 @@ async function trivialRoundTrip(contender: Contender, env: NodeJS.ProcessEnv): P
 }
 
 /** The growth notebook; then completion and hover, each the median of 20 requests. */
-async function growth(contender: Contender, env: NodeJS.ProcessEnv): Promise<{ blocks: number[]; complete: number; inspect: number }> {
+async function growth(contender: Contender, env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<{ blocks: number[]; complete: number; inspect: number }> {
   const kernel = await start(contender, env);
   try {
     // The compiler's start is measured elsewhere; here only what each cell adds.
@@ -198,7 +212,7 @@ async function growth(contender: Contender, env: NodeJS.ProcessEnv): Promise<{ b
     for (let i = 0; i < GROWTH_CELLS; i += 1) {
       block.push(await cell(kernel, contender.declaring(i)));
       if (block.length === GROWTH_BLOCK) {
-        blocks.push(summarize(block).median);
+        blocks.push(medianOf(block, `${contender.name}, cells ${i + 2 - GROWTH_BLOCK}–${i + 1}`, log));
         block = [];
       }
     }
@@ -232,14 +246,14 @@ export async function benchTypeScript(env: NodeJS.ProcessEnv, log: (line: string
 
   log('TypeScript: kernel start → first cell reply ...');
   const firstReply = new Map<string, number>();
-  for (const contender of all) firstReply.set(contender.name, summarize(await startToFirstReply(contender, env, 5)).median);
+  for (const contender of all) firstReply.set(contender.name, medianOf(await startToFirstReply(contender, env, 5), `${contender.name}, first reply`, log));
   for (const baseline of baselines) {
     rows.push(row('kernel start → first cell reply (median of 5)', firstReply.get(ours.name)!, firstReply.get(baseline.name)!, baseline.name, 'ms', '< 1000 ms'));
   }
 
   log('TypeScript: trivial cell round trips ...');
   const trivial = new Map<string, number>();
-  for (const contender of all) trivial.set(contender.name, summarize(await trivialRoundTrip(contender, env)).median);
+  for (const contender of all) trivial.set(contender.name, medianOf(await trivialRoundTrip(contender, env), `${contender.name}, trivial cell`, log));
   for (const baseline of baselines) {
     const target = baseline.name === 'ipykernel' ? '< 2× ipykernel' : undefined;
     rows.push(row('trivial cell round trip (median of 300)', trivial.get(ours.name)!, trivial.get(baseline.name)!, `${baseline.name} (${baseline.trivial})`, 'ms', target));
@@ -251,7 +265,7 @@ export async function benchTypeScript(env: NodeJS.ProcessEnv, log: (line: string
   const introspection = new Map<string, { complete: number; inspect: number }>();
   for (const contender of all) {
     log(`  ${contender.name} ...`);
-    const { blocks, complete, inspect } = await growth(contender, env);
+    const { blocks, complete, inspect } = await growth(contender, env, log);
     table.medians[contender.name] = blocks.map((ms) => round(ms));
     introspection.set(contender.name, { complete, inspect });
   }
