@@ -174,6 +174,13 @@ describe('declarations across cells', () => {
   });
 });
 
+test('a module that was missing is found once it exists', () => {
+  const { compiler, rootDir } = instrumented();
+  expect(compiler.compile('import { later } from "./later";')).toMatchObject({ status: 'error', diagnostics: [{ message: expect.stringContaining("Cannot find module './later'") }] });
+  writeFileSync(join(rootDir, 'later.ts'), 'export const later = 1;\n');
+  expect(compiler.compile('import { later } from "./later";').status).toBe('ok');
+});
+
 describe('syntax helpers', () => {
   test('topLevelNames lists what a cell declares at top level, destructuring and imports included', () => {
     const code = [

@@ -83,6 +83,9 @@ export interface CellCompilerOptions {
 /** TypeScript's "top-level await needs module es2022" diagnostics: the runner wraps such cells in an async function. */
 const TOP_LEVEL_AWAIT_CODES = new Set([1378, 1432, 2854]);
 
+/** "Cannot find module" (with and without a hint about moduleResolution). */
+const MODULE_NOT_FOUND_CODES = new Set([2307, 2792]);
+
 /** Virtual files live in the notebook's folder (so relative imports resolve) under names no user file has. */
 const VIRTUAL_PREFIX = '.lakebase-cell-';
 const CELL_NAME = `${VIRTUAL_PREFIX}current.ts`;
@@ -289,7 +292,12 @@ export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions):
         ...errors.map((d) => toDiagnostic(d, cellFile)),
         ...modules.flatMap((module) => diagnosticsOfModule(current, module, cancellation)),
       ];
-      if (diagnostics.length > 0) return { status: 'error', diagnostics };
+      if (diagnostics.length > 0) {
+        // Failed resolutions are cached too: forget them, so that the package installed or the
+        // file written after this error is found when the cell runs again.
+        if (errors.some((d) => MODULE_NOT_FOUND_CODES.has(d.code))) resolutionCache.clear();
+        return { status: 'error', diagnostics };
+      }
 
       const checker = current.getTypeChecker();
       const valueNames = names.filter((name) => isValue(ts, checker, cell, name));
