@@ -96,6 +96,8 @@ async function start(contender: Contender, env: NodeJS.ProcessEnv): Promise<Kern
 const IDLE_GRACE_MS = 2000;
 /** How long to wait for a cell's reply before taking it for lost. */
 const REPLY_LOST_MS = 30_000;
+/** Lost replies in a row after which a kernel is taken for stuck. */
+const LOST_IN_A_ROW_TO_GIVE_UP = 3;
 
 /** The request ids whose `status: idle` came, per kernel (it may come before the reply). */
 const idleSeen = new WeakMap<KernelClient, { ids: Set<string>; waiters: Map<string, () => void> }>();
@@ -209,8 +211,17 @@ async function growth(contender: Contender, env: NodeJS.ProcessEnv, log: (line: 
     await cell(kernel, contender.trivial);
     const blocks: number[] = [];
     let block: number[] = [];
+    let lostInARow = 0;
     for (let i = 0; i < GROWTH_CELLS; i += 1) {
-      block.push(await cell(kernel, contender.declaring(i)));
+      const ms = await cell(kernel, contender.declaring(i));
+      lostInARow = Number.isNaN(ms) ? lostInARow + 1 : 0;
+      if (lostInARow === LOST_IN_A_ROW_TO_GIVE_UP) {
+        // The kernel answers no more (stock tslab, once its sockets jammed): the rest is missing.
+        log(`  ${contender.name} stopped answering at cell ${i + 1}; its later blocks are missing`);
+        while (blocks.length < GROWTH_CELLS / GROWTH_BLOCK) blocks.push(Number.NaN);
+        return { blocks, complete: Number.NaN, inspect: Number.NaN };
+      }
+      block.push(ms);
       if (block.length === GROWTH_BLOCK) {
         blocks.push(medianOf(block, `${contender.name}, cells ${i + 2 - GROWTH_BLOCK}–${i + 1}`, log));
         block = [];
@@ -288,7 +299,7 @@ export async function benchTypeScript(env: NodeJS.ProcessEnv, log: (line: string
 export function printGrowthTable(table: GrowthTable): void {
   const names = Object.keys(table.medians);
   const header = ['cells', ...names.map((name) => `${name} (ms)`)];
-  const lines = table.cells.map((cells, i) => [cells, ...names.map((name) => String(table.medians[name][i]))]);
+  const lines = table.cells.map((cells, i) => [cells, ...names.map((name) => (Number.isNaN(table.medians[name][i]) ? 'missing' : String(table.medians[name][i])))]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const format = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' │ ');
   console.log(format(header));
