@@ -1,7 +1,7 @@
 // is_complete_request: may a console send this code, or does it need more lines?
 // A parse with TypeScript's own parser tells unterminated blocks, strings and templates apart from
 // code that is wrong however many lines follow.
-import type * as TypeScript from '@tslab/typescript-for-tslab';
+import type * as TypeScript from 'typescript-5';
 
 export interface CompletenessReply {
   status: 'complete' | 'incomplete' | 'invalid' | 'unknown';
@@ -14,7 +14,7 @@ export function isComplete(code: string): CompletenessReply {
   if (/^\s*%%lakebase\b/.test(code)) return { status: 'complete' };
   if (code.trim() === '') return { status: 'complete' };
   // Loaded on first use: the compiler is large and most clients never ask.
-  ts ??= require('@tslab/typescript-for-tslab') as typeof TypeScript;
+  ts ??= require('typescript-5') as typeof TypeScript;
   const source = ts.createSourceFile('cell.ts', withoutMagicLines(code), ts.ScriptTarget.Latest, true);
   const diagnostics = (source as unknown as { parseDiagnostics: TypeScript.Diagnostic[] }).parseDiagnostics;
   if (diagnostics.length === 0) return { status: 'complete' };

@@ -17,7 +17,8 @@ export function compileErrorContent(diagnostics: Diagnostic[]): ErrorContent {
   return {
     ename: 'TypeScriptError',
     evalue: diagnostics[0]?.message ?? 'the cell does not compile',
-    traceback: diagnostics.map((d) => `${RED}${d.line}:${d.column}${RESET} - ${d.message}`),
+    // A problem in a local module the cell imports names that module's file first.
+    traceback: diagnostics.map((d) => `${d.file ? `${d.file} ` : ''}${RED}${d.line}:${d.column}${RESET} - ${d.message}`),
   };
 }
 
@@ -42,11 +43,11 @@ export function errorContent(error: unknown): ErrorContent {
 }
 
 /**
- * Stack frames of the cell's own code. tslab runs cells as `evalmachine.<anonymous>`; frames
- * below the first frame of the kernel or tslab are the kernel's business, not the user's.
+ * Stack frames of the cell's own code (scripts named `cell[N]`); frames below the first frame of
+ * the kernel are the kernel's business, not the user's.
  */
 function userFrames(stackLines: string[]): string[] {
   const frames = stackLines.filter((line) => /^\s+at /.test(line));
-  const end = frames.findIndex((line) => /node_modules[\\/]tslab|[\\/]dist[\\/]kernel[\\/]|node:vm|node:internal/.test(line));
+  const end = frames.findIndex((line) => /[\\/]dist[\\/]kernel[\\/]|node:vm|node:internal/.test(line));
   return end === -1 ? frames : frames.slice(0, end);
 }

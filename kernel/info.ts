@@ -9,6 +9,10 @@ const packageJson = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package
 
 export const PROTOCOL_VERSION = '5.3';
 
+function typescriptVersion(): string {
+  return (JSON.parse(readFileSync(require.resolve('typescript-5/package.json'), 'utf8')) as { version: string }).version;
+}
+
 export const KERNEL_INFO = {
   status: 'ok',
   protocol_version: PROTOCOL_VERSION,
@@ -22,8 +26,8 @@ export const KERNEL_INFO = {
   // CodeMirrors register for TypeScript; nbconvert's HTML highlights with `pygments_lexer`.
   language_info: {
     name: 'typescript',
-    // The TypeScript that tslab compiles cells with (its own build of the compiler).
-    version: '5.0',
+    // The TypeScript that cells are compiled with (kernel/typescript/compiler.ts).
+    version: typescriptVersion(),
     mimetype: 'application/typescript',
     file_extension: '.ts',
     codemirror_mode: 'typescript',
@@ -33,6 +37,5 @@ export const KERNEL_INFO = {
   help_links: [
     { text: 'Lakebase documentation', url: 'https://docs.databricks.com/aws/en/database' },
     { text: 'TypeScript handbook', url: 'https://www.typescriptlang.org/docs/handbook/' },
-    { text: 'tslab (TypeScript cells)', url: 'https://github.com/yunabe/tslab' },
   ],
 };

@@ -31,7 +31,7 @@ export function kernelSpec(cliPath: string) {
       debugger: false,
       help_links: [
         { text: 'Lakebase documentation', url: 'https://docs.databricks.com/aws/en/database' },
-        { text: 'tslab (TypeScript cells)', url: 'https://github.com/yunabe/tslab' },
+        { text: 'TypeScript handbook', url: 'https://www.typescriptlang.org/docs/handbook/' },
       ],
     },
   };

@@ -11,14 +11,15 @@ import { sharedRefreshers } from '../lakebase/credentials';
 
 /** How often the kernel checks that the client that started it is still alive. */
 const PARENT_POLL_MS = 1000;
-/** After the first kernel_info_reply, load the TypeScript compiler (about a second). */
-const WARM_UP_DELAY_MS = 100;
 
 export async function runKernel(connectionFile: string): Promise<void> {
   const log = createLogger({ threshold: thresholdFromEnv(process.env), fields: { pid: process.pid } });
   const connection = await readConnectionFile(connectionFile);
   const history = await openHistory(historyFileFromEnv(process.env), log);
-  const typescript = createTypeScriptRunner(process.cwd(), PRELUDE);
+  const typescript = createTypeScriptRunner({ rootDir: process.cwd(), prelude: PRELUDE, log });
+  // The compiler loads and checks the prelude on a thread of its own while this one binds the
+  // wire: kernel_info_reply does not wait for it, and the first cell finds it ready sooner.
+  typescript.warmUp();
   const magics = createMagics({ reservedNames: PRELUDE_NAMES });
   let session: KernelSession | undefined;
   let stopping = false;
@@ -28,9 +29,6 @@ export async function runKernel(connectionFile: string): Promise<void> {
     {
       receive(channel, request) {
         session?.receive(channel, request);
-        if (request.header.msg_type === 'kernel_info_request' && !typescript.started) {
-          setTimeout(() => typescript.warmUp(), WARM_UP_DELAY_MS).unref();
-        }
       },
     },
     log,
@@ -62,7 +60,7 @@ export async function runKernel(connectionFile: string): Promise<void> {
   await wire.publish(null, 'status', { execution_state: 'starting' });
 
   // Jupyter interrupts by SIGINT (kernelspec interrupt_mode "signal"); a synchronous loop in a
-  // cell is broken by tslab's vm `breakOnSigint`, everything else by this handler.
+  // cell is broken by the vm's `breakOnSigint` (kernel/typescript.ts), everything else by this handler.
   process.on('SIGINT', () => session?.interrupt());
   // Node ends the process on an error nobody caught; a notebook's kernel must outlive its cells'
   // stray timers and forgotten promises, as ipykernel outlives a failing thread.

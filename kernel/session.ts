@@ -158,7 +158,7 @@ export function createSession(options: SessionOptions): KernelSession {
     invocations: MagicInvocation[];
     host: MagicHost;
   } | undefined;
-  // Declarations asked for during a cell run after it: tslab cannot compile a cell inside another.
+  // Declarations asked for during a cell run after it: the compiler takes one cell at a time.
   let pendingDeclarations: { name: string; value: unknown; tsType: string }[] = [];
   // Where output goes when no cell runs (timers firing later): the last cell, as ipykernel does.
   let outputParent: KernelRequest | null = null;
@@ -451,7 +451,7 @@ export function createSession(options: SessionOptions): KernelSession {
   }
 
   // Jupyter counts cursor positions in Unicode code points (messaging spec 5.2+); JavaScript
-  // strings, tslab and the magics count UTF-16 code units.
+  // strings, the TypeScript compiler and the magics count UTF-16 code units.
   async function complete(request: KernelRequest): Promise<void> {
     const code = String(request.content.code ?? '');
     const cursor = indexOfCodePoint(code, Number(request.content.cursor_pos ?? [...code].length));
@@ -459,7 +459,7 @@ export function createSession(options: SessionOptions): KernelSession {
     let result = (await magics.completeSql(code, cursor, variables)) ?? (await magics.completeAsync(code, cursor));
     if (!result) {
       const mapped = magics.mapToTypeScript(code, cursor);
-      result = mapped ? shiftCompletion(typescript.complete(mapped.code, mapped.cursor), cursor - mapped.cursor) : null;
+      result = mapped ? shiftCompletion(await typescript.complete(mapped.code, mapped.cursor), cursor - mapped.cursor) : null;
     }
     return reply(request, 'complete_reply', {
       status: 'ok',
@@ -476,7 +476,7 @@ export function createSession(options: SessionOptions): KernelSession {
     let text = (await magics.inspectSql(code, cursor)) ?? magics.inspect(code, cursor);
     if (text === null) {
       const mapped = magics.mapToTypeScript(code, cursor);
-      text = mapped ? typescript.inspect(mapped.code, mapped.cursor) : null;
+      text = mapped ? await typescript.inspect(mapped.code, mapped.cursor) : null;
     }
     return reply(request, 'inspect_reply', {
       status: 'ok',

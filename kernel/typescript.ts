@@ -1,28 +1,29 @@
-// TypeScript cells, run by tslab's executor and converter (design.md: "TypeScript execution").
-// tslab reports everything through the console interface it is given: the cell's last value
-// through `log`, compile diagnostics and thrown values through `error`. This module turns those
-// calls back into structured outcomes, so the session never has to parse printed text.
-import type { Converter, ConvertResult } from 'tslab/dist/converter';
-import type { Executor } from 'tslab/dist/executor';
-import type { CodeMetadata } from 'tslab/dist/metadata';
+// TypeScript cells: compiled on the compiler thread (worker.ts, compiler.ts), run here on the
+// main thread, in this process's global context, as tslab's executor ran them: each cell is a
+// function whose `exports` is the session's object of top-level names (declarations kept across
+// cells), async when the cell awaits at top level.
+//
+// An interrupted or failing cell keeps what it assigned before it stopped, as ipykernel keeps a
+// Python cell's variables: its names are compared before and after it ran, and those it never
+// reached are forgotten (value and declaration), so an earlier cell's are seen again.
+import Module from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { runInThisContext } from 'node:vm';
+import { Worker } from 'node:worker_threads';
 import type { VariableLookup } from '../magics/host';
+import { silentLogger, type Logger } from './log';
+import type { CompiledCell, CompileOutcome, Completion, Diagnostic } from './typescript/compiler';
+import { defaultCacheDir } from './typescript/load-compiler';
+import type { CompilerRequest, CompilerResponse, CompilerWorkerData } from './typescript/protocol';
 
-export interface Diagnostic {
-  line: number;
-  column: number;
-  message: string;
-}
+export type { Diagnostic } from './typescript/compiler';
 
 export type CellOutcome =
   | { status: 'ok'; value: unknown; hasValue: boolean }
   | { status: 'compile-error'; diagnostics: Diagnostic[] }
   | { status: 'runtime-error'; error: unknown };
 
-export interface CompletionResult {
-  matches: string[];
-  cursorStart: number;
-  cursorEnd: number;
-}
+export type CompletionResult = Completion;
 
 export interface TypeScriptRunner {
   /**
@@ -32,9 +33,9 @@ export interface TypeScriptRunner {
   execute(code: string, signal?: AbortSignal): Promise<CellOutcome>;
   /** Gives `name` the type `tsType` in later cells and the value `value` now. */
   declare(name: string, value: unknown, tsType: string): Promise<void>;
-  complete(code: string, cursor: number): CompletionResult;
+  complete(code: string, cursor: number): Promise<CompletionResult>;
   /** Hover text for the symbol at `cursor`, or null. */
-  inspect(code: string, cursor: number): string | null;
+  inspect(code: string, cursor: number): Promise<string | null>;
   /**
    * Abandons the awaited part of the running cell (synchronous code is stopped by SIGINT, and a
    * cell still compiling by the abort signal given to `execute`).
@@ -44,123 +45,111 @@ export interface TypeScriptRunner {
   lookup(name: string): VariableLookup;
   /** The names of the variables earlier cells declared. */
   variableNames(): string[];
-  /** Starts the TypeScript compiler now rather than at the first cell. */
+  /** Starts the compiler thread and compiles the prelude now rather than at the first cell. */
   warmUp(): void;
-  readonly started: boolean;
   close(): void;
 }
 
-/** The printf-style format tslab uses for diagnostics: "%s%d:%d - %s" (file, line, column, text). */
-const DIAGNOSTIC_FORMAT = '%s%d:%d - %s';
+export interface TypeScriptRunnerOptions {
+  /** Where `require`/`import` in cells resolve modules from (the notebook's folder). */
+  rootDir: string;
+  /** TypeScript run once before the first user cell (declarations every cell sees). */
+  prelude: string;
+  log?: Logger;
+  /** The compiler's V8 code cache folder; default `$XDG_CACHE_HOME/lakebase-kernel`; null: none. */
+  cacheDir?: string | null;
+}
 
-/**
- * @param rootDir where `require`/`import` in cells resolve modules from (the notebook's folder).
- * @param prelude TypeScript run once before the first user cell (declarations every cell sees).
- */
-export function createTypeScriptRunner(rootDir: string, prelude: string): TypeScriptRunner {
-  let tslab: { executor: Executor; converter: Converter; metadataOf: (src: string) => CodeMetadata } | undefined;
-  let preluded = false;
-  // Compiling a cell is synchronous and can take seconds, and an interrupt sent meanwhile reaches
-  // the event loop only after it. So `run` compiles the cell itself, lets the event loop read what
-  // arrived meanwhile, and does not run a cell interrupted by then. tslab's executor then asks for the same
-  // conversion and gets the kept one. `declarations` mirrors the executor's own `prevDecl`: the
-  // declarations of the cells so far, which every conversion takes.
-  let declarations = '';
-  let compiled: { declarations: string; src: string; result: ConvertResult } | undefined;
-  // What tslab reported for the cell being executed, through its console calls.
-  let report: { value?: { value: unknown }; diagnostics: Diagnostic[]; thrown?: { error: unknown } } = { diagnostics: [] };
+const INTERRUPTED_WHILE_COMPILING = 'Interrupted before the cell ran (it was still compiling)';
 
-  const tslabConsole = {
-    log(value?: unknown) {
-      report.value = { value };
-    },
-    error(first?: unknown, ...rest: unknown[]) {
-      if (first === DIAGNOSTIC_FORMAT && rest.length === 4) {
-        const [, line, column, message] = rest;
-        report.diagnostics.push({ line: Number(line), column: Number(column), message: String(message) });
-      } else {
-        report.thrown = { error: first };
-      }
-    },
-  };
+/** Where a running cell finds its `exports` and `require` (a cell runs as a script of its own). */
+const CELL_SCOPE = Symbol.for('lakebase.kernel.cell');
 
-  function start(): NonNullable<typeof tslab> {
-    if (!tslab) {
-      // Loaded here, not at the top: the TypeScript compiler takes about a second to load and
-      // a kernel must answer kernel_info well before that (issue 2: start under 1 s).
-      const { createConverter } = require('tslab/dist/converter') as typeof import('tslab/dist/converter');
-      const { createExecutor } = require('tslab/dist/executor') as typeof import('tslab/dist/executor');
-      const { getCodeMetadata } = require('tslab/dist/metadata') as typeof import('tslab/dist/metadata');
-      const converter = createConverter();
-      const keeping: Converter = {
-        ...converter,
-        convert(prevDecl, src) {
-          const kept = compiled;
-          compiled = undefined;
-          if (kept && kept.declarations === prevDecl && kept.src === src) return kept.result;
-          return converter.convert(prevDecl, src);
-        },
-      };
-      const executor = createExecutor(rootDir, { node: keeping, browser: keeping, close: () => converter.close() }, tslabConsole);
-      tslab = { executor, converter, metadataOf: getCodeMetadata };
+export function createTypeScriptRunner(options: TypeScriptRunnerOptions): TypeScriptRunner {
+  const rootDir = resolve(options.rootDir);
+  const log = options.log ?? silentLogger;
+  const compiler = createCompilerThread(rootDir, options.cacheDir === null ? undefined : options.cacheDir ?? defaultCacheDir(), log);
+  const session = createCellSession(rootDir);
+  let cellsRun = 0;
+  let preludeCompiled: Promise<CompileOutcome> | undefined;
+  let prelude: Promise<void> | undefined;
+  let interruption: { promise: Promise<never>; reject: (error: Error) => void } = newInterruption();
+
+  function newInterruption() {
+    let reject!: (error: Error) => void;
+    const promise = new Promise<never>((_, rejectWith) => (reject = rejectWith));
+    // Nobody awaits it while no cell runs.
+    promise.catch(() => undefined);
+    return { promise, reject };
+  }
+
+  async function compile(code: string, signal?: AbortSignal): Promise<CompileOutcome> {
+    const compiled = compiler.compile(code);
+    if (!signal) return compiled.outcome;
+    if (signal.aborted) {
+      compiled.cancel();
+      return { status: 'cancelled' };
     }
-    return tslab;
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<CompileOutcome>((resolveAborted) => {
+      onAbort = () => {
+        compiled.cancel();
+        resolveAborted({ status: 'cancelled' });
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([compiled.outcome, aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort!);
+    }
   }
 
   async function run(code: string, signal?: AbortSignal): Promise<CellOutcome> {
-    const cell: typeof report = { diagnostics: [] };
-    report = cell;
-    const { executor, converter, metadataOf } = start();
-    let conversion: ConvertResult | undefined;
-    // Module and browser cells take another path in tslab, without this conversion.
-    const metadata = metadataOf(code);
-    if (!metadata.module && metadata.mode !== 'browser') {
-      conversion = converter.convert(declarations, code);
-      compiled = { declarations, src: code, result: conversion };
-    }
-    await afterPendingEvents();
-    if (signal?.aborted) {
-      compiled = undefined;
-      return { status: 'runtime-error', error: new Error('Interrupted before the cell ran (it was still compiling)') };
-    }
-    const succeeded = await executor.execute(code);
-    // The executor keeps a cell's declarations exactly when it reports success.
-    if (succeeded && conversion) declarations = conversion.declOutput || '';
-    if (cell.diagnostics.length > 0) return { status: 'compile-error', diagnostics: cell.diagnostics };
-    if (cell.thrown) return { status: 'runtime-error', error: cell.thrown.error };
-    if (!succeeded) {
-      return { status: 'runtime-error', error: new Error('the cell failed without an error') };
-    }
-    return cell.value
-      ? { status: 'ok', value: cell.value.value, hasValue: true }
-      : { status: 'ok', value: undefined, hasValue: false };
+    return runCompiled(await compile(code, signal), signal);
   }
 
-  async function ensurePrelude(): Promise<void> {
-    if (preluded) return;
-    preluded = true;
-    const outcome = await run(prelude);
-    if (outcome.status !== 'ok') {
-      throw new Error(`the kernel's TypeScript prelude failed: ${JSON.stringify(outcome)}`);
+  async function runCompiled(outcome: CompileOutcome, signal?: AbortSignal): Promise<CellOutcome> {
+    if (outcome.status === 'cancelled') return { status: 'runtime-error', error: new Error(INTERRUPTED_WHILE_COMPILING) };
+    if (outcome.status === 'error') return { status: 'compile-error', diagnostics: outcome.diagnostics };
+    const cell = outcome.cell;
+    if (signal?.aborted) {
+      // The interrupt came with the compiled cell: it does not run.
+      compiler.discard(cell.id);
+      return { status: 'runtime-error', error: new Error(INTERRUPTED_WHILE_COMPILING) };
     }
+    cellsRun += 1;
+    const ran = await session.run(cell, cellsRun, interruption.promise);
+    compiler.commit(cell.id, ran.ok ? undefined : ran.assigned);
+    if (!ran.ok) return { status: 'runtime-error', error: ran.error };
+    // As tslab: a last expression that is null or undefined shows nothing.
+    return ran.value === undefined || ran.value === null
+      ? { status: 'ok', value: undefined, hasValue: false }
+      : { status: 'ok', value: ran.value, hasValue: true };
+  }
+
+  /** The prelude's compilation: the compiler's first cell, which warms everything up. */
+  function compilePrelude(): Promise<CompileOutcome> {
+    preludeCompiled ??= compile(options.prelude);
+    return preludeCompiled;
+  }
+
+  /** Runs the prelude before the first cell (not at warm-up: the session's runtime may not be there yet). */
+  function ensurePrelude(): Promise<void> {
+    prelude ??= compilePrelude()
+      .then((outcome) => runCompiled(outcome))
+      .then((outcome) => {
+        if (outcome.status !== 'ok') throw new Error(`the kernel's TypeScript prelude failed: ${JSON.stringify(outcome)}`);
+      });
+    return prelude;
   }
 
   return {
-    get started() {
-      return tslab !== undefined;
-    },
     warmUp() {
-      start();
+      compilePrelude().catch((error: unknown) => log.error('compiling the TypeScript prelude failed', { error: String(error) }));
     },
-    variableNames() {
-      return Object.keys(tslab?.executor.locals ?? {});
-    },
-    lookup(name) {
-      const locals = tslab?.executor.locals;
-      if (locals && Object.prototype.hasOwnProperty.call(locals, name)) return { found: true, value: locals[name] };
-      if (name in globalThis) return { found: true, value: (globalThis as Record<string, unknown>)[name] };
-      return { found: false };
-    },
+    variableNames: () => session.names(),
+    lookup: (name) => session.lookup(name),
     async execute(code, signal) {
       await ensurePrelude();
       return run(code, signal);
@@ -169,37 +158,220 @@ export function createTypeScriptRunner(rootDir: string, prelude: string): TypeSc
       await ensurePrelude();
       const outcome = await run(`declare let ${name}: ${tsType};`);
       if (outcome.status !== 'ok') {
-        const detail = outcome.status === 'compile-error' ? outcome.diagnostics.map((d) => d.message).join('; ') : '';
+        const detail = outcome.status === 'compile-error' ? outcome.diagnostics.map((d) => d.message).join('; ') : String(outcome.error);
         throw new Error(`could not declare the TypeScript variable ${name}: ${detail}`);
       }
-      // After the declaration ran: tslab's emitted module initialises its exports to undefined.
-      start().executor.locals[name] = value;
+      session.assign(name, value);
     },
-    complete(code, cursor) {
-      const info = start().executor.complete(code, cursor);
-      return { matches: info.candidates, cursorStart: info.start, cursorEnd: info.end };
-    },
-    inspect(code, cursor) {
-      const info = start().executor.inspect(code, cursor);
-      if (!info) return null;
-      const signature = (info.displayParts ?? []).map((part) => part.text).join('');
-      const documentation = (info.documentation ?? []).map((part) => part.text).join('');
-      return documentation ? `${signature}\n\n${documentation}` : signature;
-    },
+    complete: (code, cursor) => compiler.complete(code, cursor),
+    inspect: (code, cursor) => compiler.inspect(code, cursor),
     interrupt() {
-      tslab?.executor.interrupt();
+      interruption.reject(new Error('Interrupted asynchronously'));
+      interruption = newInterruption();
     },
     close() {
-      tslab?.executor.close();
+      compiler.close();
     },
   };
 }
 
+type RunResult = { ok: true; value: unknown } | { ok: false; error: unknown; assigned: string[] };
+
 /**
- * Resolves after the event loop has read what arrived while it was blocked (signals, socket
- * messages): the first turn ends the current loop iteration, the second comes after the next poll
- * phase, where libuv reads them.
+ * The session's top-level names and the running of compiled cells. `exports` is a proxy only to
+ * turn TypeScript's `Object.defineProperty(exports, name, { get })` (a re-exported import) into a
+ * plain value that a later cell may redeclare, as tslab's executor did.
  */
-async function afterPendingEvents(): Promise<void> {
-  for (let turn = 0; turn < 2; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
+function createCellSession(rootDir: string) {
+  const values: Record<string, unknown> = {};
+  const exports = new Proxy(values, {
+    defineProperty(target, property, attributes) {
+      if (property === '__esModule') return true;
+      (target as Record<string | symbol, unknown>)[property] = attributes.get ? attributes.get() : attributes.value;
+      return true;
+    },
+  });
+  const modules = createLocalModules(rootDir);
+  const scope = globalThis as unknown as Record<symbol, unknown>;
+
+  return {
+    names: () => Object.keys(values),
+    lookup(name: string): VariableLookup {
+      if (Object.prototype.hasOwnProperty.call(values, name)) return { found: true, value: values[name] };
+      if (name in globalThis) return { found: true, value: (globalThis as Record<string, unknown>)[name] };
+      return { found: false };
+    },
+    assign(name: string, value: unknown) {
+      values[name] = value;
+    },
+    async run(cell: CompiledCell, count: number, interrupted: Promise<never>): Promise<RunResult> {
+      modules.add(cell.modules);
+      const before = new Map(cell.valueNames.map((name) => [name, Object.prototype.hasOwnProperty.call(values, name) ? { value: values[name] } : undefined]));
+      scope[CELL_SCOPE] = { exports, require: modules.require };
+      try {
+        const head = cell.topLevelAwait ? 'async function' : 'function';
+        const script = `(${head} (exports, require) {${cell.js}\n})(globalThis[Symbol.for('lakebase.kernel.cell')].exports, globalThis[Symbol.for('lakebase.kernel.cell')].require)`;
+        // breakOnSigint: SIGINT stops the synchronous part of the cell (Jupyter's interrupt).
+        const returned: unknown = runInThisContext(script, { filename: `cell[${count}]`, breakOnSigint: true });
+        const value = cell.topLevelAwait ? await Promise.race([returned, interrupted]) : returned;
+        return { ok: true, value };
+      } catch (error) {
+        return { ok: false, error, assigned: settleAssigned(before) };
+      } finally {
+        delete scope[CELL_SCOPE];
+      }
+    },
+  };
+
+  /**
+   * After a failed cell: the names it assigned (its value differs from before, or is new) stay;
+   * the others get their earlier value back, or go.
+   */
+  function settleAssigned(before: Map<string, { value: unknown } | undefined>): string[] {
+    const assigned: string[] = [];
+    for (const [name, earlier] of before) {
+      const has = Object.prototype.hasOwnProperty.call(values, name);
+      if (has && (!earlier || !Object.is(values[name], earlier.value))) assigned.push(name);
+      else if (earlier) values[name] = earlier.value;
+      else delete values[name];
+    }
+    return assigned;
+  }
+}
+
+/**
+ * `require` for cells: Node's, from the notebook's folder, except for local TypeScript modules
+ * (`import { f } from "./helper"`), which exist only as the compiler's output.
+ */
+function createLocalModules(rootDir: string) {
+  const compiled = new Map<string, string>();
+  const loaded = new Map<string, NodeJS.Module>();
+
+  function requireFrom(directory: string, base: NodeJS.Require): NodeJS.Require {
+    const local = (id: string): NodeJS.Module | undefined => {
+      if (!id.startsWith('.') && !id.startsWith('/')) return undefined;
+      const path = resolve(directory, id);
+      const found = [path, `${path}.js`, join(path, 'index.js')].find((candidate) => compiled.has(candidate));
+      if (!found) return undefined;
+      let module = loaded.get(found);
+      if (!module) {
+        module = new Module(found) as NodeJS.Module & { _compile(code: string, filename: string): void };
+        module.filename = found;
+        module.paths = (Module as unknown as { _nodeModulePaths(from: string): string[] })._nodeModulePaths(dirname(found));
+        module.require = requireFrom(dirname(found), Module.createRequire(found));
+        loaded.set(found, module);
+        (module as unknown as { _compile(code: string, filename: string): void })._compile(compiled.get(found)!, found);
+      }
+      return module;
+    };
+    return new Proxy(base, {
+      apply(target, thisArg, args: unknown[]) {
+        const module = typeof args[0] === 'string' ? local(args[0]) : undefined;
+        return module ? module.exports : Reflect.apply(target, thisArg, args);
+      },
+    });
+  }
+
+  return {
+    require: requireFrom(rootDir, Module.createRequire(join(rootDir, 'notebook.js'))),
+    add(modules: CompiledCell['modules']) {
+      for (const { path, js } of modules) {
+        compiled.set(path, js);
+        // A module that changed is loaded again when next required.
+        loaded.delete(path);
+      }
+    },
+  };
+}
+
+interface CompilerThread {
+  compile(code: string): { outcome: Promise<CompileOutcome>; cancel(): void };
+  commit(cell: number, keep?: string[]): void;
+  discard(cell: number): void;
+  complete(code: string, cursor: number): Promise<Completion>;
+  inspect(code: string, cursor: number): Promise<string | null>;
+  close(): void;
+}
+
+/** The compiler thread, started at the first request (protocol.ts). */
+function createCompilerThread(rootDir: string, cacheDir: string | undefined, log: Logger): CompilerThread {
+  let worker: Worker | undefined;
+  let failure: Error | undefined;
+  let closing = false;
+  let nextId = 1;
+  const cancel = new Int32Array(new SharedArrayBuffer(4));
+  const waiting = new Map<number, { resolve: (response: CompilerResponse) => void; reject: (error: Error) => void }>();
+
+  function start(): Worker {
+    if (failure) throw failure;
+    if (worker) return worker;
+    const data: CompilerWorkerData = {
+      rootDir,
+      cacheDir,
+      // This package's own @types/node, for notebooks in a folder without one.
+      fallbackTypeRoots: [join(dirname(require.resolve('@types/node/package.json')), '..')],
+      cancel: cancel.buffer as SharedArrayBuffer,
+    };
+    worker = new Worker(join(__dirname, 'typescript', 'worker.js'), { workerData: data });
+    worker.unref();
+    worker.on('message', (response: CompilerResponse) => {
+      if (response.kind === 'log') {
+        log[response.level](response.message, response.fields);
+        return;
+      }
+      const request = waiting.get(response.id);
+      waiting.delete(response.id);
+      if (!request) log.warn('an answer from the compiler thread that nobody waits for', { kind: response.kind, id: response.id });
+      else if (response.kind === 'failed') request.reject(Object.assign(new Error(response.message), { stack: response.stack }));
+      else request.resolve(response);
+    });
+    const stopped = (error: Error) => {
+      if (closing) return;
+      // The cells' declarations went with the thread: later cells could not be checked.
+      failure = new Error(`the TypeScript compiler stopped (${error.message}); restart the kernel`, { cause: error });
+      log.error('the compiler thread stopped', { error: String(error) });
+      for (const request of waiting.values()) request.reject(failure);
+      waiting.clear();
+    };
+    worker.on('error', stopped);
+    worker.on('exit', (code) => stopped(new Error(`it exited with code ${code}`)));
+    return worker;
+  }
+
+  function ask<K extends CompilerResponse['kind']>(request: CompilerRequest & { id: number }): Promise<Extract<CompilerResponse, { kind: K }>> {
+    return new Promise((resolveAnswer, reject) => {
+      try {
+        const thread = start();
+        waiting.set(request.id, { resolve: resolveAnswer as (response: CompilerResponse) => void, reject });
+        thread.postMessage(request);
+      } catch (error) {
+        reject(error as Error);
+      }
+    });
+  }
+
+  return {
+    compile(code) {
+      const id = nextId++;
+      const outcome = ask<'compiled'>({ kind: 'compile', id, code }).then((response) => response.outcome);
+      return { outcome, cancel: () => Atomics.store(cancel, 0, id) };
+    },
+    commit(cell, keep) {
+      start().postMessage({ kind: 'commit', cell, keep } satisfies CompilerRequest);
+    },
+    discard(cell) {
+      start().postMessage({ kind: 'discard', cell } satisfies CompilerRequest);
+    },
+    async complete(code, cursor) {
+      return (await ask<'completed'>({ kind: 'complete', id: nextId++, code, cursor })).completion;
+    },
+    async inspect(code, cursor) {
+      return (await ask<'inspected'>({ kind: 'inspect', id: nextId++, code, cursor })).text;
+    },
+    close() {
+      closing = true;
+      failure ??= new Error('the TypeScript runner is closed');
+      void worker?.terminate();
+    },
+  };
 }

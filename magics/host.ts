@@ -1,5 +1,5 @@
 // What a magic may ask of the kernel that runs it. The kernel implements this interface for each
-// cell; magics never see ZeroMQ, message types or tslab. Tests implement it with plain objects.
+// cell; magics never see ZeroMQ, message types or the TypeScript runner. Tests implement it with plain objects.
 
 export interface DisplayOptions {
   /** Publish under this display id, so that a later call can update it in place. */

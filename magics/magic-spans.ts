@@ -12,7 +12,7 @@
 // A magic runs to the end of its line. It is a *statement* (its results are displayed) where a
 // statement may start, and an *expression* (its value is returned, nothing displayed) elsewhere,
 // e.g. `const r = %lakebase sql SELECT 1`.
-import type * as TypeScript from '@tslab/typescript-for-tslab';
+import type * as TypeScript from 'typescript-5';
 import { CELL_MAGIC, LINE_MAGIC } from './grammar';
 
 export interface MagicSpan {
@@ -49,7 +49,7 @@ export interface ScannedCell {
 let ts: typeof TypeScript | undefined;
 /** The compiler is large (about 130 ms to load); only cells that mix magics and code need it. */
 function typescript(): typeof TypeScript {
-  ts ??= require('@tslab/typescript-for-tslab') as typeof TypeScript;
+  ts ??= require('typescript-5') as typeof TypeScript;
   return ts;
 }
 
@@ -77,7 +77,7 @@ export function scanMagics(source: string): ScannedCell {
   for (;;) {
     let kind = scanner.scan();
     if (kind === K.EndOfFileToken) break;
-    const start = scanner.getTokenPos();
+    const start = scanner.getTokenStart();
 
     if ((kind === K.SlashToken || kind === K.SlashEqualsToken) && !endsOperand(t, previous, previousClosedControl, previousWasMagic)) {
       kind = scanner.reScanSlashToken();

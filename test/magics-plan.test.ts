@@ -1,7 +1,7 @@
 // planCell: which cells are TypeScript, magics, or TypeScript with magics in it, and the code the
 // kernel runs for the last kind. The generated code is checked with TypeScript's own parser.
 import { describe, expect, test } from 'vitest';
-import * as ts from '@tslab/typescript-for-tslab';
+import * as ts from 'typescript-5';
 import { CellPlan, createMagics, MagicInvocation } from '../magics';
 import { MagicUsageError } from '../magics/errors';
 
