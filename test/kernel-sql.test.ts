@@ -107,6 +107,18 @@ describe('SQL cells', () => {
     expect((await runCell(kernel, '%lakebase sql SELECT 1 AS one')).status).toBe('ok');
   });
 
+  // Issue 12, item 3: the caret line echoed a PASSWORD literal the redaction did not know.
+  test('the caret line of an error does not echo a PASSWORD literal, and still points at the error', async () => {
+    const cell = await runCell(kernel, "%%lakebase\nALTER ROLE nobody WITH PASSWORD E'hunter\\'2-secret' VALID UNTL 'infinity'");
+    expect(cell.status).toBe('error');
+    const traceback = cell.error!.traceback.join('\n');
+    expect(traceback).toContain('syntax error at or near "UNTL"');
+    expect(traceback).not.toMatch(/hunter|secret/);
+    const lines = cell.error!.traceback;
+    const caret = lines.findIndex((line) => /^\s*\^$/.test(line));
+    expect(lines[caret - 1].slice(lines[caret].indexOf('^'))).toMatch(/^UNTL/);
+  });
+
   test('notices go to the cell stderr', async () => {
     const cell = await runCell(kernel, "%%lakebase\nDO $$ BEGIN RAISE NOTICE 'hello from plpgsql'; END $$");
     expect(cell.stderr).toContain('hello from plpgsql');
