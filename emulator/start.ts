@@ -31,6 +31,7 @@ import { ProjectRegistry } from './projects';
 import { dataDirLayout, prepareDataDir } from './paths';
 import type { DataDirLayout } from './paths';
 import { createPostgresHosting } from './postgres-hosting';
+import { removeAbandonedSocketDirectories } from './postgres/socket-directories';
 import { InstanceRoles } from './roles';
 import { databaseRoutes } from './routes/database';
 import { emulatorRoutes } from './routes/emulator';
@@ -263,6 +264,9 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
 
     await instances.restore();
     await projectRegistry.restore();
+    // After the restores, which stopped the servers a killed emulator of this directory left: what
+    // any earlier emulator left in the temporary directory goes too, once provably abandoned.
+    await removeAbandonedSocketDirectories({ log });
 
     const record: RunningRecord = {
       pid: process.pid,

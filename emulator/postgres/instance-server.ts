@@ -15,8 +15,7 @@
 //                        login gateway's sessions (or a short temporary directory, see socketDirectory)
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readlink, realpath, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readlink, realpath, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
@@ -24,6 +23,7 @@ import { InstanceServerError, InstanceServerErrorCode } from './errors';
 import { LoginGateway, PasswordCheck, startLoginGateway } from './login-gateway';
 import { locatePostgresBinaries, PostgresBinaries } from './postgres-binaries';
 import { assertReachableByServer, handToServer, resolveServerAccount, ServerAccount } from './server-account';
+import { isTemporarySocketDirectory, makeSocketDirectory, removeIfAbandoned } from './socket-directories';
 import { copyTemplate, ensureTemplate, pathExists } from './template';
 
 export interface InstanceServerOptions {
@@ -504,18 +504,27 @@ class PostgresInstanceServer implements InstanceServer, PrivateServer {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw error;
     }
-    const pid = Number.parseInt(contents.split('\n')[0] ?? '', 10);
+    const lines = contents.split('\n');
+    const pid = Number.parseInt(lines[0] ?? '', 10);
+    // Line 5 is the server's socket directory: a temporary one is removed with the server (issue 12).
+    const socketDir = lines[4] ?? '';
+    const removeSocketDirectory = async () => {
+      if (isTemporarySocketDirectory(socketDir)) await removeIfAbandoned(socketDir, (line) => this.#note(line));
+    };
     if (!Number.isInteger(pid) || pid <= 0 || !(await isPostmasterOf(pid, this.#pgdata))) {
       // A crash left the file behind and the pid is gone or now belongs to another program.
       // PostgreSQL would refuse to start if that pid is alive under its own account.
-      this.#note(`removing a stale postmaster.pid (pid ${contents.split('\n')[0]} is not a server of this instance)`);
+      this.#note(`removing a stale postmaster.pid (pid ${lines[0]} is not a server of this instance)`);
       await unlink(pidFile);
+      await removeSocketDirectory();
       return;
     }
     this.#note(`stopping a server left running by an earlier emulator process (pid ${pid})`);
     for (const [signal, timeoutMs] of [['SIGINT', FAST_SHUTDOWN_TIMEOUT_MS], ['SIGQUIT', IMMEDIATE_SHUTDOWN_TIMEOUT_MS], ['SIGKILL', IMMEDIATE_SHUTDOWN_TIMEOUT_MS]] as const) {
-      if (!sendSignal(pid, signal)) return;
-      if (await waitUntilGone(pid, timeoutMs)) return;
+      if (!sendSignal(pid, signal) || (await waitUntilGone(pid, timeoutMs))) {
+        await removeSocketDirectory();
+        return;
+      }
     }
     throw new InstanceServerError('STALE_SERVER', `A server left from an earlier emulator run (pid ${pid}, data ${this.#pgdata}) does not stop; stop it by hand.`);
   }
@@ -695,7 +704,7 @@ class PostgresInstanceServer implements InstanceServer, PrivateServer {
     let dir = preferred;
     this.#temporarySocketDir = Buffer.byteLength(join(preferred, socketFile)) > MAX_SOCKET_PATH_BYTES;
     if (this.#temporarySocketDir) {
-      dir = await mkdtemp(join(tmpdir(), 'lakebase-'));
+      dir = await makeSocketDirectory();
     } else {
       await mkdir(dir, { recursive: true });
     }
