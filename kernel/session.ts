@@ -116,12 +116,6 @@ type CellResult = { ok: true; value?: unknown; hasValue: boolean; bundle?: MimeB
 /** The symbol under which cells find the kernel's runtime functions (see PRELUDE). */
 const RUNTIME = Symbol.for('lakebase.kernel');
 
-/**
- * The names PRELUDE declares: a variable stored under one of them (`--into display`) would shadow
- * the kernel's own in every later cell, so the magics refuse them.
- */
-export const PRELUDE_NAMES: readonly string[] = ['display', MAGIC_FUNCTION, 'LakebaseDisplayOptions', 'LakebaseDisplayHandle'];
-
 /** Declarations every TypeScript cell sees without an import. */
 export const PRELUDE = `
 interface LakebaseDisplayOptions {
@@ -169,6 +163,13 @@ const chart: (rows: unknown, spec: LakebaseChartSpec) => LakebaseChart =
 const lakebase$magic: (index: number, variables: Record<string, unknown>, mode: 'statement' | 'expression') => Promise<any> =
   (globalThis as any)[Symbol.for('lakebase.kernel')].magic;
 `;
+
+/**
+ * The names PRELUDE declares (`display`, `chart`, `lakebase$magic`, its interfaces), read from it
+ * so that a declaration added there is reserved too: a variable stored under one of them (`--into
+ * display`) would shadow the kernel's own in every later cell, so the magics refuse them.
+ */
+export const PRELUDE_NAMES: readonly string[] = [...PRELUDE.matchAll(/^(?:const|let|interface|type|function)\s+([A-Za-z_$][\w$]*)/gm)].map((match) => match[1]);
 
 export function createSession(options: SessionOptions): KernelSession {
   const { wire, typescript, magics, log, history } = options;

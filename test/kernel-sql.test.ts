@@ -81,7 +81,7 @@ describe('SQL cells', () => {
   });
 
   test('--into refuses the names the kernel itself uses, and later magics still work', async () => {
-    for (const name of ['lakebase$magic', 'display']) {
+    for (const name of ['lakebase$magic', 'display', 'chart']) {
       const refused = await runCell(kernel, `%lakebase sql --into ${name} SELECT 1 AS one`);
       expect(refused.status).toBe('error');
       expect(refused.error?.evalue).toMatch(new RegExp(`${name.replace('$', '\\$')} is used by the kernel`));
