@@ -57,6 +57,8 @@ const STARTING_GRACE_MS = 120_000;
 export interface StartOptions extends EmulatorOptions {
   /** Recorded in `running.json`, so `stopEmulatorDaemon` knows it may signal the process. */
   daemon?: boolean;
+  /** Pauses before each restart of an instance server that died on its own (tests shorten them). */
+  serverRestartDelaysMs?: readonly number[];
 }
 
 function validateOptions(options: EmulatorOptions): void {
@@ -165,7 +167,7 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
     const identities = await loadOrCreateIdentities(layout.identities);
     const tokens = await loadTokenService(layout.signingKey);
     const store = await openStateStore(layout.state);
-    const hosting: InstanceHosting = await createPostgresHosting(layout, log);
+    const hosting: InstanceHosting = await createPostgresHosting(layout, log, { restartDelaysMs: options.serverRestartDelaysMs });
 
     // Autoscaling endpoints and Provisioned instances share the loopback addresses: each side
     // keeps off the other's.
