@@ -87,6 +87,27 @@ test('a TypeScript cell with a long string literal costs time linear in its size
   expect(ratio).toBeLessThan(24);
 }, 180_000);
 
+test('a pasted megabyte costs later TypeScript cells nothing: its literal type is not carried on', async () => {
+  // A small cell that declares something: the declarations every later cell compiles change.
+  let declared = 0;
+  const tiny = async () => {
+    let best = Infinity;
+    for (let run = 0; run < 3; run++) {
+      declared += 1;
+      best = Math.min(best, await bestCpu(`const small${declared} = ${declared};\nsmall${declared}`, 1, (text) => expect(text).toBe(String(declared))));
+    }
+    return best;
+  };
+  const before = await tiny();
+  await bestCpu(`const pastedOnce = "${'q'.repeat(8 * 1024 * 1024)}";\npastedOnce.length`, 1, (text) => expect(text).toBe(String(8 * 1024 * 1024)));
+  // Each later cell that declares something used to compile the 8 MB again, as the declared type
+  // of pastedOnce (here: about five times the CPU time of the same cell before).
+  const after = await tiny();
+  expect(after).toBeLessThan(Math.max(before, 30) * 3);
+  const used = await runCell(kernel, 'pastedOnce.slice(0, 3) + typeof pastedOnce');
+  expect(used.result).toEqual({ 'text/plain': "'qqqstring'" });
+}, 180_000);
+
 test('an interrupt lands while a big cell is being prepared, and it does not run', async () => {
   // 300 KB of literal (the issue's 88 s), and types that take the compiler a second or more: the
   // interrupt arrives while the cell is prepared, never after its code ran. Before the fix it took
