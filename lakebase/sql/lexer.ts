@@ -8,7 +8,7 @@
 // on`, the default since PostgreSQL 9.1 and on Lakebase: a backslash is an ordinary character in
 // '...' and an escape only in E'...'.
 import { LakebaseError, SQL_TEXT_ERRORS } from '../errors';
-import { dollarQuoteEnd, dollarTagAt, isIdentifierChar, quotedEnd } from './literals';
+import { dollarQuoteEnd, dollarTagAt, isIdentifierChar, lineEnd, quotedEnd } from './literals';
 
 export { isIdentifierChar } from './literals';
 
@@ -93,8 +93,7 @@ export function scanSql(text: string, placement: TextPlacement = {}): SqlSpan[] 
     const char = text[i];
     const next = text[i + 1];
     if (char === '-' && next === '-') {
-      let end = i + 2;
-      while (end < text.length && text[end] !== '\n' && text[end] !== '\r') end++;
+      const end = lineEnd(text, i + 2);
       push('comment', i, end);
       i = end;
     } else if (char === '/' && next === '*') {
