@@ -41,6 +41,14 @@ function statusField(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return Number(match[1]) / 1024;
 }
 
+/** CPU time (user and system) a process has used so far, in ms, from /proc/PID/stat (Linux). */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name; utime and stime are fields 14 and 15 of proc(5), in clock ticks (100 a second).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** Resident memory of a process now, in MiB. */
 export function residentMiB(pid: number): number {
   return statusField(pid, 'VmRSS');

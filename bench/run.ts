@@ -1,6 +1,6 @@
 // `npm run bench`: every figure of the issues beside its baseline, measured in one run on this
 // machine, printed as a table and written to bench/results.json. Never run as a timed test.
-// `npm run bench -- typescript` (or `kernel`, `charts`, `refresh`, `warehouse`) runs only those sections.
+// `npm run bench -- typescript` (or `kernel`, `charts`, `large-cells`, `refresh`, `warehouse`) runs only those sections.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,11 +8,12 @@ import { startTestPostgres } from '../test/support/postgres';
 import { REPO_ROOT } from '../test/support/jupyter';
 import { benchCharts } from './chart';
 import { benchKernel, type Row } from './kernel';
+import { benchLargeCells } from './large-cells';
 import { benchRefresh } from './refresh';
 import { benchTypeScript, printGrowthTable, type GrowthTable } from './typescript';
 import { benchWarehouse } from './warehouse';
 
-const SECTIONS = ['kernel', 'charts', 'typescript', 'refresh', 'warehouse'] as const;
+const SECTIONS = ['kernel', 'charts', 'typescript', 'large-cells', 'refresh', 'warehouse'] as const;
 
 function printTable(rows: Row[]): void {
   const header = ['measure', 'ours', 'baseline', 'ratio', 'unit', 'baseline is', 'target'];
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
       rows.push(...typescript.rows);
       growth = typescript.growth;
     }
+    if (runs('large-cells')) rows.push(...(await benchLargeCells(server, log)));
   } finally {
     await server.stop();
     rmSync(historyDir, { recursive: true, force: true });

@@ -36,7 +36,7 @@ export class CredentialIssuer {
     const uids = [...names].map((name) => {
       const record = this.instances.get(name);
       // A stopped instance cannot be logged into; the real service refuses to mint for it.
-      if (record.state === 'STOPPED' || record.state === 'DELETING') {
+      if (record.state === 'STOPPED' || record.state === 'DELETING' || record.state === 'FAILED') {
         throw errors.instanceNotAvailable(name, record.state, 'generating a credential');
       }
       return record.uid;

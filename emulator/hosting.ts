@@ -48,13 +48,27 @@ export interface HostedInstance {
 /** Decides whether a Postgres login may proceed: `user` is the role, `password` the token. */
 export type PasswordCheck = (user: string, password: string) => Promise<boolean>;
 
+/**
+ * How a started server is doing after it crashed on its own: being restarted (`attempt` of
+ * `attempts`), running again, or down for good because every restart failed. `cause` says how it
+ * went down (`stopped unexpectedly (killed by SIGKILL)`), `lastError` why the last restart failed.
+ */
+export type ServerHealth =
+  | { state: 'restarting'; cause: string; attempt: number; attempts: number; lastError?: string }
+  | { state: 'recovered'; cause: string; attempts: number }
+  | { state: 'failed'; cause: string; attempts: number; lastError: string };
+
 export interface InstanceHosting {
   /** PEM file of the CA that signs every instance's server certificate. */
   readonly caCertPath: string;
   /** A loopback endpoint for a new instance, its address not among `inUse`. */
   allocateEndpoint(inUse: ReadonlySet<string>): Promise<InstanceEndpoint>;
-  /** Starts (first time: creates) the instance's server. Rejects with `HostingError` on failure. */
-  start(placement: InstancePlacement, checkPassword: PasswordCheck): Promise<HostedInstance>;
+  /**
+   * Starts (first time: creates) the instance's server. Rejects with `HostingError` on failure.
+   * Once started, the server is supervised: if it dies on its own it is restarted, and `onHealth`
+   * hears how that goes.
+   */
+  start(placement: InstancePlacement, checkPassword: PasswordCheck, onHealth?: (health: ServerHealth) => void): Promise<HostedInstance>;
   /** Deletes a stopped instance's data. */
   destroy(placement: InstancePlacement): Promise<void>;
 }

@@ -4,9 +4,11 @@
 // API with INVALID_STATE (see `instances.ts`).
 //
 // States are the API's own (`DatabaseInstanceState` in model.d.ts). The API has no STOPPING state:
-// a stop in progress shows as UPDATING, as a resize does, and ends in STOPPED.
+// a stop in progress shows as UPDATING, as a resize does, and ends in STOPPED. A server that dies
+// on its own is restarted while the instance reads STARTING, as the real service shows compute
+// coming up; FAILED, when it cannot be, is the emulator's own (fidelity gap `server-recovery`).
 
-export const INSTANCE_STATES = ['STARTING', 'AVAILABLE', 'UPDATING', 'STOPPED', 'DELETING'] as const;
+export const INSTANCE_STATES = ['STARTING', 'AVAILABLE', 'UPDATING', 'STOPPED', 'DELETING', 'FAILED'] as const;
 export type InstanceState = (typeof INSTANCE_STATES)[number];
 
 export type InstanceEvent =
@@ -22,15 +24,20 @@ export type InstanceEvent =
   | 'resize-applied'
   | 'delete-requested'
   /** The server and its data are gone; the instance no longer exists. */
-  | 'deleted';
+  | 'deleted'
+  /** The server died on its own and is being restarted. */
+  | 'server-crashed'
+  /** Every restart after a crash failed; the server stays down until the instance is started. */
+  | 'recovery-failed';
 
 /** `null` as a target means the instance no longer exists. */
 const TRANSITIONS: Record<InstanceState, Partial<Record<InstanceEvent, InstanceState | null>>> = {
-  STARTING: { 'server-started': 'AVAILABLE', 'start-failed': 'STOPPED', 'delete-requested': 'DELETING' },
-  AVAILABLE: { 'stop-requested': 'UPDATING', 'resize-requested': 'UPDATING', 'delete-requested': 'DELETING' },
+  STARTING: { 'server-started': 'AVAILABLE', 'start-failed': 'STOPPED', 'recovery-failed': 'FAILED', 'delete-requested': 'DELETING' },
+  AVAILABLE: { 'stop-requested': 'UPDATING', 'resize-requested': 'UPDATING', 'delete-requested': 'DELETING', 'server-crashed': 'STARTING' },
   UPDATING: { 'server-stopped': 'STOPPED', 'resize-applied': 'AVAILABLE', 'delete-requested': 'DELETING' },
   STOPPED: { 'start-requested': 'STARTING', 'delete-requested': 'DELETING' },
   DELETING: { deleted: null },
+  FAILED: { 'start-requested': 'STARTING', 'stop-requested': 'UPDATING', 'delete-requested': 'DELETING' },
 };
 
 export class InvalidTransitionError extends Error {
@@ -60,8 +67,9 @@ export function allows(state: InstanceState, event: InstanceEvent): boolean {
 
 /**
  * Where an instance resumes when the emulator starts again: servers never survive the emulator,
- * so an instance that should run starts again (STARTING, then `server-started`), one that was
- * stopped or being stopped stays STOPPED, and a deletion in progress is finished.
+ * so an instance that should run starts again (STARTING, then `server-started`; a FAILED one gets
+ * a new try), one that was stopped or being stopped stays STOPPED, and a deletion in progress is
+ * finished.
  */
 export function stateAfterRestart(state: InstanceState, desiredStopped: boolean): InstanceState {
   if (!isInstanceState(state)) throw new InvalidTransitionError(String(state), 'server-started');

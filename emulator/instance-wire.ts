@@ -231,6 +231,8 @@ export function renderInstance(record: InstanceRecord, options: RenderOptions): 
   // Where only 127.0.0.1 exists (no loopback aliases), instances share it with a port each; the
   // API has no port field, so the emulator adds one, and only then.
   if (record.port !== INSTANCE_PORT) view.emulator_read_write_port = record.port;
+  // The API has no field for why an instance is STARTING or FAILED; the emulator says it here.
+  if (record.stateMessage !== undefined) view.emulator_state_message = record.stateMessage;
   if (record.usagePolicyId !== undefined) {
     view.usage_policy_id = record.usagePolicyId;
     view.effective_usage_policy_id = record.usagePolicyId;

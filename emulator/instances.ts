@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApiError, errors } from './api-errors';
 import { HostingError } from './hosting';
-import type { HostedInstance, InstanceEndpoint, InstanceHosting, InstancePlacement } from './hosting';
+import type { HostedInstance, InstanceEndpoint, InstanceHosting, InstancePlacement, ServerHealth } from './hosting';
 import type { Identity } from './identities';
 import { quoteForLog } from './log-text';
 import type { InstanceSettings, CreateInstanceRequest } from './instance-wire';
@@ -25,6 +25,9 @@ export interface InstanceRegistryDependencies {
   reservedAddresses?: () => Iterable<string>;
 }
 
+/** Events after which an instance's `stateMessage` (why it is STARTING or FAILED) is stale. */
+const CLEARS_STATE_MESSAGE: ReadonlySet<InstanceEvent> = new Set<InstanceEvent>(['server-started', 'start-requested', 'stop-requested', 'delete-requested']);
+
 function placement(record: InstanceRecord): InstancePlacement {
   return { uid: record.uid, address: record.address, port: record.port };
 }
@@ -35,6 +38,8 @@ function describe(error: unknown): string {
 
 export class InstanceRegistry {
   private readonly hosted = new Map<string, HostedInstance>();
+  /** Instances (by uid) whose server died on its own and is being restarted: when, and how it went down. */
+  private readonly crashes = new Map<string, { at: number; cause: string }>();
   /** The last background operation of each instance (by uid); the next one chains after it. */
   private readonly operations = new Map<string, Promise<void>>();
   /** Serializes address allocation, so two creations never get the same address. */
@@ -120,8 +125,9 @@ export class InstanceRegistry {
     const changesStopped = changes.stopped !== undefined && changes.stopped !== record.stopped;
     const changesCapacity = changes.capacity !== undefined && changes.capacity !== record.capacity;
     if (busy && (changesStopped || changesCapacity)) throw errors.instanceBusy(name, record.state);
-    const wantsStop = changes.stopped === true && record.state === 'AVAILABLE';
-    const wantsStart = changes.stopped === false && record.state === 'STOPPED';
+    // A FAILED instance (its server could not be restarted) is started or stopped like a stopped or running one.
+    const wantsStop = changes.stopped === true && (record.state === 'AVAILABLE' || record.state === 'FAILED');
+    const wantsStart = changes.stopped === false && (record.state === 'STOPPED' || record.state === 'FAILED');
     const wantsResize = changesCapacity && record.state === 'AVAILABLE';
 
     if (changes.capacity !== undefined) record.capacity = changes.capacity;
@@ -196,7 +202,58 @@ export class InstanceRegistry {
     this.deps.log(`instance ${record.name}: ${record.state} --${event}--> ${next ?? '(gone)'}`);
     if (next === null) delete this.records[record.name];
     else record.state = next;
+    // A message about a crash is stale once the instance is up again or a user acted on it.
+    if (CLEARS_STATE_MESSAGE.has(event)) delete record.stateMessage;
     await this.deps.store.save();
+  }
+
+  /**
+   * What the supervisor of a started server reports after the server died on its own (hosting.ts
+   * `ServerHealth`): the instance reads STARTING while the server is restarted, AVAILABLE once it
+   * is back (no sooner than `transitionDelayMs` after the crash, as every transition here), and
+   * FAILED when every restart failed; `emulator_state_message` says why meanwhile.
+   */
+  private serverHealth(record: InstanceRecord, health: ServerHealth): void {
+    const { uid } = record;
+    switch (health.state) {
+      case 'restarting': {
+        if (health.attempt === 1) this.crashes.set(uid, { at: Date.now(), cause: health.cause });
+        const crash = this.crashes.get(uid)!;
+        record.stateMessage =
+          `Its PostgreSQL server ${crash.cause} at ${new Date(crash.at).toISOString()}; restarting it (attempt ${health.attempt} of ${health.attempts}` +
+          `${health.lastError ? `; the last attempt failed: ${health.lastError}` : ''}).`;
+        const event = record.state === 'AVAILABLE' ? this.apply(record, 'server-crashed') : this.deps.store.save();
+        event.catch((error: unknown) => this.deps.log(`instance ${record.name}: recording the crash failed: ${describe(error)}`));
+        return;
+      }
+      case 'recovered':
+        this.enqueue(record, async () => {
+          const crash = this.crashes.get(uid);
+          this.crashes.delete(uid);
+          await this.pause(this.deps.transitionDelayMs, crash?.at);
+          await this.complete(record, 'STARTING', 'server-started');
+        });
+        return;
+      case 'failed': {
+        const crash = this.crashes.get(uid);
+        this.crashes.delete(uid);
+        record.stateMessage =
+          `Its PostgreSQL server ${health.cause}${crash ? ` at ${new Date(crash.at).toISOString()}` : ''} and could not be started again ` +
+          `(${health.attempts} attempts; the last one failed: ${health.lastError}). Start the instance again (stopped: false) once the cause is fixed.`;
+        // A start makes a new server; this one is dropped.
+        const server = this.hosted.get(uid);
+        this.hosted.delete(uid);
+        this.enqueue(record, async () => {
+          await server?.stop();
+          await this.complete(record, 'STARTING', 'recovery-failed');
+        });
+        return;
+      }
+      default: {
+        const unknownHealth: never = health;
+        throw new Error(`unknown server health ${JSON.stringify(unknownHealth)}`);
+      }
+    }
   }
 
   /**
@@ -247,7 +304,7 @@ export class InstanceRegistry {
 
   private async startServer(record: InstanceRecord): Promise<HostedInstance> {
     try {
-      return await this.deps.hosting.start(placement(record), this.passwordCheck(record));
+      return await this.deps.hosting.start(placement(record), this.passwordCheck(record), (health) => this.serverHealth(record, health));
     } catch (error) {
       if (!(error instanceof HostingError && error.code === 'ADDRESS_IN_USE')) throw error;
       // Another program (or another emulator) took the address while this instance was stopped.
@@ -258,7 +315,7 @@ export class InstanceRegistry {
       record.port = endpoint.port;
       await this.deps.store.save();
       this.deps.log(`instance ${record.name}: ${previous} is taken, moved to ${record.address}`);
-      return await this.deps.hosting.start(placement(record), this.passwordCheck(record));
+      return await this.deps.hosting.start(placement(record), this.passwordCheck(record), (health) => this.serverHealth(record, health));
     }
   }
 
@@ -281,6 +338,8 @@ export class InstanceRegistry {
     }
     this.hosted.set(record.uid, server);
     if (options.pause) await this.pause(this.deps.transitionDelayMs, since);
+    // A server that died during the pause is being restarted: its recovery ends STARTING.
+    if (this.crashes.has(record.uid)) return;
     await this.complete(record, 'STARTING', 'server-started');
   }
 

@@ -107,6 +107,12 @@ export const API_FIDELITY_GAPS: readonly ApiFidelityGap[] = [
     why: 'Scoping and expiry of database logins are then all in one kind of token.',
   },
   {
+    id: 'server-recovery',
+    real: 'The service keeps an instance\'s compute up; the documented states have no failure state (STARTING AVAILABLE UPDATING STOPPED DELETING FAILING_OVER UPGRADING).',
+    emulator: 'A server that dies on its own is restarted a few times with growing pauses while the instance reads STARTING; when every restart fails the instance reads FAILED until it is started or stopped again (PATCH stopped). emulator_state_message says why in both cases.',
+    why: 'A local server can be killed (kill -9, the OOM killer) or be unable to start (a full disk, a broken configuration), and clients must see that rather than an AVAILABLE instance that refuses every login.',
+  },
+  {
     id: 'resize',
     real: 'A capacity change resizes the compute.',
     emulator: 'It passes through UPDATING and changes nothing else.',

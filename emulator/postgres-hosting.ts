@@ -2,7 +2,7 @@
 // one server per instance behind its own login gateway at the instance's loopback address on port
 // 5432; each gateway checks logins with the password check of its instance.
 import { HostingError } from './hosting';
-import type { HostedInstance, HostingErrorCode, InstanceHosting, InstancePlacement, PasswordCheck } from './hosting';
+import type { HostedInstance, HostingErrorCode, InstanceHosting, InstancePlacement, PasswordCheck, ServerHealth } from './hosting';
 import { INSTANCE_PORT } from './limits';
 import type { DataDirLayout } from './paths';
 import { allocateInstanceEndpoint, createInstanceServer, InstanceServerError, loadOrCreateAuthority } from './postgres/index';
@@ -38,11 +38,18 @@ function hosted(server: InstanceServer): HostedInstance {
   };
 }
 
-export async function createPostgresHosting(layout: DataDirLayout, log: (line: string) => void): Promise<InstanceHosting> {
+export interface PostgresHostingOptions {
+  /** Pauses before each restart of a server that died on its own (default: the instance servers'). */
+  restartDelaysMs?: readonly number[];
+}
+
+export async function createPostgresHosting(layout: DataDirLayout, log: (line: string) => void, options: PostgresHostingOptions = {}): Promise<InstanceHosting> {
   const authority: CertificateAuthority = await loadOrCreateAuthority(layout.authorityDir);
 
-  function serverFor(placement: InstancePlacement, checkPassword: PasswordCheck): InstanceServer {
+  function serverFor(placement: InstancePlacement, checkPassword: PasswordCheck, onHealth?: (health: ServerHealth) => void): InstanceServer {
     return createInstanceServer({
+      ...(options.restartDelaysMs ? { restartDelaysMs: options.restartDelaysMs } : {}),
+      ...(onHealth ? { onHealth } : {}),
       dataDir: layout.instanceDir(placement.uid),
       address: placement.address,
       port: placement.port,
@@ -58,8 +65,8 @@ export async function createPostgresHosting(layout: DataDirLayout, log: (line: s
 
     allocateEndpoint: (inUse) => translated(() => allocateInstanceEndpoint(inUse, INSTANCE_PORT)),
 
-    async start(placement, checkPassword) {
-      const server = serverFor(placement, checkPassword);
+    async start(placement, checkPassword, onHealth) {
+      const server = serverFor(placement, checkPassword, onHealth);
       await translated(() => server.start());
       return hosted(server);
     },

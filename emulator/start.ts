@@ -31,6 +31,7 @@ import { ProjectRegistry } from './projects';
 import { dataDirLayout, prepareDataDir } from './paths';
 import type { DataDirLayout } from './paths';
 import { createPostgresHosting } from './postgres-hosting';
+import { removeAbandonedSocketDirectories } from './postgres/socket-directories';
 import { InstanceRoles } from './roles';
 import { databaseRoutes } from './routes/database';
 import { emulatorRoutes } from './routes/emulator';
@@ -56,6 +57,8 @@ const STARTING_GRACE_MS = 120_000;
 export interface StartOptions extends EmulatorOptions {
   /** Recorded in `running.json`, so `stopEmulatorDaemon` knows it may signal the process. */
   daemon?: boolean;
+  /** Pauses before each restart of an instance server that died on its own (tests shorten them). */
+  serverRestartDelaysMs?: readonly number[];
 }
 
 function validateOptions(options: EmulatorOptions): void {
@@ -164,7 +167,7 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
     const identities = await loadOrCreateIdentities(layout.identities);
     const tokens = await loadTokenService(layout.signingKey);
     const store = await openStateStore(layout.state);
-    const hosting: InstanceHosting = await createPostgresHosting(layout, log);
+    const hosting: InstanceHosting = await createPostgresHosting(layout, log, { restartDelaysMs: options.serverRestartDelaysMs });
 
     // Autoscaling endpoints and Provisioned instances share the loopback addresses: each side
     // keeps off the other's.
@@ -263,6 +266,9 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
 
     await instances.restore();
     await projectRegistry.restore();
+    // After the restores, which stopped the servers a killed emulator of this directory left: what
+    // any earlier emulator left in the temporary directory goes too, once provably abandoned.
+    await removeAbandonedSocketDirectories({ log });
 
     const record: RunningRecord = {
       pid: process.pid,

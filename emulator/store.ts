@@ -37,6 +37,11 @@ export interface InstanceRecord {
   usagePolicyId?: string;
   /** The creator's role exists: made on the first successful start, never again. */
   bootstrapped: boolean;
+  /**
+   * Why the instance is in its state, when the emulator knows more than the state says: its server
+   * died and is being restarted, or could not be (`emulator_state_message` in the API).
+   */
+  stateMessage?: string;
 }
 
 /** A Unity Catalog catalog bound to a database of an instance (`POST /catalogs`). */

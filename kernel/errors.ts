@@ -1,7 +1,7 @@
 // Turns whatever went wrong in a cell into the `error` content Jupyter shows: known errors (our
 // typed errors, SQL errors, TypeScript diagnostics) as a few clear lines, unknown ones with the
 // part of the stack that belongs to the user's code.
-import { describeError } from '../lakebase/errors';
+import { describeError, LakebaseError } from '../lakebase/errors';
 import type { Diagnostic } from './typescript';
 
 export interface ErrorContent {
@@ -12,6 +12,14 @@ export interface ErrorContent {
 
 const RED = '\x1b[0;31m';
 const RESET = '\x1b[0m';
+
+/**
+ * A cell interrupted before any of its code ran, while its input was published or it was planned
+ * (one interrupted while it compiles says so itself: typescript.ts).
+ */
+export function interruptedBeforeRun(): LakebaseError {
+  return new LakebaseError('INTERRUPTED', 'Interrupted before the cell ran (it was still being prepared)');
+}
 
 export function compileErrorContent(diagnostics: Diagnostic[]): ErrorContent {
   return {

@@ -6,6 +6,11 @@
 //
 // Each kernel takes the next session number when it starts. Two kernels started at the same
 // moment may take the same one; their lines then share it (nothing is lost).
+//
+// Redaction is off the cells' path: `add` only queues the input, and it is redacted (linear in its
+// length, but megabytes take a while) in a later turn of the event loop, or at once when a history
+// request needs it. Nothing unredacted is ever answered or written.
+import { setImmediate as nextTurn } from 'node:timers';
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -28,7 +33,7 @@ export interface History {
   range(session: number, start: number, stop: number): HistoryEntry[];
   /** The last `n` entries whose input matches; with `unique`, each input once (its latest). */
   search(pattern: RegExp, n: number | undefined, unique: boolean): HistoryEntry[];
-  /** Resolves once every added entry is written. */
+  /** Resolves once every added entry is redacted and written. */
   flush(): Promise<void>;
 }
 
@@ -60,33 +65,57 @@ export async function openHistory(file: string | undefined, log: Logger): Promis
   }
   const session = entries.reduce((highest, entry) => Math.max(highest, entry.session), 0) + 1;
   let writing = Promise.resolve();
+  /** Added, not yet redacted: never answered or written as they are. */
+  const unredacted: { line: number; input: string }[] = [];
+  let scheduled = false;
 
-  return {
-    session,
-    add(line, input) {
+  /** Redacts what was added and keeps it, in the order added. */
+  function settle(): void {
+    for (const { line, input } of unredacted.splice(0)) {
       const entry = { session, line, input: redactSecrets(input) };
       entries.push(entry);
       if (entries.length > KEPT_ENTRIES) entries.splice(0, entries.length - KEPT_ENTRIES);
-      if (file === undefined) return;
+      if (file === undefined) continue;
       const target = file;
       writing = writing
         .then(() => appendFile(target, `${JSON.stringify(entry)}\n`, { mode: 0o600 }))
         .catch((error: unknown) => log.warn('a history entry could not be written', { file: target, error: String(error) }));
+    }
+  }
+
+  function kept(): HistoryEntry[] {
+    settle();
+    return entries;
+  }
+
+  return {
+    session,
+    add(line, input) {
+      unredacted.push({ line, input });
+      if (scheduled) return;
+      scheduled = true;
+      nextTurn(() => {
+        scheduled = false;
+        settle();
+      }).unref();
     },
-    tail: (n) => (n > 0 ? entries.slice(-n) : []),
+    tail: (n) => (n > 0 ? kept().slice(-n) : []),
     range(relative, start, stop) {
       const wanted = relative > 0 ? relative : session + relative;
-      return entries.filter((entry) => entry.session === wanted && entry.line >= start && entry.line < stop);
+      return kept().filter((entry) => entry.session === wanted && entry.line >= start && entry.line < stop);
     },
     search(pattern, n, unique) {
-      let found = entries.filter((entry) => pattern.test(entry.input));
+      let found = kept().filter((entry) => pattern.test(entry.input));
       if (unique) {
         const latest = new Map(found.map((entry) => [entry.input, entry]));
         found = found.filter((entry) => latest.get(entry.input) === entry);
       }
       return n === undefined ? found : n > 0 ? found.slice(-n) : [];
     },
-    flush: () => writing,
+    flush() {
+      settle();
+      return writing;
+    },
   };
 }
 

@@ -9,7 +9,7 @@ import { captureOutput, OutputCapture } from './output';
 import { createDisplayFunction, DisplayMessage, isDisplayHandle, mimeBundleOf } from './display';
 import type { MimeBundle } from '../lakebase/contracts';
 import { chart, type ChartRows, type ChartSpec } from '../lakebase/chart';
-import { compileErrorContent, ErrorContent, errorContent } from './errors';
+import { compileErrorContent, ErrorContent, errorContent, interruptedBeforeRun } from './errors';
 import type { CellOutcome, TypeScriptRunner } from './typescript';
 import { isComplete } from './completeness';
 import type { History } from './history';
@@ -86,17 +86,35 @@ function invalidRequest(problem: string): ErrorContent {
   return { ename: 'InvalidRequest', evalue: problem, traceback: [`InvalidRequest: ${problem}`] };
 }
 
+/** A cell from the moment its request is read until its reply. */
+interface RunningCell {
+  request: KernelRequest;
+  abort: AbortController;
+  /** The magics of its plan, once planned (mixed cells call them by index). */
+  invocations: MagicInvocation[];
+  host: MagicHost;
+}
+
+/**
+ * A synchronous stretch this long (planning a cell of megabytes) may have hidden an interrupt
+ * from the event loop; the cell then lets the loop read it before it starts.
+ */
+const LONG_BLOCK_MS = 10;
+
+/**
+ * Resolves after the event loop has read what arrived while it was blocked (signals, socket
+ * messages): the first turn ends the current loop iteration, the second comes after the next poll
+ * phase, where libuv reads them.
+ */
+async function afterPendingEvents(): Promise<void> {
+  for (let turn = 0; turn < 2; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 /** What a cell ended with: a value for execute_result (and, once rendered, its bundle), or an error. */
 type CellResult = { ok: true; value?: unknown; hasValue: boolean; bundle?: MimeBundle } | { ok: false; error: ErrorContent };
 
 /** The symbol under which cells find the kernel's runtime functions (see PRELUDE). */
 const RUNTIME = Symbol.for('lakebase.kernel');
-
-/**
- * The names PRELUDE declares: a variable stored under one of them (`--into display`) would shadow
- * the kernel's own in every later cell, so the magics refuse them.
- */
-export const PRELUDE_NAMES: readonly string[] = ['display', MAGIC_FUNCTION, 'LakebaseDisplayOptions', 'LakebaseDisplayHandle'];
 
 /** Declarations every TypeScript cell sees without an import. */
 export const PRELUDE = `
@@ -146,18 +164,20 @@ const lakebase$magic: (index: number, variables: Record<string, unknown>, mode: 
   (globalThis as any)[Symbol.for('lakebase.kernel')].magic;
 `;
 
+/**
+ * The names PRELUDE declares (`display`, `chart`, `lakebase$magic`, its interfaces), read from it
+ * so that a declaration added there is reserved too: a variable stored under one of them (`--into
+ * display`) would shadow the kernel's own in every later cell, so the magics refuse them.
+ */
+export const PRELUDE_NAMES: readonly string[] = [...PRELUDE.matchAll(/^(?:const|let|interface|type|function)\s+([A-Za-z_$][\w$]*)/gm)].map((match) => match[1]);
+
 export function createSession(options: SessionOptions): KernelSession {
   const { wire, typescript, magics, log, history } = options;
   const queue: KernelRequest[] = [];
   let draining = false;
   let executionCount = 0;
-  // The running cell, if any: its request, its abort controller and its magics.
-  let current: {
-    request: KernelRequest;
-    abort: AbortController;
-    invocations: MagicInvocation[];
-    host: MagicHost;
-  } | undefined;
+  // The cell being prepared or run, if any: its request, its abort controller and its magics.
+  let current: RunningCell | undefined;
   // Declarations asked for during a cell run after it: the compiler takes one cell at a time.
   let pendingDeclarations: { name: string; value: unknown; tsType: string }[] = [];
   // Where output goes when no cell runs (timers firing later): the last cell, as ipykernel does.
@@ -223,25 +243,26 @@ export function createSession(options: SessionOptions): KernelSession {
     };
   }
 
-  async function runCell(request: KernelRequest, code: string, allowStdin: boolean): Promise<CellResult> {
-    const abort = new AbortController();
+  async function runCell(cell: RunningCell, code: string): Promise<CellResult> {
     let plan: CellPlan;
+    const planning = performance.now();
     try {
       plan = magics.planCell(code);
     } catch (error) {
       return { ok: false, error: errorContent(error) };
     }
-    const invocations = plan.kind === 'typescript' ? [] : plan.invocations;
-    current = { request, abort, invocations, host: hostFor(request, abort, allowStdin) };
+    cell.invocations = plan.kind === 'typescript' ? [] : plan.invocations;
+    if (performance.now() - planning > LONG_BLOCK_MS) await afterPendingEvents();
+    if (cell.abort.signal.aborted) return { ok: false, error: errorContent(interruptedBeforeRun()) };
     try {
       switch (plan.kind) {
         case 'typescript':
         case 'mixed':
-          return fromOutcome(await typescript.execute(plan.code, abort.signal));
+          return fromOutcome(await typescript.execute(plan.code, cell.abort.signal));
         case 'magics': {
           let last: { value?: unknown } = {};
           for (const invocation of plan.invocations) {
-            last = await magics.run(invocation, current.host);
+            last = await magics.run(invocation, cell.host);
           }
           return { ok: true, value: last.value, hasValue: last.value !== undefined };
         }
@@ -252,9 +273,6 @@ export function createSession(options: SessionOptions): KernelSession {
       }
     } catch (error) {
       return { ok: false, error: errorContent(error) };
-    } finally {
-      current = undefined;
-      await declarePending();
     }
   }
 
@@ -263,8 +281,14 @@ export function createSession(options: SessionOptions): KernelSession {
    * asynchronously, and must reach the client before the cell's result and reply. A display
    * that failed to render fails the cell (when nothing else did).
    */
-  async function runCellToTheEnd(request: KernelRequest, code: string, allowStdin: boolean): Promise<CellResult> {
-    const result = await runCell(request, code, allowStdin);
+  async function runCellToTheEnd(cell: RunningCell, code: string): Promise<CellResult> {
+    let result: CellResult;
+    try {
+      result = await runCell(cell, code);
+    } finally {
+      current = undefined;
+      await declarePending();
+    }
     try {
       await display.settled();
     } catch (error) {
@@ -322,10 +346,31 @@ export function createSession(options: SessionOptions): KernelSession {
     const storeHistory = !silent && content.store_history !== false;
     if (storeHistory) executionCount += 1;
     const count = executionCount;
-    if (!silent) await wire.publish(request, 'execute_input', { code: content.code, execution_count: count });
-    if (storeHistory) history.add(count, content.code);
+    // The cell takes interrupts from here on, while its input is published and while it is
+    // planned and compiled too (issue 12: one sent while a big cell was being prepared took
+    // effect minutes later, and one that came while execute_input was sent was dropped).
+    const abort = new AbortController();
+    const cell: RunningCell = { request, abort, invocations: [], host: hostFor(request, abort, content.allow_stdin === true) };
+    current = cell;
+    let result: CellResult;
+    try {
+      if (!silent) await wire.publish(request, 'execute_input', { code: content.code, execution_count: count });
+      result = await runCellToTheEnd(cell, content.code);
+    } finally {
+      current = undefined;
+    }
+    try {
+      return await answerCell(request, content, count, result);
+    } finally {
+      // Kept once the cell is answered, and redacted later still (history.ts): nothing done for
+      // the history stands between a cell and its interrupt (issue 12).
+      if (storeHistory) history.add(count, content.code);
+    }
+  }
 
-    const result = await runCellToTheEnd(request, content.code, content.allow_stdin === true);
+  /** The cell's result or error on iopub, then its execute_reply; false when it failed. */
+  async function answerCell(request: KernelRequest, content: ExecuteContent, count: number, result: CellResult): Promise<boolean> {
+    const silent = content.silent === true;
     output.flush();
     if (result.ok) {
       if (result.bundle !== undefined && !silent) {

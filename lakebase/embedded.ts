@@ -95,6 +95,10 @@ async function ensureAvailable(workspace: Workspace, name: string, onProgress?: 
     case 'STOPPED':
       onProgress?.(`Starting the local instance ${name} ...`);
       return workspace.startInstance(name);
+    // The emulator's own state for a server that died and could not be restarted: one more try.
+    case 'FAILED' as typeof instance.state:
+      onProgress?.(`The local instance ${name} is FAILED (its server could not be restarted); starting it again ...`);
+      return workspace.startInstance(name);
     default:
       return workspace.waitForInstance(name, 'AVAILABLE');
   }

@@ -2,6 +2,7 @@
 // (`describeError`), so a user sees the same clear lines whether an error came from SQL, from the
 // workspace API or from the kernel: what went wrong, what to do, and the code to search for. Only
 // errors we do not know keep their stack, because only those are bugs.
+import { redactSecrets, redactWithPositions } from './secrets';
 import { displayWidth, graphemeWidths } from './sql/display-width';
 
 export interface LakebaseErrorOptions {
@@ -295,7 +296,12 @@ export function formatSqlError(error: SqlError): string[] {
   let first = `${error.severity}:  ${error.message}`;
   if (location === undefined && error.position !== undefined) first += ` at character ${error.position}`;
   const lines = [first];
-  if (location !== undefined) lines.push(...caretLines(location.text, location.index));
+  if (location !== undefined) {
+    // Redacted before the line is cut around the caret: a cut could leave half a PASSWORD literal
+    // without the keyword that marks it (issue 12).
+    const redacted = redactWithPositions(location.text);
+    lines.push(...caretLines(redacted.text, redacted.positionOf(location.index)));
+  }
   if (error.detail !== undefined) lines.push(...labelled('DETAIL', error.detail));
   if (error.hint !== undefined) lines.push(...labelled('HINT', error.hint));
   if (error.internalQuery !== undefined) lines.push(...labelled('QUERY', error.internalQuery));
@@ -383,46 +389,6 @@ function safeString(value: unknown): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Secrets
+// Secrets: found and redacted by the scanner in secrets.ts, re-exported here for every layer.
 
-/** What a redacted secret is replaced with. */
-export const REDACTED = '[REDACTED]';
-
-/** Keys whose values are secrets in `key=value`, `key: value` and JSON text. */
-const SECRET_KEYS =
-  'password|passwd|pwd|pgpassword|token|access_token|refresh_token|id_token|client_secret|secret|api_key|apikey|databricks_token|databricks_client_secret';
-
-const SECRET_PATTERNS: readonly [RegExp, string | ((...groups: string[]) => string)][] = [
-  // URL user info: postgres://user:secret@host → postgres://user:[REDACTED]@host
-  [/([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@]*:)[^\s@/?#]+(@)/gi, `$1${REDACTED}$2`],
-  // JSON: "password": "secret"
-  [new RegExp(`("(?:${SECRET_KEYS})"\\s*:\\s*")(?:[^"\\\\]|\\\\.)*(")`, 'gi'), `$1${REDACTED}$2`],
-  // libpq / env / query strings: password='se cret', PGPASSWORD=secret, ?token=secret&
-  [new RegExp(`(\\b(?:${SECRET_KEYS})\\s*[=:]\\s*)('(?:[^'\\\\]|\\\\.)*'|"(?:[^"\\\\]|\\\\.)*"|[^\\s&;,'"]+)`, 'gi'), `$1${REDACTED}`],
-  // HTTP authorization: Bearer <token>, Basic <base64>
-  [/\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/]{8,}=*/g, `$1 ${REDACTED}`],
-  // JSON Web Tokens (Lakebase database credentials and OAuth access tokens are JWTs)
-  [/\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, REDACTED],
-  // Databricks personal access tokens
-  [/\bdapi[0-9a-f]{32}(?:-\d+)?\b/g, REDACTED],
-  // SQL that sets a password: ALTER ROLE x PASSWORD 'secret'
-  [/(\bPASSWORD\s+)'(?:[^']|'')*'/gi, `$1'${REDACTED}'`],
-];
-
-/**
- * Replaces passwords, tokens and client secrets in `text` with `[REDACTED]`: URL passwords,
- * `password=`/`token=`-style pairs (also in JSON), bearer and basic credentials, JWTs, Databricks
- * PATs, and every exact value in `knownSecrets` (e.g. the token a refresher holds). Use it on any
- * text that may reach an output or a log.
- */
-export function redactSecrets(text: string, knownSecrets: Iterable<string> = []): string {
-  let redacted = text;
-  for (const secret of knownSecrets) {
-    // Very short values would redact ordinary words; a real secret is never that short.
-    if (secret.length >= 4) redacted = redacted.split(secret).join(REDACTED);
-  }
-  for (const [pattern, replacement] of SECRET_PATTERNS) {
-    redacted = redacted.replace(pattern, replacement as string);
-  }
-  return redacted;
-}
+export { REDACTED, redactSecrets } from './secrets';

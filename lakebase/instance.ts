@@ -213,7 +213,7 @@ async function availableInstance(
     case 'UPDATING':
     case 'FAILING_OVER':
       if (wait) return workspace.waitForInstance(name, 'AVAILABLE', wait === true ? {} : wait);
-      throw new LakebaseError('INSTANCE_NOT_READY', `The instance ${name} is ${instance.state}; it takes connections once it is AVAILABLE.`, {
+      throw new LakebaseError('INSTANCE_NOT_READY', `The instance ${name} is ${instance.state}; it takes connections once it is AVAILABLE.${stateReason(instance)}`, {
         hint: `Wait a minute and connect again; ${COMMANDS.listInstances} shows its state.`,
       });
     case 'DELETING':
@@ -221,10 +221,26 @@ async function availableInstance(
         hint: `Choose another one: ${COMMANDS.listInstances}.`,
       });
     default:
-      throw new LakebaseError('INSTANCE_NOT_READY', `The instance ${name} is in state ${instance.state ?? 'unknown'}, not AVAILABLE.`, {
-        hint: `Check it with ${COMMANDS.listInstances}.`,
+      throw new LakebaseError('INSTANCE_NOT_READY', `The instance ${name} is in state ${instance.state ?? 'unknown'}, not AVAILABLE.${stateReason(instance)}`, {
+        hint: notReadyHint(name, instance.state),
       });
   }
+}
+
+/**
+ * Why the instance is in its state, as a sentence to append, when the workspace says: the local
+ * emulator reports it in `emulator_state_message` (its server died and is being restarted, or
+ * could not be); the real service has no such field, and then this is empty.
+ */
+function stateReason(instance: DatabaseInstance | undefined): string {
+  const message = (instance as { emulator_state_message?: unknown } | undefined)?.emulator_state_message;
+  return typeof message === 'string' && message !== '' ? ` ${message}` : '';
+}
+
+function notReadyHint(name: string, state: string | undefined): string {
+  // The local emulator's FAILED: its server could not be restarted; a start tries again.
+  if (state === 'FAILED') return `Start it again with ${COMMANDS.startInstance(name)} once the cause is fixed.`;
+  return `Wait until it is AVAILABLE (${COMMANDS.listInstances}).`;
 }
 
 function instanceStopped(name: string): LakebaseError {
@@ -397,14 +413,13 @@ export async function explainConnectError(error: unknown, context: LoginContext)
     });
   }
   if ((typeof code === 'string' && UNREACHABLE_CODES.has(code)) || /timeout|terminated unexpectedly/i.test(message)) {
-    const state = await context.workspace
-      .getInstance(name)
-      .then((instance) => instance.state)
-      .catch(() => undefined);
+    const instance = await context.workspace.getInstance(name).catch(() => undefined);
+    const state = instance?.state;
     if (state === 'STOPPED') return Object.assign(instanceStopped(name), { cause: error });
     if (state !== undefined && state !== 'AVAILABLE') {
-      return new LakebaseError('INSTANCE_NOT_READY', `The instance ${name} is ${state} and does not take connections now.`, {
-        hint: `Wait until it is AVAILABLE (${COMMANDS.listInstances}).`,
+      // Issue 12: a server that died under the instance is named as the cause, not the network.
+      return new LakebaseError('INSTANCE_NOT_READY', `The instance ${name} is ${state} and does not take connections now.${stateReason(instance)}`, {
+        hint: notReadyHint(name, state),
         cause: error,
       });
     }

@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { ClientConfig } from 'pg';
 import type { ConnectionOptions } from 'node:tls';
+import { readKeywordValue, urlUserInfo } from './connection-syntax';
 import { LakebaseError } from './errors';
 import { CONNECTION_ERRORS } from './postgres/connect-errors';
 
@@ -243,28 +244,31 @@ export function parseConnectionString(text: string): Parameters {
 /**
  * libpq's URI form: `postgresql://[user[:password]@][host][:port][/dbname][?param=value&...]`,
  * percent-encoded parts, `[v6]` hosts, and a Unix-socket directory as an encoded host
- * (`postgresql://%2Fvar%2Frun%2Fpostgresql/db`) or as `?host=/dir`.
+ * (`postgresql://%2Fvar%2Frun%2Fpostgresql/db`) or as `?host=/dir`. The user info is read by
+ * `urlUserInfo`, which the secret redaction shares.
  */
 function parseUrl(text: string): Parameters {
-  const match = /^postgres(?:ql)?:\/\/(?:([^@/?#]*)@)?(\[[^\]]*\]|[^:/?#]*)(?::([^/?#]*))?(?:\/([^?#]*))?(?:\?([^#]*))?(?:#.*)?$/i.exec(text);
+  const authority = text.indexOf('://') + 3;
+  const credentials = urlUserInfo(text, authority, text.length);
+  if (credentials?.needsEncoding) {
+    // Saying no more than this: echoing the URL would show part of the password.
+    throw new LakebaseError(TARGET_ERRORS.invalid, 'The connection URL has an "@" or "/" inside its user name or password.', {
+      hint: 'Percent-encode them there: "@" as %40 and "/" as %2F.',
+    });
+  }
+  const rest = text.slice(credentials?.hostStart ?? authority);
+  const match = /^(\[[^\]]*\]|[^:/?#]*)(?::([^/?#]*))?(?:\/([^?#]*))?(?:\?([^#]*))?(?:#.*)?$/.exec(rest);
   if (match === null) {
     throw new LakebaseError(TARGET_ERRORS.invalid, `The connection URL "${shorten(text)}" is not a valid postgresql:// URL.`, {
       hint: 'The form is postgresql://user@host:5432/database?sslmode=require (percent-encode special characters).',
     });
   }
-  const [, userInfoPart, hostPart, portPart, databasePart, queryPart] = match;
+  const [, hostPart, portPart, databasePart, queryPart] = match;
   const parameters: Parameters = {};
-  if (userInfoPart !== undefined && userInfoPart !== '') {
-    const colon = userInfoPart.indexOf(':');
-    const userPart = colon < 0 ? userInfoPart : userInfoPart.slice(0, colon);
-    if (userPart !== '') parameters.user = decode(userPart, 'user name');
-    if (colon >= 0) parameters.password = decode(userInfoPart.slice(colon + 1), 'password');
-  }
-  if (hostPart.includes('@')) {
-    // Saying no more than this: echoing the URL would show part of the password.
-    throw new LakebaseError(TARGET_ERRORS.invalid, 'The connection URL has more than one "@".', {
-      hint: 'Percent-encode "@" inside the user name or password as %40.',
-    });
+  if (credentials !== undefined) {
+    const { user, password } = credentials;
+    if (user.end > user.start) parameters.user = decode(text.slice(user.start, user.end), 'user name');
+    if (password !== undefined) parameters.password = decode(text.slice(password.start, password.end), 'password');
   }
   if (hostPart.includes(',') || (portPart ?? '').includes(',')) {
     throw new LakebaseError(TARGET_ERRORS.unsupported, 'Connection URLs with several hosts are not supported.', {
@@ -311,25 +315,13 @@ function parseKeywordValue(text: string): Parameters {
     }
     index++;
     skipSpaces();
-    let value = '';
-    if (text[index] === "'") {
-      index++;
-      for (;;) {
-        if (index >= text.length) {
-          throw new LakebaseError(TARGET_ERRORS.invalid, `The quoted value of "${key}" is not closed.`, {
-            hint: "Close the value with a single quote; write \\' for a quote inside it.",
-          });
-        }
-        const char = text[index++];
-        if (char === "'") break;
-        value += char === '\\' && index < text.length ? text[index++] : char;
-      }
-    } else {
-      while (index < text.length && !/\s/.test(text[index])) {
-        const char = text[index++];
-        value += char === '\\' && index < text.length ? text[index++] : char;
-      }
+    const { value, span, closed } = readKeywordValue(text, index);
+    if (!closed) {
+      throw new LakebaseError(TARGET_ERRORS.invalid, `The quoted value of "${key}" is not closed.`, {
+        hint: "Close the value with a single quote; write \\' for a quote inside it.",
+      });
     }
+    index = span.end;
     setParameter(parameters, key, value);
   }
   return parameters;

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { allocateLoopbackAddress } from '../emulator/postgres/addresses';
 import { createInstanceServer, InstanceServer } from '../emulator/postgres/instance-server';
+import type { ServerHealth } from '../emulator/postgres/supervision';
 import { startTestInstance, TestInstance } from './support/emulator-instance';
 
 const OWNER = 'owner@example.com';
@@ -132,7 +133,9 @@ describe('a server left behind by an emulator that was killed', () => {
     const pid = await postmasterPid();
     process.kill(pid, 'SIGKILL');
     await expect.poll(() => instance.server.running).toBe(false);
+    // Supervised, it is started again by itself (see 'supervision' below); a start waits for that.
     await instance.server.start();
+    expect(await postmasterPid()).not.toBe(pid);
     expect(await query('SELECT count(*)::int AS n FROM left_behind')).toEqual([{ n: 1 }]);
   });
 
@@ -144,6 +147,60 @@ describe('a server left behind by an emulator that was killed', () => {
     await instance.server.start();
     expect(await postmasterPid()).not.toBe(process.pid);
     expect(isAlive(process.pid)).toBe(true);
+  });
+});
+
+// Issue 12, item 2: a server whose PostgreSQL died stayed down, and its owner never heard of it.
+describe('supervision', () => {
+  /** The instance's server, as an object that reports its health and restarts after `delays`. */
+  function supervised(delays: number[], health: ServerHealth[]): InstanceServer {
+    return createInstanceServer({
+      dataDir: join(instance.root, 'instance'),
+      address: instance.address,
+      port: instance.port,
+      certificate: instance.authority.issueServerCertificate({ dnsNames: [], ipAddresses: [instance.address] }),
+      checkPassword: instance.checkPassword,
+      log: (line) => instance.log.push(line),
+      restartDelaysMs: delays,
+      onHealth: (event) => health.push(event),
+    });
+  }
+
+  test('a server whose PostgreSQL is killed starts it again by itself, and says so', async () => {
+    await instance.server.stop();
+    const health: ServerHealth[] = [];
+    const server = supervised([100, 100], health);
+    await server.start();
+    try {
+      const pid = await postmasterPid();
+      process.kill(pid, 'SIGKILL');
+      await expect.poll(() => health.map((event) => event.state), { timeout: 30_000 }).toEqual(['restarting', 'recovered']);
+      expect(health[0]).toEqual({ state: 'restarting', cause: 'stopped unexpectedly (killed by SIGKILL)', attempt: 1, attempts: 2 });
+      expect(server.running).toBe(true);
+      expect(await postmasterPid()).not.toBe(pid);
+      expect(await query('SELECT count(*)::int AS n FROM left_behind')).toEqual([{ n: 1 }]);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('a stop while it waits to restart ends the restarts; without restarts a crash leaves it down', async () => {
+    const health: ServerHealth[] = [];
+    const patient = supervised([60_000], health);
+    await patient.start();
+    process.kill(await postmasterPid(), 'SIGKILL');
+    await expect.poll(() => health.length, { timeout: 30_000 }).toBe(1);
+    // Not a minute: the stop ends the wait for the restart.
+    await patient.stop();
+    expect(patient.running).toBe(false);
+    expect(health.map((event) => event.state)).toEqual(['restarting']);
+
+    const unsupervised = supervised([], health);
+    await unsupervised.start();
+    process.kill(await postmasterPid(), 'SIGKILL');
+    await expect.poll(() => unsupervised.running).toBe(false);
+    expect(health).toHaveLength(1);
+    await instance.server.start();
   });
 });
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { ApiError } from '../emulator/api-errors';
 import { HostingError } from '../emulator/hosting';
-import type { HostedInstance, InstanceHosting, InstancePlacement, PasswordCheck } from '../emulator/hosting';
+import type { HostedInstance, InstanceHosting, InstancePlacement, PasswordCheck, ServerHealth } from '../emulator/hosting';
 import type { Identity } from '../emulator/identities';
 import { InstanceRegistry } from '../emulator/instances';
 import { parseCreateInstance } from '../emulator/instance-wire';
@@ -26,6 +26,8 @@ class ScriptedHosting implements InstanceHosting {
   private nextAddress = 1;
   failNextStart: Error | undefined;
   autoStart = false;
+  /** What each started server's supervisor would report, by address. */
+  readonly health = new Map<string, (health: ServerHealth) => void>();
 
   async allocateEndpoint(inUse: ReadonlySet<string>) {
     let address: string;
@@ -33,8 +35,9 @@ class ScriptedHosting implements InstanceHosting {
     return { address, port: 5432 };
   }
 
-  async start(placement: InstancePlacement, _check: PasswordCheck): Promise<HostedInstance> {
+  async start(placement: InstancePlacement, _check: PasswordCheck, onHealth?: (health: ServerHealth) => void): Promise<HostedInstance> {
     this.events.push(`start ${placement.address}`);
+    if (onHealth) this.health.set(placement.address, onHealth);
     const failure = this.failNextStart;
     this.failNextStart = undefined;
     if (failure) throw failure;
@@ -176,4 +179,35 @@ test('after a restart, running instances start again, stopped ones stay stopped,
     ['resting', 'STOPPED'],
     ['running', 'AVAILABLE'],
   ]);
+});
+
+// Issue 12, item 2: what a supervised server reports becomes the instance's state and message.
+test('a server that dies reads STARTING with why, AVAILABLE once restarted, FAILED when it cannot be, and starts again', async () => {
+  hosting.autoStart = true;
+  await registry.create(parseCreateInstance({ name: 'crashy' }), creator);
+  await registry.settled();
+  const report = hosting.health.get(registry.get('crashy').address)!;
+  const cause = 'stopped unexpectedly (killed by SIGKILL)';
+
+  report({ state: 'restarting', cause, attempt: 1, attempts: 2 });
+  expect(registry.get('crashy')).toMatchObject({ state: 'STARTING', stateMessage: expect.stringMatching(/^Its PostgreSQL server stopped unexpectedly \(killed by SIGKILL\) at .*; restarting it \(attempt 1 of 2\)\.$/) });
+  // The roles API answers what state the instance is in, instead of failing.
+  expect(() => registry.requireAvailable('crashy', 'listing roles')).toThrow(ApiError);
+  report({ state: 'recovered', cause, attempts: 1 });
+  await registry.settled();
+  expect(registry.get('crashy').state).toBe('AVAILABLE');
+  expect(registry.get('crashy').stateMessage).toBeUndefined();
+
+  report({ state: 'restarting', cause, attempt: 1, attempts: 2 });
+  report({ state: 'restarting', cause, attempt: 2, attempts: 2, lastError: 'no space left on device' });
+  expect(registry.get('crashy').stateMessage).toMatch(/attempt 2 of 2; the last attempt failed: no space left on device\)\.$/);
+  report({ state: 'failed', cause, attempts: 2, lastError: 'no space left on device' });
+  await registry.settled();
+  expect(registry.get('crashy')).toMatchObject({ state: 'FAILED', stateMessage: expect.stringMatching(/could not be started again \(2 attempts; the last one failed: no space left on device\)/) });
+  // The failed server object is given up; a start makes a new one.
+  expect(hosting.events.slice(-1)).toEqual([`stop ${registry.get('crashy').address}`]);
+  expect((await registry.update('crashy', { stopped: false })).state).toBe('STARTING');
+  await registry.settled();
+  expect(registry.get('crashy').state).toBe('AVAILABLE');
+  expect(registry.get('crashy').stateMessage).toBeUndefined();
 });

@@ -64,6 +64,12 @@ describe('the instance state machine', () => {
     ['STOPPED', 'start-requested', 'STARTING'],
     ['STOPPED', 'delete-requested', 'DELETING'],
     ['DELETING', 'deleted', null],
+    // A server that dies on its own is restarted (issue 12): STARTING meanwhile, FAILED if it cannot be.
+    ['AVAILABLE', 'server-crashed', 'STARTING'],
+    ['STARTING', 'recovery-failed', 'FAILED'],
+    ['FAILED', 'start-requested', 'STARTING'],
+    ['FAILED', 'stop-requested', 'UPDATING'],
+    ['FAILED', 'delete-requested', 'DELETING'],
   ];
 
   test.each(allowed)('%s --%s--> %s', (state, event, next) => {
@@ -94,6 +100,8 @@ describe('the instance state machine', () => {
     expect(stateAfterRestart('UPDATING', true)).toBe('STOPPED');
     expect(stateAfterRestart('STOPPED', true)).toBe('STOPPED');
     expect(stateAfterRestart('DELETING', false)).toBe('DELETING');
+    expect(stateAfterRestart('FAILED', false)).toBe('STARTING');
+    expect(stateAfterRestart('FAILED', true)).toBe('STOPPED');
   });
 });
 

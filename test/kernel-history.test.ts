@@ -73,4 +73,27 @@ describe('history across kernel sessions', () => {
       expect((await runCell(kernel, '1 + 1')).result).toEqual({ 'text/plain': '2' });
     });
   });
+
+  // Issue 12, item 3: each of these was kept whole or in part, although the kernel reads every one
+  // of them as a password (or warns about it).
+  test('passwords in every form the kernel recognises are redacted, in the file and in replies', async () => {
+    const cells = [
+      "%lakebase connect 'postgresql://u:secret pw-1@127.0.0.1:1/db'",
+      '%lakebase connect "host=127.0.0.1 port=1 password=\\"secret pw-2\\""',
+      "const libpq = 'host=h password=semi;secret-3 user=u';",
+      "// ALTER ROLE app PASSWORD E'secret\\'-4';",
+      '%lakebase connect postgresql://u:p@ssw0rd-secret-5@127.0.0.1:1/db',
+      "const urls = ['postgresql://u:se#cret-6@h/db', 'postgresql://u:se/cret-7@h/db'];",
+      '// CREATE ROLE app LOGIN PASSWORD $pw$secret-8$pw$',
+    ];
+    await withKernel(async (kernel) => {
+      for (const cell of cells) await runCell(kernel, cell);
+      const replied = JSON.stringify(await history(kernel, { hist_access_type: 'tail', n: cells.length }));
+      expect(replied).toContain('[REDACTED]');
+      expect(replied).not.toMatch(/secret|ssw0rd|cret-/);
+    });
+    const written = await readFile(historyFile, 'utf8');
+    expect(written).toContain("%lakebase connect 'postgresql://u:[REDACTED]@127.0.0.1:1/db'");
+    expect(written).not.toMatch(/secret|ssw0rd|cret-/);
+  });
 });

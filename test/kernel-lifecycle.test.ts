@@ -94,6 +94,58 @@ describe('restart and parent', () => {
   });
 });
 
+// Issue 12, item 8: heartbeats were answered on the cells' event loop, so a 10-second synchronous
+// loop left about 9 s of pings unanswered, and clients that watch them took the kernel for dead.
+describe('heartbeat', () => {
+  test('a kernel busy in a synchronous loop still answers every heartbeat, and exits cleanly after', async () => {
+    const started = join(scratch, 'loop-started');
+    const stop = join(scratch, 'loop-stop');
+    const kernel = await startBuiltKernel({ output: 'ignore' });
+    try {
+      const running = runCell(kernel, [
+        'const fs = require("node:fs");',
+        `fs.writeFileSync(${JSON.stringify(started)}, "");`,
+        `while (!fs.existsSync(${JSON.stringify(stop)})) {}`,
+        '"loop ended"',
+      ].join('\n'));
+      while (!existsSync(started)) await new Promise((resolve) => setTimeout(resolve, 20));
+      // The loop runs until the file below exists: every ping here meets a kernel that is busy.
+      const answered: boolean[] = [];
+      for (let ping = 0; ping < 5; ping++) answered.push(await kernel.heartbeat(2000));
+      await writeFile(stop, '');
+      expect(answered).toEqual([true, true, true, true, true]);
+      expect((await running).result).toEqual({ 'text/plain': "'loop ended'" });
+      expect(await kernel.heartbeat(2000)).toBe(true);
+      // The heartbeat's thread keeps nothing alive: the kernel answers shutdown and exits with 0.
+      const process = kernel.process!;
+      await kernel.shutdown();
+      expect(await process.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      await writeFile(stop, '');
+      await kernel.close();
+    }
+  });
+});
+
+describe('heartbeat thread at exit', () => {
+  // zeromq.js aborts a process that exits while a worker's socket waits for a message
+  // (zeromq/zeromq.js#411): about a third of the time before the heartbeat closed it first, so
+  // three exits in a row catch that two times in three.
+  test('a cell that calls process.exit ends the kernel with its code, never an abort', { timeout: 120_000 }, async () => {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const kernel = await startBuiltKernel({ output: 'ignore' });
+      try {
+        const process = kernel.process!;
+        expect(await kernel.heartbeat(2000)).toBe(true);
+        void kernel.execute('process.exit(7)').catch(() => undefined);
+        expect(await process.exited).toEqual({ code: 7, signal: null });
+      } finally {
+        await kernel.close();
+      }
+    }
+  });
+});
+
 describe('lakebase-kernel run', () => {
   function notebook(cells: { source: string; tags?: string[] }[]) {
     return {

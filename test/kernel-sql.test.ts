@@ -81,7 +81,7 @@ describe('SQL cells', () => {
   });
 
   test('--into refuses the names the kernel itself uses, and later magics still work', async () => {
-    for (const name of ['lakebase$magic', 'display']) {
+    for (const name of ['lakebase$magic', 'display', 'chart']) {
       const refused = await runCell(kernel, `%lakebase sql --into ${name} SELECT 1 AS one`);
       expect(refused.status).toBe('error');
       expect(refused.error?.evalue).toMatch(new RegExp(`${name.replace('$', '\\$')} is used by the kernel`));
@@ -105,6 +105,18 @@ describe('SQL cells', () => {
     // LINE counts the lines of the cell, as Jupyter numbers them (the SQL starts on line 2).
     expect(traceback).toMatch(/LINE 2: SELECT nme FROM city\n\s+\^/);
     expect((await runCell(kernel, '%lakebase sql SELECT 1 AS one')).status).toBe('ok');
+  });
+
+  // Issue 12, item 3: the caret line echoed a PASSWORD literal the redaction did not know.
+  test('the caret line of an error does not echo a PASSWORD literal, and still points at the error', async () => {
+    const cell = await runCell(kernel, "%%lakebase\nALTER ROLE nobody WITH PASSWORD E'hunter\\'2-secret' VALID UNTL 'infinity'");
+    expect(cell.status).toBe('error');
+    const traceback = cell.error!.traceback.join('\n');
+    expect(traceback).toContain('syntax error at or near "UNTL"');
+    expect(traceback).not.toMatch(/hunter|secret/);
+    const lines = cell.error!.traceback;
+    const caret = lines.findIndex((line) => /^\s*\^$/.test(line));
+    expect(lines[caret - 1].slice(lines[caret].indexOf('^'))).toMatch(/^UNTL/);
   });
 
   test('notices go to the cell stderr', async () => {

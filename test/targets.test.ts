@@ -102,8 +102,21 @@ describe('URLs', () => {
     const error = errorOf(() => resolve({ connectionString: 'postgresql://u:hunter2-secret@h/db?bogus=1' }));
     expect(error.message + error.hint).not.toContain('hunter2-secret');
     const unencoded = errorOf(() => resolve({ connectionString: 'postgresql://u:hunter2@secret@h/db' }));
-    expect(unencoded.message).toMatch(/more than one "@"/);
+    expect(unencoded.message).toMatch(/an "@" or "\/" inside its user name or password/);
     expect(unencoded.message + unencoded.hint).not.toMatch(/hunter2|secret@h/);
+    // libpq would take "se" for the port and "cret@h" for the database: refused without echoing either.
+    const slashed = errorOf(() => resolve({ connectionString: 'postgresql://u:se/cret@h/db' }));
+    expect(slashed.message).toMatch(/an "@" or "\/" inside its user name or password/);
+    expect(slashed.message + slashed.hint).not.toMatch(/se\/cret|cret@h|"se"/);
+  });
+
+  test('"?", "#" and spaces in a password are read as libpq reads them (issue 12)', async () => {
+    expect(await password({ connectionString: 'postgresql://u:se#cret@h/db' })).toBe('se#cret');
+    expect(await password({ connectionString: 'postgresql://u:se?cret@h/db?sslmode=disable' })).toBe('se?cret');
+    expect(await password({ connectionString: 'postgresql://u:secret pw@h/db' })).toBe('secret pw');
+    expect(where({ connectionString: 'postgresql://u:se#cret@h:6543/db' })).toMatchObject({ host: 'h', port: 6543, user: 'u', database: 'db' });
+    // An "@" in a query value is not user info.
+    expect(where({ connectionString: 'postgresql://h:5432/db?application_name=me@work' })).toMatchObject({ host: 'h', port: 5432, database: 'db' });
   });
 });
 

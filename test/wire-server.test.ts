@@ -222,9 +222,11 @@ describe('requestInput lifecycle', () => {
       abort.abort();
       await expect(interrupted).rejects.toMatchObject({ code: 'INPUT_INTERRUPTED' });
 
-      const waiting = bare.requestInput(request, 'Second? ', false);
+      const waiting = expect(bare.requestInput(request, 'Second? ', false)).rejects.toMatchObject({ code: 'WIRE_CLOSED' });
+      // Closing takes a few turns of the event loop (the heartbeat's thread ends): the rejection
+      // must have its handler before then.
       await bare.close();
-      await expect(waiting).rejects.toMatchObject({ code: 'WIRE_CLOSED' });
+      await waiting;
       await expect(bare.requestInput(request, 'Third? ', false)).rejects.toMatchObject({ code: 'WIRE_CLOSED' });
       // A closed kernel's heartbeat no longer echoes.
       expect(await other.heartbeat(200)).toBe(false);

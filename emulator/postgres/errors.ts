@@ -15,6 +15,8 @@ export type InstanceServerErrorCode =
   | 'ADDRESS_UNAVAILABLE'
   /** A server left over from a previous emulator run could not be stopped. */
   | 'STALE_SERVER'
+  /** While restarting a crashed server: another server runs in its data directory now, and is left alone. */
+  | 'TAKEN_OVER'
   | 'STOP_FAILED'
   | 'NOT_RUNNING'
   | 'DESTROYED'

@@ -20,6 +20,8 @@ export type {
   DropRoleOptions,
 } from './instance-server';
 export { InstanceServerError } from './errors';
+export { DEFAULT_RESTART_DELAYS_MS } from './supervision';
+export type { ServerHealth } from './supervision';
 export type { InstanceServerErrorCode } from './errors';
 export { INSTANCE_SERVER_FIDELITY_GAPS } from './fidelity';
 export type { FidelityGap } from './fidelity';

@@ -15,8 +15,7 @@
 //                        login gateway's sessions (or a short temporary directory, see socketDirectory)
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readlink, realpath, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readlink, realpath, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
@@ -24,6 +23,8 @@ import { InstanceServerError, InstanceServerErrorCode } from './errors';
 import { LoginGateway, PasswordCheck, startLoginGateway } from './login-gateway';
 import { locatePostgresBinaries, PostgresBinaries } from './postgres-binaries';
 import { assertReachableByServer, handToServer, resolveServerAccount, ServerAccount } from './server-account';
+import { isTemporarySocketDirectory, makeSocketDirectory, removeIfAbandoned } from './socket-directories';
+import { DEFAULT_RESTART_DELAYS_MS, describeExit, pause, type ServerHealth } from './supervision';
 import { copyTemplate, ensureTemplate, pathExists } from './template';
 
 export interface InstanceServerOptions {
@@ -53,6 +54,13 @@ export interface InstanceServerOptions {
    * `dataDir`, i.e. shared by the instances of one emulator data directory.
    */
   templateDir?: string | false;
+  /**
+   * Pauses before each restart when PostgreSQL dies under a running server (`supervision.ts`);
+   * default DEFAULT_RESTART_DELAYS_MS, `[]` to leave a crashed server down.
+   */
+  restartDelaysMs?: readonly number[];
+  /** Told when the server crashes and is restarted, recovers, or cannot be restarted. */
+  onHealth?: (health: ServerHealth) => void;
 }
 
 export type InstanceRoleKind = 'USER' | 'SERVICE_PRINCIPAL' | 'GROUP';
@@ -190,7 +198,11 @@ export function createPrivateServer(options: PrivateServerOptions): PrivateServe
 /** A private server listens on no TCP port; the number only names its socket file (.s.PGSQL.5432). */
 const INSTANCE_PORT_FOR_SOCKET_NAME = 5432;
 
-type ServerState = 'stopped' | 'starting' | 'running' | 'stopping' | 'destroyed';
+/**
+ * `recovering`: PostgreSQL died under a running server, which is starting it again (`#recover`);
+ * `failed`: it could not, and stays down until started (or stopped) explicitly.
+ */
+type ServerState = 'stopped' | 'starting' | 'running' | 'stopping' | 'recovering' | 'failed' | 'destroyed';
 /**
  * `template`: a server without TCP or TLS that only builds the data directory new instances copy.
  * `private`: a server of the emulator's own (the lakehouse engine), reached on its socket only.
@@ -201,9 +213,13 @@ type ServerPurpose = 'instance' | 'template' | 'private';
 const TRANSITIONS: Record<ServerState, readonly ServerState[]> = {
   stopped: ['starting', 'destroyed'],
   starting: ['running', 'stopped'],
-  // running → stopped: the server process exited by itself (crash, or killed from outside).
-  running: ['stopping', 'stopped'],
+  // The server process exited by itself (crash, or killed from outside): restarted when
+  // supervised (recovering), else stopped.
+  running: ['stopping', 'stopped', 'recovering'],
   stopping: ['stopped'],
+  // A restart worked; none did; or a stop was asked for meanwhile.
+  recovering: ['running', 'failed', 'stopped'],
+  failed: ['starting', 'stopped'],
   destroyed: [],
 };
 
@@ -224,6 +240,8 @@ class PostgresInstanceServer implements InstanceServer, PrivateServer {
   /** start/stop/destroy run one after another, in call order. */
   #lifecycle: Promise<unknown> = Promise.resolve();
   readonly #recentLog: string[] = [];
+  /** Aborted by `stop()` and `destroy()`: a restart after a crash is not wanted any more. */
+  #recovery: AbortController | undefined;
 
   constructor(options: InstanceServerOptions, purpose: ServerPurpose = 'instance') {
     this.#options = { ...options, dataDir: resolve(options.dataDir) };
@@ -245,10 +263,13 @@ class PostgresInstanceServer implements InstanceServer, PrivateServer {
   }
 
   stop(): Promise<void> {
+    // At once, not in turn: the restarts after a crash, queued ahead, end when they see it.
+    this.#recovery?.abort();
     return this.#enqueue(() => this.#stop());
   }
 
   destroy(): Promise<void> {
+    this.#recovery?.abort();
     return this.#enqueue(async () => {
       if (this.#state === 'destroyed') return;
       await this.#stop();
@@ -393,15 +414,7 @@ class PostgresInstanceServer implements InstanceServer, PrivateServer {
     if (this.#state === 'destroyed') throw new InstanceServerError('DESTROYED', `The instance server at ${this.#options.address} was destroyed; create a new one.`);
     this.#transition('starting');
     try {
-      const [binaries, account] = await Promise.all([locatePostgresBinaries(), resolveServerAccount()]);
-      await this.#prepareDirectory(account);
-      await this.#stopLeftoverServer();
-      await this.#initializeOnce(binaries, account);
-      if (this.#purpose !== 'template') await this.#writeConfiguration(account);
-      await this.#launch(binaries, account);
-      await this.#bootstrap();
-      // Opened last: a client that gets in finds a server ready for it.
-      if (this.#purpose === 'instance' && this.#options.gateway !== false) await this.#openGateway();
+      await this.#bringUp({ restart: false });
       this.#transition('running');
     } catch (error) {
       await this.#killAfterFailedStart();
@@ -410,7 +423,77 @@ class PostgresInstanceServer implements InstanceServer, PrivateServer {
     }
   }
 
+  /** Everything a start does, from the directory to the gateway; the caller keeps the state. */
+  async #bringUp(options: { restart: boolean }): Promise<void> {
+    const [binaries, account] = await Promise.all([locatePostgresBinaries(), resolveServerAccount()]);
+    await this.#prepareDirectory(account);
+    await this.#stopLeftoverServer({ takeOver: !options.restart });
+    if (!options.restart) {
+      await this.#initializeOnce(binaries, account);
+    } else if (!(await pathExists(join(this.#pgdata, 'PG_VERSION')))) {
+      // A restart never makes a new, empty cluster where the data was.
+      throw new InstanceServerError('START_FAILED', `The data directory ${this.#pgdata} is gone or damaged (no PG_VERSION).`);
+    }
+    if (this.#purpose !== 'template') await this.#writeConfiguration(account);
+    await this.#launch(binaries, account);
+    await this.#bootstrap();
+    // Opened last: a client that gets in finds a server ready for it.
+    if (this.#purpose === 'instance' && this.#options.gateway !== false) await this.#openGateway();
+  }
+
+  /**
+   * After PostgreSQL died under the running server (`cause`): starts it again after each pause of
+   * the restart policy until one start works, telling `onHealth` as it goes (supervision.ts).
+   * Runs in the lifecycle queue, so a start asked for meanwhile waits for the outcome; a stop
+   * ends it (`#recovery`).
+   */
+  async #recover(cause: string, cleanedUp: Promise<void>, signal: AbortSignal): Promise<void> {
+    try {
+      await this.#restartUntilUp(cause, cleanedUp, signal);
+    } finally {
+      this.#recovery = undefined;
+    }
+  }
+
+  async #restartUntilUp(cause: string, cleanedUp: Promise<void>, signal: AbortSignal): Promise<void> {
+    await cleanedUp;
+    const delays = this.#options.restartDelaysMs ?? DEFAULT_RESTART_DELAYS_MS;
+    let lastError = 'no restart was attempted';
+    let attempts = 0;
+    for (const delayMs of delays) {
+      if (signal.aborted) break;
+      attempts += 1;
+      this.#options.onHealth?.({ state: 'restarting', cause, attempt: attempts, attempts: delays.length, ...(attempts > 1 ? { lastError } : {}) });
+      await pause(delayMs, signal);
+      if (signal.aborted) break;
+      try {
+        await this.#bringUp({ restart: true });
+        this.#transition('running');
+        this.#note(`started again after it ${cause} (attempt ${attempts})`);
+        this.#options.onHealth?.({ state: 'recovered', cause, attempts });
+        return;
+      } catch (error) {
+        await this.#killAfterFailedStart();
+        lastError = (error as Error).message;
+        this.#note(`restart ${attempts} of ${delays.length} failed: ${lastError}`);
+        if (error instanceof InstanceServerError && error.code === 'TAKEN_OVER') break;
+      }
+    }
+    if (signal.aborted) {
+      // A stop (or destroy) was asked for: it finds the server stopped.
+      this.#transition('stopped');
+      return;
+    }
+    this.#transition('failed');
+    this.#note(`not started again after ${attempts} attempts; it stays down until it is started`);
+    this.#options.onHealth?.({ state: 'failed', cause, attempts, lastError });
+  }
+
   async #stop(): Promise<void> {
+    if (this.#state === 'failed') {
+      this.#transition('stopped');
+      return;
+    }
     if (this.#state !== 'running') return;
     this.#transition('stopping');
     // New connections are refused from now on; open sessions hear from PostgreSQL itself why they end.
@@ -495,7 +578,7 @@ class PostgresInstanceServer implements InstanceServer, PrivateServer {
    * server it starts and every start applies the current settings (pg_hba.conf, socket directory,
    * extension path) — which a reload could not do for all of them.
    */
-  async #stopLeftoverServer(): Promise<void> {
+  async #stopLeftoverServer(options: { takeOver: boolean } = { takeOver: true }): Promise<void> {
     const pidFile = join(this.#pgdata, 'postmaster.pid');
     let contents: string;
     try {
@@ -504,18 +587,32 @@ class PostgresInstanceServer implements InstanceServer, PrivateServer {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw error;
     }
-    const pid = Number.parseInt(contents.split('\n')[0] ?? '', 10);
+    const lines = contents.split('\n');
+    const pid = Number.parseInt(lines[0] ?? '', 10);
+    // Line 5 is the server's socket directory: a temporary one is removed with the server (issue 12).
+    const socketDir = lines[4] ?? '';
+    const removeSocketDirectory = async () => {
+      if (isTemporarySocketDirectory(socketDir)) await removeIfAbandoned(socketDir, (line) => this.#note(line));
+    };
     if (!Number.isInteger(pid) || pid <= 0 || !(await isPostmasterOf(pid, this.#pgdata))) {
       // A crash left the file behind and the pid is gone or now belongs to another program.
       // PostgreSQL would refuse to start if that pid is alive under its own account.
-      this.#note(`removing a stale postmaster.pid (pid ${contents.split('\n')[0]} is not a server of this instance)`);
+      this.#note(`removing a stale postmaster.pid (pid ${lines[0]} is not a server of this instance)`);
       await unlink(pidFile);
+      await removeSocketDirectory();
       return;
+    }
+    if (!options.takeOver) {
+      // A restart after a crash finds another server in the directory (another server object, or
+      // an emulator started meanwhile): it owns the data now, and is not stopped from here.
+      throw new InstanceServerError('TAKEN_OVER', `Another server (pid ${pid}) runs in ${this.#pgdata} now.`);
     }
     this.#note(`stopping a server left running by an earlier emulator process (pid ${pid})`);
     for (const [signal, timeoutMs] of [['SIGINT', FAST_SHUTDOWN_TIMEOUT_MS], ['SIGQUIT', IMMEDIATE_SHUTDOWN_TIMEOUT_MS], ['SIGKILL', IMMEDIATE_SHUTDOWN_TIMEOUT_MS]] as const) {
-      if (!sendSignal(pid, signal)) return;
-      if (await waitUntilGone(pid, timeoutMs)) return;
+      if (!sendSignal(pid, signal) || (await waitUntilGone(pid, timeoutMs))) {
+        await removeSocketDirectory();
+        return;
+      }
     }
     throw new InstanceServerError('STALE_SERVER', `A server left from an earlier emulator run (pid ${pid}, data ${this.#pgdata}) does not stop; stop it by hand.`);
   }
@@ -605,14 +702,7 @@ class PostgresInstanceServer implements InstanceServer, PrivateServer {
     this.#exited = new Promise<void>((resolve) => {
       child.once('exit', (code, signal) => {
         liveServers.delete(child);
-        if (this.#child === child && this.#state === 'running') {
-          this.#note(`the server exited unexpectedly (${signal ?? `exit ${code}`}); the instance is down until it is started again`);
-          this.#child = undefined;
-          this.#transition('stopped');
-          // Connections are refused again, as they are to a stopped instance.
-          this.#closeGateway().catch((error: unknown) => this.#note(`could not close the login gateway: ${(error as Error).message}`));
-          this.#releaseSocketDirectory().catch((error: unknown) => this.#note(`could not remove the socket directory: ${(error as Error).message}`));
-        }
+        if (this.#child === child && this.#state === 'running') this.#crashed(describeExit(code, signal));
         resolve();
       });
     });
@@ -622,6 +712,29 @@ class PostgresInstanceServer implements InstanceServer, PrivateServer {
       if (stream) createInterface({ input: stream }).on('line', (line) => this.#serverLine(line));
     }
     await this.#waitUntilReady(child);
+  }
+
+  /** PostgreSQL exited under the running server (`cause`, e.g. `killed by SIGKILL`). */
+  #crashed(cause: string): void {
+    this.#child = undefined;
+    // Connections are refused meanwhile, as they are to a stopped instance.
+    const cleanedUp = Promise.all([
+      this.#closeGateway().catch((error: unknown) => this.#note(`could not close the login gateway: ${(error as Error).message}`)),
+      this.#releaseSocketDirectory().catch((error: unknown) => this.#note(`could not remove the socket directory: ${(error as Error).message}`)),
+    ]).then(() => undefined);
+    const supervised = this.#purpose !== 'template' && (this.#options.restartDelaysMs ?? DEFAULT_RESTART_DELAYS_MS).length > 0;
+    if (!supervised) {
+      this.#note(`the server exited unexpectedly (${cause}); it is down until it is started again`);
+      this.#transition('stopped');
+      return;
+    }
+    this.#note(`the server exited unexpectedly (${cause}); starting it again`);
+    this.#transition('recovering');
+    const recovery = new AbortController();
+    this.#recovery = recovery;
+    void this.#enqueue(() => this.#recover(`stopped unexpectedly (${cause})`, cleanedUp, recovery.signal)).catch((error: unknown) =>
+      this.#note(`supervision failed: ${(error as Error).stack ?? String(error)}`),
+    );
   }
 
   async #waitUntilReady(child: ChildProcess): Promise<void> {
@@ -695,7 +808,7 @@ class PostgresInstanceServer implements InstanceServer, PrivateServer {
     let dir = preferred;
     this.#temporarySocketDir = Buffer.byteLength(join(preferred, socketFile)) > MAX_SOCKET_PATH_BYTES;
     if (this.#temporarySocketDir) {
-      dir = await mkdtemp(join(tmpdir(), 'lakebase-'));
+      dir = await makeSocketDirectory();
     } else {
       await mkdir(dir, { recursive: true });
     }
@@ -714,8 +827,8 @@ class PostgresInstanceServer implements InstanceServer, PrivateServer {
    * are rare (role and database management), so a connection per call keeps no state to go stale.
    */
   async #admin<T>(database: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-    // While starting, only once the server is up (the bootstrap runs then).
-    if (!this.#socketDir || (this.#state !== 'running' && this.#state !== 'starting')) {
+    // While starting (or restarting), only once the server is up (the bootstrap runs then).
+    if (!this.#socketDir || !['running', 'starting', 'recovering'].includes(this.#state)) {
       throw new InstanceServerError('NOT_RUNNING', `The instance server at ${this.#options.address} is not running; start it first.`);
     }
     const client = new pg.Client({ host: this.#socketDir, port: this.#options.port, user: ADMIN_ROLE, database, application_name: 'lakebase-emulator' });

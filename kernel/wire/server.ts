@@ -5,7 +5,8 @@
 // meaning be tested without sockets and the wire without a TypeScript compiler.
 //
 // Sockets (messaging spec, "Introduction"): shell, control and stdin are ROUTERs (each message
-// carries the sender's identity, and replies go back to it), iopub is a PUB, heartbeat echoes.
+// carries the sender's identity, and replies go back to it), iopub is a PUB, heartbeat echoes, in
+// a thread of its own so that a busy cell never silences it (heartbeat.ts).
 import { userInfo } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import * as zmq from 'zeromq';
@@ -13,6 +14,7 @@ import type { Logger } from '../log';
 import { createSigner, decodeMessage, encodeMessage, type Signer } from './codec';
 import { endpointOf, portOfEndpoint, type ConnectionInfo, type SocketChannel } from './connection-file';
 import { WireError } from './errors';
+import { startHeartbeat, type Heartbeat } from './heartbeat';
 import {
   createMessage,
   parentIdOf,
@@ -106,28 +108,40 @@ export async function startKernelWire(
     // Unlimited: a PUB drops messages beyond its high-water mark, and a dropped `idle` leaves a
     // client waiting forever. Memory grows only while a connected client reads slower than a cell prints.
     iopub: new zmq.Publisher({ linger: LINGER_MS, sendHighWaterMark: 0 }),
-    hb: new zmq.Reply({ linger: 0 }),
   };
+  const ipv6 = connection.transport === 'tcp' && connection.ip.includes(':');
   const bound = { ...connection };
+  const bindFailure = (channel: SocketChannel, endpoint: string, error: unknown) => {
+    const code = (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'ADDRESS_IN_USE' : 'SOCKET_FAILED';
+    return new WireError(code, `cannot bind the ${channel} socket to ${endpoint}: ${(error as Error).message}`, { cause: error });
+  };
+  let heartbeat: Heartbeat | undefined;
   try {
-    for (const channel of Object.keys(sockets) as SocketChannel[]) {
+    for (const channel of Object.keys(sockets) as (keyof Sockets)[]) {
       const socket = sockets[channel];
-      if (connection.transport === 'tcp' && connection.ip.includes(':')) socket.ipv6 = true;
+      if (ipv6) socket.ipv6 = true;
       const endpoint = endpointOf(connection, channel, 'bind');
       try {
         await socket.bind(endpoint);
       } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'ADDRESS_IN_USE' : 'SOCKET_FAILED';
-        throw new WireError(code, `cannot bind the ${channel} socket to ${endpoint}: ${(error as Error).message}`, { cause: error });
+        throw bindFailure(channel, endpoint, error);
       }
       bound[`${channel}_port`] = portOfEndpoint(socket.lastEndpoint ?? endpoint);
     }
+    const endpoint = endpointOf(connection, 'hb', 'bind');
+    heartbeat = await startHeartbeat(endpoint, {
+      ipv6,
+      onFailure: (message) => log.error('heartbeat stopped', { error: message }),
+    }).catch((error: unknown) => {
+      throw bindFailure('hb', endpoint, error);
+    });
+    bound.hb_port = portOfEndpoint(heartbeat.endpoint);
   } catch (error) {
     for (const socket of Object.values(sockets)) socket.close();
     throw error;
   }
 
-  const wire = new Wire(sockets, bound, origin, signer, log, options.replayWindow ?? 65536);
+  const wire = new Wire(sockets, heartbeat, bound, origin, signer, log, options.replayWindow ?? 65536);
   wire.start(typeof handler === 'function' ? handler(wire) : handler);
   log.info('listening', {
     transport: bound.transport,
@@ -147,7 +161,6 @@ interface Sockets {
   control: zmq.Router;
   stdin: zmq.Router;
   iopub: zmq.Publisher;
-  hb: zmq.Reply;
 }
 
 interface PendingInput {
@@ -168,6 +181,7 @@ class Wire implements KernelWire {
 
   constructor(
     private readonly sockets: Sockets,
+    private readonly heartbeat: Heartbeat,
     readonly connection: ConnectionInfo,
     readonly origin: MessageOrigin,
     private readonly signer: Signer,
@@ -187,7 +201,6 @@ class Wire implements KernelWire {
       this.receiveLoop('shell', (message) => this.deliver(handler, 'shell', message)),
       this.receiveLoop('control', (message) => this.deliver(handler, 'control', message)),
       this.receiveLoop('stdin', (message) => this.answerInput(message)),
-      this.heartbeatLoop(),
     ];
   }
 
@@ -261,7 +274,7 @@ class Wire implements KernelWire {
     // Let replies and broadcasts already handed to us go out first (the shutdown_reply, the last idle).
     await Promise.all(Object.values(this.send).map((queue) => queue.drained()));
     for (const socket of Object.values(this.sockets)) socket.close();
-    await Promise.all(this.loops);
+    await Promise.all([...this.loops, this.heartbeat.close()]);
     this.log.info('closed');
   }
 
@@ -331,15 +344,6 @@ class Wire implements KernelWire {
     this.pendingInputs.delete(id);
     const value = message.content.value;
     pending.resolve(typeof value === 'string' ? value : String(value ?? ''));
-  }
-
-  private async heartbeatLoop(): Promise<void> {
-    const socket = this.sockets.hb;
-    try {
-      for await (const frames of socket) await socket.send(frames);
-    } catch (error) {
-      if (!this.closed) this.log.error('heartbeat stopped', { error });
-    }
   }
 }
 

@@ -8,6 +8,9 @@
 // on`, the default since PostgreSQL 9.1 and on Lakebase: a backslash is an ordinary character in
 // '...' and an escape only in E'...'.
 import { LakebaseError, SQL_TEXT_ERRORS } from '../errors';
+import { dollarQuoteEnd, dollarTagAt, isIdentifierChar, lineEnd, quotedEnd } from './literals';
+
+export { isIdentifierChar } from './literals';
 
 /** What a stretch of SQL text is. */
 export type SqlSpanKind =
@@ -36,21 +39,6 @@ export interface SqlStatement {
   start: number;
   /** Index just past the statement's last character. */
   end: number;
-}
-
-/**
- * Characters that continue an identifier or keyword (manual 4.1.1: letters, digits, `_`, `$`,
- * and any non-ASCII letter). A `$` or `'` right after one of these is part of the word, not the
- * start of a dollar quote or an escape string.
- */
-export function isIdentifierChar(char: string | undefined): boolean {
-  return char !== undefined && /^[A-Za-z0-9_$\u0080-\uffff]$/.test(char);
-}
-
-/** A dollar-quote opener at `index`: `$$` or `$tag$` with a tag that cannot start with a digit. */
-function dollarTagAt(text: string, index: number): string | undefined {
-  const match = /^\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/.exec(text.slice(index, index + 256));
-  return match?.[0];
 }
 
 /** 1-based line and column (in characters) of `index`, for messages. */
@@ -105,8 +93,7 @@ export function scanSql(text: string, placement: TextPlacement = {}): SqlSpan[] 
     const char = text[i];
     const next = text[i + 1];
     if (char === '-' && next === '-') {
-      let end = i + 2;
-      while (end < text.length && text[end] !== '\n' && text[end] !== '\r') end++;
+      const end = lineEnd(text, i + 2);
       push('comment', i, end);
       i = end;
     } else if (char === '/' && next === '*') {
@@ -129,32 +116,21 @@ export function scanSql(text: string, placement: TextPlacement = {}): SqlSpan[] 
       // An E or e glued to the quote (and not the end of a longer word) makes an escape string.
       const prefixed = (text[i - 1] === 'E' || text[i - 1] === 'e') && !isIdentifierChar(text[i - 2]);
       const start = prefixed && codeStart <= i - 1 ? i - 1 : i;
-      let end = i + 1;
-      for (;;) {
-        if (end >= text.length) throw new SqlTextError(text, start, 'string', "Close it with '. To put a ' inside a string, double it: 'it''s'.", placement);
-        if (prefixed && text[end] === '\\') end += 2;
-        else if (text[end] === "'" && text[end + 1] === "'") end += 2;
-        else if (text[end] === "'") break;
-        else end++;
-      }
-      push('string', start, end + 1);
-      i = end + 1;
+      const end = quotedEnd(text, i, prefixed);
+      if (end < 0) throw new SqlTextError(text, start, 'string', "Close it with '. To put a ' inside a string, double it: 'it''s'.", placement);
+      push('string', start, end);
+      i = end;
     } else if (char === '"') {
-      let end = i + 1;
-      for (;;) {
-        if (end >= text.length) throw new SqlTextError(text, i, 'quoted identifier "', 'Close it with ". To put a " inside a quoted identifier, double it.', placement);
-        if (text[end] === '"' && text[end + 1] === '"') end += 2;
-        else if (text[end] === '"') break;
-        else end++;
-      }
-      push('identifier', i, end + 1);
-      i = end + 1;
+      const end = quotedEnd(text, i, false);
+      if (end < 0) throw new SqlTextError(text, i, 'quoted identifier "', 'Close it with ". To put a " inside a quoted identifier, double it.', placement);
+      push('identifier', i, end);
+      i = end;
     } else if (char === '$' && !isIdentifierChar(text[i - 1]) && dollarTagAt(text, i) !== undefined) {
       const tag = dollarTagAt(text, i)!;
-      const close = text.indexOf(tag, i + tag.length);
-      if (close < 0) throw new SqlTextError(text, i, `dollar quote ${tag}`, `Close it with the same ${tag}.`, placement);
-      push('dollar-quote', i, close + tag.length);
-      i = close + tag.length;
+      const end = dollarQuoteEnd(text, i, tag);
+      if (end < 0) throw new SqlTextError(text, i, `dollar quote ${tag}`, `Close it with the same ${tag}.`, placement);
+      push('dollar-quote', i, end);
+      i = end;
     } else {
       i++;
     }
