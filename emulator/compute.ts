@@ -145,19 +145,22 @@ export class BranchCompute {
     return this.#server.running;
   }
 
-  /** Opens the endpoint's gateways (host and pooled host). The server stays as it is. */
-  async attach(record: EndpointRecord): Promise<void> {
+  /**
+   * Opens the endpoint's gateways (host and pooled host, or the `addresses` given). The server
+   * stays as it is. Logins need a credential minted for `record.uid`.
+   */
+  async attach(record: EndpointRecord, addresses: readonly string[] = [record.address, record.pooledAddress]): Promise<void> {
     if (this.#endpoints.has(record.uid)) return;
     const attached: AttachedEndpoint = { record, gateways: [], connections: 0, lastActivity: Date.now() };
     // `localhost` too: node-postgres 8.18, which @databricks/lakebase 0.6 pins, checks the
     // certificate of a server it reaches by IP address against "localhost" (fidelity gap
     // endpoint-certificate-localhost); real endpoints have DNS names and never meet this.
-    const certificate = this.#authority.issueServerCertificate({ dnsNames: ['localhost'], ipAddresses: [record.address, record.pooledAddress] });
-    // Connections open on each of its gateways (host, pooled host).
-    const counts = [0, 0];
+    const certificate = this.#authority.issueServerCertificate({ dnsNames: ['localhost'], ipAddresses: [...addresses] });
+    // Connections open on each of its gateways.
+    const counts = addresses.map(() => 0);
     const readOnly = record.type === 'ENDPOINT_TYPE_READ_ONLY';
     try {
-      for (const [index, address] of [record.address, record.pooledAddress].entries()) {
+      for (const [index, address] of addresses.entries()) {
         const gateway = await translated(() =>
           startLoginGateway({
             host: address,
@@ -175,7 +178,7 @@ export class BranchCompute {
             reservedRoles: ['lakebase_emulator'],
             onConnectionCountChange: (count) => {
               counts[index] = count;
-              this.#connectionsChanged(attached, counts[0] + counts[1]);
+              this.#connectionsChanged(attached, counts.reduce((sum, n) => sum + n, 0));
             },
             onActivity: () => {
               attached.lastActivity = Date.now();

@@ -6,7 +6,7 @@
 // States are the API's own (`DatabaseInstanceState` in model.d.ts). The API has no STOPPING state:
 // a stop in progress shows as UPDATING, as a resize does, and ends in STOPPED.
 
-export const INSTANCE_STATES = ['STARTING', 'AVAILABLE', 'UPDATING', 'STOPPED', 'DELETING'] as const;
+export const INSTANCE_STATES = ['STARTING', 'AVAILABLE', 'UPDATING', 'STOPPED', 'DELETING', 'UPGRADING'] as const;
 export type InstanceState = (typeof INSTANCE_STATES)[number];
 
 export type InstanceEvent =
@@ -21,13 +21,20 @@ export type InstanceEvent =
   | 'resize-requested'
   | 'resize-applied'
   | 'delete-requested'
+  /** `PATCH …/upgrade`: the instance becomes a Lakebase Autoscaling project (same data). */
+  | 'upgrade-requested'
+  /** The project serves the instance's data; the instance answers as before, AVAILABLE. */
+  | 'upgraded'
+  /** The project could not take it over; the instance runs its own server again. */
+  | 'upgrade-failed'
   /** The server and its data are gone; the instance no longer exists. */
   | 'deleted';
 
 /** `null` as a target means the instance no longer exists. */
 const TRANSITIONS: Record<InstanceState, Partial<Record<InstanceEvent, InstanceState | null>>> = {
   STARTING: { 'server-started': 'AVAILABLE', 'start-failed': 'STOPPED', 'delete-requested': 'DELETING' },
-  AVAILABLE: { 'stop-requested': 'UPDATING', 'resize-requested': 'UPDATING', 'delete-requested': 'DELETING' },
+  AVAILABLE: { 'stop-requested': 'UPDATING', 'resize-requested': 'UPDATING', 'delete-requested': 'DELETING', 'upgrade-requested': 'UPGRADING' },
+  UPGRADING: { upgraded: 'AVAILABLE', 'upgrade-failed': 'AVAILABLE' },
   UPDATING: { 'server-stopped': 'STOPPED', 'resize-applied': 'AVAILABLE', 'delete-requested': 'DELETING' },
   STOPPED: { 'start-requested': 'STARTING', 'delete-requested': 'DELETING' },
   DELETING: { deleted: null },
@@ -66,5 +73,6 @@ export function allows(state: InstanceState, event: InstanceEvent): boolean {
 export function stateAfterRestart(state: InstanceState, desiredStopped: boolean): InstanceState {
   if (!isInstanceState(state)) throw new InvalidTransitionError(String(state), 'server-started');
   if (state === 'DELETING') return 'DELETING';
+  // An upgrade cut off by the stop did not happen: the instance starts as it was.
   return desiredStopped ? 'STOPPED' : 'STARTING';
 }

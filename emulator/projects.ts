@@ -11,7 +11,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ApiError, errors } from './api-errors';
 import { postgresErrors } from './autoscaling-errors';
 import type { ResourceKind } from './autoscaling-errors';
-import { COMPUTE_UNITS, EMPTY_RESPONSE, OPERATION_METADATA_TYPE, PROJECT_DEFAULTS, SOFT_DELETE_RETENTION_SECONDS, SUSPEND_TIMEOUT_SECONDS } from './autoscaling-limits';
+import { COMPUTE_UNITS, EMPTY_RESPONSE, OPERATION_METADATA_TYPE, PROJECT_DEFAULTS, RESOURCE_ID, SOFT_DELETE_RETENTION_SECONDS, SUSPEND_TIMEOUT_SECONDS } from './autoscaling-limits';
 import { childrenOf, emptyAutoscalingState, parentOf } from './autoscaling-records';
 import type {
   AutoscalingState,
@@ -31,7 +31,7 @@ import type { BranchCompute, ComputeHosting } from './compute';
 import { HostingError } from './hosting';
 import type { Identity, IdentityDirectory } from './identities';
 import { apiErrorFromHosting } from './roles';
-import type { CustomTag, StateStore } from './store';
+import type { CustomTag, InstanceRecord, StateStore } from './store';
 import type { TokenService } from './tokens';
 
 export interface ProjectRegistryDependencies {
@@ -602,6 +602,111 @@ export class ProjectRegistry {
     });
   }
 
+  // ---- upgrades from Provisioned ----------------------------------------------------------------
+
+  /** The project an instance of this name would become; refuses names that cannot be project ids. */
+  projectForInstance(instanceName: string): string {
+    const projectId = instanceName.toLowerCase();
+    if (!RESOURCE_ID.pattern.test(projectId)) {
+      throw errors.invalidParameter('name', `The instance name '${instanceName}' cannot become a project id (${RESOURCE_ID.rule}).`);
+    }
+    const name = `projects/${projectId}`;
+    if (this.#state.projects[name]) throw postgresErrors.projectExists(name);
+    return name;
+  }
+
+  /**
+   * Takes a Provisioned instance's data over (its server is stopped): a project of the same name
+   * whose production branch is the instance's data directory, with endpoint primary, and the
+   * instance's own address kept as a second way in for the instance's credentials.
+   */
+  async adoptInstance(instance: InstanceRecord): Promise<string> {
+    const name = this.projectForInstance(instance.name);
+    const addresses = await this.#allocate();
+    const time = now();
+    const branchName = `${name}/branches/${PROJECT_DEFAULTS.branchId}`;
+    const settings = this.#settings({ ...PROJECT_DEFAULTS_SETTINGS });
+    const project: ProjectRecord = {
+      name,
+      projectId: name.split('/')[1],
+      uid: randomUUID(),
+      createTime: time,
+      updateTime: time,
+      displayName: instance.name,
+      pgVersion: 18,
+      historyRetentionSeconds: instance.retentionWindowInDays * 86_400,
+      defaultEndpointSettings: settings,
+      enablePgNativeLogin: false,
+      customTags: instance.customTags.map((tag) => ({ ...tag })),
+      defaultBranch: branchName,
+      owner: instance.creator,
+      ownerKind: instance.creatorKind,
+      upgradedFromInstance: instance.name,
+    };
+    const branch = this.#newBranch(branchName, name, { isProtected: false }, instance.uid);
+    branch.bootstrapped = true;
+    const endpoint = this.#newEndpoint(`${branchName}/endpoints/${PROJECT_DEFAULTS.endpointId}`, 'ENDPOINT_TYPE_READ_WRITE', settings, false, addresses, true);
+    this.#state.projects[name] = project;
+    this.#state.branches[branchName] = branch;
+    this.#state.endpoints[endpoint.name] = endpoint;
+    try {
+      // The instance's roles become the branch's role records (its server is their truth).
+      const roles = await this.#compute(branch).withServer((server) => server.listRoles());
+      const roleTime = now();
+      for (const role of roles) {
+        const roleId = role.name === instance.creator ? 'owner' : `role-${randomBytes(4).toString('hex')}`;
+        this.#state.roles[`${branchName}/roles/${roleId}`] = {
+          name: `${branchName}/roles/${roleId}`,
+          roleId,
+          branch: branchName,
+          createTime: roleTime,
+          updateTime: roleTime,
+          postgresRole: role.name,
+          identityType: role.kind,
+          authMethod: role.kind === 'GROUP' ? 'NO_LOGIN' : 'LAKEBASE_OAUTH_V1',
+          superuser: role.superuser,
+          attributes: { ...role.attributes },
+        };
+      }
+      const owner = `${branchName}/roles/owner`;
+      this.#state.databases[`${branchName}/databases/databricks-postgres`] = {
+        name: `${branchName}/databases/databricks-postgres`,
+        databaseId: 'databricks-postgres',
+        branch: branchName,
+        createTime: roleTime,
+        updateTime: roleTime,
+        postgresDatabase: PROJECT_DEFAULTS.database,
+        role: owner,
+      };
+      await this.#attach(endpoint);
+      await this.#attachInstanceAddress(project, instance);
+    } catch (error) {
+      // The instance takes its data back: nothing of the project stays.
+      await this.#compute(branch).close().catch((closeError: unknown) => this.#deps.log(`project ${name}: ${describe(closeError)}`));
+      for (const records of [this.#state.endpoints, this.#state.roles, this.#state.databases] as Record<string, { branch: string }>[]) {
+        for (const [key, record] of Object.entries(records)) if (record.branch === branchName) delete records[key];
+      }
+      delete this.#state.branches[branchName];
+      delete this.#state.projects[name];
+      await this.#save();
+      throw error;
+    }
+    this.#setBranchState(branch, 'READY');
+    await this.#save();
+    this.#deps.log(`project ${name}: made from the instance ${instance.name}`);
+    return name;
+  }
+
+  /** The upgraded instance's `read_write_dns` stays a way in, for the instance's credentials. */
+  async #attachInstanceAddress(project: ProjectRecord, instance: InstanceRecord): Promise<void> {
+    const primary = this.#state.endpoints[`${project.defaultBranch}/endpoints/${PROJECT_DEFAULTS.endpointId}`];
+    const branch = this.#state.branches[project.defaultBranch];
+    if (!primary || !branch) return;
+    // Not persisted: made again at every start from the instance's record.
+    const legacy: EndpointRecord = { ...primary, name: `${primary.name} (as instance ${instance.name})`, uid: instance.uid, address: instance.address, pooledAddress: instance.address };
+    await this.#compute(branch).attach(legacy, [instance.address]);
+  }
+
   // ---- credentials -------------------------------------------------------------------------------
 
   async generateCredential(endpointName: string, caller: Identity, ttlSeconds?: number): Promise<EndpointCredential> {
@@ -633,6 +738,10 @@ export class ProjectRegistry {
       }
       for (const endpoint of childrenOf(this.#state.endpoints, branch.name)) {
         await this.#attach(endpoint).catch((error: unknown) => this.#deps.log(`endpoint ${endpoint.name}: could not listen again: ${describe(error)}`));
+      }
+      const instance = project.upgradedFromInstance === undefined ? undefined : this.#deps.store.state.instances[project.upgradedFromInstance];
+      if (instance && project.defaultBranch === branch.name) {
+        await this.#attachInstanceAddress(project, instance).catch((error: unknown) => this.#deps.log(`instance ${instance.name}: its address does not listen again: ${describe(error)}`));
       }
       this.#armExpiry(branch);
     }

@@ -37,6 +37,11 @@ export interface InstanceRecord {
   usagePolicyId?: string;
   /** The creator's role exists: made on the first successful start, never again. */
   bootstrapped: boolean;
+  /**
+   * The Autoscaling project this instance was upgraded to (`PATCH …/upgrade`): its server is then
+   * the project's production branch, reached at this address too; the instance stays AVAILABLE.
+   */
+  upgradedToProject?: string;
 }
 
 /** A Unity Catalog catalog bound to a database of an instance (`POST /catalogs`). */

@@ -5,7 +5,7 @@
 // with LAKEBASE_TEST_CREATE_INSTANCES=1; emulator-only assertions are skipped).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { completed, connectEndpoint, createProject, expectStatus, getEndpoint, mintCredential, waitForOperation } from './support/autoscaling';
-import { openWorkspaceUnderTest, realWorkspaceConfigured } from './support/workspace-under-test';
+import { openWorkspaceUnderTest, realWorkspaceConfigured, waitFor } from './support/workspace-under-test';
 import type { WorkspaceUnderTest } from './support/workspace-under-test';
 
 const REAL = realWorkspaceConfigured();
@@ -251,5 +251,53 @@ describe.skipIf(REAL)('soft delete and undelete keep the data', () => {
     const operation = await waitForOperation(target, await target.request('DELETE', `/api/2.0/postgres/${kept}?purge=true`));
     expect(operation.response).toEqual({ '@type': 'type.googleapis.com/google.protobuf.Empty' });
     expect((await target.request('GET', `/api/2.0/postgres/${kept}`)).status).toBe(404);
+  });
+});
+
+describe.skipIf(REAL)('upgrading a Provisioned instance to Autoscaling', () => {
+  test('PATCH …/upgrade: UPGRADING, then a project with the same data; the instance keeps answering', async () => {
+    const name = target.uniqueName('legacy');
+    const sdk = target.client;
+    const instance = await (await sdk.database.createDatabaseInstance({ database_instance: { name, capacity: 'CU_1' } })).wait();
+    createdProjects.push(`projects/${name}`);
+    const { readFile } = await import('node:fs/promises');
+    const pg = (await import('pg')).default;
+    const ca = await readFile(target.emulator!.caCertPath, 'utf8');
+    const instanceLogin = async () => {
+      const credential = await sdk.database.generateDatabaseCredential({ instance_names: [name], request_id: 'upgrade-test' });
+      const client = new pg.Client({ host: instance.read_write_dns, port: 5432, user: me, password: credential.token, database: 'databricks_postgres', ssl: { ca } });
+      await client.connect();
+      return client;
+    };
+    const before = await instanceLogin();
+    await before.query('CREATE TABLE kept (n int)');
+    await before.query('INSERT INTO kept VALUES (7)');
+    await before.end();
+
+    const upgrading = await target.request('PATCH', `/api/2.0/database/instances/${name}/upgrade`);
+    expect(expectStatus(upgrading, 200).state).toBe('UPGRADING');
+    await waitFor(() => sdk.database.getDatabaseInstance({ name }), (current) => current.state === 'AVAILABLE', 'the instance to be AVAILABLE again');
+
+    const project = expectStatus(await target.request('GET', `/api/2.0/postgres/projects/${name}`), 200);
+    expect((project.status as Record<string, unknown>).owner).toBe(me);
+    const viaProject = await connectEndpoint(target, `projects/${name}/branches/production/endpoints/primary`, me);
+    try {
+      expect((await viaProject.query('SELECT n FROM kept')).rows).toEqual([{ n: 7 }]);
+      await viaProject.query('INSERT INTO kept VALUES (8)');
+    } finally {
+      await viaProject.end();
+    }
+    // The instance's address and credentials still work, on the same data.
+    const after = await instanceLogin();
+    try {
+      expect((await after.query('SELECT array_agg(n ORDER BY n) AS ns FROM kept')).rows[0].ns).toEqual([7, 8]);
+    } finally {
+      await after.end();
+    }
+    const stop = await target.request('PATCH', `/api/2.0/database/instances/${name}?update_mask=stopped`, { name, stopped: true });
+    expect(stop.status).toBe(400);
+    expect(String(stop.body.message)).toContain(`projects/${name}`);
+    const again = await target.request('PATCH', `/api/2.0/database/instances/${name}/upgrade`);
+    expect(again.status).toBe(400);
   });
 });
