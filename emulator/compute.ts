@@ -15,6 +15,8 @@
 // and a branch is one data directory. A read-only endpoint is therefore a second gateway in front
 // of the branch's server whose sessions are forced read-only (`default_transaction_read_only`);
 // the real service gives it a replica of its own (fidelity gap `read-only-endpoint`, limits.ts).
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { ApiError } from './api-errors';
 import type { EndpointRecord, EndpointState } from './autoscaling-records';
 import { HostingError } from './hosting';
@@ -22,6 +24,10 @@ import { translated } from './postgres-hosting';
 import type { DataDirLayout } from './paths';
 import { allocateInstanceEndpoint, createInstanceServer, loadOrCreateAuthority, startLoginGateway } from './postgres/index';
 import type { CertificateAuthority, InstanceServer, LoginGateway } from './postgres/index';
+import { ADMIN_ROLE } from './postgres/instance-server';
+import { archivingSettings, BackupCatalog, pointInTimeCopy } from './postgres/point-in-time';
+import type { AdminConnection, RecoveryTarget, RestoredCopy } from './postgres/point-in-time';
+import { handToServer, resolveServerAccount } from './postgres/server-account';
 import { POSTGRES_ERRORS } from './postgres/startup-protocol';
 import { INSTANCE_PORT } from './limits';
 import type { TokenService } from './tokens';
@@ -109,9 +115,16 @@ interface AttachedEndpoint {
   lastActivity: number;
 }
 
-/** One branch's server and its endpoints' gateways. */
+/**
+ * One branch's server and its endpoints' gateways. The server archives its WAL into
+ * `<data>/archive` and keeps base backups in `<data>/backups` (point-in-time.ts), so that branches
+ * can be made from it as of any moment since its first backup.
+ */
 export class BranchCompute {
   readonly label: string;
+  /** The branch's directory: `pgdata/`, `archive/`, `backups/`, the socket. */
+  readonly dataDir: string;
+  readonly #catalog: BackupCatalog;
   readonly #server: InstanceServer;
   readonly #options: ComputeHostingOptions;
   readonly #authority: CertificateAuthority;
@@ -130,8 +143,11 @@ export class BranchCompute {
     this.label = label;
     this.#options = options;
     this.#authority = authority;
+    this.dataDir = options.layout.instanceDir(dataUid);
+    this.#catalog = new BackupCatalog(join(this.dataDir, 'backups'), join(this.dataDir, 'archive'));
     this.#server = createInstanceServer({
-      dataDir: options.layout.instanceDir(dataUid),
+      dataDir: this.dataDir,
+      settings: archivingSettings(this.#catalog.archiveDir),
       // Names the server in logs and `ps` (cluster_name); it listens on no address of its own.
       address: label,
       port: INSTANCE_PORT,
@@ -219,6 +235,38 @@ export class BranchCompute {
     }
   }
 
+  /** Takes a base backup now: copies as of any later moment can be made from it. */
+  async takeBackup(): Promise<void> {
+    await this.withServer(() => this.#catalog.take(this.#admin(), join(this.dataDir, 'pgdata')));
+  }
+
+  /**
+   * Makes `target`'s data a copy of this branch as of `at` (PostgreSQL's own recovery, not SQL),
+   * waking this branch's server for the latest writes. `target` must have no data yet.
+   */
+  async copyInto(target: BranchCompute, at: RecoveryTarget): Promise<RestoredCopy> {
+    return this.withServer(async () => {
+      await mkdir(target.dataDir, { recursive: true });
+      await handToServer(target.dataDir, 0o700, await resolveServerAccount());
+      return pointInTimeCopy({
+        catalog: this.#catalog,
+        admin: this.#admin(),
+        sourcePgdata: join(this.dataDir, 'pgdata'),
+        target: at,
+        pgdata: join(target.dataDir, 'pgdata'),
+        superuser: ADMIN_ROLE,
+        log: (line) => this.#options.log(`[${this.label} → ${target.label}] ${line}`),
+      });
+    });
+  }
+
+  /** The emulator's superuser on the running server's private socket. */
+  #admin(): AdminConnection {
+    const socket = this.#server.socketPath;
+    if (socket === undefined) throw new Error(`the server of ${this.label} is not running`);
+    return { host: dirname(socket), port: INSTANCE_PORT, user: ADMIN_ROLE, database: 'postgres' };
+  }
+
   /** Re-reads the endpoints' settings (suspend timeout, disabled) after an update. */
   settingsChanged(): void {
     this.#scheduleCheck();
@@ -257,6 +305,9 @@ export class BranchCompute {
     await this.#enqueue(async () => {
       if (this.#server.running) return;
       const started = Date.now();
+      // The archive exists before the server's first WAL segment is done (archive_command copies into it).
+      await mkdir(this.#catalog.archiveDir, { recursive: true });
+      await handToServer(this.#catalog.archiveDir, 0o700, await resolveServerAccount());
       await translated(() => this.#server.start());
       this.#options.log(`compute of ${this.label}: woke up in ${Date.now() - started} ms`);
       for (const attached of this.#endpoints.values()) this.#reportState(attached);

@@ -29,6 +29,8 @@ import type {
 import { renderBranch, renderDatabase, renderEndpoint, renderProject, renderRole } from './autoscaling-wire';
 import type { BranchCompute, ComputeHosting } from './compute';
 import { HostingError } from './hosting';
+import { PointInTimeError } from './postgres/point-in-time';
+import type { RecoveryTarget, RestoredCopy } from './postgres/point-in-time';
 import type { Identity, IdentityDirectory } from './identities';
 import { apiErrorFromHosting } from './roles';
 import type { CustomTag, InstanceRecord, StateStore } from './store';
@@ -355,7 +357,8 @@ export class ProjectRegistry {
     await this.#save();
     return this.#run(projectName, name, 'Branch', async () => {
       try {
-        await this.#copyBranchData(source, branch, at);
+        const copy = await this.#copyBranchData(source, branch, at);
+        branch.sourceBranchLsn = copy.lsn;
       } catch (error) {
         // Nothing of a branch that could not be made stays behind.
         delete this.#state.endpoints[endpoint.name];
@@ -678,6 +681,7 @@ export class ProjectRegistry {
         postgresDatabase: PROJECT_DEFAULTS.database,
         role: owner,
       };
+      await this.#compute(branch).takeBackup();
       await this.#attach(endpoint);
       await this.#attachInstanceAddress(project, instance);
     } catch (error) {
@@ -891,7 +895,7 @@ export class ProjectRegistry {
       const time = Date.parse(request.sourceBranchTime);
       if (time > Date.now()) throw postgresErrors.sourceInFuture('spec.source_branch_time');
       const oldest = Math.max(Date.parse(source.createTime), Date.now() - project.historyRetentionSeconds * 1000);
-      if (time < oldest) throw postgresErrors.sourceTooOld('spec.source_branch_time', new Date(oldest).toISOString());
+      if (time < oldest) throw postgresErrors.sourceTooOld('spec.source_branch_time', `${request.sourceBranchTime} is before ${new Date(oldest).toISOString()}.`);
       return { time: request.sourceBranchTime };
     }
     return {};
@@ -899,11 +903,27 @@ export class ProjectRegistry {
 
   /**
    * A branch is a real copy of its source as of the branch point, made by PostgreSQL's own
-   * recovery — the point-in-time machinery child instances use (issue 6,
-   * `emulator/postgres/point-in-time.ts`). Until that lands the operation fails by name.
+   * recovery (base backup + archived WAL + recovery target, `emulator/postgres/point-in-time.ts`,
+   * shared with child instances), not by replaying SQL: writes on the branch never reach the
+   * source. Returns where the copy left the source's history.
    */
-  async #copyBranchData(_source: BranchRecord, _branch: BranchRecord, _at: { time?: string; lsn?: string }): Promise<void> {
-    throw errors.notImplemented('Branches made from another branch (they need point-in-time copies of a server)', { feature: 'branch-copy' });
+  async #copyBranchData(source: BranchRecord, branch: BranchRecord, at: { time?: string; lsn?: string }): Promise<{ lsn: string }> {
+    const target: RecoveryTarget = at.lsn !== undefined ? { kind: 'lsn', lsn: at.lsn } : at.time !== undefined ? { kind: 'time', time: new Date(at.time) } : { kind: 'latest' };
+    let copy: RestoredCopy;
+    try {
+      copy = await this.#compute(source).copyInto(this.#compute(branch), target);
+    } catch (error) {
+      await this.#deps.compute.destroy(branch.dataUid, branch.name).catch((cleanup: unknown) => this.#deps.log(`branch ${branch.name}: cleaning up a failed copy: ${describe(cleanup)}`));
+      if (error instanceof PointInTimeError) {
+        const field = at.lsn !== undefined ? 'spec.source_branch_lsn' : 'spec.source_branch_time';
+        if (error.code === 'TARGET_OUTSIDE_RETENTION') throw postgresErrors.sourceTooOld(field, error.message);
+        if (error.code === 'TARGET_IN_FUTURE') throw postgresErrors.sourceInFuture(field);
+      }
+      throw error;
+    }
+    // The branch's own history starts now: branches can be made from it as of any later moment.
+    await this.#compute(branch).takeBackup();
+    return { lsn: copy.lsn };
   }
 
   async #bringUpRoot(project: ProjectRecord, branch: BranchRecord, database: string): Promise<void> {
@@ -916,6 +936,8 @@ export class ProjectRegistry {
       });
       if (database !== PROJECT_DEFAULTS.database && !(await server.databaseExists(database))) await server.createDatabase(database);
     });
+    // The branch's history starts here: branches can be made as of any later moment.
+    await compute.takeBackup();
     const time = now();
     const ownerRole: PostgresRoleRecord = {
       name: `${branch.name}/roles/owner`,

@@ -301,3 +301,74 @@ describe.skipIf(REAL)('upgrading a Provisioned instance to Autoscaling', () => {
     expect(again.status).toBe(400);
   });
 });
+
+describe.skipIf(!(!REAL || process.env.LAKEBASE_TEST_CREATE_INSTANCES === '1'))('branches are real copies', () => {
+  test('a branch as of a time before a destructive DELETE has the rows; writes on it never reach its parent', async () => {
+    const source = await newProject('branchy');
+    const sourceEndpoint = `${source}/branches/production/endpoints/primary`;
+    const writer = await connectEndpoint(target, sourceEndpoint, me);
+    let before: string;
+    try {
+      await writer.query('CREATE TABLE orders (id int PRIMARY KEY)');
+      await writer.query('INSERT INTO orders SELECT generate_series(1, 50)');
+      before = ((await writer.query('SELECT clock_timestamp() AS t')).rows[0].t as Date).toISOString();
+      await writer.query('DELETE FROM orders WHERE id > 10');
+    } finally {
+      await writer.end();
+    }
+    const started = await target.request('POST', `/api/2.0/postgres/${source}/branches?branch_id=before-delete`, { spec: { source_branch_time: before } });
+    const branch = await completed(target, started);
+    expect(branch).toMatchObject({ name: `${source}/branches/before-delete`, status: { current_state: 'READY', default: false, source_branch: `${source}/branches/production`, source_branch_time: before } });
+    expect((branch.status as Record<string, string>).source_branch_lsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+
+    const branchEndpoint = `${source}/branches/before-delete/endpoints/primary`;
+    const onBranch = await connectEndpoint(target, branchEndpoint, me);
+    try {
+      expect((await onBranch.query('SELECT count(*)::int AS n FROM orders')).rows[0].n).toBe(50);
+      await onBranch.query('DROP TABLE orders');
+    } finally {
+      await onBranch.end();
+    }
+    const onParent = await connectEndpoint(target, sourceEndpoint, me);
+    try {
+      expect((await onParent.query('SELECT count(*)::int AS n FROM orders')).rows[0].n).toBe(10);
+    } finally {
+      await onParent.end();
+    }
+
+    // As of now (no time): the parent's state at creation; a branch of a branch works too.
+    await completed(target, await target.request('POST', `/api/2.0/postgres/${source}/branches?branch_id=now`, {}));
+    const now = await connectEndpoint(target, `${source}/branches/now/endpoints/primary`, me);
+    try {
+      expect((await now.query('SELECT count(*)::int AS n FROM orders')).rows[0].n).toBe(10);
+    } finally {
+      await now.end();
+    }
+    await completed(target, await target.request('POST', `/api/2.0/postgres/${source}/branches?branch_id=grandchild`, { spec: { source_branch: `${source}/branches/before-delete` } }));
+    const grandchild = await connectEndpoint(target, `${source}/branches/grandchild/endpoints/primary`, me);
+    try {
+      expect((await grandchild.query("SELECT to_regclass('orders') AS t")).rows[0].t).toBeNull();
+    } finally {
+      await grandchild.end();
+    }
+
+    const listed = expectStatus(await target.request('GET', `/api/2.0/postgres/${source}/branches`), 200).branches as { name: string }[];
+    expect(listed.map((b) => b.name).sort()).toEqual([`${source}/branches/before-delete`, `${source}/branches/grandchild`, `${source}/branches/now`, `${source}/branches/production`]);
+    // A branch that others were made from is deleted after them.
+    const refused = await target.request('DELETE', `/api/2.0/postgres/${source}/branches/before-delete`);
+    expect(refused.status).toBe(400);
+    await completed(target, await target.request('DELETE', `/api/2.0/postgres/${source}/branches/grandchild?purge=true`));
+    await waitForOperation(target, await target.request('DELETE', `/api/2.0/postgres/${source}/branches/before-delete`));
+    const deleted = expectStatus(await target.request('GET', `/api/2.0/postgres/${source}/branches/before-delete`), 200);
+    expect((deleted.status as Record<string, unknown>).current_state).toBe('DELETED');
+  });
+
+  test('a branch point before the source\'s history is refused', async () => {
+    const long = new Date(Date.now() - 3 * 86_400_000).toISOString();
+    const reply = await target.request('POST', `/api/2.0/postgres/${project}/branches?branch_id=too-old`, { spec: { source_branch_time: long } });
+    expect(reply.status).toBe(400);
+    expect(reply.body.error_code).toBe('INVALID_PARAMETER_VALUE');
+    const future = await target.request('POST', `/api/2.0/postgres/${project}/branches?branch_id=future`, { spec: { source_branch_time: new Date(Date.now() + 3_600_000).toISOString() } });
+    expect(future.status).toBe(400);
+  });
+});
