@@ -119,6 +119,25 @@ export function pointInTime(text: string, line: number): string {
   });
 }
 
+/**
+ * `--at :name` reads the TypeScript variable `name` (a Date, or a string), as `:name` binds a
+ * variable in SQL; anything else is the text as typed.
+ */
+function timeOption(context: Context, value: string | undefined): string | undefined {
+  if (value === undefined || !/^:[A-Za-z_$][\w$]*$/.test(value)) return value;
+  const name = value.slice(1);
+  const found = Object.prototype.hasOwnProperty.call(context.variables, name)
+    ? { found: true as const, value: context.variables[name] }
+    : context.host.lookupVariable(name);
+  if (!found.found) {
+    throw new MagicUsageError(MAGIC_ERRORS.invalidValue, `--at ${value}: there is no TypeScript variable ${name}`, { line: context.invocation.source.line, hint: 'Define it in an earlier cell, e.g. const t = new Date().' });
+  }
+  const time = found.value;
+  if (time instanceof Date) return time.toISOString();
+  if (typeof time === 'string') return time;
+  throw new MagicUsageError(MAGIC_ERRORS.invalidValue, `--at ${value}: ${name} is neither a Date nor a string`, { line: context.invocation.source.line });
+}
+
 /** A resource shown as a two-column table; in TypeScript its value is the API's object. */
 export class ResourceOutput<T> {
   constructor(
@@ -405,7 +424,7 @@ const branchVerbs: VerbDeclaration<MagicServices>[] = [
     positionals: [{ name: 'BRANCH', summary: 'the new branch: NAME on the current connection\'s project, or PROJECT/NAME' }],
     options: [
       { name: 'from', kind: 'text', valueName: 'BRANCH', summary: 'The branch to copy (default: the current connection\'s branch, else the project\'s default)', completes: 'branches' },
-      { name: 'at', kind: 'text', valueName: 'TIME', summary: 'Copy the source as it was then: an RFC 3339 time or how long ago (10m)' },
+      { name: 'at', kind: 'text', valueName: 'TIME', summary: 'Copy the source as it was then: an RFC 3339 time, how long ago (10m), or :variable (a Date or string)' },
       { name: 'lsn', kind: 'text', valueName: 'LSN', summary: 'Copy the source as it was at this WAL position (e.g. 0/16B3748)' },
       { name: 'ttl', kind: 'text', valueName: 'DURATION', summary: 'Delete the branch by itself after this long (e.g. 2h, 7d)' },
       { name: 'connect', kind: 'flag', summary: 'Move the current connection to the new branch (branch delete moves it back)' },
@@ -426,7 +445,7 @@ const branchVerbs: VerbDeclaration<MagicServices>[] = [
       const current = currentPlacement(services);
       const from = text(context, 'from');
       const source = from !== undefined ? branchName(from.includes('/') ? from : `${idOf(project)}/${from}`, services) : current?.placement.project === project ? current.placement.branch : undefined;
-      const at = text(context, 'at');
+      const at = timeOption(context, text(context, 'at'));
       const lsn = text(context, 'lsn');
       const ttl = text(context, 'ttl');
       const spec: Record<string, unknown> = {
