@@ -15,7 +15,7 @@
 // and a branch is one data directory. A read-only endpoint is therefore a second gateway in front
 // of the branch's server whose sessions are forced read-only (`default_transaction_read_only`);
 // the real service gives it a replica of its own (fidelity gap `read-only-endpoint`, limits.ts).
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ApiError } from './api-errors';
 import type { EndpointRecord, EndpointState } from './autoscaling-records';
@@ -25,7 +25,7 @@ import type { DataDirLayout } from './paths';
 import { allocateInstanceEndpoint, createInstanceServer, loadOrCreateAuthority, startLoginGateway } from './postgres/index';
 import type { CertificateAuthority, InstanceServer, LoginGateway } from './postgres/index';
 import { ADMIN_ROLE } from './postgres/instance-server';
-import { archivingSettings, BackupCatalog, pointInTimeCopy } from './postgres/point-in-time';
+import { archivingSettings, BackupCatalog, parseLsn, pointInTimeCopy, walFileName } from './postgres/point-in-time';
 import type { AdminConnection, RecoveryTarget, RestoredCopy } from './postgres/point-in-time';
 import { handToServer, resolveServerAccount } from './postgres/server-account';
 import { POSTGRES_ERRORS } from './postgres/startup-protocol';
@@ -39,6 +39,10 @@ import type { TokenService } from './tokens';
 const API_CALL_GRACE_MS = 5_000;
 /** When the timeout passed but a session is busy (a long statement), look again this much later. */
 const BUSY_RECHECK_MS = 1_000;
+/** PostgreSQL's default WAL segment size (the emulator's servers keep it). */
+const WAL_SEGMENT_BYTES = 16 * 1024 * 1024;
+/** Below this much WAL to replay, a copy never bothers with a new base backup. */
+const FRESH_BACKUP_MIN_REPLAY_BYTES = 64 * 1024 * 1024;
 
 export interface ComputeHostingOptions {
   layout: DataDirLayout;
@@ -246,6 +250,7 @@ export class BranchCompute {
    */
   async copyInto(target: BranchCompute, at: RecoveryTarget): Promise<RestoredCopy> {
     return this.withServer(async () => {
+      if (at.kind === 'latest') await this.#freshenBackup();
       await mkdir(target.dataDir, { recursive: true });
       await handToServer(target.dataDir, 0o700, await resolveServerAccount());
       return pointInTimeCopy({
@@ -258,6 +263,20 @@ export class BranchCompute {
         log: (line) => this.#options.log(`[${this.label} → ${target.label}] ${line}`),
       });
     });
+  }
+
+  /**
+   * A copy "as of now" replays all WAL archived since the newest base backup. Once that is more
+   * than the backup itself (a branch loaded with data after its history began), a new base backup
+   * (one file copy) is cheaper than replaying it, for this copy and every later one.
+   */
+  async #freshenBackup(): Promise<void> {
+    const newest = (await this.#catalog.list()).at(-1);
+    if (newest === undefined) return;
+    const startSegment = walFileName(newest.timeline, parseLsn(newest.startLsn)).slice(8);
+    const since = (await readdir(this.#catalog.archiveDir)).filter((file) => /^[0-9A-F]{24}$/.test(file) && file.slice(8) >= startSegment).length;
+    const replayBytes = since * WAL_SEGMENT_BYTES;
+    if (replayBytes > FRESH_BACKUP_MIN_REPLAY_BYTES && replayBytes > newest.size) await this.#catalog.take(this.#admin(), join(this.dataDir, 'pgdata'));
   }
 
   /** The emulator's superuser on the running server's private socket. */

@@ -150,6 +150,8 @@ export class ProjectRegistry {
   /** The last operation of each project; the next one runs after it. */
   readonly #queues = new Map<string, Promise<void>>();
   readonly #expiryTimers = new Map<string, NodeJS.Timeout>();
+  /** Base backups taken after an operation finished; the emulator's stop waits for them. */
+  readonly #backgroundWork = new Set<Promise<void>>();
   readonly #closing = new AbortController();
   /** Serializes address allocation, so two endpoints never get the same address. */
   #allocation: Promise<unknown> = Promise.resolve();
@@ -681,7 +683,6 @@ export class ProjectRegistry {
         postgresDatabase: PROJECT_DEFAULTS.database,
         role: owner,
       };
-      await this.#compute(branch).takeBackup();
       await this.#attach(endpoint);
       await this.#attachInstanceAddress(project, instance);
     } catch (error) {
@@ -695,6 +696,7 @@ export class ProjectRegistry {
       await this.#save();
       throw error;
     }
+    await this.#compute(branch).takeBackup();
     this.#setBranchState(branch, 'READY');
     await this.#save();
     this.#deps.log(`project ${name}: made from the instance ${instance.name}`);
@@ -753,7 +755,7 @@ export class ProjectRegistry {
   }
 
   async settled(): Promise<void> {
-    while (this.#queues.size > 0) await Promise.allSettled([...this.#queues.values()]);
+    while (this.#queues.size > 0 || this.#backgroundWork.size > 0) await Promise.allSettled([...this.#queues.values(), ...this.#backgroundWork]);
   }
 
   async close(): Promise<void> {
@@ -921,8 +923,7 @@ export class ProjectRegistry {
       }
       throw error;
     }
-    // The branch's own history starts now: branches can be made from it as of any later moment.
-    await this.#compute(branch).takeBackup();
+    this.#startHistory(branch);
     return { lsn: copy.lsn };
   }
 
@@ -936,7 +937,7 @@ export class ProjectRegistry {
       });
       if (database !== PROJECT_DEFAULTS.database && !(await server.databaseExists(database))) await server.createDatabase(database);
     });
-    // The branch's history starts here: branches can be made as of any later moment.
+    // A project's history starts at once: branches as of any moment since its creation work.
     await compute.takeBackup();
     const time = now();
     const ownerRole: PostgresRoleRecord = {
@@ -967,6 +968,20 @@ export class ProjectRegistry {
     }
     branch.bootstrapped = true;
     await this.#save();
+  }
+
+  /**
+   * A copied branch's history starts with a base backup: branches can then be made from it as of
+   * any later moment. Taken in the background (PostgreSQL's backup waits seconds for its WAL to be
+   * archived), so that making the branch does not wait for it; a copy "as of now" asked for before
+   * it is done takes one of its own (point-in-time.ts), one as of a time before it is refused
+   * (fidelity gap branch-history-start). A project's first branch waits for it instead.
+   */
+  #startHistory(branch: BranchRecord): void {
+    const compute = this.#compute(branch);
+    const started = compute.takeBackup().catch((error: unknown) => this.#deps.log(`branch ${branch.name}: the base backup that starts its history failed: ${describe(error)}`));
+    this.#backgroundWork.add(started);
+    void started.finally(() => this.#backgroundWork.delete(started));
   }
 
   async #attach(endpoint: EndpointRecord): Promise<void> {
