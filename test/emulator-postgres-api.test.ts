@@ -372,3 +372,39 @@ describe.skipIf(!(!REAL || process.env.LAKEBASE_TEST_CREATE_INSTANCES === '1'))(
     expect(future.status).toBe(400);
   });
 });
+
+describe.skipIf(!(!REAL || process.env.LAKEBASE_TEST_CREATE_INSTANCES === '1'))('updates', () => {
+  test('PATCH a project (display name, default endpoint settings) and a branch (protection, expiry); a protected branch refuses deletion', async () => {
+    const updated = await completed(
+      target,
+      await target.request('PATCH', `/api/2.0/postgres/${project}?update_mask=spec.display_name,spec.default_endpoint_settings`, {
+        spec: { display_name: 'Renamed', default_endpoint_settings: { autoscaling_limit_min_cu: 1, autoscaling_limit_max_cu: 4, suspend_timeout_duration: '600s' } },
+      }),
+    );
+    expect(updated.status).toMatchObject({ display_name: 'Renamed', default_endpoint_settings: { autoscaling_limit_max_cu: 4, suspend_timeout_duration: '600s' } });
+    const missing = await target.request('PATCH', `/api/2.0/postgres/${project}?update_mask=spec.display_name`, { spec: { pg_version: 17 } });
+    expect(missing.status).toBe(400);
+    expect(missing.body.message).toBe("Field 'spec.display_name' is in update_mask but not provided in request");
+
+    await completed(target, await target.request('POST', `/api/2.0/postgres/${project}/branches?branch_id=guarded`, {}));
+    const guarded = `${project}/branches/guarded`;
+    const protectedBranch = await completed(target, await target.request('PATCH', `/api/2.0/postgres/${guarded}?update_mask=spec.is_protected`, { spec: { is_protected: true } }));
+    expect((protectedBranch.status as Record<string, unknown>).is_protected).toBe(true);
+    const refused = await target.request('DELETE', `/api/2.0/postgres/${guarded}`);
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toBe('cannot delete protected branch');
+    const expiring = await completed(target, await target.request('PATCH', `/api/2.0/postgres/${guarded}?update_mask=spec.is_protected,spec.expiration`, { spec: { is_protected: false, ttl: '7200s' } }));
+    expect(Date.parse((expiring.status as Record<string, string>).expire_time)).toBeGreaterThan(Date.now() + 7_000_000);
+    const byName = await target.request('PATCH', `/api/2.0/postgres/${guarded}?update_mask=spec.ttl`, { spec: { ttl: '60s' } });
+    expect(byName.status).toBe(400);
+    expect(byName.body.message).toBe("Unknown field path in update_mask: 'spec.ttl'");
+
+    // Soft delete, then undelete: the branch is READY again.
+    await completed(target, await target.request('DELETE', `/api/2.0/postgres/${guarded}`));
+    const back = await completed(target, await target.request('POST', `/api/2.0/postgres/${guarded}/undelete`, {}));
+    expect((back.status as Record<string, unknown>).current_state).toBe('READY');
+    await completed(target, await target.request('DELETE', `/api/2.0/postgres/${guarded}?purge=true`));
+    const missingOk = await waitForOperation(target, await target.request('DELETE', `/api/2.0/postgres/${guarded}?allow_missing=true`));
+    expect(missingOk.done).toBe(true);
+  });
+});
