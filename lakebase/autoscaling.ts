@@ -47,6 +47,7 @@ export interface ComputeSettings {
 export interface Branch {
   name: string;
   branch_id?: string;
+  uid?: string;
   parent?: string;
   create_time?: string;
   status?: {
@@ -65,6 +66,7 @@ export interface Branch {
 export interface Endpoint {
   name: string;
   endpoint_id?: string;
+  uid?: string;
   parent?: string;
   status?: ComputeSettings & {
     endpoint_type?: EndpointType;

@@ -363,6 +363,16 @@ describe.skipIf(!(!REAL || process.env.LAKEBASE_TEST_CREATE_INSTANCES === '1'))(
     expect((deleted.status as Record<string, unknown>).current_state).toBe('DELETED');
   });
 
+  test('a branch with a ttl deletes itself when it expires', async () => {
+    await completed(target, await target.request('POST', `/api/2.0/postgres/${project}/branches?branch_id=short-lived`, { spec: { ttl: '2s' } }));
+    await waitFor(
+      () => target.request('GET', `/api/2.0/postgres/${project}/branches/short-lived`),
+      (reply) => reply.status === 404,
+      'the expired branch to be gone',
+      60_000,
+    );
+  });
+
   test('a branch point before the source\'s history is refused', async () => {
     const long = new Date(Date.now() - 3 * 86_400_000).toISOString();
     const reply = await target.request('POST', `/api/2.0/postgres/${project}/branches?branch_id=too-old`, { spec: { source_branch_time: long } });

@@ -131,6 +131,12 @@ describe('the branch workflow', () => {
     expect(Date.parse(restored.resource.status?.expire_time ?? '')).toBeGreaterThan(Date.now() + 3_500_000);
     await run('%lakebase connect shop/rescue --as rescue');
     expect(await rows('SELECT count(*)::int AS n FROM customers')).toEqual([{ n: 3 }]);
+    // reset: the branch becomes a fresh copy of its source as of now (the rows deleted since are gone there too).
+    await run('%lakebase sql --on rescue INSERT INTO customers VALUES (99, \'z@x\')');
+    const reset = (await run('%lakebase branch reset shop/rescue', recordingHost({ answers: ['y'] }))) as ResourceOutput<Branch>;
+    expect(reset.resource.status?.source_branch).toBe('projects/shop/branches/production');
+    // The connection on the branch followed it to the new copy.
+    expect((await run('%lakebase sql --on rescue SELECT count(*)::int AS n FROM customers')) as ResultSet).toMatchObject({ rows: [{ n: 0 }] });
     await run('%lakebase close rescue');
     await run('%lakebase branch delete shop/rescue --yes');
     expect((await failing('%lakebase branch create shop/never --at yesterday')).code).toBe('MAGIC_INVALID_VALUE');
