@@ -121,6 +121,8 @@ describe('the branch workflow', () => {
     expect(deleted).toMatch(/^Deleted the branch try-migration\. "shop" is back on production \(/);
     expect(await rows('SELECT count(*)::int AS n FROM customers')).toEqual([{ n: 3 }]);
     expect(String(await run('%lakebase branch list shop'))).not.toContain('try-migration');
+    // The deleted branch's endpoint refresher is retired: %lakebase token no longer lists it.
+    expect(String(await run('%lakebase token'))).not.toContain('try-migration');
   });
 
   test('branch create --at restores a point before a mistake; --ttl; a bad time is a clear error', async () => {

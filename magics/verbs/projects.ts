@@ -534,6 +534,7 @@ const branchVerbs: VerbDeclaration<MagicServices>[] = [
       const purge = context.invocation.options.purge === true;
       const result = await finish(context, api, await api.deleteBranch(name, { purge }), { subject: `branch ${idOf(name)}`, action: 'delete', checkWith: `%lakebase branch list ${idOf(name.split('/branches/')[0])} --deleted` });
       const notes = await moveConnectionsOff(context, on);
+      if (!(result instanceof OperationOutput)) retireRefreshers(services, name);
       if (result instanceof OperationOutput) return result;
       return new TextOutput([`Deleted the branch ${idOf(name)}${purge ? ' for good' : ''}.`, ...notes].join(' '));
     },
@@ -561,6 +562,7 @@ const branchVerbs: VerbDeclaration<MagicServices>[] = [
       const on = [...services.connectionPlacements.entries()].filter(([, placement]) => placement.branch === name);
       const subject = `branch ${idOf(name)}`;
       await finish(context, api, await api.deleteBranch(name, { purge: true }), { subject, action: 'reset (delete)', checkWith: `%lakebase branch get ${context.invocation.positionals[0]}` });
+      retireRefreshers(services, name);
       const spec: Record<string, unknown> = { source_branch: source, ...(branch.status?.expire_time ? { expire_time: branch.status.expire_time } : {}) };
       const fresh = await finish(context, api, await api.createBranch(name.split('/branches/')[0], idOf(name), { spec }), { subject, action: 'reset (copy)', checkWith: `%lakebase branch get ${context.invocation.positionals[0]}` });
       for (const [connection, placement] of on) await moveConnection(context, connection, placement, name, placement.returnTo);
@@ -568,6 +570,13 @@ const branchVerbs: VerbDeclaration<MagicServices>[] = [
     },
   },
 ];
+
+/** The refreshers of a branch's endpoints: their tokens open nothing once the branch is gone. */
+function retireRefreshers(services: MagicServices, branch: string): void {
+  for (const refresher of services.refreshers.list()) {
+    if (refresher.status().scope?.startsWith(`autoscaling:${branch}/endpoints/`)) refresher.stop();
+  }
+}
 
 /** After a branch is gone: connections on it move back where they came from, or close. */
 async function moveConnectionsOff(context: Context, on: [string, AutoscalingPlacement][]): Promise<string[]> {
