@@ -152,6 +152,8 @@ export class ProjectRegistry {
   readonly #expiryTimers = new Map<string, NodeJS.Timeout>();
   /** Base backups taken after an operation finished; the emulator's stop waits for them. */
   readonly #backgroundWork = new Set<Promise<void>>();
+  /** The first base backup of a copied branch, while it is being taken, by branch name. */
+  readonly #historyStarts = new Map<string, Promise<void>>();
   readonly #closing = new AbortController();
   /** Serializes address allocation, so two endpoints never get the same address. */
   #allocation: Promise<unknown> = Promise.resolve();
@@ -981,7 +983,16 @@ export class ProjectRegistry {
     const compute = this.#compute(branch);
     const started = compute.takeBackup().catch((error: unknown) => this.#deps.log(`branch ${branch.name}: the base backup that starts its history failed: ${describe(error)}`));
     this.#backgroundWork.add(started);
-    void started.finally(() => this.#backgroundWork.delete(started));
+    this.#historyStarts.set(branch.name, started);
+    void started.finally(() => {
+      this.#backgroundWork.delete(started);
+      if (this.#historyStarts.get(branch.name) === started) this.#historyStarts.delete(branch.name);
+    });
+  }
+
+  /** A branch about to be stopped or removed: its first base backup finishes (or fails) first. */
+  async #historyStarted(branch: BranchRecord): Promise<void> {
+    await this.#historyStarts.get(branch.name);
   }
 
   async #attach(endpoint: EndpointRecord): Promise<void> {
@@ -991,6 +1002,7 @@ export class ProjectRegistry {
 
   /** Soft delete: its endpoints stop listening and its server stops; the data stays. */
   async #sleepBranch(branch: BranchRecord): Promise<void> {
+    await this.#historyStarted(branch);
     const compute = this.#compute(branch);
     for (const endpoint of childrenOf(this.#state.endpoints, branch.name)) {
       await compute.detach(endpoint.uid);
@@ -1005,6 +1017,8 @@ export class ProjectRegistry {
 
   async #purgeBranch(branch: BranchRecord): Promise<void> {
     this.#clearExpiry(branch.name);
+    // Its data directory goes away: nothing may still be copying into it.
+    await this.#historyStarted(branch);
     await this.#deps.compute.destroy(branch.dataUid, branch.name);
     for (const records of [this.#state.endpoints, this.#state.roles, this.#state.databases] as Record<string, { branch: string }>[]) {
       for (const [name, record] of Object.entries(records)) if (record.branch === branch.name) delete records[name];
