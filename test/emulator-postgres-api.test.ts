@@ -311,14 +311,19 @@ describe.skipIf(!(!REAL || process.env.LAKEBASE_TEST_CREATE_INSTANCES === '1'))(
     try {
       await writer.query('CREATE TABLE orders (id int PRIMARY KEY)');
       await writer.query('INSERT INTO orders SELECT generate_series(1, 50)');
-      before = ((await writer.query('SELECT clock_timestamp() AS t')).rows[0].t as Date).toISOString();
+      // As text with PostgreSQL's microseconds: a JS Date would round down to the millisecond, to
+      // a moment that may be before the INSERT's commit.
+      before = (await writer.query(`SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS t`)).rows[0].t as string;
       await writer.query('DELETE FROM orders WHERE id > 10');
     } finally {
       await writer.end();
     }
     const started = await target.request('POST', `/api/2.0/postgres/${source}/branches?branch_id=before-delete`, { spec: { source_branch_time: before } });
     const branch = await completed(target, started);
-    expect(branch).toMatchObject({ name: `${source}/branches/before-delete`, status: { current_state: 'READY', default: false, source_branch: `${source}/branches/production`, source_branch_time: before } });
+    expect(branch).toMatchObject({ name: `${source}/branches/before-delete`, status: { current_state: 'READY', default: false, source_branch: `${source}/branches/production` } });
+    // Milliseconds on the wire, rounded up from the microseconds asked for.
+    expect(Date.parse((branch.status as Record<string, string>).source_branch_time) - Date.parse(before)).toBeGreaterThanOrEqual(0);
+    expect(Date.parse((branch.status as Record<string, string>).source_branch_time) - Date.parse(before)).toBeLessThanOrEqual(1);
     expect((branch.status as Record<string, string>).source_branch_lsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
 
     const branchEndpoint = `${source}/branches/before-delete/endpoints/primary`;
