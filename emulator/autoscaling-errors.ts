@@ -58,7 +58,8 @@ export const postgresErrors = {
     new ApiError('INVALID_STATE', `The ${kind} ${name} is not deleted, so there is nothing to undelete.`, { resource_name: name }),
   busy: (name: string, state: string) =>
     new ApiError('INVALID_STATE', `${name} is ${state}; wait for its operation to finish and try again.`, { resource_name: name, state }),
-  sourceTooOld: (field: string, oldest: string) =>
-    new ApiError('INVALID_PARAMETER_VALUE', `Field '${field}' is before the branch's history starts (${oldest}); choose a later point within the project's history retention.`, { field }),
+  /** `why` says where the history starts (the earliest restorable point). */
+  sourceTooOld: (field: string, why: string) =>
+    new ApiError('INVALID_PARAMETER_VALUE', `Field '${field}' is outside the source branch's history: ${why} Choose a later point within the project's history retention.`, { field }),
   sourceInFuture: (field: string) => new ApiError('INVALID_PARAMETER_VALUE', `Field '${field}' is in the future.`, { field }),
 } as const;

@@ -26,14 +26,19 @@ export function formatDuration(seconds: number): string {
   return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(3)}s`;
 }
 
-/** RFC 3339 → ISO string (milliseconds, `Z`). */
+/**
+ * RFC 3339 → ISO string (milliseconds, `Z`). A time finer than a millisecond (PostgreSQL's
+ * microseconds) is rounded up, not down: "as of 10:00:00.123456" must include what committed at
+ * .123400, which rounding down to .123 would leave out of a copy as of that time.
+ */
 export function parseTimestamp(field: string, value: unknown): string {
-  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value.trim())) {
-    throw postgresErrors.invalidTimestamp(field, value);
-  }
-  const date = new Date(value);
+  const match = typeof value === 'string' ? /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/.exec(value.trim()) : null;
+  if (!match) throw postgresErrors.invalidTimestamp(field, value);
+  const fraction = match[2] ?? '';
+  const date = new Date(`${match[1]}.${fraction.slice(0, 3).padEnd(3, '0')}${match[3]}`);
   if (Number.isNaN(date.getTime())) throw postgresErrors.invalidTimestamp(field, value);
-  return date.toISOString();
+  const finer = /[1-9]/.test(fraction.slice(3));
+  return new Date(date.getTime() + (finer ? 1 : 0)).toISOString();
 }
 
 export function objectField(body: Record<string, unknown>, field: string, where: string): Record<string, unknown> | undefined {

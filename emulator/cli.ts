@@ -167,6 +167,11 @@ async function status(dataDir: string, json: boolean, output: CliOutput): Promis
   } else {
     lines.push('no instances');
   }
+  const endpoints = current.endpoints.filter((endpoint) => !endpoint.deleted);
+  if (endpoints.length > 0) {
+    lines.push('Autoscaling endpoints:');
+    for (const endpoint of endpoints) lines.push(`  ${endpoint.name.padEnd(56)} ${endpoint.state.padEnd(10)} ${endpoint.host}:5432`);
+  }
   output.stdout(lines.join('\n') + '\n');
   return current.running ? EXIT.ok : EXIT.notRunning;
 }

@@ -15,6 +15,8 @@
 // and a branch is one data directory. A read-only endpoint is therefore a second gateway in front
 // of the branch's server whose sessions are forced read-only (`default_transaction_read_only`);
 // the real service gives it a replica of its own (fidelity gap `read-only-endpoint`, limits.ts).
+import { mkdir, readdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { ApiError } from './api-errors';
 import type { EndpointRecord, EndpointState } from './autoscaling-records';
 import { HostingError } from './hosting';
@@ -22,6 +24,10 @@ import { translated } from './postgres-hosting';
 import type { DataDirLayout } from './paths';
 import { allocateInstanceEndpoint, createInstanceServer, loadOrCreateAuthority, startLoginGateway } from './postgres/index';
 import type { CertificateAuthority, InstanceServer, LoginGateway } from './postgres/index';
+import { ADMIN_ROLE } from './postgres/instance-server';
+import { archivingSettings, BackupCatalog, parseLsn, pointInTimeCopy, walFileName } from './postgres/point-in-time';
+import type { AdminConnection, RecoveryTarget, RestoredCopy } from './postgres/point-in-time';
+import { handToServer, resolveServerAccount } from './postgres/server-account';
 import { POSTGRES_ERRORS } from './postgres/startup-protocol';
 import { INSTANCE_PORT } from './limits';
 import type { TokenService } from './tokens';
@@ -33,6 +39,10 @@ import type { TokenService } from './tokens';
 const API_CALL_GRACE_MS = 5_000;
 /** When the timeout passed but a session is busy (a long statement), look again this much later. */
 const BUSY_RECHECK_MS = 1_000;
+/** PostgreSQL's default WAL segment size (the emulator's servers keep it). */
+const WAL_SEGMENT_BYTES = 16 * 1024 * 1024;
+/** Below this much WAL to replay, a copy never bothers with a new base backup. */
+const FRESH_BACKUP_MIN_REPLAY_BYTES = 64 * 1024 * 1024;
 
 export interface ComputeHostingOptions {
   layout: DataDirLayout;
@@ -109,9 +119,16 @@ interface AttachedEndpoint {
   lastActivity: number;
 }
 
-/** One branch's server and its endpoints' gateways. */
+/**
+ * One branch's server and its endpoints' gateways. The server archives its WAL into
+ * `<data>/archive` and keeps base backups in `<data>/backups` (point-in-time.ts), so that branches
+ * can be made from it as of any moment since its first backup.
+ */
 export class BranchCompute {
   readonly label: string;
+  /** The branch's directory: `pgdata/`, `archive/`, `backups/`, the socket. */
+  readonly dataDir: string;
+  readonly #catalog: BackupCatalog;
   readonly #server: InstanceServer;
   readonly #options: ComputeHostingOptions;
   readonly #authority: CertificateAuthority;
@@ -130,8 +147,11 @@ export class BranchCompute {
     this.label = label;
     this.#options = options;
     this.#authority = authority;
+    this.dataDir = options.layout.instanceDir(dataUid);
+    this.#catalog = new BackupCatalog(join(this.dataDir, 'backups'), join(this.dataDir, 'archive'));
     this.#server = createInstanceServer({
-      dataDir: options.layout.instanceDir(dataUid),
+      dataDir: this.dataDir,
+      settings: archivingSettings(this.#catalog.archiveDir),
       // Names the server in logs and `ps` (cluster_name); it listens on no address of its own.
       address: label,
       port: INSTANCE_PORT,
@@ -145,19 +165,22 @@ export class BranchCompute {
     return this.#server.running;
   }
 
-  /** Opens the endpoint's gateways (host and pooled host). The server stays as it is. */
-  async attach(record: EndpointRecord): Promise<void> {
+  /**
+   * Opens the endpoint's gateways (host and pooled host, or the `addresses` given). The server
+   * stays as it is. Logins need a credential minted for `record.uid`.
+   */
+  async attach(record: EndpointRecord, addresses: readonly string[] = [record.address, record.pooledAddress]): Promise<void> {
     if (this.#endpoints.has(record.uid)) return;
     const attached: AttachedEndpoint = { record, gateways: [], connections: 0, lastActivity: Date.now() };
     // `localhost` too: node-postgres 8.18, which @databricks/lakebase 0.6 pins, checks the
     // certificate of a server it reaches by IP address against "localhost" (fidelity gap
     // endpoint-certificate-localhost); real endpoints have DNS names and never meet this.
-    const certificate = this.#authority.issueServerCertificate({ dnsNames: ['localhost'], ipAddresses: [record.address, record.pooledAddress] });
-    // Connections open on each of its gateways (host, pooled host).
-    const counts = [0, 0];
+    const certificate = this.#authority.issueServerCertificate({ dnsNames: ['localhost'], ipAddresses: [...addresses] });
+    // Connections open on each of its gateways.
+    const counts = addresses.map(() => 0);
     const readOnly = record.type === 'ENDPOINT_TYPE_READ_ONLY';
     try {
-      for (const [index, address] of [record.address, record.pooledAddress].entries()) {
+      for (const [index, address] of addresses.entries()) {
         const gateway = await translated(() =>
           startLoginGateway({
             host: address,
@@ -175,7 +198,7 @@ export class BranchCompute {
             reservedRoles: ['lakebase_emulator'],
             onConnectionCountChange: (count) => {
               counts[index] = count;
-              this.#connectionsChanged(attached, counts[0] + counts[1]);
+              this.#connectionsChanged(attached, counts.reduce((sum, n) => sum + n, 0));
             },
             onActivity: () => {
               attached.lastActivity = Date.now();
@@ -216,6 +239,53 @@ export class BranchCompute {
     }
   }
 
+  /** Takes a base backup now: copies as of any later moment can be made from it. */
+  async takeBackup(): Promise<void> {
+    await this.withServer(() => this.#catalog.take(this.#admin(), join(this.dataDir, 'pgdata')));
+  }
+
+  /**
+   * Makes `target`'s data a copy of this branch as of `at` (PostgreSQL's own recovery, not SQL),
+   * waking this branch's server for the latest writes. `target` must have no data yet.
+   */
+  async copyInto(target: BranchCompute, at: RecoveryTarget): Promise<RestoredCopy> {
+    return this.withServer(async () => {
+      if (at.kind === 'latest') await this.#freshenBackup();
+      await mkdir(target.dataDir, { recursive: true });
+      await handToServer(target.dataDir, 0o700, await resolveServerAccount());
+      return pointInTimeCopy({
+        catalog: this.#catalog,
+        admin: this.#admin(),
+        sourcePgdata: join(this.dataDir, 'pgdata'),
+        target: at,
+        pgdata: join(target.dataDir, 'pgdata'),
+        superuser: ADMIN_ROLE,
+        log: (line) => this.#options.log(`[${this.label} → ${target.label}] ${line}`),
+      });
+    });
+  }
+
+  /**
+   * A copy "as of now" replays all WAL archived since the newest base backup. Once that is more
+   * than the backup itself (a branch loaded with data after its history began), a new base backup
+   * (one file copy) is cheaper than replaying it, for this copy and every later one.
+   */
+  async #freshenBackup(): Promise<void> {
+    const newest = (await this.#catalog.list()).at(-1);
+    if (newest === undefined) return;
+    const startSegment = walFileName(newest.timeline, parseLsn(newest.startLsn)).slice(8);
+    const since = (await readdir(this.#catalog.archiveDir)).filter((file) => /^[0-9A-F]{24}$/.test(file) && file.slice(8) >= startSegment).length;
+    const replayBytes = since * WAL_SEGMENT_BYTES;
+    if (replayBytes > FRESH_BACKUP_MIN_REPLAY_BYTES && replayBytes > newest.size) await this.#catalog.take(this.#admin(), join(this.dataDir, 'pgdata'));
+  }
+
+  /** The emulator's superuser on the running server's private socket. */
+  #admin(): AdminConnection {
+    const socket = this.#server.socketPath;
+    if (socket === undefined) throw new Error(`the server of ${this.label} is not running`);
+    return { host: dirname(socket), port: INSTANCE_PORT, user: ADMIN_ROLE, database: 'postgres' };
+  }
+
   /** Re-reads the endpoints' settings (suspend timeout, disabled) after an update. */
   settingsChanged(): void {
     this.#scheduleCheck();
@@ -254,6 +324,9 @@ export class BranchCompute {
     await this.#enqueue(async () => {
       if (this.#server.running) return;
       const started = Date.now();
+      // The archive exists before the server's first WAL segment is done (archive_command copies into it).
+      await mkdir(this.#catalog.archiveDir, { recursive: true });
+      await handToServer(this.#catalog.archiveDir, 0o700, await resolveServerAccount());
       await translated(() => this.#server.start());
       this.#options.log(`compute of ${this.label}: woke up in ${Date.now() - started} ms`);
       for (const attached of this.#endpoints.values()) this.#reportState(attached);

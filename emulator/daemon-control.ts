@@ -202,6 +202,8 @@ export interface EmulatorStatus {
   transitionDelayMs?: number;
   /** As last recorded in the data directory (live states when running). */
   instances: EmulatorInstanceSummary[];
+  /** Lakebase Autoscaling endpoints: ACTIVE while their branch's server runs, IDLE scaled to zero. */
+  endpoints: { name: string; state: string; host: string; deleted: boolean }[];
   /** Where the emulator knowingly differs from the real service: `id: what the emulator does`. */
   fidelityGaps: readonly string[];
 }
@@ -213,8 +215,16 @@ export async function emulatorStatus(dataDir: string): Promise<EmulatorStatus> {
   const instances = Object.values(state?.instances ?? {})
     .map((instance) => ({ name: instance.name, state: instance.state, readWriteDns: instance.address, port: instance.port }))
     .sort((a, b) => (a.name < b.name ? -1 : 1));
+  const autoscaling = state?.autoscaling;
+  const endpoints = Object.values(autoscaling?.endpoints ?? {})
+    .map((endpoint) => {
+      const branch = autoscaling?.branches[endpoint.branch];
+      const project = branch ? autoscaling?.projects[branch.project] : undefined;
+      return { name: endpoint.name, state: endpoint.state, host: endpoint.address, deleted: Boolean(branch?.deleteTime ?? project?.deleteTime) };
+    })
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
   const fidelityGaps = [...API_FIDELITY_GAPS, ...INSTANCE_SERVER_FIDELITY_GAPS].map((gap) => `${gap.id}: ${gap.emulator}`);
-  const base = { dataDir: layout.dataDir, instances, fidelityGaps };
+  const base = { dataDir: layout.dataDir, instances, endpoints, fidelityGaps };
   if (!record) return { ...base, running: false };
   return {
     ...base,

@@ -8,7 +8,7 @@
 // on its own is restarted while the instance reads STARTING, as the real service shows compute
 // coming up; FAILED, when it cannot be, is the emulator's own (fidelity gap `server-recovery`).
 
-export const INSTANCE_STATES = ['STARTING', 'AVAILABLE', 'UPDATING', 'STOPPED', 'DELETING', 'FAILED'] as const;
+export const INSTANCE_STATES = ['STARTING', 'AVAILABLE', 'UPDATING', 'STOPPED', 'DELETING', 'UPGRADING', 'FAILED'] as const;
 export type InstanceState = (typeof INSTANCE_STATES)[number];
 
 export type InstanceEvent =
@@ -23,6 +23,12 @@ export type InstanceEvent =
   | 'resize-requested'
   | 'resize-applied'
   | 'delete-requested'
+  /** `PATCH …/upgrade`: the instance becomes a Lakebase Autoscaling project (same data). */
+  | 'upgrade-requested'
+  /** The project serves the instance's data; the instance answers as before, AVAILABLE. */
+  | 'upgraded'
+  /** The project could not take it over; the instance runs its own server again. */
+  | 'upgrade-failed'
   /** The server and its data are gone; the instance no longer exists. */
   | 'deleted'
   /** The server died on its own and is being restarted. */
@@ -33,7 +39,8 @@ export type InstanceEvent =
 /** `null` as a target means the instance no longer exists. */
 const TRANSITIONS: Record<InstanceState, Partial<Record<InstanceEvent, InstanceState | null>>> = {
   STARTING: { 'server-started': 'AVAILABLE', 'start-failed': 'STOPPED', 'recovery-failed': 'FAILED', 'delete-requested': 'DELETING' },
-  AVAILABLE: { 'stop-requested': 'UPDATING', 'resize-requested': 'UPDATING', 'delete-requested': 'DELETING', 'server-crashed': 'STARTING' },
+  AVAILABLE: { 'stop-requested': 'UPDATING', 'resize-requested': 'UPDATING', 'delete-requested': 'DELETING', 'server-crashed': 'STARTING', 'upgrade-requested': 'UPGRADING' },
+  UPGRADING: { upgraded: 'AVAILABLE', 'upgrade-failed': 'AVAILABLE' },
   UPDATING: { 'server-stopped': 'STOPPED', 'resize-applied': 'AVAILABLE', 'delete-requested': 'DELETING' },
   STOPPED: { 'start-requested': 'STARTING', 'delete-requested': 'DELETING' },
   DELETING: { deleted: null },
@@ -74,5 +81,6 @@ export function allows(state: InstanceState, event: InstanceEvent): boolean {
 export function stateAfterRestart(state: InstanceState, desiredStopped: boolean): InstanceState {
   if (!isInstanceState(state)) throw new InvalidTransitionError(String(state), 'server-started');
   if (state === 'DELETING') return 'DELETING';
+  // An upgrade cut off by the stop did not happen: the instance starts as it was.
   return desiredStopped ? 'STOPPED' : 'STARTING';
 }

@@ -36,10 +36,17 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * Takes an instance's data over as a Lakebase Autoscaling project (the instance's own server is
+ * stopped first) and returns the project's name. Set by the emulator once both registries exist.
+ */
+export type InstanceUpgrader = (record: InstanceRecord) => Promise<string>;
+
 export class InstanceRegistry {
   private readonly hosted = new Map<string, HostedInstance>();
   /** Instances (by uid) whose server died on its own and is being restarted: when, and how it went down. */
   private readonly crashes = new Map<string, { at: number; cause: string }>();
+  private upgrader: InstanceUpgrader | undefined;
   /** The last background operation of each instance (by uid); the next one chains after it. */
   private readonly operations = new Map<string, Promise<void>>();
   /** Serializes address allocation, so two creations never get the same address. */
@@ -68,9 +75,14 @@ export class InstanceRegistry {
     return record;
   }
 
+  setUpgrader(upgrader: InstanceUpgrader): void {
+    this.upgrader = upgrader;
+  }
+
   /** The running server of an AVAILABLE instance, for roles and databases. */
   requireAvailable(name: string, action: string): { record: InstanceRecord; server: HostedInstance } {
     const record = this.get(name);
+    this.refuseWhenUpgraded(record, action);
     if (record.state !== 'AVAILABLE') throw errors.instanceNotAvailable(name, record.state, action);
     const server = this.hosted.get(record.uid);
     if (!server) throw new Error(`Instance '${name}' is AVAILABLE but has no server (a bug in the emulator).`);
@@ -119,6 +131,7 @@ export class InstanceRegistry {
   /** Applies validated changes; a start, stop or resize continues in the background. */
   async update(name: string, changes: Partial<InstanceSettings>): Promise<InstanceRecord> {
     const record = this.get(name);
+    this.refuseWhenUpgraded(record, 'updating it');
     if (record.state === 'DELETING') throw errors.instanceDeleting(name);
     // While a start, stop or resize is under way, only changes that leave it alone are accepted.
     const busy = record.state === 'STARTING' || record.state === 'UPDATING';
@@ -153,15 +166,59 @@ export class InstanceRegistry {
 
   async delete(name: string): Promise<void> {
     const record = this.get(name);
+    this.refuseWhenUpgraded(record, 'deleting it');
     if (record.state === 'DELETING') throw errors.instanceDeleting(name);
     await this.apply(record, 'delete-requested');
     this.enqueue(record, () => this.remove(record, { pause: true }));
   }
 
+  /**
+   * `PATCH …/upgrade`: the instance becomes a Lakebase Autoscaling project with the same data
+   * (UPGRADING, then AVAILABLE again). Afterwards its server is the project's production branch,
+   * still reached at `read_write_dns` with the instance's credentials; lifecycle calls go to the
+   * project (docs "Upgrade to Autoscaling": the upgrade is in place, the data is not moved).
+   */
+  async upgrade(name: string): Promise<InstanceRecord> {
+    const record = this.get(name);
+    this.refuseWhenUpgraded(record, 'upgrading it again');
+    if (record.state !== 'AVAILABLE') throw errors.instanceNotAvailable(name, record.state, 'upgrading to Autoscaling');
+    const upgrader = this.upgrader;
+    if (!upgrader) throw new Error('No upgrader is set (a bug in the emulator start-up).');
+    await this.apply(record, 'upgrade-requested');
+    this.enqueue(record, async () => {
+      const since = Date.now();
+      await this.stopServer(record);
+      try {
+        record.upgradedToProject = await upgrader(record);
+      } catch (error) {
+        this.deps.log(`instance ${record.name}: upgrade failed, running its own server again: ${describe(error)}`);
+        this.hosted.set(record.uid, await this.startServer(record));
+        await this.complete(record, 'UPGRADING', 'upgrade-failed');
+        return;
+      }
+      await this.pause(this.deps.transitionDelayMs, since);
+      await this.complete(record, 'UPGRADING', 'upgraded');
+      this.deps.log(`instance ${record.name}: upgraded to ${record.upgradedToProject}`);
+    });
+    return record;
+  }
+
+  private refuseWhenUpgraded(record: InstanceRecord, action: string): void {
+    if (record.upgradedToProject === undefined) return;
+    throw new ApiError(
+      'INVALID_STATE',
+      `Database instance '${record.name}' was upgraded to Lakebase Autoscaling (${record.upgradedToProject}); ${action} goes through the project now (/api/2.0/postgres/${record.upgradedToProject}).`,
+      { instance_name: record.name, project: record.upgradedToProject },
+    );
+  }
+
   /** At emulator start: servers that should run start again, deletions in progress finish. */
   async restore(): Promise<void> {
     const records = this.list();
-    for (const record of records) record.state = stateAfterRestart(record.state, record.stopped);
+    for (const record of records) {
+      // An upgraded instance's server belongs to its project, which brings it back.
+      record.state = record.upgradedToProject !== undefined ? 'AVAILABLE' : stateAfterRestart(record.state, record.stopped);
+    }
     await this.deps.store.save();
     await Promise.all(
       records.map((record) => {

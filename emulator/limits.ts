@@ -143,6 +143,12 @@ export const API_FIDELITY_GAPS: readonly ApiFidelityGap[] = [
     why: 'The real message could not be observed; the SQLSTATE is PostgreSQL\'s cannot_connect_now.',
   },
   {
+    id: 'branch-history-start',
+    real: 'A branch can be restored or branched from as of any moment since it was made.',
+    emulator: 'A branch made from another one starts its own history with a base backup taken seconds after it is READY; a time target on it before that backup is refused as outside its history. A project\'s first branch has its history from the moment the project is done.',
+    why: 'PostgreSQL\'s base backup waits for its WAL to be archived (seconds); making every branch wait for it would triple the time a branch takes.',
+  },
+  {
     id: 'autoscaling-operations',
     real: 'Long-running operations are kept by the service for some time after they finish.',
     emulator: 'Operations are kept in memory: after an emulator restart, polling an operation from before it answers 404 NOT_FOUND.',

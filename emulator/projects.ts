@@ -11,7 +11,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ApiError, errors } from './api-errors';
 import { postgresErrors } from './autoscaling-errors';
 import type { ResourceKind } from './autoscaling-errors';
-import { COMPUTE_UNITS, EMPTY_RESPONSE, OPERATION_METADATA_TYPE, PROJECT_DEFAULTS, SOFT_DELETE_RETENTION_SECONDS, SUSPEND_TIMEOUT_SECONDS } from './autoscaling-limits';
+import { COMPUTE_UNITS, EMPTY_RESPONSE, OPERATION_METADATA_TYPE, PROJECT_DEFAULTS, RESOURCE_ID, SOFT_DELETE_RETENTION_SECONDS, SUSPEND_TIMEOUT_SECONDS } from './autoscaling-limits';
 import { childrenOf, emptyAutoscalingState, parentOf } from './autoscaling-records';
 import type {
   AutoscalingState,
@@ -29,9 +29,11 @@ import type {
 import { renderBranch, renderDatabase, renderEndpoint, renderProject, renderRole } from './autoscaling-wire';
 import type { BranchCompute, ComputeHosting } from './compute';
 import { HostingError } from './hosting';
+import { PointInTimeError } from './postgres/point-in-time';
+import type { RecoveryTarget, RestoredCopy } from './postgres/point-in-time';
 import type { Identity, IdentityDirectory } from './identities';
 import { apiErrorFromHosting } from './roles';
-import type { CustomTag, StateStore } from './store';
+import type { CustomTag, InstanceRecord, StateStore } from './store';
 import type { TokenService } from './tokens';
 
 export interface ProjectRegistryDependencies {
@@ -148,6 +150,10 @@ export class ProjectRegistry {
   /** The last operation of each project; the next one runs after it. */
   readonly #queues = new Map<string, Promise<void>>();
   readonly #expiryTimers = new Map<string, NodeJS.Timeout>();
+  /** Base backups taken after an operation finished; the emulator's stop waits for them. */
+  readonly #backgroundWork = new Set<Promise<void>>();
+  /** The first base backup of a copied branch, while it is being taken, by branch name. */
+  readonly #historyStarts = new Map<string, Promise<void>>();
   readonly #closing = new AbortController();
   /** Serializes address allocation, so two endpoints never get the same address. */
   #allocation: Promise<unknown> = Promise.resolve();
@@ -355,7 +361,8 @@ export class ProjectRegistry {
     await this.#save();
     return this.#run(projectName, name, 'Branch', async () => {
       try {
-        await this.#copyBranchData(source, branch, at);
+        const copy = await this.#copyBranchData(source, branch, at);
+        branch.sourceBranchLsn = copy.lsn;
       } catch (error) {
         // Nothing of a branch that could not be made stays behind.
         delete this.#state.endpoints[endpoint.name];
@@ -602,6 +609,112 @@ export class ProjectRegistry {
     });
   }
 
+  // ---- upgrades from Provisioned ----------------------------------------------------------------
+
+  /** The project an instance of this name would become; refuses names that cannot be project ids. */
+  projectForInstance(instanceName: string): string {
+    const projectId = instanceName.toLowerCase();
+    if (!RESOURCE_ID.pattern.test(projectId)) {
+      throw errors.invalidParameter('name', `The instance name '${instanceName}' cannot become a project id (${RESOURCE_ID.rule}).`);
+    }
+    const name = `projects/${projectId}`;
+    if (this.#state.projects[name]) throw postgresErrors.projectExists(name);
+    return name;
+  }
+
+  /**
+   * Takes a Provisioned instance's data over (its server is stopped): a project of the same name
+   * whose production branch is the instance's data directory, with endpoint primary, and the
+   * instance's own address kept as a second way in for the instance's credentials.
+   */
+  async adoptInstance(instance: InstanceRecord): Promise<string> {
+    const name = this.projectForInstance(instance.name);
+    const addresses = await this.#allocate();
+    const time = now();
+    const branchName = `${name}/branches/${PROJECT_DEFAULTS.branchId}`;
+    const settings = this.#settings({ ...PROJECT_DEFAULTS_SETTINGS });
+    const project: ProjectRecord = {
+      name,
+      projectId: name.split('/')[1],
+      uid: randomUUID(),
+      createTime: time,
+      updateTime: time,
+      displayName: instance.name,
+      pgVersion: 18,
+      historyRetentionSeconds: instance.retentionWindowInDays * 86_400,
+      defaultEndpointSettings: settings,
+      enablePgNativeLogin: false,
+      customTags: instance.customTags.map((tag) => ({ ...tag })),
+      defaultBranch: branchName,
+      owner: instance.creator,
+      ownerKind: instance.creatorKind,
+      upgradedFromInstance: instance.name,
+    };
+    const branch = this.#newBranch(branchName, name, { isProtected: false }, instance.uid);
+    branch.bootstrapped = true;
+    const endpoint = this.#newEndpoint(`${branchName}/endpoints/${PROJECT_DEFAULTS.endpointId}`, 'ENDPOINT_TYPE_READ_WRITE', settings, false, addresses, true);
+    this.#state.projects[name] = project;
+    this.#state.branches[branchName] = branch;
+    this.#state.endpoints[endpoint.name] = endpoint;
+    try {
+      // The instance's roles become the branch's role records (its server is their truth).
+      const roles = await this.#compute(branch).withServer((server) => server.listRoles());
+      const roleTime = now();
+      for (const role of roles) {
+        const roleId = role.name === instance.creator ? 'owner' : `role-${randomBytes(4).toString('hex')}`;
+        this.#state.roles[`${branchName}/roles/${roleId}`] = {
+          name: `${branchName}/roles/${roleId}`,
+          roleId,
+          branch: branchName,
+          createTime: roleTime,
+          updateTime: roleTime,
+          postgresRole: role.name,
+          identityType: role.kind,
+          authMethod: role.kind === 'GROUP' ? 'NO_LOGIN' : 'LAKEBASE_OAUTH_V1',
+          superuser: role.superuser,
+          attributes: { ...role.attributes },
+        };
+      }
+      const owner = `${branchName}/roles/owner`;
+      this.#state.databases[`${branchName}/databases/databricks-postgres`] = {
+        name: `${branchName}/databases/databricks-postgres`,
+        databaseId: 'databricks-postgres',
+        branch: branchName,
+        createTime: roleTime,
+        updateTime: roleTime,
+        postgresDatabase: PROJECT_DEFAULTS.database,
+        role: owner,
+      };
+      await this.#attach(endpoint);
+      await this.#attachInstanceAddress(project, instance);
+    } catch (error) {
+      // The instance takes its data back: nothing of the project stays.
+      await this.#compute(branch).close().catch((closeError: unknown) => this.#deps.log(`project ${name}: ${describe(closeError)}`));
+      for (const records of [this.#state.endpoints, this.#state.roles, this.#state.databases] as Record<string, { branch: string }>[]) {
+        for (const [key, record] of Object.entries(records)) if (record.branch === branchName) delete records[key];
+      }
+      delete this.#state.branches[branchName];
+      delete this.#state.projects[name];
+      await this.#save();
+      throw error;
+    }
+    await this.#compute(branch).takeBackup();
+    this.#setBranchState(branch, 'READY');
+    await this.#save();
+    this.#deps.log(`project ${name}: made from the instance ${instance.name}`);
+    return name;
+  }
+
+  /** The upgraded instance's `read_write_dns` stays a way in, for the instance's credentials. */
+  async #attachInstanceAddress(project: ProjectRecord, instance: InstanceRecord): Promise<void> {
+    const primary = this.#state.endpoints[`${project.defaultBranch}/endpoints/${PROJECT_DEFAULTS.endpointId}`];
+    const branch = this.#state.branches[project.defaultBranch];
+    if (!primary || !branch) return;
+    // Not persisted: made again at every start from the instance's record.
+    const legacy: EndpointRecord = { ...primary, name: `${primary.name} (as instance ${instance.name})`, uid: instance.uid, address: instance.address, pooledAddress: instance.address };
+    await this.#compute(branch).attach(legacy, [instance.address]);
+  }
+
   // ---- credentials -------------------------------------------------------------------------------
 
   async generateCredential(endpointName: string, caller: Identity, ttlSeconds?: number): Promise<EndpointCredential> {
@@ -634,13 +747,17 @@ export class ProjectRegistry {
       for (const endpoint of childrenOf(this.#state.endpoints, branch.name)) {
         await this.#attach(endpoint).catch((error: unknown) => this.#deps.log(`endpoint ${endpoint.name}: could not listen again: ${describe(error)}`));
       }
+      const instance = project.upgradedFromInstance === undefined ? undefined : this.#deps.store.state.instances[project.upgradedFromInstance];
+      if (instance && project.defaultBranch === branch.name) {
+        await this.#attachInstanceAddress(project, instance).catch((error: unknown) => this.#deps.log(`instance ${instance.name}: its address does not listen again: ${describe(error)}`));
+      }
       this.#armExpiry(branch);
     }
     await this.#save();
   }
 
   async settled(): Promise<void> {
-    while (this.#queues.size > 0) await Promise.allSettled([...this.#queues.values()]);
+    while (this.#queues.size > 0 || this.#backgroundWork.size > 0) await Promise.allSettled([...this.#queues.values(), ...this.#backgroundWork]);
   }
 
   async close(): Promise<void> {
@@ -782,7 +899,7 @@ export class ProjectRegistry {
       const time = Date.parse(request.sourceBranchTime);
       if (time > Date.now()) throw postgresErrors.sourceInFuture('spec.source_branch_time');
       const oldest = Math.max(Date.parse(source.createTime), Date.now() - project.historyRetentionSeconds * 1000);
-      if (time < oldest) throw postgresErrors.sourceTooOld('spec.source_branch_time', new Date(oldest).toISOString());
+      if (time < oldest) throw postgresErrors.sourceTooOld('spec.source_branch_time', `${request.sourceBranchTime} is before ${new Date(oldest).toISOString()}.`);
       return { time: request.sourceBranchTime };
     }
     return {};
@@ -790,11 +907,26 @@ export class ProjectRegistry {
 
   /**
    * A branch is a real copy of its source as of the branch point, made by PostgreSQL's own
-   * recovery — the point-in-time machinery child instances use (issue 6,
-   * `emulator/postgres/point-in-time.ts`). Until that lands the operation fails by name.
+   * recovery (base backup + archived WAL + recovery target, `emulator/postgres/point-in-time.ts`,
+   * shared with child instances), not by replaying SQL: writes on the branch never reach the
+   * source. Returns where the copy left the source's history.
    */
-  async #copyBranchData(_source: BranchRecord, _branch: BranchRecord, _at: { time?: string; lsn?: string }): Promise<void> {
-    throw errors.notImplemented('Branches made from another branch (they need point-in-time copies of a server)', { feature: 'branch-copy' });
+  async #copyBranchData(source: BranchRecord, branch: BranchRecord, at: { time?: string; lsn?: string }): Promise<{ lsn: string }> {
+    const target: RecoveryTarget = at.lsn !== undefined ? { kind: 'lsn', lsn: at.lsn } : at.time !== undefined ? { kind: 'time', time: new Date(at.time) } : { kind: 'latest' };
+    let copy: RestoredCopy;
+    try {
+      copy = await this.#compute(source).copyInto(this.#compute(branch), target);
+    } catch (error) {
+      await this.#deps.compute.destroy(branch.dataUid, branch.name).catch((cleanup: unknown) => this.#deps.log(`branch ${branch.name}: cleaning up a failed copy: ${describe(cleanup)}`));
+      if (error instanceof PointInTimeError) {
+        const field = at.lsn !== undefined ? 'spec.source_branch_lsn' : 'spec.source_branch_time';
+        if (error.code === 'TARGET_OUTSIDE_RETENTION') throw postgresErrors.sourceTooOld(field, error.message);
+        if (error.code === 'TARGET_IN_FUTURE') throw postgresErrors.sourceInFuture(field);
+      }
+      throw error;
+    }
+    this.#startHistory(branch);
+    return { lsn: copy.lsn };
   }
 
   async #bringUpRoot(project: ProjectRecord, branch: BranchRecord, database: string): Promise<void> {
@@ -807,6 +939,8 @@ export class ProjectRegistry {
       });
       if (database !== PROJECT_DEFAULTS.database && !(await server.databaseExists(database))) await server.createDatabase(database);
     });
+    // A project's history starts at once: branches as of any moment since its creation work.
+    await compute.takeBackup();
     const time = now();
     const ownerRole: PostgresRoleRecord = {
       name: `${branch.name}/roles/owner`,
@@ -838,6 +972,29 @@ export class ProjectRegistry {
     await this.#save();
   }
 
+  /**
+   * A copied branch's history starts with a base backup: branches can then be made from it as of
+   * any later moment. Taken in the background (PostgreSQL's backup waits seconds for its WAL to be
+   * archived), so that making the branch does not wait for it; a copy "as of now" asked for before
+   * it is done takes one of its own (point-in-time.ts), one as of a time before it is refused
+   * (fidelity gap branch-history-start). A project's first branch waits for it instead.
+   */
+  #startHistory(branch: BranchRecord): void {
+    const compute = this.#compute(branch);
+    const started = compute.takeBackup().catch((error: unknown) => this.#deps.log(`branch ${branch.name}: the base backup that starts its history failed: ${describe(error)}`));
+    this.#backgroundWork.add(started);
+    this.#historyStarts.set(branch.name, started);
+    void started.finally(() => {
+      this.#backgroundWork.delete(started);
+      if (this.#historyStarts.get(branch.name) === started) this.#historyStarts.delete(branch.name);
+    });
+  }
+
+  /** A branch about to be stopped or removed: its first base backup finishes (or fails) first. */
+  async #historyStarted(branch: BranchRecord): Promise<void> {
+    await this.#historyStarts.get(branch.name);
+  }
+
   async #attach(endpoint: EndpointRecord): Promise<void> {
     const branch = this.#state.branches[endpoint.branch];
     await this.#compute(branch).attach(endpoint);
@@ -845,6 +1002,7 @@ export class ProjectRegistry {
 
   /** Soft delete: its endpoints stop listening and its server stops; the data stays. */
   async #sleepBranch(branch: BranchRecord): Promise<void> {
+    await this.#historyStarted(branch);
     const compute = this.#compute(branch);
     for (const endpoint of childrenOf(this.#state.endpoints, branch.name)) {
       await compute.detach(endpoint.uid);
@@ -859,6 +1017,8 @@ export class ProjectRegistry {
 
   async #purgeBranch(branch: BranchRecord): Promise<void> {
     this.#clearExpiry(branch.name);
+    // Its data directory goes away: nothing may still be copying into it.
+    await this.#historyStarted(branch);
     await this.#deps.compute.destroy(branch.dataUid, branch.name);
     for (const records of [this.#state.endpoints, this.#state.roles, this.#state.databases] as Record<string, { branch: string }>[]) {
       for (const [name, record] of Object.entries(records)) if (record.branch === branch.name) delete records[name];

@@ -187,6 +187,7 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
       reservedAddresses: () => instances.list().map((record) => record.address),
     });
     const projectRegistry = projects;
+    instances.setUpgrader((record) => projectRegistry.adoptInstance(record));
     cleanups.push(() => projectRegistry.close());
 
     const lakehouse = lazyLakehouse(() =>
@@ -241,7 +242,7 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
         ...emulatorRoutes(() => ({ service: 'lakebase-emulator', dataDir, pid: process.pid, startedAt })),
         ...oauthRoutes({ identities, tokens, host: () => host }),
         ...scimRoutes(),
-        ...databaseRoutes({ instances, roles, catalog, credentials }),
+        ...databaseRoutes({ instances, roles, catalog, credentials, projects: projectRegistry }),
         ...postgresRoutes(projectRegistry),
         ...warehouseRoutes({ warehouses, endpoint: () => ({ hostname: '127.0.0.1', port: endpointPort }) }),
         ...unityCatalogRoutes(lakehouse),

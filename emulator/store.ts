@@ -42,6 +42,11 @@ export interface InstanceRecord {
    * died and is being restarted, or could not be (`emulator_state_message` in the API).
    */
   stateMessage?: string;
+  /**
+   * The Autoscaling project this instance was upgraded to (`PATCH …/upgrade`): its server is then
+   * the project's production branch, reached at this address too; the instance stays AVAILABLE.
+   */
+  upgradedToProject?: string;
 }
 
 /** A Unity Catalog catalog bound to a database of an instance (`POST /catalogs`). */

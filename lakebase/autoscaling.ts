@@ -47,6 +47,7 @@ export interface ComputeSettings {
 export interface Branch {
   name: string;
   branch_id?: string;
+  uid?: string;
   parent?: string;
   create_time?: string;
   status?: {
@@ -65,6 +66,7 @@ export interface Branch {
 export interface Endpoint {
   name: string;
   endpoint_id?: string;
+  uid?: string;
   parent?: string;
   status?: ComputeSettings & {
     endpoint_type?: EndpointType;
@@ -360,4 +362,31 @@ export function operationResult<T>(operation: Operation<T>): T {
     throw new LakebaseError(AUTOSCALING_ERRORS.operationFailed, `The operation ${operation.name} failed: ${code}${operation.error.message ?? 'unknown error'}`);
   }
   return operation.response as T;
+}
+
+export interface OperationWaitOptions {
+  /** What is awaited, for messages: "the project shop to be created". */
+  description: string;
+  /** Stops the waiting (an interrupt), never the operation. */
+  signal?: AbortSignal;
+  onProgress?: (progress: { state: string; detail?: string }) => void;
+  timeoutMs?: number;
+}
+
+/**
+ * Polls the operation (`GET /api/2.0/postgres/{operation}`) until `done`, as the SDKs' waiters do,
+ * on the shared waiting loop (`waiting.ts`): the result is the operation's `response`; its `error`
+ * ends the wait as one line (`[ERROR_CODE] message`); an interrupt stops the waiting only.
+ */
+export async function waitForOperation<T>(api: AutoscalingApi, operation: Operation<T>, options: OperationWaitOptions): Promise<T> {
+  if (operation.done) return operationResult(operation);
+  const { waitFor } = await import('./waiting.js');
+  return waitFor<Operation<T>, T>({
+    description: options.description,
+    poll: () => api.getOperation<T>(operation.name),
+    check: (current) => (current.done ? { done: true, result: operationResult(current) } : { done: false, state: 'RUNNING', detail: 'the operation to finish' }),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onProgress ? { onProgress: (progress) => options.onProgress?.({ state: progress.state, ...(progress.detail ? { detail: progress.detail } : {}) }) } : {}),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+  });
 }

@@ -36,7 +36,7 @@ export interface RefresherOptions {
   /**
    * What kind of login the tokens are for, when not Provisioned instances: an Autoscaling
    * endpoint's credential (`POST /api/2.0/postgres/credentials {endpoint}`) opens that endpoint
-   * only, so each endpoint gets its own refresher (`autoscaling:projects/p/branches/b/endpoints/e`).
+   * only, so each endpoint gets its own refresher (`autoscaling:projects/p/branches/b/endpoints/e (uid)`).
    * Refreshers of one identity with different scopes never share tokens.
    */
   scope?: string;
@@ -87,7 +87,7 @@ export interface RefresherStatus {
   state: RefresherState;
   workspaceHost: string;
   identity: string;
-  /** Undefined for Provisioned instances; `autoscaling:<endpoint>` for an Autoscaling endpoint. */
+  /** Undefined for Provisioned instances; `autoscaling:<endpoint> (<uid>)` for an Autoscaling endpoint. */
   scope: string | undefined;
   /** The instances (or the Autoscaling endpoint) the tokens open. */
   instanceNames: string[];

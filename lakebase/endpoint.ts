@@ -6,8 +6,8 @@
 // `projects/p[/branches/b[/endpoints/e]]`. `readOnly` picks the branch's read-only endpoint,
 // `pooled` its pooled host. Tokens come from `POST /api/2.0/postgres/credentials {endpoint}`: a
 // token opens that endpoint only, so each endpoint has its own refresher (scope
-// `autoscaling:<endpoint>`), with the Provisioned refresher's guarantees (minted ahead of expiry,
-// open connections never dropped).
+// `autoscaling:<endpoint> (<uid>)`), with the Provisioned refresher's guarantees (minted ahead of
+// expiry, open connections never dropped).
 import { inspect } from 'node:util';
 import pg from 'pg';
 import { AUTOSCALING_COMMANDS, autoscalingApi, kindOfName } from './autoscaling';
@@ -155,7 +155,9 @@ export async function connectEndpoint(options: EndpointConnectOptions): Promise<
   const refresher = (options.refreshers ?? sharedRefreshers).obtain({
     workspaceHost: workspace.host,
     identity: identity.name,
-    scope: `autoscaling:${endpoint.name}`,
+    // With the uid: an endpoint made again under the same name (a reset branch) is another one,
+    // whose logins the old endpoint's tokens do not open.
+    scope: `autoscaling:${endpoint.name}${endpoint.uid ? ` (${endpoint.uid})` : ''}`,
     // The endpoint's credential, whatever instance names the refresher keeps (only this endpoint).
     mint: () => api.generateCredential(endpoint.name),
     ...options.refresh,

@@ -31,6 +31,8 @@ export interface AutoscalingPlacement {
   readOnly: boolean;
   pooled: boolean;
   profile?: string;
+  /** Where the connection was before `branch create --connect` moved it; `branch delete` moves it back. */
+  returnTo?: AutoscalingPlacement;
 }
 
 /** A session just opened, with what the connect verb tells the user about it. */

@@ -21,8 +21,11 @@ export interface MagicServices {
   settings: Settings;
   /** What each session's database holds, for completion in SQL text. */
   catalogs: CatalogCache;
-  /** The token refreshers in use, for `%lakebase token`. */
-  refreshers: { list(): readonly Pick<CredentialRefresher, 'status' | 'refresh'>[] };
+  /**
+   * The token refreshers in use, for `%lakebase token`; `stop` retires one whose endpoint is gone
+   * (a deleted branch's), so that it neither keeps minting nor shows failures.
+   */
+  refreshers: { list(): readonly Pick<CredentialRefresher, 'status' | 'refresh' | 'stop'>[] };
   /** Every verb, for `%lakebase help`. */
   verbs: VerbRegistry<MagicServices>;
   /**

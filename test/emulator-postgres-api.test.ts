@@ -5,7 +5,7 @@
 // with LAKEBASE_TEST_CREATE_INSTANCES=1; emulator-only assertions are skipped).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { completed, connectEndpoint, createProject, expectStatus, getEndpoint, mintCredential, waitForOperation } from './support/autoscaling';
-import { openWorkspaceUnderTest, realWorkspaceConfigured } from './support/workspace-under-test';
+import { openWorkspaceUnderTest, realWorkspaceConfigured, waitFor } from './support/workspace-under-test';
 import type { WorkspaceUnderTest } from './support/workspace-under-test';
 
 const REAL = realWorkspaceConfigured();
@@ -251,5 +251,175 @@ describe.skipIf(REAL)('soft delete and undelete keep the data', () => {
     const operation = await waitForOperation(target, await target.request('DELETE', `/api/2.0/postgres/${kept}?purge=true`));
     expect(operation.response).toEqual({ '@type': 'type.googleapis.com/google.protobuf.Empty' });
     expect((await target.request('GET', `/api/2.0/postgres/${kept}`)).status).toBe(404);
+  });
+});
+
+describe.skipIf(REAL)('upgrading a Provisioned instance to Autoscaling', () => {
+  test('PATCH …/upgrade: UPGRADING, then a project with the same data; the instance keeps answering', async () => {
+    const name = target.uniqueName('legacy');
+    const sdk = target.client;
+    const instance = await (await sdk.database.createDatabaseInstance({ database_instance: { name, capacity: 'CU_1' } })).wait();
+    createdProjects.push(`projects/${name}`);
+    const { readFile } = await import('node:fs/promises');
+    const pg = (await import('pg')).default;
+    const ca = await readFile(target.emulator!.caCertPath, 'utf8');
+    const instanceLogin = async () => {
+      const credential = await sdk.database.generateDatabaseCredential({ instance_names: [name], request_id: 'upgrade-test' });
+      const client = new pg.Client({ host: instance.read_write_dns, port: 5432, user: me, password: credential.token, database: 'databricks_postgres', ssl: { ca } });
+      await client.connect();
+      return client;
+    };
+    const before = await instanceLogin();
+    await before.query('CREATE TABLE kept (n int)');
+    await before.query('INSERT INTO kept VALUES (7)');
+    await before.end();
+
+    const upgrading = await target.request('PATCH', `/api/2.0/database/instances/${name}/upgrade`);
+    expect(expectStatus(upgrading, 200).state).toBe('UPGRADING');
+    await waitFor(() => sdk.database.getDatabaseInstance({ name }), (current) => current.state === 'AVAILABLE', 'the instance to be AVAILABLE again');
+
+    const project = expectStatus(await target.request('GET', `/api/2.0/postgres/projects/${name}`), 200);
+    expect((project.status as Record<string, unknown>).owner).toBe(me);
+    const viaProject = await connectEndpoint(target, `projects/${name}/branches/production/endpoints/primary`, me);
+    try {
+      expect((await viaProject.query('SELECT n FROM kept')).rows).toEqual([{ n: 7 }]);
+      await viaProject.query('INSERT INTO kept VALUES (8)');
+    } finally {
+      await viaProject.end();
+    }
+    // The instance's address and credentials still work, on the same data.
+    const after = await instanceLogin();
+    try {
+      expect((await after.query('SELECT array_agg(n ORDER BY n) AS ns FROM kept')).rows[0].ns).toEqual([7, 8]);
+    } finally {
+      await after.end();
+    }
+    const stop = await target.request('PATCH', `/api/2.0/database/instances/${name}?update_mask=stopped`, { name, stopped: true });
+    expect(stop.status).toBe(400);
+    expect(String(stop.body.message)).toContain(`projects/${name}`);
+    const again = await target.request('PATCH', `/api/2.0/database/instances/${name}/upgrade`);
+    expect(again.status).toBe(400);
+  });
+});
+
+describe.skipIf(!(!REAL || process.env.LAKEBASE_TEST_CREATE_INSTANCES === '1'))('branches are real copies', () => {
+  test('a branch as of a time before a destructive DELETE has the rows; writes on it never reach its parent', async () => {
+    const source = await newProject('branchy');
+    const sourceEndpoint = `${source}/branches/production/endpoints/primary`;
+    const writer = await connectEndpoint(target, sourceEndpoint, me);
+    let before: string;
+    try {
+      await writer.query('CREATE TABLE orders (id int PRIMARY KEY)');
+      await writer.query('INSERT INTO orders SELECT generate_series(1, 50)');
+      // As text with PostgreSQL's microseconds: a JS Date would round down to the millisecond, to
+      // a moment that may be before the INSERT's commit.
+      before = (await writer.query(`SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS t`)).rows[0].t as string;
+      await writer.query('DELETE FROM orders WHERE id > 10');
+    } finally {
+      await writer.end();
+    }
+    const started = await target.request('POST', `/api/2.0/postgres/${source}/branches?branch_id=before-delete`, { spec: { source_branch_time: before } });
+    const branch = await completed(target, started);
+    expect(branch).toMatchObject({ name: `${source}/branches/before-delete`, status: { current_state: 'READY', default: false, source_branch: `${source}/branches/production` } });
+    // Milliseconds on the wire, rounded up from the microseconds asked for.
+    expect(Date.parse((branch.status as Record<string, string>).source_branch_time) - Date.parse(before)).toBeGreaterThanOrEqual(0);
+    expect(Date.parse((branch.status as Record<string, string>).source_branch_time) - Date.parse(before)).toBeLessThanOrEqual(1);
+    expect((branch.status as Record<string, string>).source_branch_lsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+
+    const branchEndpoint = `${source}/branches/before-delete/endpoints/primary`;
+    const onBranch = await connectEndpoint(target, branchEndpoint, me);
+    try {
+      expect((await onBranch.query('SELECT count(*)::int AS n FROM orders')).rows[0].n).toBe(50);
+      await onBranch.query('DROP TABLE orders');
+    } finally {
+      await onBranch.end();
+    }
+    const onParent = await connectEndpoint(target, sourceEndpoint, me);
+    try {
+      expect((await onParent.query('SELECT count(*)::int AS n FROM orders')).rows[0].n).toBe(10);
+    } finally {
+      await onParent.end();
+    }
+
+    // As of now (no time): the parent's state at creation; a branch of a branch works too.
+    await completed(target, await target.request('POST', `/api/2.0/postgres/${source}/branches?branch_id=now`, {}));
+    const now = await connectEndpoint(target, `${source}/branches/now/endpoints/primary`, me);
+    try {
+      expect((await now.query('SELECT count(*)::int AS n FROM orders')).rows[0].n).toBe(10);
+    } finally {
+      await now.end();
+    }
+    await completed(target, await target.request('POST', `/api/2.0/postgres/${source}/branches?branch_id=grandchild`, { spec: { source_branch: `${source}/branches/before-delete` } }));
+    const grandchild = await connectEndpoint(target, `${source}/branches/grandchild/endpoints/primary`, me);
+    try {
+      expect((await grandchild.query("SELECT to_regclass('orders') AS t")).rows[0].t).toBeNull();
+    } finally {
+      await grandchild.end();
+    }
+
+    const listed = expectStatus(await target.request('GET', `/api/2.0/postgres/${source}/branches`), 200).branches as { name: string }[];
+    expect(listed.map((b) => b.name).sort()).toEqual([`${source}/branches/before-delete`, `${source}/branches/grandchild`, `${source}/branches/now`, `${source}/branches/production`]);
+    // A branch that others were made from is deleted after them.
+    const refused = await target.request('DELETE', `/api/2.0/postgres/${source}/branches/before-delete`);
+    expect(refused.status).toBe(400);
+    await completed(target, await target.request('DELETE', `/api/2.0/postgres/${source}/branches/grandchild?purge=true`));
+    await waitForOperation(target, await target.request('DELETE', `/api/2.0/postgres/${source}/branches/before-delete`));
+    const deleted = expectStatus(await target.request('GET', `/api/2.0/postgres/${source}/branches/before-delete`), 200);
+    expect((deleted.status as Record<string, unknown>).current_state).toBe('DELETED');
+  });
+
+  test('a branch with a ttl deletes itself when it expires', async () => {
+    await completed(target, await target.request('POST', `/api/2.0/postgres/${project}/branches?branch_id=short-lived`, { spec: { ttl: '2s' } }));
+    await waitFor(
+      () => target.request('GET', `/api/2.0/postgres/${project}/branches/short-lived`),
+      (reply) => reply.status === 404,
+      'the expired branch to be gone',
+      60_000,
+    );
+  });
+
+  test('a branch point before the source\'s history is refused', async () => {
+    const long = new Date(Date.now() - 3 * 86_400_000).toISOString();
+    const reply = await target.request('POST', `/api/2.0/postgres/${project}/branches?branch_id=too-old`, { spec: { source_branch_time: long } });
+    expect(reply.status).toBe(400);
+    expect(reply.body.error_code).toBe('INVALID_PARAMETER_VALUE');
+    const future = await target.request('POST', `/api/2.0/postgres/${project}/branches?branch_id=future`, { spec: { source_branch_time: new Date(Date.now() + 3_600_000).toISOString() } });
+    expect(future.status).toBe(400);
+  });
+});
+
+describe.skipIf(!(!REAL || process.env.LAKEBASE_TEST_CREATE_INSTANCES === '1'))('updates', () => {
+  test('PATCH a project (display name, default endpoint settings) and a branch (protection, expiry); a protected branch refuses deletion', async () => {
+    const updated = await completed(
+      target,
+      await target.request('PATCH', `/api/2.0/postgres/${project}?update_mask=spec.display_name,spec.default_endpoint_settings`, {
+        spec: { display_name: 'Renamed', default_endpoint_settings: { autoscaling_limit_min_cu: 1, autoscaling_limit_max_cu: 4, suspend_timeout_duration: '600s' } },
+      }),
+    );
+    expect(updated.status).toMatchObject({ display_name: 'Renamed', default_endpoint_settings: { autoscaling_limit_max_cu: 4, suspend_timeout_duration: '600s' } });
+    const missing = await target.request('PATCH', `/api/2.0/postgres/${project}?update_mask=spec.display_name`, { spec: { pg_version: 17 } });
+    expect(missing.status).toBe(400);
+    expect(missing.body.message).toBe("Field 'spec.display_name' is in update_mask but not provided in request");
+
+    await completed(target, await target.request('POST', `/api/2.0/postgres/${project}/branches?branch_id=guarded`, {}));
+    const guarded = `${project}/branches/guarded`;
+    const protectedBranch = await completed(target, await target.request('PATCH', `/api/2.0/postgres/${guarded}?update_mask=spec.is_protected`, { spec: { is_protected: true } }));
+    expect((protectedBranch.status as Record<string, unknown>).is_protected).toBe(true);
+    const refused = await target.request('DELETE', `/api/2.0/postgres/${guarded}`);
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toBe('cannot delete protected branch');
+    const expiring = await completed(target, await target.request('PATCH', `/api/2.0/postgres/${guarded}?update_mask=spec.is_protected,spec.expiration`, { spec: { is_protected: false, ttl: '7200s' } }));
+    expect(Date.parse((expiring.status as Record<string, string>).expire_time)).toBeGreaterThan(Date.now() + 7_000_000);
+    const byName = await target.request('PATCH', `/api/2.0/postgres/${guarded}?update_mask=spec.ttl`, { spec: { ttl: '60s' } });
+    expect(byName.status).toBe(400);
+    expect(byName.body.message).toBe("Unknown field path in update_mask: 'spec.ttl'");
+
+    // Soft delete, then undelete: the branch is READY again.
+    await completed(target, await target.request('DELETE', `/api/2.0/postgres/${guarded}`));
+    const back = await completed(target, await target.request('POST', `/api/2.0/postgres/${guarded}/undelete`, {}));
+    expect((back.status as Record<string, unknown>).current_state).toBe('READY');
+    await completed(target, await target.request('DELETE', `/api/2.0/postgres/${guarded}?purge=true`));
+    const missingOk = await waitForOperation(target, await target.request('DELETE', `/api/2.0/postgres/${guarded}?allow_missing=true`));
+    expect(missingOk.done).toBe(true);
   });
 });

@@ -131,7 +131,10 @@ describe('connect by every name form', () => {
     await runMagicCell(magics, '%lakebase connect shop --pooled --as again', recordingHost());
     await runMagicCell(magics, '%lakebase connect shop --read-only', recordingHost());
     const scopes = refreshers.list().map((refresher) => refresher.status().scope);
-    expect(scopes.sort()).toEqual(['autoscaling:projects/shop/branches/production/endpoints/primary', 'autoscaling:projects/shop/branches/production/endpoints/reader']);
+    expect(scopes.sort()).toEqual([
+      expect.stringMatching(/^autoscaling:projects\/shop\/branches\/production\/endpoints\/primary \(ep-[0-9a-f]+\)$/),
+      expect.stringMatching(/^autoscaling:projects\/shop\/branches\/production\/endpoints\/reader \(ep-[0-9a-f]+\)$/),
+    ]);
     const table = String(await runMagicCell(magics, '%lakebase token', recordingHost()));
     expect(table).toContain('projects/shop/branches/production/endpoints/reader');
   });

@@ -98,7 +98,7 @@ describe('completion', () => {
 
   test.each<[string, string[], number]>([
     ['%lakebase co|', ['config', 'connect', 'connections'], 10],
-    ['%lakebase |', ['close', 'config', 'connect', 'connections', 'help', 'sql', 'token', 'use', 'warehouse'], 10],
+    ['%lakebase |', ['branch', 'close', 'config', 'connect', 'connections', 'database', 'endpoint', 'help', 'project', 'role', 'sql', 'token', 'use', 'warehouse'], 10],
     ['%lakebase sql --i|', ['--into'], 14],
     ['%lakebase sql --into rows --|', ['--chart', '--color', '--display-limit', '--on', '--stdin', '--x', '--y'], 26],
     ['%lakebase connect --sslmode ver|', ['verify-ca', 'verify-full'], 28],

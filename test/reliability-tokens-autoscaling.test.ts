@@ -37,7 +37,7 @@ beforeAll(async () => {
   refreshers.obtain({
     workspaceHost: workspace.host,
     identity: identity.name,
-    scope: `autoscaling:${endpoint}`,
+    scope: `autoscaling:${endpoint} (${(await api.getEndpoint(endpoint)).uid})`,
     retry: { initialDelayMs: 100, maxDelayMs: 1_000 },
     mint: async () => {
       const credential = await api.generateCredential(endpoint);
@@ -102,7 +102,9 @@ test(`four query loops on a recycling pool run across ${EXPIRIES_WANTED} token e
   expect(logins).toBeGreaterThan(EXPIRIES_WANTED);
   expect(statements).toBeGreaterThan(logins);
   expect(connection.refresher.status().consecutiveFailures).toBe(0);
-  expect(connection.refresher.status().scope).toBe('autoscaling:projects/busy/branches/production/endpoints/primary');
+  expect(connection.refresher.status().scope).toMatch(/^autoscaling:projects\/busy\/branches\/production\/endpoints\/primary \(ep-[0-9a-f]+\)$/);
+  // The connection uses the refresher set up above, whose mints were recorded.
+  expect(connection.refresher.status().tokensMinted).toBe(minted.length);
 }, 300_000);
 
 test('an emulator restart mid-session is survived: the next statement on a session and on a pool succeeds', async () => {

@@ -39,6 +39,11 @@ export interface InstanceServerOptions {
   /** Decides each login: the role asked for and the password given (a database token). */
   checkPassword: PasswordCheck;
   /**
+   * More server settings, as `-c name=value` at every start (e.g. `archivingSettings` of
+   * point-in-time.ts for a server whose history branches are copied from).
+   */
+  settings?: Readonly<Record<string, string>>;
+  /**
    * Whether the server opens its own login gateway at `address` (default true). A Lakebase
    * Autoscaling branch's server has none: its endpoints' gateways (`emulator/compute.ts`) reach
    * it through `socketPath`, and outlive it while the branch is scaled to zero.
@@ -690,6 +695,7 @@ class PostgresInstanceServer implements InstanceServer, PrivateServer {
       '-c', `extension_control_path=$system:${EXTENSION_SHARE_DIR}`,
       // Names the processes in `ps` (postgres: lakebase 127.0.3.7: checkpointer).
       '-c', `cluster_name=lakebase ${this.#purpose === 'template' ? 'template' : address}`,
+      ...(this.#purpose === 'template' ? [] : Object.entries(this.#options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`])),
     ];
     this.#recentLog.length = 0;
     const child = spawn(binaries.postgres, args, {

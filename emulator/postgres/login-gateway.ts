@@ -177,8 +177,12 @@ class Gateway implements LoginGateway {
 
   close(): Promise<void> {
     this.#closed ??= (async () => {
+      // Resolved once the address is free again, so that a gateway opened right after this one
+      // closed (an endpoint undeleted, a compute attached again) can listen there.
+      const unbound = this.#server.listening ? new Promise<void>((resolve) => this.#server.once('close', () => resolve())) : Promise.resolve();
       this.stopListening();
       await Promise.all([...this.#connections].map((connection) => connection.destroy()));
+      await unbound;
     })();
     return this.#closed;
   }

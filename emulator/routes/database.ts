@@ -6,6 +6,7 @@ import { caller, onlyFields, optionalBoolean, optionalString, queryBoolean, requ
 import type { Reply, Route } from '../http';
 import { parseCreateInstance, parseInstanceUpdate, renderInstance } from '../instance-wire';
 import type { InstanceRegistry } from '../instances';
+import type { ProjectRegistry } from '../projects';
 import { paginate, parsePageSize } from '../pagination';
 import type { RoleAttributes } from '../hosting';
 import type { IdentityType, InstanceRoles, RoleView } from '../roles';
@@ -14,6 +15,8 @@ import type { UnityCatalog } from '../unity-catalog';
 
 export interface DatabaseServices {
   instances: InstanceRegistry;
+  /** For `PATCH /instances/{name}/upgrade`, which makes the instance an Autoscaling project. */
+  projects: Pick<ProjectRegistry, 'projectForInstance'>;
   roles: InstanceRoles;
   catalog: UnityCatalog;
   credentials: CredentialIssuer;
@@ -64,8 +67,17 @@ function parseRoleAttributes(value: unknown): Partial<RoleAttributes> {
   return parsed;
 }
 
-function instanceRoutes({ instances }: DatabaseServices): Route[] {
+function instanceRoutes({ instances, projects }: DatabaseServices): Route[] {
   return [
+    {
+      // PY `upgrade_database_instance_to_autoscaling` (2026-07-30): no body; answers the instance, UPGRADING.
+      method: 'PATCH', path: `${BASE}/instances/{name}/upgrade`, authenticated: true,
+      async handle(request) {
+        const record = instances.get(request.params.name);
+        if (record.upgradedToProject === undefined) projects.projectForInstance(record.name);
+        return ok(renderInstance(await instances.upgrade(record.name), { includeCustomTags: true }));
+      },
+    },
     {
       method: 'POST', path: `${BASE}/instances`, authenticated: true,
       async handle(request) {

@@ -2,6 +2,7 @@
 // raw requests with the SDK's auth (the JS SDK 0.17 has no postgres service), operations waited on
 // as the Python SDK's waiters do, and Postgres logins on an endpoint with a minted credential.
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import pg from 'pg';
 import type { RawReply, WorkspaceUnderTest } from './workspace-under-test';
 
@@ -30,10 +31,17 @@ export async function waitForOperation(target: WorkspaceUnderTest, started: RawR
   return operation;
 }
 
-/** The operation's response; fails with its error. */
+/** The operation's response; fails with its error (and, for an internal error, the emulator log's last lines). */
 export async function completed(target: WorkspaceUnderTest, started: RawReply): Promise<Record<string, unknown>> {
   const operation = await waitForOperation(target, started);
-  if (operation.error) throw new Error(`operation ${operation.name} failed: [${operation.error.error_code}] ${operation.error.message}`);
+  if (operation.error) {
+    let log = '';
+    if (operation.error.error_code === 'INTERNAL_ERROR' && target.emulator) {
+      const lines = (await readFile(join(target.emulator.dataDir, 'emulator.log'), 'utf8').catch(() => '')).trimEnd().split('\n');
+      log = `\nlast lines of the emulator log:\n${lines.slice(-40).join('\n')}`;
+    }
+    throw new Error(`operation ${operation.name} failed: [${operation.error.error_code}] ${operation.error.message}${log}`);
+  }
   if (!operation.response) throw new Error(`operation ${operation.name} finished without a response`);
   return operation.response;
 }

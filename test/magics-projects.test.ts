@@ -1,0 +1,170 @@
+// The Lakebase Autoscaling verbs (project, branch, endpoint, role, database) on a real local
+// emulator, and the branch workflow: `branch create NAME --connect` moves the current connection
+// to a real copy, a destructive migration there leaves production alone, `branch delete` (after
+// confirmation) moves the connection back.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RunningEmulator } from '../emulator/contracts';
+import { startEmulator } from '../emulator/index';
+import { createMagics, Magics } from '../magics';
+import { createConnectors } from '../magics/connectors';
+import { OperationOutput, ResourceOutput } from '../magics/verbs/projects';
+import { StatusLineView } from '../magics/status-line';
+import { createRefresherRegistry } from '../lakebase/credentials';
+import { LakebaseError } from '../lakebase/errors';
+import type { Branch, Endpoint, Project } from '../lakebase/autoscaling';
+import { ResultSet } from '../lakebase/result-set';
+import { freePort } from './support/postgres';
+import { recordingHost, RecordingHost, runMagicCell } from './support/magic-host';
+
+let emulator: RunningEmulator;
+let dataDir: string;
+let home: string;
+let magics: Magics;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'magics-projects-'));
+  home = await mkdtemp(join(tmpdir(), 'magics-projects-home-'));
+  emulator = await startEmulator({ dataDir, port: await freePort(), transitionDelayMs: 0 });
+  const refreshers = createRefresherRegistry();
+  magics = createMagics({
+    refreshers,
+    connectors: createConnectors({
+      env: { HOME: home, DATABRICKS_CONFIG_FILE: join(home, '.databrickscfg') },
+      refreshers,
+      embedded: { dataDir, ensureEmulator: async () => emulator },
+    }),
+  });
+});
+
+afterAll(async () => {
+  await magics?.close();
+  await emulator?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+  await rm(home, { recursive: true, force: true });
+});
+
+const run = (source: string, host: RecordingHost = recordingHost()) => runMagicCell(magics, source, host);
+
+async function failing(source: string, host: RecordingHost = recordingHost()): Promise<LakebaseError> {
+  const outcome = await run(source, host).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  expect(outcome).toBeInstanceOf(LakebaseError);
+  return outcome as LakebaseError;
+}
+
+const rows = async (sql: string) => ((await run(`%lakebase sql ${sql}`)) as ResultSet).rows;
+
+describe('projects', () => {
+  test('project create waits under a live status line and returns the project; list, get, --no-wait', async () => {
+    const host = recordingHost();
+    const created = (await run('%lakebase project create shop --suspend-timeout 5m', host)) as ResourceOutput<Project>;
+    expect(created).toBeInstanceOf(ResourceOutput);
+    expect(created.resource.name).toBe('projects/shop');
+    expect(String(created)).toMatch(/ default branch +\| projects\/shop\/branches\/production/);
+    // One status line, published then updated in place, ending DONE.
+    const lines = host.displays.filter((display) => display.value instanceof StatusLineView);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(new Set(lines.map((display) => display.options?.displayId)).size).toBe(1);
+    expect(String((lines.at(-1)?.value as StatusLineView).toString())).toMatch(/^project shop · create · DONE · /);
+
+    expect(String(await run('%lakebase project list'))).toMatch(/\n shop +\| shop +\| production +\| /);
+    expect(String(await run('%lakebase project get shop'))).toContain('projects/shop');
+    const started = await run('%lakebase project create later --no-wait');
+    expect(started).toBeInstanceOf(OperationOutput);
+    expect((started as OperationOutput).operation.name).toMatch(/^projects\/later\/operations\//);
+    const taken = await failing('%lakebase project create shop');
+    expect(taken.code).toBe('ALREADY_EXISTS');
+  });
+
+  test('project delete asks first (or needs --yes); undelete brings it back', async () => {
+    await run('%lakebase project create doomed');
+    const refused = await failing('%lakebase project delete doomed');
+    expect(refused.code).toBe('CONFIRMATION_REQUIRED');
+    expect(String(await run('%lakebase project delete doomed', recordingHost({ answers: ['n'] })))).toBe('Kept the project doomed.');
+    expect(String(await run('%lakebase project delete doomed', recordingHost({ answers: ['y'] })))).toMatch(/^Deleted the project doomed; undelete it within 7 days/);
+    expect(String(await run('%lakebase project list --deleted'))).toMatch(/\n doomed +\|.*\| 20\d\d-/);
+    expect(((await run('%lakebase project undelete doomed')) as ResourceOutput<Project>).resource.delete_time).toBeUndefined();
+    await run('%lakebase project delete doomed --purge --yes');
+    expect((await failing('%lakebase project get doomed')).code).toBe('PROJECT_NOT_FOUND');
+  });
+});
+
+describe('the branch workflow', () => {
+  test('branch create --connect moves the connection to a real copy; branch delete moves it back', async () => {
+    await run('%lakebase connect shop');
+    await run('%%lakebase\nCREATE TABLE customers (id int PRIMARY KEY, email text NOT NULL);\nINSERT INTO customers VALUES (1, \'a@x\'), (2, \'b@x\'), (3, \'c@x\');');
+
+    const host = recordingHost();
+    const branch = (await run('%lakebase branch create try-migration --connect', host)) as ResourceOutput<Branch>;
+    expect(branch.resource.status).toMatchObject({ current_state: 'READY', source_branch: 'projects/shop/branches/production' });
+    expect(host.stdoutText()).toMatch(/"shop" is on the branch try-migration now .*; %lakebase branch delete try-migration moves it back to production/);
+    expect(String(await run('%lakebase connections'))).toMatch(/\n shop +\| \* +\| Lakebase Autoscaling +\| /);
+    expect(String(await run('%lakebase branch list'))).toMatch(/\n try-migration +\| \* +\| READY +\| +\| production at /);
+
+    // A destructive migration on the branch.
+    await run('%%lakebase\nALTER TABLE customers DROP COLUMN email;\nDELETE FROM customers WHERE id > 1;');
+    expect(await rows('SELECT * FROM customers')).toEqual([{ id: 1 }]);
+    // Production is untouched: compare through a second connection.
+    await run('%lakebase connect shop/production --as prod');
+    expect(await rows('SELECT count(*)::int AS n, count(email)::int AS emails FROM customers')).toEqual([{ n: 3, emails: 3 }]);
+    await run('%lakebase use shop');
+
+    expect((await failing('%lakebase branch delete try-migration')).code).toBe('CONFIRMATION_REQUIRED');
+    const deleting = recordingHost({ answers: ['y'] });
+    const deleted = String(await run('%lakebase branch delete try-migration', deleting));
+    expect(deleting.prompts[0].prompt).toContain('Connections on it move: "shop" back to production.');
+    expect(deleted).toMatch(/^Deleted the branch try-migration\. "shop" is back on production \(/);
+    expect(await rows('SELECT count(*)::int AS n FROM customers')).toEqual([{ n: 3 }]);
+    expect(String(await run('%lakebase branch list shop'))).not.toContain('try-migration');
+    // The deleted branch's endpoint refresher is retired: %lakebase token no longer lists it.
+    expect(String(await run('%lakebase token'))).not.toContain('try-migration');
+  });
+
+  test('branch create --at restores a point before a mistake; --ttl; a bad time is a clear error', async () => {
+    await run('%lakebase use shop');
+    const before = (await rows('SELECT clock_timestamp() AS t'))[0].t as Date;
+    await run('%lakebase sql DELETE FROM customers');
+    const restored = (await run(`%lakebase branch create shop/rescue --at ${before.toISOString()} --ttl 2h`)) as ResourceOutput<Branch>;
+    expect(Date.parse(restored.resource.status?.expire_time ?? '')).toBeGreaterThan(Date.now() + 3_500_000);
+    await run('%lakebase connect shop/rescue --as rescue');
+    expect(await rows('SELECT count(*)::int AS n FROM customers')).toEqual([{ n: 3 }]);
+    // reset: the branch becomes a fresh copy of its source as of now (the rows deleted since are gone there too).
+    await run('%lakebase sql --on rescue INSERT INTO customers VALUES (99, \'z@x\')');
+    const reset = (await run('%lakebase branch reset shop/rescue', recordingHost({ answers: ['y'] }))) as ResourceOutput<Branch>;
+    expect(reset.resource.status?.source_branch).toBe('projects/shop/branches/production');
+    // The connection on the branch followed it to the new copy.
+    expect((await run('%lakebase sql --on rescue SELECT count(*)::int AS n FROM customers')) as ResultSet).toMatchObject({ rows: [{ n: 0 }] });
+    await run('%lakebase close rescue');
+    await run('%lakebase branch delete shop/rescue --yes');
+    expect((await failing('%lakebase branch create shop/never --at yesterday')).code).toBe('MAGIC_INVALID_VALUE');
+  });
+});
+
+describe('endpoints, roles and databases of a branch', () => {
+  test('endpoint create, update (disable), list, delete', async () => {
+    const created = (await run('%lakebase endpoint create shop/production/reader --read-only --suspend-timeout 2m')) as ResourceOutput<Endpoint>;
+    expect(created.resource.status).toMatchObject({ endpoint_type: 'ENDPOINT_TYPE_READ_ONLY', suspend_timeout_duration: '120s' });
+    const disabled = (await run('%lakebase endpoint update shop/production/reader --disable')) as ResourceOutput<Endpoint>;
+    expect(disabled.resource.status?.disabled).toBe(true);
+    expect(String(await run('%lakebase endpoint list shop/production'))).toMatch(/\n reader +\| read-only +\| \w+ +\| yes +\| /);
+    await run('%lakebase endpoint delete shop/production/reader --yes');
+    const implicit = await failing('%lakebase endpoint delete shop/production/primary --yes');
+    expect(implicit.message).toMatch(/Read-write endpoints cannot be deleted/);
+  });
+
+  test('role create, list and delete for another identity; database create, list and delete owned by that role', async () => {
+    const second = emulator.secondUser!;
+    await run(`%lakebase role create shop/production ${second.userName} --id second-user --createdb`);
+    expect(String(await run('%lakebase role list shop/production'))).toContain(second.userName);
+    await run('%lakebase database create shop/production analytics --owner second-user');
+    expect(String(await run('%lakebase database list shop/production'))).toMatch(/\n analytics +\| analytics +\| second-user/);
+    await run('%lakebase database delete shop/production/analytics --yes');
+    await run('%lakebase role delete shop/production/second-user --yes');
+    expect(String(await run('%lakebase role list shop/production'))).not.toContain(second.userName);
+  });
+});
