@@ -63,6 +63,20 @@ export const CATALOG_NAME = { maxLength: 255, pattern: /^[A-Za-z0-9_]+$/ } as co
 /** Postgres identifiers: at most 63 bytes (NAMEDATALEN - 1). */
 export const POSTGRES_IDENTIFIER_MAX_BYTES = 63;
 
+/** Jobs API 2.2 limits (JS SDK `jobs/model.d.ts` docs; Databricks "Jobs limits"). */
+export const JOB_LIMITS = {
+  /** `jobs/list` `limit`: "greater than 0 and less or equal to 100", default 20. */
+  listJobs: { default: 20, max: 100 },
+  /** `runs/list` `limit`: "greater than 0 and less than 25", default 20; 0 means the maximum. */
+  listRuns: { default: 20, max: 25 },
+  maxTasks: 1000,
+  maxConcurrentRuns: 1000,
+  /** `wait_after_last_change_seconds` and `min_time_between_triggers_seconds`: "minimum allowed value is 60 seconds". */
+  minTableTriggerSeconds: 60,
+  /** Runs kept per job, oldest forgotten first (the real service keeps 60 days of runs). */
+  runsKeptPerJob: 500,
+} as const;
+
 /**
  * Where the emulator's workspace knowingly differs from the real service, as data (the instance
  * servers keep their own list, `INSTANCE_SERVER_FIDELITY_GAPS` in `postgres/fidelity.ts`; `emulator

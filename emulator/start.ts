@@ -32,7 +32,11 @@ import { dataDirLayout, prepareDataDir } from './paths';
 import type { DataDirLayout } from './paths';
 import { createPostgresHosting } from './postgres-hosting';
 import { removeAbandonedSocketDirectories } from './postgres/socket-directories';
+import { JobRegistry } from './jobs';
+import { PipelineRegistry } from './pipelines';
 import { InstanceRoles } from './roles';
+import { jobRoutes } from './routes/jobs';
+import { pipelineRoutes } from './routes/pipelines';
 import { databaseRoutes } from './routes/database';
 import { emulatorRoutes } from './routes/emulator';
 import { oauthRoutes } from './routes/oauth';
@@ -235,6 +239,13 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
     const catalog = new UnityCatalog(store, instances);
     const roles = new InstanceRoles(instances, identities);
     const credentials = new CredentialIssuer(instances, catalog, tokens, tokenTtlSeconds);
+    // Pipeline updates and job runs pass their states at a quarter of the transition delay each.
+    const stepDelayMs = transitionDelayMs / 4;
+    const pipelines = new PipelineRegistry({ store, stepDelayMs, log });
+    const jobs = new JobRegistry({ store, pipelines, stepDelayMs, host: () => host, log });
+    // Jobs first: their runs stop the pipeline updates they wait for.
+    cleanups.push(() => pipelines.close());
+    cleanups.push(() => jobs.close());
     const startedAt = new Date().toISOString();
     let host = '';
     const server = createApiServer({
@@ -247,6 +258,8 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
         ...warehouseRoutes({ warehouses, endpoint: () => ({ hostname: '127.0.0.1', port: endpointPort }) }),
         ...unityCatalogRoutes(lakehouse),
         ...statementRoutes({ lakehouse, warehouses, host: () => host }),
+        ...pipelineRoutes(pipelines),
+        ...jobRoutes(jobs, () => host),
       ],
       authenticate,
       log,
@@ -267,6 +280,8 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
 
     await instances.restore();
     await projectRegistry.restore();
+    await pipelines.restore();
+    await jobs.restore();
     // After the restores, which stopped the servers a killed emulator of this directory left: what
     // any earlier emulator left in the temporary directory goes too, once provably abandoned.
     await removeAbandonedSocketDirectories({ log });
