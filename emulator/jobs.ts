@@ -76,8 +76,8 @@ export interface TableCommitFeed {
 export interface JobRegistryDependencies {
   store: StateStore;
   pipelines: PipelineRegistry;
-  /** Where table-update triggers hear of commits; without it such triggers are refused. */
-  tableCommits?: () => TableCommitFeed | undefined;
+  /** Where table-update triggers hear of commits (the lakehouse); without it such triggers are refused. */
+  tableCommits?: TableCommitFeed;
   /** How long PENDING and TERMINATING last at least. */
   stepDelayMs: number;
   host: () => string;
@@ -324,7 +324,7 @@ export class JobRegistry {
   // Schedules and triggers
 
   #checkTrigger(settings: JobSettings): void {
-    if (settings.trigger && this.deps.tableCommits?.() === undefined) throw jobErrors.noTableFeed();
+    if (settings.trigger && this.deps.tableCommits === undefined) throw jobErrors.noTableFeed();
   }
 
   /** (Re)starts the job's schedule or trigger from its current settings. */
@@ -364,7 +364,7 @@ export class JobRegistry {
 
   #listenForCommits(): void {
     if (this.#unsubscribeCommits) return;
-    const feed = this.deps.tableCommits?.();
+    const feed = this.deps.tableCommits;
     if (!feed) return;
     this.#unsubscribeCommits = feed.onCommit(({ table }) => {
       for (const trigger of this.#triggers.values()) trigger.commit?.(table);
@@ -446,7 +446,7 @@ export class JobRegistry {
     await this.#pause(undefined);
     if (signal.aborted || run.tasks.some((task) => task.resultState === 'CANCELED')) return this.#cancelled(run);
     if (failure) {
-      return this.#finish(run, 'INTERNAL_ERROR', 'FAILED', `Task ${failure.taskKey} failed with message: ${failure.stateMessage}.`, {
+      return this.#finish(run, 'INTERNAL_ERROR', 'FAILED', `Task ${failure.taskKey} failed with message: ${failure.stateMessage.replace(/\.$/, '')}.`, {
         code: 'RUN_EXECUTION_ERROR',
         type: 'CLIENT_ERROR',
       });

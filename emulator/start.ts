@@ -33,6 +33,7 @@ import type { DataDirLayout } from './paths';
 import { createPostgresHosting } from './postgres-hosting';
 import { removeAbandonedSocketDirectories } from './postgres/socket-directories';
 import { JobRegistry } from './jobs';
+import type { TableCommitFeed } from './jobs';
 import { PipelineRegistry } from './pipelines';
 import { InstanceRoles } from './roles';
 import { jobRoutes } from './routes/jobs';
@@ -242,7 +243,25 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
     // Pipeline updates and job runs pass their states at a quarter of the transition delay each.
     const stepDelayMs = transitionDelayMs / 4;
     const pipelines = new PipelineRegistry({ store, stepDelayMs, log });
-    const jobs = new JobRegistry({ store, pipelines, stepDelayMs, host: () => host, log });
+    // Table-update triggers (and synced tables) hear of the lakehouse's commits; subscribing
+    // starts the lakehouse, which a job watching its tables needs anyway.
+    const tableCommits: TableCommitFeed = {
+      onCommit(listener) {
+        let stopped = false;
+        let stop: (() => void) | undefined;
+        lakehouse
+          .get()
+          .then((started) => {
+            if (!stopped) stop = started.onCommit(listener);
+          })
+          .catch((error: unknown) => log(`the lakehouse did not start for commit listeners: ${(error as Error).message}`));
+        return () => {
+          stopped = true;
+          stop?.();
+        };
+      },
+    };
+    const jobs = new JobRegistry({ store, pipelines, tableCommits, stepDelayMs, host: () => host, log });
     // Jobs first: their runs stop the pipeline updates they wait for.
     cleanups.push(() => pipelines.close());
     cleanups.push(() => jobs.close());
