@@ -35,6 +35,7 @@ import { removeAbandonedSocketDirectories } from './postgres/socket-directories'
 import { JobRegistry } from './jobs';
 import type { TableCommitFeed } from './jobs';
 import { PipelineRegistry } from './pipelines';
+import { SyncedTableRegistry } from './synced-tables';
 import { InstanceRoles } from './roles';
 import { jobRoutes } from './routes/jobs';
 import { pipelineRoutes } from './routes/pipelines';
@@ -262,6 +263,8 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
       },
     };
     const jobs = new JobRegistry({ store, pipelines, tableCommits, stepDelayMs, host: () => host, log });
+    const syncedTables = new SyncedTableRegistry({ store, instances, catalog, pipelines, lakehouse, commits: tableCommits, log });
+    cleanups.push(async () => syncedTables.close());
     // Jobs first: their runs stop the pipeline updates they wait for.
     cleanups.push(() => pipelines.close());
     cleanups.push(() => jobs.close());
@@ -272,7 +275,7 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
         ...emulatorRoutes(() => ({ service: 'lakebase-emulator', dataDir, pid: process.pid, startedAt })),
         ...oauthRoutes({ identities, tokens, host: () => host }),
         ...scimRoutes(),
-        ...databaseRoutes({ instances, roles, catalog, credentials, projects: projectRegistry }),
+        ...databaseRoutes({ instances, roles, catalog, credentials, projects: projectRegistry, syncedTables }),
         ...postgresRoutes(projectRegistry),
         ...warehouseRoutes({ warehouses, endpoint: () => ({ hostname: '127.0.0.1', port: endpointPort }) }),
         ...unityCatalogRoutes(lakehouse),
@@ -301,6 +304,7 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
     await projectRegistry.restore();
     await pipelines.restore();
     await jobs.restore();
+    await syncedTables.restore();
     // After the restores, which stopped the servers a killed emulator of this directory left: what
     // any earlier emulator left in the temporary directory goes too, once provably abandoned.
     await removeAbandonedSocketDirectories({ log });

@@ -95,6 +95,35 @@ export interface PipelineRecord {
   updates: PipelineUpdateRecord[];
 }
 
+export type SchedulingPolicy = 'SNAPSHOT' | 'TRIGGERED' | 'CONTINUOUS';
+
+/** A synced table (`POST /api/2.0/database/synced_tables`): a Delta table kept in an instance's PostgreSQL. */
+export interface SyncedTableRecord {
+  /** `catalog.schema.table` of the target; the catalog lower-cased as UC stores it. */
+  name: string;
+  instanceName: string;
+  databaseName: string;
+  /** Whether the target catalog is a database catalog (instance and database inferred from it). */
+  registeredCatalog: boolean;
+  sourceTable: string;
+  primaryKey: string[];
+  timeseriesKey?: string;
+  policy: SchedulingPolicy;
+  createDatabaseObjectsIfMissing: boolean;
+  newPipelineSpec?: { storage_catalog?: string; storage_schema?: string; pipeline_channel?: string; budget_policy_id?: string };
+  /** Given as `existing_pipeline_id` (returned in the spec), else absent. */
+  existingPipelineId?: string;
+  pipelineId: string;
+  createdAt: number;
+  /** The columns as last synced (Delta types), to tell additive schema changes from others. */
+  columns?: { name: string; type: string }[];
+  lastSync?: { version: number; commitTimestamp: string; start: string; end: string };
+  /** The last source version applied, and when. */
+  processed?: { version: number; at: string };
+  /** The pipeline update that made the first sync: while it runs, the table is still provisioning. */
+  initialUpdateId?: string;
+}
+
 export interface EmulatorState {
   version: 1;
   instances: Record<string, InstanceRecord>;
@@ -102,6 +131,8 @@ export interface EmulatorState {
   tables: Record<string, TableRecord>;
   /** Pipelines by id; absent in state files written before pipelines existed. */
   pipelines: Record<string, PipelineRecord>;
+  /** Synced tables by name. */
+  syncedTables: Record<string, SyncedTableRecord>;
   /** Jobs by id (as a decimal string), and their runs; see `jobs.ts`. */
   jobs: Record<string, JobRecord>;
   jobRuns: Record<string, JobRunRecord>;
@@ -124,7 +155,7 @@ export interface StateStore {
 }
 
 function emptyState(): EmulatorState {
-  return { version: 1, instances: {}, catalogs: {}, tables: {}, pipelines: {}, jobs: {}, jobRuns: {}, lastJobId: 0, lastRunId: 0 };
+  return { version: 1, instances: {}, catalogs: {}, tables: {}, pipelines: {}, syncedTables: {}, jobs: {}, jobRuns: {}, lastJobId: 0, lastRunId: 0 };
 }
 
 function isRecordOf(value: unknown): value is Record<string, unknown> {
@@ -146,11 +177,12 @@ function parseState(path: string, value: unknown): EmulatorState {
   // Families added after the first format version start empty in older files.
   const state = value as unknown as EmulatorState;
   state.pipelines ??= {};
+  state.syncedTables ??= {};
   state.jobs ??= {};
   state.jobRuns ??= {};
   state.lastJobId ??= 0;
   state.lastRunId ??= 0;
-  for (const field of ['pipelines', 'jobs', 'jobRuns'] as const) {
+  for (const field of ['pipelines', 'syncedTables', 'jobs', 'jobRuns'] as const) {
     if (!isRecordOf(state[field])) throw new DataFileError(path, `${field} must be an object`);
   }
   return state;
