@@ -171,3 +171,201 @@ describe('SNAPSHOT', () => {
     await sdk.database.deleteSyncedDatabaseTable({ name: 'serving.public.events' });
   });
 });
+
+describe('TRIGGERED', () => {
+  test('applies the change data feed since the last synced version: inserts, updates, deletes, NULL keys skipped, newest by the timeseries key', async () => {
+    await deltaSql("CREATE TABLE main.default.users (id INT, name STRING, score DOUBLE, updated TIMESTAMP) TBLPROPERTIES (delta.enableChangeDataFeed = true)");
+    // Two rows share id 7: the timeseries key keeps the newer one. A NULL key is skipped.
+    await deltaSql(`INSERT INTO main.default.users VALUES
+      (1, 'ada', 1.5, TIMESTAMP '2026-01-01 10:00:00'), (2, 'bob', 2.5, TIMESTAMP '2026-01-01 10:00:00'),
+      (7, 'old seven', 7.0, TIMESTAMP '2026-01-01 09:00:00'), (7, 'new seven', 7.5, TIMESTAMP '2026-01-01 11:00:00'),
+      (NULL, 'no key', 0, TIMESTAMP '2026-01-01 10:00:00')`);
+    const created = await sdk.database.createSyncedDatabaseTable({
+      synced_table: {
+        name: 'serving.app.users',
+        spec: { source_table_full_name: 'main.default.users', primary_key_columns: ['id'], timeseries_key: 'updated', scheduling_policy: 'TRIGGERED', create_database_objects_if_missing: true },
+      },
+    });
+    const pipelineId = created.data_synchronization_status!.pipeline_id!;
+    await statesUntil('serving.app.users', 'SYNCED_TABLE_ONLINE_NO_PENDING_UPDATE');
+    const columns = "id, name, score, to_char(updated, 'YYYY-MM-DD HH24:MI:SS')";
+    expect(await syncedRows('app.users', columns)).toEqual([
+      JSON.stringify([1, 'ada', 1.5, '2026-01-01 10:00:00']),
+      JSON.stringify([2, 'bob', 2.5, '2026-01-01 10:00:00']),
+      JSON.stringify([7, 'new seven', 7.5, '2026-01-01 11:00:00']),
+    ]);
+    const firstVersion = (await lakehouse.history('main.default.users', 1))[0].version;
+
+    await deltaSql("UPDATE main.default.users SET name = 'ada lovelace', updated = TIMESTAMP '2026-01-02 10:00:00' WHERE id = 1");
+    await deltaSql('DELETE FROM main.default.users WHERE id = 2');
+    await deltaSql("INSERT INTO main.default.users VALUES (3, 'cy', 3.5, TIMESTAMP '2026-01-02 10:00:00'), (NULL, 'still no key', 0, TIMESTAMP '2026-01-02 10:00:00')");
+    // An update older (by the timeseries key) than the row already synced is ignored.
+    await deltaSql("UPDATE main.default.users SET name = 'stale seven', updated = TIMESTAMP '2026-01-01 08:00:00' WHERE name = 'old seven'");
+    const update = await refresh(pipelineId);
+    expect(update).toMatchObject({ state: 'COMPLETED', cause: 'API_CALL', full_refresh: false });
+    expect(await syncedRows('app.users', columns)).toEqual([
+      JSON.stringify([1, 'ada lovelace', 1.5, '2026-01-02 10:00:00']),
+      JSON.stringify([3, 'cy', 3.5, '2026-01-02 10:00:00']),
+      JSON.stringify([7, 'new seven', 7.5, '2026-01-01 11:00:00']),
+    ]);
+    const latest = (await lakehouse.history('main.default.users', 1))[0];
+    expect(latest.version).toBe(firstVersion + 4);
+    expect((await getSynced('serving.app.users')).data_synchronization_status).toMatchObject({
+      detailed_state: 'SYNCED_TABLE_ONLINE_NO_PENDING_UPDATE',
+      last_sync: { delta_table_sync_info: { delta_commit_version: latest.version, delta_commit_timestamp: new Date(latest.timestamp).toISOString() } },
+      triggered_update_status: { last_processed_commit_version: latest.version },
+    });
+
+    // A full refresh copies everything again; the result is the same table.
+    expect((await refresh(pipelineId, true)).state).toBe('COMPLETED');
+    expect(await pgRows('SELECT count(*)::int FROM app.users')).toEqual([[3]]);
+
+    // A non-additive schema change fails the pipeline; the table stays online with its data.
+    await deltaSql('CREATE OR REPLACE TABLE main.default.users (id INT, name STRING) TBLPROPERTIES (delta.enableChangeDataFeed = true)');
+    const failed = await refresh(pipelineId);
+    expect(failed.state).toBe('FAILED');
+    const status = (await getSynced('serving.app.users')).data_synchronization_status!;
+    expect(status.detailed_state).toBe('SYNCED_TABLE_ONLINE_PIPELINE_FAILED');
+    expect(status.message).toMatch(/Non-additive schema change of main\.default\.users: column 'score' was dropped/);
+    expect(status.failed_status).toMatchObject({ last_processed_commit_version: latest.version });
+    expect((await sdk.pipelines.get({ pipeline_id: pipelineId })).state).toBe('FAILED');
+    expect(await pgRows('SELECT count(*)::int FROM app.users')).toEqual([[3]]);
+
+    // The JS SDK 0.17 sends no purge_data: the query parameter is added by hand, as a client must.
+    const purged = await fetch(`${emulator.current.host}/api/2.0/database/synced_tables/serving.app.users?purge_data=true`, {
+      method: 'DELETE',
+      headers: { Authorization: `Bearer ${emulator.current.user.token}` },
+    });
+    expect(purged.status).toBe(200);
+    expect(await pgRows("SELECT to_regclass('app.users') IS NULL")).toEqual([[true]]);
+  });
+});
+
+describe('CONTINUOUS', () => {
+  test('applies each source commit within moments, until the pipeline is stopped', async () => {
+    await deltaSql("CREATE TABLE main.default.orders (id INT, status STRING) TBLPROPERTIES (delta.enableChangeDataFeed = true)");
+    await deltaSql("INSERT INTO main.default.orders VALUES (1, 'placed')");
+    const created = await sdk.database.createSyncedDatabaseTable({
+      synced_table: { name: 'serving.public.orders', spec: { source_table_full_name: 'main.default.orders', primary_key_columns: ['id'], scheduling_policy: 'CONTINUOUS' } },
+    });
+    const pipelineId = created.data_synchronization_status!.pipeline_id!;
+    await statesUntil('serving.public.orders', 'SYNCED_TABLE_ONLINE_CONTINUOUS_UPDATE');
+    expect(await pgRows('SELECT id, status FROM public.orders')).toEqual([[1, 'placed']]);
+    const pipeline = await sdk.pipelines.get({ pipeline_id: pipelineId });
+    expect(pipeline).toMatchObject({ state: 'RUNNING', spec: { continuous: true } });
+
+    await deltaSql("UPDATE main.default.orders SET status = 'shipped' WHERE id = 1");
+    await deltaSql("INSERT INTO main.default.orders VALUES (2, 'placed')");
+    await until(() => pgRows('SELECT id, status FROM public.orders ORDER BY id'), (rows) => JSON.stringify(rows) === JSON.stringify([[1, 'shipped'], [2, 'placed']]));
+    await deltaSql('DELETE FROM main.default.orders WHERE id = 1');
+    await until(() => pgRows('SELECT id FROM public.orders ORDER BY id'), (rows) => JSON.stringify(rows) === JSON.stringify([[2]]));
+    const [latest] = await lakehouse.history('main.default.orders', 1);
+    await until(() => getSynced('serving.public.orders'), (table) => table.data_synchronization_status?.continuous_update_status?.last_processed_commit_version === latest.version);
+
+    // A continuous pipeline is no job task; starting a second update while it runs is refused.
+    const conflict = await apiFailure(sdk.pipelines.startUpdate({ pipeline_id: pipelineId }));
+    expect({ status: conflict.statusCode, code: conflict.errorCode }).toEqual({ status: 409, code: 'RESOURCE_CONFLICT' });
+
+    await (await sdk.pipelines.stop({ pipeline_id: pipelineId })).wait();
+    expect((await getSynced('serving.public.orders')).data_synchronization_status?.detailed_state).toBe('SYNCED_TABLE_ONLINE');
+    await sdk.database.deleteSyncedDatabaseTable({ name: 'serving.public.orders' });
+  });
+});
+
+describe('errors, as the real service answers them', () => {
+  test('create refuses what cannot be synced, naming the field', async () => {
+    await deltaSql('CREATE TABLE IF NOT EXISTS main.default.plain (id INT, v STRING)');
+    const create = (table: Record<string, unknown>) => apiFailure(sdk.database.createSyncedDatabaseTable({ synced_table: table as never }));
+    const spec = { source_table_full_name: 'main.default.plain', primary_key_columns: ['id'] };
+    const noKey = await create({ name: 'serving.public.a', spec: { source_table_full_name: 'main.default.plain' } });
+    expect({ status: noKey.statusCode, code: noKey.errorCode }).toEqual({ status: 400, code: 'INVALID_PARAMETER_VALUE' });
+    expect(noKey.message).toMatch(/primary_key_columns/);
+    expect((await create({ name: 'serving.public.a', spec: { ...spec, scheduling_policy: 'TRIGGERED' } })).message).toMatch(/needs Change Data Feed on the source table main\.default\.plain/);
+    expect((await create({ name: 'serving.public.a', spec: { ...spec, scheduling_policy: 'CONTINUOUS' } })).message).toMatch(/Change Data Feed/);
+    const missing = await create({ name: 'serving.public.a', spec: { ...spec, source_table_full_name: 'main.default.nothing' } });
+    expect({ status: missing.statusCode, code: missing.errorCode }).toEqual({ status: 404, code: 'RESOURCE_DOES_NOT_EXIST' });
+    expect((await create({ name: 'serving.public.a', spec: { ...spec, existing_pipeline_id: 'x', new_pipeline_spec: { storage_catalog: 'main', storage_schema: 'default' } } })).message)
+      .toBe('At most one of existing_pipeline_id and new_pipeline_spec should be defined.');
+    expect((await create({ name: 'serving.public.a', spec: { ...spec, primary_key_columns: ['nope'] } })).message).toMatch(/Column 'nope' does not exist/);
+    expect((await create({ name: 'serving.public.a', database_instance_name: 'other', spec })).message).toMatch(/belongs to database instance 'serving'/);
+    expect((await create({ name: 'main.default.a', spec })).message).toMatch(/name the instance/);
+    const noInstance = await create({ name: 'main.default.a', database_instance_name: 'ghost', logical_database_name: 'x', spec });
+    expect(noInstance.errorCode).toBe('RESOURCE_DOES_NOT_EXIST');
+    expect((await create({ name: 'serving.public.a', spec: { ...spec, accelerated_sync: true } })).statusCode).toBe(501);
+
+    const patch = await apiFailure(sdk.database.updateSyncedDatabaseTable({ name: 'serving.public.a', synced_table: { name: 'serving.public.a' }, update_mask: 'spec' }));
+    expect({ status: patch.statusCode, code: patch.errorCode, message: patch.message }).toEqual({ status: 501, code: 'NOT_IMPLEMENTED', message: 'Update Synced Database Table is not yet implemented.' });
+    const list = await apiFailure((async () => { for await (const table of sdk.database.listSyncedDatabaseTables({ instance_name: 'serving' })) void table; })());
+    expect(list.statusCode).toBe(501);
+    expect((await apiFailure(getSynced('serving.public.none'))).statusCode).toBe(404);
+  });
+
+  test('bin-packing into an existing pipeline needs the same scheduling policy', async () => {
+    await deltaSql('CREATE TABLE IF NOT EXISTS main.default.left (id INT) TBLPROPERTIES (delta.enableChangeDataFeed = true)');
+    await deltaSql('CREATE TABLE IF NOT EXISTS main.default.right (id INT) TBLPROPERTIES (delta.enableChangeDataFeed = true)');
+    const first = await sdk.database.createSyncedDatabaseTable({
+      synced_table: { name: 'serving.public.left', spec: { source_table_full_name: 'main.default.left', primary_key_columns: ['id'], scheduling_policy: 'TRIGGERED' } },
+    });
+    const pipelineId = first.data_synchronization_status!.pipeline_id!;
+    await statesUntil('serving.public.left', 'SYNCED_TABLE_ONLINE_NO_PENDING_UPDATE');
+    const mismatch = await apiFailure(sdk.database.createSyncedDatabaseTable({
+      synced_table: { name: 'serving.public.right', spec: { source_table_full_name: 'main.default.right', primary_key_columns: ['id'], scheduling_policy: 'SNAPSHOT', existing_pipeline_id: pipelineId } },
+    }));
+    expect(mismatch.message).toMatch(/same scheduling policy/);
+    const second = await sdk.database.createSyncedDatabaseTable({
+      synced_table: { name: 'serving.public.right', spec: { source_table_full_name: 'main.default.right', primary_key_columns: ['id'], scheduling_policy: 'TRIGGERED', existing_pipeline_id: pipelineId } },
+    });
+    expect(second.data_synchronization_status?.pipeline_id).toBe(pipelineId);
+    await statesUntil('serving.public.right', 'SYNCED_TABLE_ONLINE_NO_PENDING_UPDATE');
+    await sdk.database.deleteSyncedDatabaseTable({ name: 'serving.public.left' });
+    // The pipeline stays for the table still on it.
+    expect((await sdk.pipelines.get({ pipeline_id: pipelineId })).pipeline_id).toBe(pipelineId);
+    await sdk.database.deleteSyncedDatabaseTable({ name: 'serving.public.right' });
+  });
+});
+
+describe('jobs that refresh synced tables', () => {
+  test('a cron schedule and a table-update trigger each run the pipeline, and the rows follow the source', async () => {
+    await deltaSql("CREATE TABLE main.default.stock (id INT, qty INT) TBLPROPERTIES (delta.enableChangeDataFeed = true)");
+    await deltaSql('INSERT INTO main.default.stock VALUES (1, 10)');
+    const created = await sdk.database.createSyncedDatabaseTable({
+      synced_table: { name: 'serving.public.stock', spec: { source_table_full_name: 'main.default.stock', primary_key_columns: ['id'], scheduling_policy: 'TRIGGERED' } },
+    });
+    const pipelineId = created.data_synchronization_status!.pipeline_id!;
+    await statesUntil('serving.public.stock', 'SYNCED_TABLE_ONLINE_NO_PENDING_UPDATE');
+
+    await deltaSql('UPDATE main.default.stock SET qty = 11 WHERE id = 1');
+    const { job_id: cronJob } = await sdk.jobs.create({
+      name: 'refresh stock every second',
+      tasks: [{ task_key: 'refresh', pipeline_task: { pipeline_id: pipelineId } }],
+      schedule: { quartz_cron_expression: '* * * * * ?', timezone_id: 'UTC' },
+    });
+    const cronRun = await until(async () => {
+      const runs = [];
+      for await (const run of sdk.jobs.listRuns({ job_id: cronJob!, completed_only: true })) runs.push(run);
+      return runs;
+    }, (runs) => runs.some((run) => run.state?.result_state === 'SUCCESS'));
+    expect(cronRun.find((run) => run.state?.result_state === 'SUCCESS')).toMatchObject({ trigger: 'PERIODIC', status: { state: 'TERMINATED', termination_details: { code: 'SUCCESS' } } });
+    expect(await pgRows('SELECT qty FROM public.stock')).toEqual([[11]]);
+    await sdk.jobs.delete({ job_id: cronJob! });
+    const { updates } = await sdk.pipelines.listUpdates({ pipeline_id: pipelineId });
+    expect(updates?.some((update) => update.cause === 'JOB_TASK')).toBe(true);
+
+    const { job_id: triggerJob } = await sdk.jobs.create({
+      name: 'refresh stock on change',
+      tasks: [{ task_key: 'refresh', pipeline_task: { pipeline_id: pipelineId } }],
+      trigger: { table_update: { table_names: ['main.default.stock'], condition: 'ANY_UPDATED' } },
+    });
+    expect((await sdk.jobs.get({ job_id: triggerJob! })).settings?.trigger?.table_update).toEqual({ table_names: ['main.default.stock'] });
+    await deltaSql('UPDATE main.default.stock SET qty = 12 WHERE id = 1');
+    const tableRun = await until(async () => {
+      const runs = [];
+      for await (const run of sdk.jobs.listRuns({ job_id: triggerJob! })) runs.push(run);
+      return runs;
+    }, (runs) => runs.some((run) => run.state?.result_state === 'SUCCESS'));
+    expect(tableRun[0]).toMatchObject({ trigger: 'TABLE', state: { result_state: 'SUCCESS' } });
+    expect(await pgRows('SELECT qty FROM public.stock')).toEqual([[12]]);
+    await sdk.jobs.delete({ job_id: triggerJob! });
+    await sdk.database.deleteSyncedDatabaseTable({ name: 'serving.public.stock' });
+  });
+});
