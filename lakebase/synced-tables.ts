@@ -81,7 +81,8 @@ export class SyncedTables {
   constructor(private readonly workspace: Workspace) {}
 
   async create(table: SyncedDatabaseTable): Promise<SyncedDatabaseTable> {
-    return this.#call(`create the synced table ${table.name}`, table.name, () => this.workspace.client.database.createSyncedDatabaseTable({ synced_table: table }));
+    // A 404 here is about what the table refers to (source, instance, catalog): the service says which.
+    return this.#call(`create the synced table ${table.name}`, undefined, () => this.workspace.client.database.createSyncedDatabaseTable({ synced_table: table }));
   }
 
   async get(name: string): Promise<SyncedDatabaseTable> {
@@ -184,11 +185,12 @@ export class SyncedTables {
     });
   }
 
+  /** `table`: the synced table the call names, whose absence a 404 means (get, delete, refresh). */
   async #call<T>(operation: string, table: string | undefined, call: () => Promise<T>): Promise<T> {
     try {
       return await call();
     } catch (error) {
-      if (table !== undefined && (error as { statusCode?: number }).statusCode === 404 && /synced table/i.test(String((error as Error).message))) {
+      if (table !== undefined && (error as { statusCode?: number }).statusCode === 404) {
         throw new LakebaseError(SYNCED_TABLE_ERRORS.notFound, `There is no synced table ${table} in ${this.workspace.host}.`, {
           hint: 'Synced tables are named catalog.schema.table (the target); create one with synced-table create.',
           cause: error,
