@@ -68,7 +68,8 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
   const target = targetOutcome.value;
   try {
     const plan = await planSync(options, source, target);
-    if (options.mode === 'INCREMENTAL') await target.ensureStateTable(signal);
+    // The state is written by INCREMENTAL syncs, and by FULL ones that record a watermark.
+    if (options.mode === 'INCREMENTAL' || options.watermark !== undefined) await target.ensureStateTable(signal);
     await target.begin(signal);
     const state = await target.readState(signal);
     const watermark = resolveWatermark(options, plan, source, target, state);
