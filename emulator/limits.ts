@@ -175,9 +175,27 @@ export const API_FIDELITY_GAPS: readonly ApiFidelityGap[] = [
     why: 'Not emulated yet; the emulator has no groups and no native password login.',
   },
   {
-    id: 'synced-tables',
-    real: 'Synced tables, pipelines and jobs exist.',
-    emulator: 'They answer NOT_IMPLEMENTED (501) by name.',
-    why: 'Not emulated yet (a later issue).',
+    id: 'pipelines',
+    real: 'Lakeflow pipelines run notebooks and files; synced tables make pipelines of their own.',
+    emulator: 'The only pipelines are those of synced tables; creating, editing or deleting a pipeline directly answers NOT_IMPLEMENTED (501). The event log is not served: why an update failed is in the synced table\'s status message.',
+    why: 'Running Lakeflow notebooks is beyond a local Lakebase; synced tables are what the pipelines move.',
+  },
+  {
+    id: 'jobs',
+    real: 'Jobs run any task type, on schedules, periodic, file-arrival, table-update and model triggers, and continuously.',
+    emulator: 'Jobs run pipeline_task tasks on Quartz cron schedules and table-update triggers (and run-now); other task types and triggers answer NOT_IMPLEMENTED (501) by name. Quartz day-of-month `L-n` is refused by the cron library used (croner).',
+    why: 'Pipeline tasks are what refreshes synced tables; the rest would need compute the emulator does not have.',
+  },
+  {
+    id: 'synced-table-types',
+    real: 'Synced tables map Delta types to PostgreSQL types by a table Databricks does not publish (only the type_overrides enum is documented).',
+    emulator: 'BOOLEAN→boolean, TINYINT/SMALLINT→smallint, INT→integer, BIGINT→bigint, FLOAT→real, DOUBLE→double precision, DECIMAL(p,s)→numeric(p,s), STRING→text, BINARY→bytea, DATE→date, TIMESTAMP→timestamptz, TIMESTAMP_NTZ→timestamp, ARRAY/MAP/STRUCT→jsonb (emulator/arrow-copy.ts). type_overrides, extra_columns, extra_index_definitions and accelerated_sync answer NOT_IMPLEMENTED.',
+    why: 'Every value keeps its exact meaning; nested values stay queryable as JSON.',
+  },
+  {
+    id: 'synced-table-uc-entry',
+    real: 'A synced table is also a read-only Unity Catalog table, readable from a SQL warehouse.',
+    emulator: 'The synced table exists in the database API and in PostgreSQL; it is not a table of the emulator\'s lakehouse.',
+    why: 'The lakehouse holds Delta tables; mirroring PostgreSQL rows back into it is not needed to serve them.',
   },
 ];
