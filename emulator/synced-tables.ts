@@ -181,6 +181,8 @@ export class SyncedTableRegistry {
       await writer.close();
     }
 
+    // Checked again: another creation of the same name may have finished while this one checked.
+    if (Object.prototype.hasOwnProperty.call(this.records, key)) throw syncedTableErrors.exists(key);
     // Its pipeline: an existing one with the same policy, or a new one.
     let pipelineId: string;
     if (request.existingPipelineId !== undefined) {

@@ -369,3 +369,38 @@ describe('jobs that refresh synced tables', () => {
     await sdk.database.deleteSyncedDatabaseTable({ name: 'serving.public.stock' });
   });
 });
+
+describe('across an emulator restart', () => {
+  test('synced tables keep their state; a TRIGGERED one refreshes and a CONTINUOUS one resumes', async () => {
+    await deltaSql("CREATE TABLE main.default.kept (id INT, v STRING) TBLPROPERTIES (delta.enableChangeDataFeed = true)");
+    await deltaSql("INSERT INTO main.default.kept VALUES (1, 'a')");
+    const triggered = await sdk.database.createSyncedDatabaseTable({
+      synced_table: { name: 'serving.public.kept', spec: { source_table_full_name: 'main.default.kept', primary_key_columns: ['id'], scheduling_policy: 'TRIGGERED' } },
+    });
+    await sdk.database.createSyncedDatabaseTable({
+      synced_table: { name: 'serving.public.kept_live', spec: { source_table_full_name: 'main.default.kept', primary_key_columns: ['id'], scheduling_policy: 'CONTINUOUS' } },
+    });
+    await statesUntil('serving.public.kept', 'SYNCED_TABLE_ONLINE_NO_PENDING_UPDATE');
+    await statesUntil('serving.public.kept_live', 'SYNCED_TABLE_ONLINE_CONTINUOUS_UPDATE');
+
+    await postgres.close();
+    await delta.close();
+    await emulator.restart();
+    const user = await emulator.userWorkspace();
+    sdk = user.client;
+    lakehouse = await emulator.current.lakehouse.get();
+    delta = await lakehouse.openSession({ user: emulator.current.user.userName });
+    const connection = await connectInstance({ instance: 'serving', workspace: user, env: {}, sslRootCert: emulator.current.caCertPath, refreshers });
+    postgres = await connection.openSession({});
+
+    const kept = await until(() => getSynced('serving.public.kept'), (table) => table.data_synchronization_status?.detailed_state === 'SYNCED_TABLE_ONLINE_NO_PENDING_UPDATE');
+    expect(kept.data_synchronization_status?.pipeline_id).toBe(triggered.data_synchronization_status?.pipeline_id);
+    await statesUntil('serving.public.kept_live', 'SYNCED_TABLE_ONLINE_CONTINUOUS_UPDATE');
+    await deltaSql("INSERT INTO main.default.kept VALUES (2, 'b')");
+    await until(() => pgRows('SELECT id FROM public.kept_live ORDER BY id'), (rows) => rows.length === 2);
+    expect((await refresh(triggered.data_synchronization_status!.pipeline_id!)).state).toBe('COMPLETED');
+    expect(await pgRows('SELECT id, v FROM public.kept ORDER BY id')).toEqual([[1, 'a'], [2, 'b']]);
+    await sdk.database.deleteSyncedDatabaseTable({ name: 'serving.public.kept' });
+    await sdk.database.deleteSyncedDatabaseTable({ name: 'serving.public.kept_live' });
+  });
+});

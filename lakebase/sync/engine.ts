@@ -108,7 +108,7 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
         signal,
       );
     } else {
-      // A FULL sync without a watermark starts any later incremental sync of this target afresh.
+      // A FULL sync with no watermark (given or remembered) starts any later incremental sync afresh.
       await target.clearState(signal);
     }
     await target.commit(signal);
