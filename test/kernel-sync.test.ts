@@ -83,6 +83,36 @@ describe('sync run in a kernel', () => {
     }
   });
 
+  test('interrupting a FULL sync stops it: the cell fails with SYNC_INTERRUPTED and the target keeps its rows', async () => {
+    const kernel = await startKernelOnBoth();
+    try {
+      expect((await runCell(kernel, '%lakebase sync run --from items --to interrupted_copy --from-connection app')).status).toBe('ok');
+      const before = await rows(target, 'SELECT count(*) AS n, max(name) AS name FROM interrupted_copy');
+      await source.query("UPDATE items SET name = 'zzz changed' WHERE id = 1");
+      const gate = clientOn('app');
+      await gate.connect();
+      await gate.query('SELECT pg_advisory_lock(4401)');
+      try {
+        const running = runCell(kernel, '%lakebase sync run --from gated_items --to interrupted_copy --from-connection app');
+        await until(async () => Number((await target.query("SELECT coalesce(sum(tuples_processed), 0) AS n FROM pg_stat_progress_copy WHERE datname = 'serving'")).rows[0].n) > 1000);
+        await kernel.interrupt();
+        const cell = await running;
+        expect(cell.status).toBe('error');
+        expect(cell.error?.evalue).toMatch(/interrupted; the target keeps the rows it had before/);
+        expect(String((cell.updates.at(-1)!.data as Record<string, unknown>)['text/plain'])).toMatch(/FAILED · .*interrupted: the target keeps its previous rows/);
+      } finally {
+        await gate.query('SELECT pg_advisory_unlock(4401)');
+        await gate.end();
+      }
+      expect(await rows(target, 'SELECT count(*) AS n, max(name) AS name FROM interrupted_copy')).toEqual(before);
+      // The kernel goes on: the next sync runs.
+      expect((await runCell(kernel, '%lakebase sync run --from items --to interrupted_copy --from-connection app')).status).toBe('ok');
+      expect(await rows(target, "SELECT count(*) AS n FROM interrupted_copy WHERE name = 'zzz changed'")).toEqual([JSON.stringify({ n: '1' })]);
+    } finally {
+      await stopKernel(kernel);
+    }
+  });
+
   test('a kernel killed (SIGKILL) in the middle of an INCREMENTAL sync leaves the target and its watermark as they were; the rerun converges', async () => {
     let kernel = await startKernelOnBoth();
     try {
