@@ -89,6 +89,9 @@ export class SyncedTableWriter {
 
   /** Creates the schema if needed and the table with its primary key; readable by the instance's superusers. */
   async createTable(target: TargetName, options: WriteOptions, superuserRole: string): Promise<void> {
+    // Two synced tables made at once in one schema would both change the schema's ACL, and the
+    // second GRANT fails with "tuple concurrently updated": one at a time per schema.
+    await this.client.query('SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended($1, 0))', [`lakebase_synced_schema:${target.schema}`]);
     await this.client.query(`CREATE SCHEMA IF NOT EXISTS ${ident(target.schema)}`);
     const definitions = [...options.columns.map((column) => `${ident(column.name)} ${column.pgType}`), `PRIMARY KEY (${list(options.primaryKey)})`];
     await this.client.query(`CREATE TABLE ${this.relation(target)} (${definitions.join(', ')})`);

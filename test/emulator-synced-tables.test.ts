@@ -77,6 +77,8 @@ async function statesUntil(name: string, state: string): Promise<string[]> {
   await until(() => getSynced(name), (table) => {
     const current = table.data_synchronization_status?.detailed_state ?? '';
     if (seen.at(-1) !== current) seen.push(current);
+    // A table that failed will not get there: say why instead of waiting for the test's timeout.
+    if (current !== state && /FAILED/.test(current)) throw new Error(`${name} is ${current}: ${table.data_synchronization_status?.message}`);
     return current === state;
   });
   return seen;
