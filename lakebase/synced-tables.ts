@@ -66,6 +66,25 @@ export function progressOf(table: SyncedDatabaseTable): SyncedTableProgress {
   };
 }
 
+/** What a table in this state is waiting for, in words (a status line shows "waiting for ..."). */
+export function awaitedIn(state: string | undefined): string | undefined {
+  switch (state) {
+    case 'SYNCED_TABLE_PROVISIONING':
+      return 'the synced table to be provisioned';
+    case 'SYNCED_TABLE_PROVISIONING_PIPELINE_RESOURCES':
+    case 'SYNCED_TABLE_ONLINE_UPDATING_PIPELINE_RESOURCES':
+      return 'its pipeline to start';
+    case 'SYNCED_TABLE_PROVISIONING_INITIAL_SNAPSHOT':
+      return 'the initial snapshot';
+    case 'SYNCED_TABLE_ONLINE_TRIGGERED_UPDATE':
+      return 'the update';
+    case 'SYNCED_TABLED_OFFLINE':
+      return 'its instance to be available';
+    default:
+      return undefined;
+  }
+}
+
 /** `SYNCED_TABLE_PROVISIONING_INITIAL_SNAPSHOT` → `PROVISIONING_INITIAL_SNAPSHOT`: the words that matter. */
 export function shortState(state: string | undefined): string {
   return (state ?? 'UNKNOWN').replace(/^SYNCED_TABLED?_/, '');
@@ -143,7 +162,8 @@ export class SyncedTables {
         const state = table.data_synchronization_status?.detailed_state;
         if (state !== undefined && ONLINE.includes(state)) return { done: true, result: table };
         if (state === 'SYNCED_TABLE_OFFLINE_FAILED' || state === 'SYNCED_TABLE_ONLINE_PIPELINE_FAILED') throw this.#failed(name, table);
-        return { done: false, state: shortState(state), detail: table.data_synchronization_status?.message };
+        const awaited = awaitedIn(state);
+        return { done: false, state: shortState(state), ...(awaited ? { detail: awaited } : {}) };
       },
       ...options,
     });
@@ -171,7 +191,7 @@ export class SyncedTables {
               hint: 'The table keeps the rows of its last successful sync; refresh it to sync again.',
             });
           default:
-            return { done: false, state: shortState(table.data_synchronization_status?.detailed_state), detail: `update ${update?.state ?? 'QUEUED'}` };
+            return { done: false, state: shortState(table.data_synchronization_status?.detailed_state), detail: `the pipeline update (${update?.state ?? 'QUEUED'})` };
         }
       },
       ...options,

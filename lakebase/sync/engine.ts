@@ -75,7 +75,8 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
     // The state is written by INCREMENTAL syncs, and by FULL ones that record where INCREMENTAL continues.
     if (options.mode === 'INCREMENTAL' || options.watermark !== undefined || source.changeFeed !== undefined) await target.ensureStateTable(signal);
     await target.begin(signal);
-    const state = await target.readState(signal);
+    // The state of a table that no longer exists (dropped since) says nothing about the new one.
+    const state = target.table.exists ? await target.readState(signal) : undefined;
     checkState(options, plan, source, target, state);
     const watermark = resolveWatermark(options, source, state);
     // Without a watermark, a Delta source's change data feed says what changed (deletes too).

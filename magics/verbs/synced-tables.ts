@@ -102,15 +102,21 @@ async function followUntilOnline(context: VerbContext<MagicServices>, tables: Sy
       settledState: (table) => shortState(table.data_synchronization_status?.detailed_state),
       settledNote: (table) => lastSyncNote(table),
     },
-    ({ signal, line }) =>
-      tables.waitUntilOnline(name, {
+    async ({ signal, line }) => {
+      let total: number | undefined;
+      const table = await tables.waitUntilOnline(name, {
         signal,
-        onProgress: ({ value }) => {
+        onProgress: ({ value, state, detail }) => {
           const progress = progressOf(value);
+          total = progress.totalRows ?? total;
           if (progress.syncedRows !== undefined) line.transfer(transferOf(value));
-          else line.waiting({ state: shortState(progress.state), ...(progress.message ? { detail: progress.message } : {}) });
+          else line.waiting({ state, ...(detail ? { detail } : {}) });
         },
-      }),
+      });
+      // The snapshot's last progress report may predate its last rows: the line ends complete.
+      if (total !== undefined) line.transfer({ rows: total, totalRows: total });
+      return table;
+    },
   );
 }
 
