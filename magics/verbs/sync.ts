@@ -28,12 +28,12 @@ export const syncFamily: VerbFamily<MagicServices> = {
       summary: 'Copy a table, view or query into a PostgreSQL table now, FULL or INCREMENTAL, with a progress bar',
       positionals: [],
       options: [
-        { name: 'from', kind: 'text', valueName: 'SOURCE', summary: 'A table or view (schema.table), or a query in quotes ("SELECT ...")' },
+        { name: 'from', kind: 'text', valueName: 'SOURCE', summary: 'A table or view (schema.table; catalog.schema.table on a warehouse), or a query in quotes ("SELECT ...")' },
         { name: 'to', kind: 'text', valueName: 'TABLE', summary: 'The target table (table or schema.table); created when missing' },
         { name: 'mode', kind: 'choice', choices: SYNC_MODES, valueName: 'MODE', summary: 'FULL (replace every row, default) or INCREMENTAL (upsert rows changed since the last sync)' },
         { name: 'key', kind: 'text', valueName: 'COLUMNS', summary: 'Key columns, comma-separated: the primary key of a created target and what INCREMENTAL upserts by (default: the primary key of the target, else of the source table)' },
-        { name: 'watermark', kind: 'text', valueName: 'COLUMN', summary: 'INCREMENTAL: the column that grows when a row changes (updated_at); remembered for later syncs' },
-        { name: 'from-connection', kind: 'text', valueName: 'CONNECTION', completes: 'connections', summary: 'Read the source on this named connection (default: the target\'s)' },
+        { name: 'watermark', kind: 'text', valueName: 'COLUMN', summary: 'INCREMENTAL: the column that grows when a row changes (updated_at); remembered for later syncs. A Delta table with Change Data Feed needs none' },
+        { name: 'from-connection', kind: 'text', valueName: 'CONNECTION', completes: 'connections', summary: 'Read the source on this named connection, PostgreSQL or a SQL warehouse (default: the target\'s)' },
         { name: 'on', kind: 'text', valueName: 'CONNECTION', completes: 'connections', summary: 'Write the target on this named connection instead of the current one' },
       ],
       details: [
@@ -46,11 +46,16 @@ export const syncFamily: VerbFamily<MagicServices> = {
           'crash neither duplicates nor loses rows. Deletes in the source are not seen this way (a FULL sync removes them).',
         'A missing target is created with the source\'s column types (built-in types exactly, others as text) and the key as primary key. ' +
           'Rows whose key has a NULL are skipped.',
+        'From a SQL warehouse (a connection made with --warehouse), rows arrive as Arrow batches and types map as synced tables map them ' +
+          '(BIGINT → bigint, DECIMAL(p,s) → numeric(p,s), TIMESTAMP → timestamptz, ARRAY/MAP/STRUCT → jsonb). INCREMENTAL without a ' +
+          'watermark follows a Delta table\'s Change Data Feed: the snapshot at the latest version first, then the changes since the stored ' +
+          'version, deletes included.',
       ],
       examples: [
         '%lakebase sync run --from public.orders --to orders_copy --from-connection shop',
         '%lakebase sync run --from orders --to orders_copy --mode INCREMENTAL --key id --watermark updated_at --from-connection shop',
         '%lakebase sync run --from "SELECT id, name FROM customers WHERE active" --to active_customers --key id',
+        '%lakebase sync run --from main.gold.users --to users --key id --mode INCREMENTAL --from-connection lake',
         'const result = %lakebase sync run --from orders --to orders_copy --from-connection shop',
       ],
       run: runSyncVerb,
