@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { startKernel, type KernelClient } from '../kernel/wire/client';
 import { builtKernelArgv, REPO_ROOT } from '../test/support/jupyter';
-import { startTestPostgres, type TestPostgres } from '../test/support/postgres';
+import type { TestPostgres } from '../test/support/postgres';
 import type { Row } from './kernel';
 import { peakMiB, residentMiB, resetPeak, round, runMeasured, significant, timeIt } from './measure';
 
@@ -110,20 +110,4 @@ export async function benchSync(server: TestPostgres, log: (line: string) => voi
     rmSync(scratch, { recursive: true, force: true });
   }
   return rows;
-}
-
-/** `node dist/bench/sync.js`: these figures alone. */
-if (require.main === module) {
-  (async () => {
-    const server = await startTestPostgres();
-    try {
-      const rows = await benchSync(server, (line) => process.stderr.write(`${line}\n`));
-      for (const measured of rows) console.log(`${measured.measure}: ${measured.ours} vs ${measured.baseline} ${measured.unit} (${measured.baselineName}) → ${measured.ratio}× ${measured.target ?? ''}`);
-    } finally {
-      await server.stop();
-    }
-  })().catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
 }
