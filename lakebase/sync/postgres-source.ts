@@ -1,8 +1,8 @@
 // A sync's source on a PostgreSQL connection: a table or view by name, or any query. Rows leave
 // the server as `COPY (SELECT ...) TO STDOUT` in text format and go, unparsed, into the target's
 // `COPY ... FROM STDIN`: no row is ever turned into JavaScript values, so the sync runs at COPY's
-// speed and in constant memory. (A `pg` cursor would parse and re-encode every value; measured in
-// `bench/sync.ts`, it is the slower way to the same bytes.)
+// speed and in constant memory. (A `pg` cursor would turn every value into JavaScript and back into
+// text: design.md measured 1M rows through pg-cursor at 2.7 s, where `psql \copy` out takes 0.8 s.)
 //
 // The read runs in a READ ONLY transaction on a session of its own, so a source "query" that
 // writes (`DELETE ... RETURNING`) is refused by the server, and the user's own session, with its
