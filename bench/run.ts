@@ -1,6 +1,6 @@
 // `npm run bench`: every figure of the issues beside its baseline, measured in one run on this
 // machine, printed as a table and written to bench/results.json. Never run as a timed test.
-// `npm run bench -- typescript` (or `kernel`, `charts`, `large-cells`, `refresh`, `warehouse`) runs only those sections.
+// `npm run bench -- typescript` (or `kernel`, `charts`, `large-cells`, `sync`, `refresh`, `warehouse`) runs only those sections.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +13,9 @@ import { benchBranches } from './branches';
 import { benchRefresh } from './refresh';
 import { benchTypeScript, printGrowthTable, type GrowthTable } from './typescript';
 import { benchWarehouse } from './warehouse';
+import { benchSync } from './sync';
 
-const SECTIONS = ['kernel', 'charts', 'typescript', 'large-cells', 'refresh', 'warehouse', 'branches'] as const;
+const SECTIONS = ['kernel', 'charts', 'typescript', 'large-cells', 'sync', 'refresh', 'warehouse', 'branches'] as const;
 
 function printTable(rows: Row[]): void {
   const header = ['measure', 'ours', 'baseline', 'ratio', 'unit', 'baseline is', 'target'];
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
       growth = typescript.growth;
     }
     if (runs('large-cells')) rows.push(...(await benchLargeCells(server, log)));
+    if (runs('sync')) rows.push(...(await benchSync(server, log)));
   } finally {
     await server.stop();
     rmSync(historyDir, { recursive: true, force: true });

@@ -41,6 +41,11 @@ export interface HostedInstance {
   listRoles(): Promise<InstanceRole[]>;
   createDatabase(name: string): Promise<void>;
   databaseExists(name: string): Promise<boolean>;
+  /**
+   * node-postgres settings for the emulator's own connection to `database` (as its superuser, on
+   * the server's private socket, never through the login gateway): how synced tables write rows.
+   */
+  adminConnection(database: string): { host: string; port: number; user: string; database: string; application_name: string };
   /** Afterwards, connections are refused; the data stays for the next start. */
   stop(): Promise<void>;
 }

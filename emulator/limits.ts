@@ -63,6 +63,20 @@ export const CATALOG_NAME = { maxLength: 255, pattern: /^[A-Za-z0-9_]+$/ } as co
 /** Postgres identifiers: at most 63 bytes (NAMEDATALEN - 1). */
 export const POSTGRES_IDENTIFIER_MAX_BYTES = 63;
 
+/** Jobs API 2.2 limits (JS SDK `jobs/model.d.ts` docs; Databricks "Jobs limits"). */
+export const JOB_LIMITS = {
+  /** `jobs/list` `limit`: "greater than 0 and less or equal to 100", default 20. */
+  listJobs: { default: 20, max: 100 },
+  /** `runs/list` `limit`: "greater than 0 and less than 25", default 20; 0 means the maximum. */
+  listRuns: { default: 20, max: 25 },
+  maxTasks: 1000,
+  maxConcurrentRuns: 1000,
+  /** `wait_after_last_change_seconds` and `min_time_between_triggers_seconds`: "minimum allowed value is 60 seconds". */
+  minTableTriggerSeconds: 60,
+  /** Runs kept per job, oldest forgotten first (the real service keeps 60 days of runs). */
+  runsKeptPerJob: 500,
+} as const;
+
 /**
  * Where the emulator's workspace knowingly differs from the real service, as data (the instance
  * servers keep their own list, `INSTANCE_SERVER_FIDELITY_GAPS` in `postgres/fidelity.ts`; `emulator
@@ -161,9 +175,27 @@ export const API_FIDELITY_GAPS: readonly ApiFidelityGap[] = [
     why: 'Not emulated yet; the emulator has no groups and no native password login.',
   },
   {
-    id: 'synced-tables',
-    real: 'Synced tables, pipelines and jobs exist.',
-    emulator: 'They answer NOT_IMPLEMENTED (501) by name.',
-    why: 'Not emulated yet (a later issue).',
+    id: 'pipelines',
+    real: 'Lakeflow pipelines run notebooks and files; synced tables make pipelines of their own.',
+    emulator: 'The only pipelines are those of synced tables; creating, editing or deleting a pipeline directly answers NOT_IMPLEMENTED (501). The event log is not served: why an update failed is in the synced table\'s status message.',
+    why: 'Running Lakeflow notebooks is beyond a local Lakebase; synced tables are what the pipelines move.',
+  },
+  {
+    id: 'jobs',
+    real: 'Jobs run any task type, on schedules, periodic, file-arrival, table-update and model triggers, and continuously.',
+    emulator: 'Jobs run pipeline_task tasks on Quartz cron schedules and table-update triggers (and run-now); other task types and triggers answer NOT_IMPLEMENTED (501) by name. Quartz day-of-month `L-n` is refused by the cron library used (croner).',
+    why: 'Pipeline tasks are what refreshes synced tables; the rest would need compute the emulator does not have.',
+  },
+  {
+    id: 'synced-table-types',
+    real: 'Synced tables map Delta types to PostgreSQL types by a table Databricks does not publish (only the type_overrides enum is documented).',
+    emulator: 'BOOLEAN→boolean, TINYINT/SMALLINT→smallint, INT→integer, BIGINT→bigint, FLOAT→real, DOUBLE→double precision, DECIMAL(p,s)→numeric(p,s), STRING→text, BINARY→bytea, DATE→date, TIMESTAMP→timestamptz, TIMESTAMP_NTZ→timestamp, ARRAY/MAP/STRUCT→jsonb (emulator/arrow-copy.ts). type_overrides, extra_columns, extra_index_definitions and accelerated_sync answer NOT_IMPLEMENTED.',
+    why: 'Every value keeps its exact meaning; nested values stay queryable as JSON.',
+  },
+  {
+    id: 'synced-table-uc-entry',
+    real: 'A synced table is also a read-only Unity Catalog table, readable from a SQL warehouse.',
+    emulator: 'The synced table exists in the database API and in PostgreSQL; it is not a table of the emulator\'s lakehouse.',
+    why: 'The lakehouse holds Delta tables; mirroring PostgreSQL rows back into it is not needed to serve them.',
   },
 ];

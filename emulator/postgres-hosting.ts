@@ -34,6 +34,7 @@ function hosted(server: InstanceServer): HostedInstance {
     listRoles: () => translated(() => server.listRoles()),
     createDatabase: (name) => translated(() => server.createDatabase(name)),
     databaseExists: (name) => translated(() => server.databaseExists(name)),
+    adminConnection: (database) => server.socketConfig(database),
     stop: () => translated(() => server.stop()),
   };
 }

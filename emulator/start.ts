@@ -32,7 +32,13 @@ import { dataDirLayout, prepareDataDir } from './paths';
 import type { DataDirLayout } from './paths';
 import { createPostgresHosting } from './postgres-hosting';
 import { removeAbandonedSocketDirectories } from './postgres/socket-directories';
+import { JobRegistry } from './jobs';
+import type { TableCommitFeed } from './jobs';
+import { PipelineRegistry } from './pipelines';
+import { SyncedTableRegistry } from './synced-tables';
 import { InstanceRoles } from './roles';
+import { jobRoutes } from './routes/jobs';
+import { pipelineRoutes } from './routes/pipelines';
 import { databaseRoutes } from './routes/database';
 import { emulatorRoutes } from './routes/emulator';
 import { oauthRoutes } from './routes/oauth';
@@ -235,6 +241,33 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
     const catalog = new UnityCatalog(store, instances);
     const roles = new InstanceRoles(instances, identities);
     const credentials = new CredentialIssuer(instances, catalog, tokens, tokenTtlSeconds);
+    // Pipeline updates and job runs pass their states at a quarter of the transition delay each.
+    const stepDelayMs = transitionDelayMs / 4;
+    const pipelines = new PipelineRegistry({ store, stepDelayMs, log });
+    // Table-update triggers (and synced tables) hear of the lakehouse's commits; subscribing
+    // starts the lakehouse, which a job watching its tables needs anyway.
+    const tableCommits: TableCommitFeed = {
+      onCommit(listener) {
+        let stopped = false;
+        let stop: (() => void) | undefined;
+        lakehouse
+          .get()
+          .then((started) => {
+            if (!stopped) stop = started.onCommit(listener);
+          })
+          .catch((error: unknown) => log(`the lakehouse did not start for commit listeners: ${(error as Error).message}`));
+        return () => {
+          stopped = true;
+          stop?.();
+        };
+      },
+    };
+    const jobs = new JobRegistry({ store, pipelines, tableCommits, stepDelayMs, host: () => host, log });
+    const syncedTables = new SyncedTableRegistry({ store, instances, catalog, pipelines, lakehouse, commits: tableCommits, log });
+    cleanups.push(async () => syncedTables.close());
+    // Jobs first: their runs stop the pipeline updates they wait for.
+    cleanups.push(() => pipelines.close());
+    cleanups.push(() => jobs.close());
     const startedAt = new Date().toISOString();
     let host = '';
     const server = createApiServer({
@@ -242,11 +275,13 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
         ...emulatorRoutes(() => ({ service: 'lakebase-emulator', dataDir, pid: process.pid, startedAt })),
         ...oauthRoutes({ identities, tokens, host: () => host }),
         ...scimRoutes(),
-        ...databaseRoutes({ instances, roles, catalog, credentials, projects: projectRegistry }),
+        ...databaseRoutes({ instances, roles, catalog, credentials, projects: projectRegistry, syncedTables }),
         ...postgresRoutes(projectRegistry),
         ...warehouseRoutes({ warehouses, endpoint: () => ({ hostname: '127.0.0.1', port: endpointPort }) }),
         ...unityCatalogRoutes(lakehouse),
         ...statementRoutes({ lakehouse, warehouses, host: () => host }),
+        ...pipelineRoutes(pipelines),
+        ...jobRoutes(jobs, () => host),
       ],
       authenticate,
       log,
@@ -267,6 +302,9 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
 
     await instances.restore();
     await projectRegistry.restore();
+    await pipelines.restore();
+    await jobs.restore();
+    await syncedTables.restore();
     // After the restores, which stopped the servers a killed emulator of this directory left: what
     // any earlier emulator left in the temporary directory goes too, once provably abandoned.
     await removeAbandonedSocketDirectories({ log });

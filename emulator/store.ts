@@ -6,6 +6,8 @@ import type { InstanceState } from './instance-state';
 import { isInstanceState } from './instance-state';
 import { DataFileError, readJsonFile, writeJsonFileAtomic } from './files';
 import type { AutoscalingState } from './autoscaling-records';
+import type { JobRecord, JobRunRecord } from './jobs';
+import type { UpdateCause, UpdateState } from './pipeline-state';
 
 export type CreatorKind = 'USER' | 'SERVICE_PRINCIPAL';
 
@@ -65,11 +67,78 @@ export interface TableRecord {
   logicalDatabaseName: string;
 }
 
+/** One update of a pipeline (`UpdateInfo`). */
+export interface PipelineUpdateRecord {
+  id: string;
+  state: UpdateState;
+  cause: UpdateCause;
+  /** Epoch milliseconds, as `UpdateInfo.creation_time`. */
+  creationTime: number;
+  fullRefresh: boolean;
+  /** Why it failed (the real service reports this in the pipeline's event log). */
+  message?: string;
+}
+
+/** A pipeline the workspace made for synced tables (`GET /api/2.0/pipelines/{id}`). */
+export interface PipelineRecord {
+  id: string;
+  name: string;
+  creator: string;
+  createdTime: number;
+  lastModified: number;
+  continuous: boolean;
+  owner: { kind: 'synced-table'; name: string };
+  channel: 'CURRENT' | 'PREVIEW';
+  catalog?: string;
+  schema?: string;
+  /** Newest first. */
+  updates: PipelineUpdateRecord[];
+}
+
+export type SchedulingPolicy = 'SNAPSHOT' | 'TRIGGERED' | 'CONTINUOUS';
+
+/** A synced table (`POST /api/2.0/database/synced_tables`): a Delta table kept in an instance's PostgreSQL. */
+export interface SyncedTableRecord {
+  /** `catalog.schema.table` of the target; the catalog lower-cased as UC stores it. */
+  name: string;
+  instanceName: string;
+  databaseName: string;
+  /** Whether the target catalog is a database catalog (instance and database inferred from it). */
+  registeredCatalog: boolean;
+  sourceTable: string;
+  primaryKey: string[];
+  timeseriesKey?: string;
+  policy: SchedulingPolicy;
+  createDatabaseObjectsIfMissing: boolean;
+  newPipelineSpec?: { storage_catalog?: string; storage_schema?: string; pipeline_channel?: string; budget_policy_id?: string };
+  /** Given as `existing_pipeline_id` (returned in the spec), else absent. */
+  existingPipelineId?: string;
+  pipelineId: string;
+  createdAt: number;
+  /** The columns as last synced (Delta types), to tell additive schema changes from others. */
+  columns?: { name: string; type: string }[];
+  lastSync?: { version: number; commitTimestamp: string; start: string; end: string };
+  /** The last source version applied, and when. */
+  processed?: { version: number; at: string };
+  /** The pipeline update that made the first sync: while it runs, the table is still provisioning. */
+  initialUpdateId?: string;
+}
+
 export interface EmulatorState {
   version: 1;
   instances: Record<string, InstanceRecord>;
   catalogs: Record<string, CatalogRecord>;
   tables: Record<string, TableRecord>;
+  /** Pipelines by id; absent in state files written before pipelines existed. */
+  pipelines: Record<string, PipelineRecord>;
+  /** Synced tables by name. */
+  syncedTables: Record<string, SyncedTableRecord>;
+  /** Jobs by id (as a decimal string), and their runs; see `jobs.ts`. */
+  jobs: Record<string, JobRecord>;
+  jobRuns: Record<string, JobRunRecord>;
+  /** The last job and run ids given out (ids are never reused). */
+  lastJobId: number;
+  lastRunId: number;
   /** The API port of the last run, reused when no port is given so `DATABRICKS_HOST` stays put. */
   lastPort?: number;
   /** Lakebase Autoscaling projects, branches, endpoints, roles and databases (absent in older files). */
@@ -86,7 +155,7 @@ export interface StateStore {
 }
 
 function emptyState(): EmulatorState {
-  return { version: 1, instances: {}, catalogs: {}, tables: {} };
+  return { version: 1, instances: {}, catalogs: {}, tables: {}, pipelines: {}, syncedTables: {}, jobs: {}, jobRuns: {}, lastJobId: 0, lastRunId: 0 };
 }
 
 function isRecordOf(value: unknown): value is Record<string, unknown> {
@@ -105,7 +174,18 @@ function parseState(path: string, value: unknown): EmulatorState {
       throw new DataFileError(path, `instance '${name}' is malformed`);
     }
   }
-  return value as unknown as EmulatorState;
+  // Families added after the first format version start empty in older files.
+  const state = value as unknown as EmulatorState;
+  state.pipelines ??= {};
+  state.syncedTables ??= {};
+  state.jobs ??= {};
+  state.jobRuns ??= {};
+  state.lastJobId ??= 0;
+  state.lastRunId ??= 0;
+  for (const field of ['pipelines', 'syncedTables', 'jobs', 'jobRuns'] as const) {
+    if (!isRecordOf(state[field])) throw new DataFileError(path, `${field} must be an object`);
+  }
+  return state;
 }
 
 export async function openStateStore(path: string): Promise<StateStore> {

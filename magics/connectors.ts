@@ -96,7 +96,7 @@ export interface WarehouseTarget {
 export interface Connectors {
   /** A Databricks SQL warehouse (the local emulator's without Databricks configuration). */
   warehouse(target: WarehouseTarget): Promise<OpenedConnection>;
-  /** The workspace, for the warehouse verbs (the local emulator's without Databricks configuration). */
+  /** The workspace, for the warehouse and synced-table verbs (the local emulator's without Databricks configuration). */
   workspace(profile?: string): Promise<WorkspaceChoice>;
   /** Any PostgreSQL: a URL or `key=value` string, options, the `PG*` variables, libpq defaults. */
   postgres(target: PostgresTarget): Promise<OpenedConnection>;

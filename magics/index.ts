@@ -19,6 +19,8 @@ import { connectionsFamily } from './verbs/connections';
 import { helpFamily } from './verbs/help';
 import { projectsFamily } from './verbs/projects';
 import { sqlFamily } from './verbs/sql';
+import { syncFamily } from './verbs/sync';
+import { syncedTableFamily } from './verbs/synced-tables';
 import { tokenFamily } from './verbs/token';
 import { warehouseFamily } from './verbs/warehouse';
 
@@ -33,7 +35,7 @@ export { MAGIC_FUNCTION } from './cell-plan';
 const COMPLETION_LOOKUP_BUDGET_MS = 1_500;
 
 /** The verb families every kernel has, in the order `%lakebase help` lists them. */
-export const DEFAULT_FAMILIES: readonly VerbFamily<MagicServices>[] = [sqlFamily, connectionsFamily, projectsFamily, tokenFamily, configFamily, warehouseFamily, helpFamily];
+export const DEFAULT_FAMILIES: readonly VerbFamily<MagicServices>[] = [sqlFamily, connectionsFamily, projectsFamily, syncFamily, syncedTableFamily, tokenFamily, configFamily, warehouseFamily, helpFamily];
 
 export interface MagicsDeps {
   /** Named sessions; default a new, empty registry. */

@@ -433,13 +433,13 @@ describe.skipIf(!CAN_CREATE)('roles', () => {
 });
 
 describe('what the emulator does not serve fails loudly', () => {
-  test.skipIf(REAL)('synced tables are NOT_IMPLEMENTED, by name', async () => {
+  test('updating a synced table answers 501, as the real service does ("not yet implemented")', async () => {
     const error = await apiFailure(
-      sdk.database.createSyncedDatabaseTable({ synced_table: { name: 'c.s.t', spec: { source_table_full_name: 'main.s.t', primary_key_columns: ['id'] } } }),
+      sdk.database.updateSyncedDatabaseTable({ name: 'c.s.t', synced_table: { name: 'c.s.t' }, update_mask: 'spec' }),
     );
     expect(error.statusCode).toBe(501);
     expect(error.errorCode).toBe('NOT_IMPLEMENTED');
-    expect(error.message).toMatch(/Synced tables are not supported by the Lakebase emulator/);
+    if (!REAL) expect(error.message).toBe('Update Synced Database Table is not yet implemented.');
   });
 
   test('an unknown route is ENDPOINT_NOT_FOUND, in the error body every SDK parses', async () => {

@@ -49,6 +49,9 @@ class ScriptedHosting implements InstanceHosting {
       listRoles: async () => [],
       createDatabase: async () => undefined,
       databaseExists: async () => true,
+      adminConnection: () => {
+        throw new Error('this registry test hosts no PostgreSQL');
+      },
       stop: async () => void events.push(`stop ${placement.address}`),
     };
   }

@@ -98,7 +98,7 @@ describe('completion', () => {
 
   test.each<[string, string[], number]>([
     ['%lakebase co|', ['config', 'connect', 'connections'], 10],
-    ['%lakebase |', ['branch', 'close', 'config', 'connect', 'connections', 'database', 'endpoint', 'help', 'project', 'role', 'sql', 'token', 'use', 'warehouse'], 10],
+    ['%lakebase |', ['branch', 'close', 'config', 'connect', 'connections', 'database', 'endpoint', 'help', 'project', 'role', 'sql', 'sync', 'synced-table', 'token', 'use', 'warehouse'], 10],
     ['%lakebase sql --i|', ['--into'], 14],
     ['%lakebase sql --into rows --|', ['--chart', '--color', '--display-limit', '--on', '--stdin', '--x', '--y'], 26],
     ['%lakebase connect --sslmode ver|', ['verify-ca', 'verify-full'], 28],
@@ -108,7 +108,7 @@ describe('completion', () => {
     ['%lakebase config d|', ['display-limit'], 17],
     ['%%lakebase --|', ['--chart', '--color', '--display-limit', '--into', '--on', '--stdin', '--x', '--y'], 11],
     ['%%lakebase con|', ['config', 'connect', 'connections'], 11],
-    ['const r = %lakebase s|', ['sql'], 20],
+    ['const r = %lakebase s|', ['sql', 'sync', 'synced-table'], 20],
     // In the SQL, nothing: it is not the magic's to complete.
     ['%lakebase sql SELECT --i|', [], 21],
     ['%lakebase nope --|', [], 15],

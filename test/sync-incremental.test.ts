@@ -55,6 +55,23 @@ describe('INCREMENTAL sync by watermark', () => {
     ]);
   });
 
+  test('a FULL sync with a watermark into a new database starts the state; INCREMENTAL continues from it', async () => {
+    const full = await runSync({ source, from: 'items', target, to: 'items_copy', mode: 'FULL', watermark: 'updated_at' });
+    expect(full.watermark).toEqual({ column: 'updated_at', from: undefined, to: '2026-01-01 00:33:20+00' });
+    await changeSource();
+    const next = await runSync({ source, from: 'items', target, to: 'items_copy', mode: 'INCREMENTAL' });
+    expect(next).toMatchObject({ rowsRead: 30, rowsWritten: 30 });
+    expect(await rowsAsText(target, 'items_copy')).toEqual(await rowsAsText(source, 'items'));
+  });
+
+  test('a target dropped since its last sync starts afresh: its old state is not used', async () => {
+    await runSync({ source, from: 'items', target, to: 'items_copy', mode: 'INCREMENTAL', watermark: 'updated_at' });
+    await sql(target, 'DROP TABLE items_copy');
+    const again = await runSync({ source, from: 'items', target, to: 'items_copy', mode: 'INCREMENTAL', watermark: 'updated_at' });
+    expect(again).toMatchObject({ created: true, rowsRead: 2000, rowsWritten: 2000 });
+    expect(await rowsAsText(target, 'items_copy')).toEqual(await rowsAsText(source, 'items'));
+  });
+
   test('rows sharing a key in one run keep the newest by the watermark', async () => {
     await sql(source, 'CREATE TABLE IF NOT EXISTS events (event_id serial PRIMARY KEY, item_id int, status text, at timestamptz)');
     await sql(source, 'TRUNCATE events');

@@ -123,6 +123,8 @@ export interface InstanceServer {
   readonly socketPath: string | undefined;
   /** Client sessions that are not idle now (running a statement, or inside a transaction). */
   busySessions(): Promise<number>;
+  /** How the emulator itself connects to `database` (its superuser, on the private socket): synced tables write this way. */
+  socketConfig(database: string): PrivateServerConnection;
 }
 
 /** The emulator's own superuser: the login gateway refuses it; it logs in on the private socket only. */

@@ -11,12 +11,16 @@ import { paginate, parsePageSize } from '../pagination';
 import type { RoleAttributes } from '../hosting';
 import type { IdentityType, InstanceRoles, RoleView } from '../roles';
 import type { CatalogRecord, TableRecord } from '../store';
+import { parseSyncedTable, renderSyncedTable } from '../synced-table-wire';
+import { syncedTableErrors } from '../synced-tables';
+import type { SyncedTableRegistry } from '../synced-tables';
 import type { UnityCatalog } from '../unity-catalog';
 
 export interface DatabaseServices {
   instances: InstanceRegistry;
   /** For `PATCH /instances/{name}/upgrade`, which makes the instance an Autoscaling project. */
   projects: Pick<ProjectRegistry, 'projectForInstance'>;
+  syncedTables: SyncedTableRegistry;
   roles: InstanceRoles;
   catalog: UnityCatalog;
   credentials: CredentialIssuer;
@@ -287,13 +291,41 @@ function roleRoutes({ roles }: DatabaseServices): Route[] {
   ];
 }
 
-/** Synced tables come in a later issue; until then every synced-table call fails by name. */
-function syncedTableRoutes(): Route[] {
-  const refuse = (): never => { throw errors.syncedTablesNotSupported(); };
+/**
+ * Synced tables (docs/databricks-apis.md §1.1): create, get and delete (`purge_data`) work; list
+ * and update answer as the real service does today, 501 ("currently unimplemented").
+ */
+function syncedTableRoutes({ syncedTables }: DatabaseServices): Route[] {
   return [
-    { method: '*', path: `${BASE}/synced_tables`, authenticated: true, handle: refuse },
-    { method: '*', path: `${BASE}/synced_tables/{name}`, authenticated: true, handle: refuse },
-    { method: '*', path: `${BASE}/instances/{name}/synced_tables`, authenticated: true, handle: refuse },
+    {
+      method: 'POST', path: `${BASE}/synced_tables`, authenticated: true,
+      async handle(request) {
+        const record = await syncedTables.create(parseSyncedTable(request.body), caller(request).postgresName);
+        return ok(renderSyncedTable(record, syncedTables.status(record)));
+      },
+    },
+    {
+      method: 'GET', path: `${BASE}/synced_tables/{name}`, authenticated: true,
+      handle(request) {
+        const record = syncedTables.get(request.params.name);
+        return ok(renderSyncedTable(record, syncedTables.status(record)));
+      },
+    },
+    {
+      method: 'DELETE', path: `${BASE}/synced_tables/{name}`, authenticated: true,
+      async handle(request) {
+        await syncedTables.delete(request.params.name, queryBoolean(request.url, 'purge_data') ?? false);
+        return ok({});
+      },
+    },
+    {
+      method: 'PATCH', path: `${BASE}/synced_tables/{name}`, authenticated: true,
+      handle() { throw syncedTableErrors.updateNotImplemented(); },
+    },
+    {
+      method: 'GET', path: `${BASE}/instances/{name}/synced_tables`, authenticated: true,
+      handle() { throw errors.unimplementedOnRealService('Listing synced database tables'); },
+    },
   ];
 }
 
@@ -303,6 +335,6 @@ export function databaseRoutes(services: DatabaseServices): Route[] {
     ...credentialRoutes(services),
     ...catalogRoutes(services),
     ...roleRoutes(services),
-    ...syncedTableRoutes(),
+    ...syncedTableRoutes(services),
   ];
 }

@@ -1,7 +1,6 @@
-// The emulator's own route (how the CLI and `ensureEmulatorDaemon` recognise the emulator of a
-// data directory) and the API families a client may reasonably call that the emulator does not
-// serve yet: these fail loudly by name instead of as an anonymous 404.
-import { errors } from '../api-errors';
+// The emulator's own route: how the CLI and `ensureEmulatorDaemon` recognise the emulator of a
+// data directory. (API families the emulator does not serve fail by name in their own route
+// modules, e.g. creating a pipeline in `pipelines.ts`.)
 import type { Route } from '../http';
 
 /** Path of the unauthenticated status route; it reveals no secret and no workspace content. */
@@ -15,14 +14,7 @@ export interface EmulatorStatusBody {
 }
 
 export function emulatorRoutes(status: () => EmulatorStatusBody): Route[] {
-  const unsupported = (what: string): Route['handle'] => () => { throw errors.notImplemented(what); };
   return [
     { method: 'GET', path: STATUS_PATH, authenticated: false, handle: () => ({ status: 200, body: status() }) },
-    { method: '*', path: '/api/2.0/pipelines', authenticated: true, handle: unsupported('The Pipelines API') },
-    { method: '*', path: '/api/2.0/pipelines/{id}', authenticated: true, handle: unsupported('The Pipelines API') },
-    { method: '*', path: '/api/2.0/pipelines/{id}/updates', authenticated: true, handle: unsupported('The Pipelines API') },
-    { method: '*', path: '/api/2.0/pipelines/{id}/updates/{update}', authenticated: true, handle: unsupported('The Pipelines API') },
-    { method: '*', path: '/api/2.2/jobs/{verb}', authenticated: true, handle: unsupported('The Jobs API') },
-    { method: '*', path: '/api/2.1/jobs/{verb}', authenticated: true, handle: unsupported('The Jobs API') },
   ];
 }

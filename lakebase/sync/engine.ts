@@ -1,13 +1,15 @@
-// The kernel-side sync engine: copies a source (a table, view or query on a PostgreSQL connection)
-// into a PostgreSQL table, FULL or INCREMENTAL, streaming COPY text from one session into the
-// other. Usable from any TypeScript program; the `sync run` magic is a thin layer over `runSync`.
+// The kernel-side sync engine: copies a source (a table, view or query on a PostgreSQL connection
+// or a Databricks SQL warehouse) into a PostgreSQL table, FULL or INCREMENTAL, streaming COPY text
+// from the source into the target. Usable from any TypeScript program; the `sync run` magic is a thin layer over `runSync`.
 //
 // What it promises (issue 9):
 // - FULL is atomic: readers see the old rows or the new ones; a failure, an interrupt or a killed
 //   process leaves the old rows; the table is kept (indexes, grants, views stay).
-// - INCREMENTAL reads rows whose watermark column is at or after the last synced value, upserts
-//   them by the key, and stores the new watermark in the target database in the same transaction
-//   as the rows: a rerun after a crash neither duplicates nor loses rows.
+// - INCREMENTAL reads rows whose watermark column is at or after the last synced value, or (a
+//   Delta table with Change Data Feed and no watermark) the changes since the last synced version,
+//   deletes included; it upserts by the key and stores the new watermark or version in the target
+//   database in the same transaction as the rows: a rerun after a crash neither duplicates nor
+//   loses rows.
 // - A missing target is created with mapped types (`types.ts`) and the key as primary key.
 // - Memory stays flat whatever the table's size (`channel.ts`).
 import type { SqlSession } from '../contracts';
@@ -15,14 +17,14 @@ import { LakebaseError } from '../errors';
 import { CopyChannel } from './channel';
 import { SYNC_ERRORS } from './errors';
 import { PostgresSource } from './postgres-source';
-import type { SourceColumn } from './postgres-source';
 import { ProgressTracker } from './progress';
 import type { SyncProgress } from './progress';
 import { SyncResult } from './result';
 import type { ColumnMapping } from './result';
+import type { SyncSource } from './source';
 import { SyncTarget } from './target';
 import type { SyncState } from './target';
-import { mapPostgresType } from './types';
+import { isWarehouseSession, WarehouseSource } from './warehouse-source';
 
 export type SyncMode = 'FULL' | 'INCREMENTAL';
 export const SYNC_MODES: readonly SyncMode[] = ['FULL', 'INCREMENTAL'];
@@ -57,21 +59,33 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
   progress.phase('preparing');
   const started = Date.now();
   const { signal } = options;
-  const opened = await Promise.allSettled([PostgresSource.open(options.source, options.from, signal), SyncTarget.open(options.target, options.to, signal)]);
-  const [sourceOutcome, targetOutcome] = opened;
+  const openSource = isWarehouseSession(options.source)
+    ? WarehouseSource.open(options.source, options.from, signal)
+    : PostgresSource.open(options.source, options.from, signal);
+  const [sourceOutcome, targetOutcome] = await Promise.allSettled([openSource, SyncTarget.open(options.target, options.to, signal)]);
   if (sourceOutcome.status === 'rejected' || targetOutcome.status === 'rejected') {
     if (sourceOutcome.status === 'fulfilled') await sourceOutcome.value.close();
     if (targetOutcome.status === 'fulfilled') await targetOutcome.value.close();
     throw interruptedOr(signal, sourceOutcome.status === 'rejected' ? sourceOutcome.reason : (targetOutcome as PromiseRejectedResult).reason);
   }
-  const source = sourceOutcome.value;
+  const source: SyncSource = sourceOutcome.value;
   const target = targetOutcome.value;
   try {
     const plan = await planSync(options, source, target);
-    if (options.mode === 'INCREMENTAL') await target.ensureStateTable(signal);
+    // The state is written by INCREMENTAL syncs, and by FULL ones that record where INCREMENTAL continues.
+    if (options.mode === 'INCREMENTAL' || options.watermark !== undefined || source.changeFeed !== undefined) await target.ensureStateTable(signal);
     await target.begin(signal);
-    const state = await target.readState(signal);
-    const watermark = resolveWatermark(options, plan, source, target, state);
+    // The state of a table that no longer exists (dropped since) says nothing about the new one.
+    const state = target.table.exists ? await target.readState(signal) : undefined;
+    checkState(options, plan, source, target, state);
+    const watermark = resolveWatermark(options, source, state);
+    // Without a watermark, a Delta source's change data feed says what changed (deletes too).
+    const feed = watermark === undefined ? source.changeFeed : undefined;
+    if (options.mode === 'INCREMENTAL' && watermark === undefined && feed === undefined) {
+      throw new LakebaseError(SYNC_ERRORS.watermarkRequired, `An INCREMENTAL sync into ${target.description} needs a watermark column that grows when rows change.`, {
+        hint: 'Name it with --watermark (e.g. --watermark updated_at); later syncs remember it. A Delta table with Change Data Feed needs none.',
+      });
+    }
     if (!target.table.exists) await target.create(plan.mappings.map((m) => ({ name: m.name, type: m.targetType })), plan.key ?? [], signal);
 
     const readOptions = {
@@ -79,35 +93,59 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
       ...(watermark && options.mode === 'INCREMENTAL' ? { watermark } : {}),
       ...(signal ? { signal } : {}),
     };
-    progress.estimatedRows = await source.estimateRows(readOptions);
-    progress.phase('copying');
     const columns = source.columns.map((column) => column.name);
-    const outcome = await copyBetween(source, readOptions, progress, async (channel, copySignal) => {
-      if (options.mode === 'FULL') {
-        const written = await target.replaceRows(columns, channel, { created: !target.table.exists, signal: copySignal });
-        return { staged: written, written, newest: undefined };
+    const onChunk = (chunk: Buffer) => progress.chunk(chunk);
+    const replace = (channel: CopyChannel, copySignal: AbortSignal) =>
+      target.replaceRows(columns, channel, { created: !target.table.exists, signal: copySignal }).then((written) => ({ written, newest: undefined }));
+    const merging = () => progress.phase('merging');
+
+    let outcome: { read: number; written: number; newest?: string | undefined };
+    let version: { from: number | undefined; to: number } | undefined;
+    if (feed !== undefined) {
+      const latest = await feed.latestVersion(signal);
+      const from = options.mode === 'INCREMENTAL' ? state?.sourceVersion : undefined;
+      version = { from, to: latest };
+      progress.phase('copying');
+      if (from === undefined) {
+        // The first sync (or a FULL one): the table as of the latest version, replacing the target's rows.
+        outcome = await copyBetween((channel, copySignal) => feed.readSnapshot(channel, latest, { ...readOptions, signal: copySignal }, onChunk), replace, signal);
+      } else if (from >= latest) {
+        outcome = { read: 0, written: 0 };
+      } else {
+        outcome = await copyBetween(
+          (channel, copySignal) => feed.readChanges(channel, from + 1, latest, { ...readOptions, signal: copySignal }, onChunk),
+          (channel, copySignal) => target.applyChanges(columns, plan.key!, channel, { signal: copySignal, onMerging: merging }),
+          signal,
+        );
       }
-      return target.upsertRows(columns, plan.key!, watermark?.column, channel, { signal: copySignal, onMerging: () => progress.phase('merging') });
-    }, signal);
+    } else {
+      progress.estimatedRows = await source.estimateRows(readOptions);
+      progress.phase('copying');
+      const read = (channel: CopyChannel, copySignal: AbortSignal) => source.read(channel, { ...readOptions, signal: copySignal }, onChunk);
+      outcome =
+        options.mode === 'FULL'
+          ? await copyBetween(read, replace, signal)
+          : await copyBetween(read, (channel, copySignal) => target.upsertRows(columns, plan.key!, watermark?.column, channel, { signal: copySignal, onMerging: merging }), signal);
+    }
 
     progress.phase('committing');
     let newWatermark: string | undefined;
-    if (watermark !== undefined) {
-      newWatermark = options.mode === 'FULL' ? await target.maxOf(watermark.column, signal) : outcome.newest ?? watermark.from;
+    if (watermark !== undefined || version !== undefined) {
+      if (watermark !== undefined) newWatermark = options.mode === 'FULL' ? await target.maxOf(watermark.column, signal) : outcome.newest ?? watermark.from;
       await target.writeState(
         {
           source: source.stateName,
           mode: options.mode,
           keyColumns: [...(plan.key ?? [])],
-          watermarkColumn: watermark.column,
+          watermarkColumn: watermark?.column,
           watermark: newWatermark,
-          sourceVersion: undefined,
+          sourceVersion: version?.to,
           rows: outcome.written,
         },
         signal,
       );
     } else {
-      // A FULL sync without a watermark starts any later incremental sync of this target afresh.
+      // A FULL sync with no watermark (given or remembered) starts any later incremental sync afresh.
       await target.clearState(signal);
     }
     await target.commit(signal);
@@ -124,6 +162,7 @@ export async function runSync(options: SyncOptions): Promise<SyncResult> {
       key: plan.key,
       columns: plan.mappings,
       ...(watermark ? { watermark: { column: watermark.column, from: watermark.from, to: newWatermark } } : {}),
+      ...(version ? { sourceVersion: version } : {}),
     });
   } catch (error) {
     await target.rollback();
@@ -139,7 +178,7 @@ interface SyncPlan {
 }
 
 /** Checks names and shapes before anything is written: keys, watermark, target columns, types. */
-async function planSync(options: SyncOptions, source: PostgresSource, target: SyncTarget): Promise<SyncPlan> {
+async function planSync(options: SyncOptions, source: SyncSource, target: SyncTarget): Promise<SyncPlan> {
   const names = source.columns.map((column) => column.name);
   const table = target.table;
   const key = options.key?.length ? [...options.key] : table.primaryKey ?? source.primaryKey;
@@ -168,52 +207,35 @@ async function planSync(options: SyncOptions, source: PostgresSource, target: Sy
       });
     }
   }
-  return { key, mappings: await mapColumns(source.columns, target) };
+  // Types matter only for a table the sync creates.
+  const mappings = await source.mapColumns(async (declared) => (table.exists ? [] : target.typesKnown(declared)));
+  return { key, mappings };
 }
 
-/** The watermark an INCREMENTAL (or a FULL that records one) sync uses, checked against the stored state. */
-function resolveWatermark(
-  options: SyncOptions,
-  plan: SyncPlan,
-  source: PostgresSource,
-  target: SyncTarget,
-  state: SyncState | undefined,
-): { column: string; from: string | undefined } | undefined {
-  if (state !== undefined && options.mode === 'INCREMENTAL') {
-    const differences: string[] = [];
-    if (state.source !== source.stateName) differences.push(`source ${state.source}`);
-    if (options.watermark !== undefined && state.watermarkColumn !== undefined && state.watermarkColumn !== options.watermark) {
-      differences.push(`watermark ${state.watermarkColumn}`);
-    }
-    if (state.keyColumns.length > 0 && plan.key !== undefined && !sameColumns(state.keyColumns, plan.key)) differences.push(`key (${state.keyColumns.join(', ')})`);
-    if (differences.length > 0) {
-      throw new LakebaseError(SYNC_ERRORS.stateMismatch, `${target.description} was last synced from a different setup: ${differences.join(', ')}.`, {
-        hint: 'Run one FULL sync with the new source, key and watermark; incremental syncs continue from there.',
-      });
-    }
+/** An INCREMENTAL sync continues the stored state only if that was written for the same source, key and watermark. */
+function checkState(options: SyncOptions, plan: SyncPlan, source: SyncSource, target: SyncTarget, state: SyncState | undefined): void {
+  if (state === undefined || options.mode !== 'INCREMENTAL') return;
+  const differences: string[] = [];
+  if (state.source !== source.stateName) differences.push(`source ${state.source}`);
+  if (options.watermark !== undefined && state.watermarkColumn !== undefined && state.watermarkColumn !== options.watermark) {
+    differences.push(`watermark ${state.watermarkColumn}`);
   }
+  if (state.keyColumns.length > 0 && plan.key !== undefined && !sameColumns(state.keyColumns, plan.key)) differences.push(`key (${state.keyColumns.join(', ')})`);
+  if (differences.length > 0) {
+    throw new LakebaseError(SYNC_ERRORS.stateMismatch, `${target.description} was last synced from a different setup: ${differences.join(', ')}.`, {
+      hint: 'Run one FULL sync with the new source, key and watermark; incremental syncs continue from there.',
+    });
+  }
+}
+
+/** The watermark a sync uses (given, or remembered by the state), with the value INCREMENTAL starts from. */
+function resolveWatermark(options: SyncOptions, source: SyncSource, state: SyncState | undefined): { column: string; from: string | undefined } | undefined {
   const column = options.watermark ?? state?.watermarkColumn;
-  if (column === undefined) {
-    if (options.mode === 'INCREMENTAL') {
-      throw new LakebaseError(SYNC_ERRORS.watermarkRequired, `An INCREMENTAL sync into ${target.description} needs a watermark column that grows when rows change.`, {
-        hint: 'Name it with --watermark (e.g. --watermark updated_at); later syncs remember it.',
-      });
-    }
-    return undefined;
-  }
+  if (column === undefined) return undefined;
   if (!source.columns.some((c) => c.name === column)) {
     throw new LakebaseError(SYNC_ERRORS.columnNotFound, `The source has no watermark column "${column}".`);
   }
   return { column, from: options.mode === 'INCREMENTAL' ? state?.watermark : undefined };
-}
-
-async function mapColumns(columns: readonly SourceColumn[], target: SyncTarget): Promise<ColumnMapping[]> {
-  const foreign = columns.filter((column) => !column.type.builtin && !column.type.isUnknown);
-  const known = new Set<string>();
-  if (foreign.length > 0 && !target.table.exists) {
-    for (const declared of await target.typesKnown(foreign.map((column) => column.type.declared))) known.add(declared);
-  }
-  return columns.map((column) => ({ name: column.name, sourceType: column.type.declared, ...mapPostgresType(column.type, known.has(column.type.declared)) }));
 }
 
 /**
@@ -222,9 +244,7 @@ async function mapColumns(columns: readonly SourceColumn[], target: SyncTarget):
  * both are let settle, and the error of the side that failed first is the one reported.
  */
 async function copyBetween<T extends { written: number }>(
-  source: PostgresSource,
-  readOptions: Parameters<PostgresSource['read']>[1],
-  progress: ProgressTracker,
+  read: (channel: CopyChannel, signal: AbortSignal) => Promise<number>,
   write: (channel: CopyChannel, signal: AbortSignal) => Promise<T>,
   signal: AbortSignal | undefined,
 ): Promise<T & { read: number }> {
@@ -239,12 +259,9 @@ async function copyBetween<T extends { written: number }>(
     throw error;
   };
   try {
-    const [read, written] = await Promise.allSettled([
-      source.read(channel, { ...readOptions, signal: stop.signal }, (chunk) => progress.chunk(chunk)).catch(failed),
-      write(channel, stop.signal).catch(failed),
-    ]);
-    if (read.status === 'rejected' || written.status === 'rejected') throw firstFailure!.error;
-    return { ...written.value, read: read.value };
+    const [readOutcome, written] = await Promise.allSettled([read(channel, stop.signal).catch(failed), write(channel, stop.signal).catch(failed)]);
+    if (readOutcome.status === 'rejected' || written.status === 'rejected') throw firstFailure!.error;
+    return { ...written.value, read: readOutcome.value };
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }

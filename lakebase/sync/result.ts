@@ -26,6 +26,8 @@ export interface SyncResultInit {
   key: readonly string[] | undefined;
   columns: readonly ColumnMapping[];
   watermark?: { column: string; from: string | undefined; to: string | undefined };
+  /** The Delta versions a change-data-feed sync moved between (`from` undefined: a snapshot). */
+  sourceVersion?: { from: number | undefined; to: number };
 }
 
 export class SyncResult {
@@ -40,6 +42,7 @@ export class SyncResult {
   readonly key: readonly string[] | undefined;
   readonly columns: readonly ColumnMapping[];
   readonly watermark: SyncResultInit['watermark'];
+  readonly sourceVersion: SyncResultInit['sourceVersion'];
 
   constructor(init: SyncResultInit) {
     this.mode = init.mode;
@@ -53,6 +56,7 @@ export class SyncResult {
     this.key = init.key;
     this.columns = init.columns;
     this.watermark = init.watermark;
+    this.sourceVersion = init.sourceVersion;
   }
 
   get rowsPerSecond(): number {
@@ -73,6 +77,12 @@ export class SyncResult {
     }
     const watermark = this.watermark;
     if (watermark) lines.push(`watermark ${watermark.column}: ${watermark.from ?? '(start)'} → ${watermark.to ?? '(no rows)'}`);
+    const version = this.sourceVersion;
+    if (version) {
+      if (version.from === undefined) lines.push(`Delta version ${version.to} (a snapshot)`);
+      else if (version.from >= version.to) lines.push(`no Delta version after ${version.from}: nothing to apply`);
+      else lines.push(`Delta versions ${version.from + 1} to ${version.to} (change data feed)`);
+    }
     return lines.join('\n');
   }
 

@@ -173,6 +173,41 @@ export class SyncTarget {
     return { staged: copied.rowCount ?? 0, written: written.rowCount ?? 0, newest };
   }
 
+  /**
+   * A change feed's rows (the columns, then `_change_type` and `_commit_version`) into a temporary
+   * table, reduced to the last change of each key (update pre-images left out; the latest commit,
+   * then the latest row, wins), and applied: deletes, then upserts. Returns the rows staged and
+   * the rows deleted or written.
+   */
+  async applyChanges(columns: readonly string[], key: readonly string[], rows: CopyChannel, options: { signal?: AbortSignal; onMerging?: () => void }): Promise<{ staged: number; written: number }> {
+    const { signal } = options;
+    const stage = quoteIdent('lakebase_sync_changes');
+    const final = quoteIdent('lakebase_sync_final');
+    const list = quoteColumns(columns);
+    const keys = quoteColumns(key);
+    await query(this.session, `CREATE TEMPORARY TABLE ${stage} ON COMMIT DROP AS SELECT ${list} FROM ${quoteRelation(this.table.name)} WITH NO DATA`, [], signal);
+    await query(this.session, `ALTER TABLE ${stage} ADD COLUMN _change_type text, ADD COLUMN _commit_version bigint, ADD COLUMN _ord bigint GENERATED ALWAYS AS IDENTITY`, [], signal);
+    const copied = await this.session.run(`COPY ${stage} (${list}, _change_type, _commit_version) FROM STDIN`, { displayLimit: 0, copyIn: rows, ...(signal ? { signal } : {}) });
+    options.onMerging?.();
+    await query(
+      this.session,
+      `CREATE TEMPORARY TABLE ${final} ON COMMIT DROP AS SELECT DISTINCT ON (${keys}) * FROM ${stage} WHERE _change_type <> 'update_preimage' ORDER BY ${keys}, _commit_version DESC, _ord DESC`,
+      [],
+      signal,
+    );
+    const joined = key.map((column) => `t.${quoteIdent(column)} = f.${quoteIdent(column)}`).join(' AND ');
+    const deleted = await query(this.session, `DELETE FROM ${quoteRelation(this.table.name)} t USING ${final} f WHERE f._change_type = 'delete' AND ${joined}`, [], signal);
+    const others = columns.filter((column) => !key.includes(column));
+    const onConflict = others.length === 0 ? 'DO NOTHING' : `DO UPDATE SET ${others.map((column) => `${quoteIdent(column)} = EXCLUDED.${quoteIdent(column)}`).join(', ')}`;
+    const upserted = await query(
+      this.session,
+      `INSERT INTO ${quoteRelation(this.table.name)} (${list}) SELECT ${list} FROM ${final} WHERE _change_type IN ('insert', 'update_postimage') ON CONFLICT (${keys}) ${onConflict}`,
+      [],
+      signal,
+    );
+    return { staged: copied.rowCount ?? 0, written: (deleted.rowCount ?? 0) + (upserted.rowCount ?? 0) };
+  }
+
   /** Which of these type names (as `format_type` prints them) the target database knows. */
   async typesKnown(declared: readonly string[], signal?: AbortSignal): Promise<string[]> {
     const { rows } = await query(this.session, 'SELECT name FROM unnest($1::text[]) AS name WHERE pg_catalog.to_regtype(name) IS NOT NULL', [declared], signal);

@@ -146,6 +146,62 @@ export class WarehouseSession implements SqlSession {
     return turn;
   }
 
+  /**
+   * A query's rows as Arrow record batches as they arrive, one fetch (up to 100,000 rows) held at
+   * a time whatever the result's size: for moving a result elsewhere (the sync engine,
+   * `lakebase/sync/`). The session runs nothing else meanwhile. Read it to the end, or stop early
+   * (`break`), which closes the statement; an abort cancels it on the warehouse.
+   */
+  async *streamArrow(sql: string, options: { namedParams?: Readonly<Record<string, unknown>>; signal?: AbortSignal } = {}): AsyncGenerator<arrow.RecordBatch, void> {
+    let release!: () => void;
+    const finished = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const turn = this.#queue;
+    this.#queue = turn.then(() => finished);
+    await turn;
+    try {
+      if (this.#closed) throw closedError(this.description);
+      if (options.signal?.aborted) throw new LakebaseError(SESSION_ERRORS.notStarted, 'The statement was not run: it was interrupted before it started.');
+      let operation: IOperation;
+      try {
+        operation = await this.session.executeStatement(sql, {
+          runAsync: true,
+          ...(options.namedParams !== undefined && Object.keys(options.namedParams).length > 0 ? { namedParameters: namedParameters(options.namedParams) } : {}),
+        } as never);
+      } catch (error) {
+        throw statementError(error, sql);
+      }
+      let cancelled = false;
+      const onAbort = () => {
+        cancelled = true;
+        void operation.cancel().catch(() => undefined);
+      };
+      if (options.signal?.aborted) onAbort();
+      else options.signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        const metadata = await (operation as unknown as { getMetadata(): Promise<{ arrowSchema?: Buffer }> }).getMetadata();
+        if (metadata.arrowSchema === undefined || metadata.arrowSchema === null) {
+          throw new LakebaseError(WAREHOUSE_SESSION_ERRORS.resultFormat, 'The warehouse answered without an Arrow schema (a column-based result).');
+        }
+        const source = await rawArrowSource(operation);
+        while (await source.hasMore()) {
+          const chunk = await source.fetchNext({ limit: FETCH_ROWS });
+          if (chunk.batches.length === 0) continue;
+          yield* arrow.RecordBatchReader.from(Buffer.concat(chunk.batches)).readAll();
+        }
+      } catch (error) {
+        if (cancelled) throw new SqlError({ sqlState: '57014', severity: 'ERROR', message: 'The statement was cancelled on the warehouse.' }, { statement: sql, cause: error });
+        throw statementError(error, sql);
+      } finally {
+        options.signal?.removeEventListener('abort', onAbort);
+        await operation.close().catch(() => undefined);
+      }
+    } finally {
+      release();
+    }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

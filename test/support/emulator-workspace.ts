@@ -27,10 +27,10 @@ export interface TestEmulator {
   stop(): Promise<void>;
 }
 
-export async function startTestEmulator(options: { tokenTtlSeconds?: number } = {}): Promise<TestEmulator> {
+export async function startTestEmulator(options: { tokenTtlSeconds?: number; transitionDelayMs?: number } = {}): Promise<TestEmulator> {
   const dataDir = await mkdtemp(join(tmpdir(), 'lakebase-client-emulator-'));
   const port = await freePort();
-  const start = () => startEmulator({ dataDir, port, tokenTtlSeconds: options.tokenTtlSeconds, transitionDelayMs: 0 });
+  const start = () => startEmulator({ dataDir, port, tokenTtlSeconds: options.tokenTtlSeconds, transitionDelayMs: options.transitionDelayMs ?? 0 });
   let running = true;
   const emulator: TestEmulator = {
     current: await start(),
