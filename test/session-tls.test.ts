@@ -120,7 +120,9 @@ test('a cancel request goes over TLS, like the session, and cancels the statemen
     }
     controller.abort();
     expect(((await running.catch((e: unknown) => e)) as SqlError).sqlState).toBe(QUERY_CANCELED);
-    expect(proxy.tlsConnections).toBe(tlsBefore + 1); // the cancel request, encrypted
+    // The cancel request, encrypted; on a loaded machine the session may also have cancelled
+    // again with pg_cancel_backend over one more (TLS) connection, when the first was slow.
+    expect(proxy.tlsConnections).toBeGreaterThanOrEqual(tlsBefore + 1);
     expect(proxy.cancelRequests).toBe(0); // never in plain text
     expect((await session.run('SELECT 1', page)).values).toEqual([[1]]);
   } finally {
