@@ -418,11 +418,10 @@ export async function seedStandby(options: StandbyOptions): Promise<void> {
   await rm(scratch, { recursive: true, force: true });
   try {
     await copyTree(join(options.backup.dir, 'pgdata'), scratch, { account, skip: false });
-    const { socketDir, port, user } = options.primary;
     await appendAutoConf(
       scratch,
       {
-        primary_conninfo: `host=${quoteConnValue(socketDir)} port=${port} user=${quoteConnValue(user)} application_name=standby`,
+        primary_conninfo: primaryConnInfo(options.primary),
         restore_command: restoreCommand(options.archiveDir),
         recovery_target_timeline: 'latest',
         hot_standby: 'on',
@@ -435,6 +434,27 @@ export async function seedStandby(options: StandbyOptions): Promise<void> {
     await rm(scratch, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * Points a standby's data directory at its primary's current socket (which may move between
+ * starts: a temporary directory when the preferred path is too long for a socket).
+ */
+export async function followPrimary(pgdata: string, primary: StandbyOptions['primary']): Promise<void> {
+  const account = await resolveServerAccount();
+  await resetAutoConf(pgdata, ['primary_conninfo'], account);
+  await appendAutoConf(pgdata, { primary_conninfo: primaryConnInfo(primary) }, account);
+}
+
+/** Removes what made a directory a standby, after it was promoted. */
+export async function clearStandbySettings(pgdata: string): Promise<void> {
+  const account = await resolveServerAccount();
+  await resetAutoConf(pgdata, ['primary_conninfo', 'restore_command', 'recovery_target_timeline', 'hot_standby'], account);
+  await rm(join(pgdata, 'standby.signal'), { force: true });
+}
+
+function primaryConnInfo({ socketDir, port, user }: StandbyOptions['primary']): string {
+  return `host=${quoteConnValue(socketDir)} port=${port} user=${quoteConnValue(user)} application_name=standby`;
 }
 
 /** A libpq connection-string value in single quotes. */
