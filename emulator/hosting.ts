@@ -80,8 +80,14 @@ export interface CopyRequest {
   into: InstancePlacement;
 }
 
-/** Decides whether a Postgres login may proceed: `user` is the role, `password` the token. */
-export type PasswordCheck = (user: string, password: string) => Promise<boolean>;
+/**
+ * Decides whether a Postgres login may proceed: `user` is the role, `password` the token. An
+ * accepted login may force startup parameters on its session (`PasswordVerdict`).
+ */
+export type PasswordCheck = (user: string, password: string) => Promise<LoginVerdict>;
+
+/** Refused, accepted, or accepted with parameters forced on the session (a read-only credential's). */
+export type LoginVerdict = boolean | { accepted: true; parameters?: Readonly<Record<string, string>> };
 
 /**
  * How a started server is doing after it crashed on its own: being restarted (`attempt` of

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApiError, errors } from './api-errors';
 import { HostingError } from './hosting';
-import type { CopyPoint, HostedInstance, InstanceEndpoint, InstanceHosting, InstancePlacement, SecondaryPlacement, ServerHealth } from './hosting';
+import type { CopyPoint, HostedInstance, InstanceEndpoint, InstanceHosting, InstancePlacement, LoginVerdict, SecondaryPlacement, ServerHealth } from './hosting';
 import type { Identity, IdentityDirectory } from './identities';
 import { decodeJwt } from 'jose';
 import { quoteForLog } from './log-text';
@@ -16,6 +16,7 @@ import type { InstanceSettings, CreateInstanceRequest } from './instance-wire';
 import { stateAfterRestart, transition } from './instance-state';
 import type { InstanceEvent, InstanceState } from './instance-state';
 import type { InstanceRecord, StateStore } from './store';
+import { readOnlyCredential } from './tokens';
 import type { TokenService } from './tokens';
 
 export interface InstanceRegistryDependencies {
@@ -495,7 +496,7 @@ export class InstanceRegistry {
    */
   private passwordCheck(record: InstanceRecord) {
     const { uid, name } = record;
-    return async (user: string, password: string): Promise<boolean> => {
+    return async (user: string, password: string): Promise<LoginVerdict> => {
       let verdict = await this.deps.tokens.verifyDatabaseCredential(password, { user, instanceUid: uid });
       const identities = this.deps.identities;
       if (verdict === 'other-identity' && identities?.isGroup(user)) {
@@ -506,7 +507,8 @@ export class InstanceRegistry {
           verdict = await this.deps.tokens.verifyDatabaseCredential(password, { user: member.postgresName, instanceUid: uid });
         }
       }
-      if (verdict === 'accepted') return true;
+      // A credential minted with READ_ONLY claims opens read-only sessions.
+      if (verdict === 'accepted') return readOnlyCredential(password) ? { accepted: true, parameters: { default_transaction_read_only: 'on' } } : true;
       if (record.pgNativeLogin === true && verdict === 'malformed') {
         const server = this.hosted.get(uid);
         if (server && (await server.checkNativePassword(user, password).catch(() => false))) return true;

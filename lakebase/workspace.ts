@@ -431,18 +431,31 @@ export function workspaceError(raw: unknown, context: ErrorContext): LakebaseErr
           },
         );
       case 403:
-        return new LakebaseError('WORKSPACE_PERMISSION_DENIED', `Not allowed to ${operation} in ${host} (${said}).`, {
-          hint: 'Ask a workspace admin for permission on the instance (CAN_USE to connect, CAN_MANAGE to change it).',
+        // The service's message names the permission and what it was needed for: one line says it all.
+        return new LakebaseError('WORKSPACE_PERMISSION_DENIED', `Not allowed to ${operation}: ${error.message}`, {
+          hint: context.instance
+            ? `Ask the owner of ${context.instance} or a workspace admin for permission on it (CAN_USE to connect, CAN_MANAGE to change it).`
+            : 'Ask a workspace admin for permission (CAN_USE to connect to an instance, CAN_MANAGE to change it).',
           cause,
         });
       case 404:
-        if (context.role !== undefined || context.instance === undefined) break;
+        if (context.role !== undefined) {
+          return new LakebaseError('ROLE_NOT_FOUND', `Cannot ${operation}: ${error.message}`, {
+            hint: context.instance ? `List the roles of ${context.instance} to see which exist.` : undefined,
+            cause,
+          });
+        }
+        if (context.instance === undefined) {
+          return new LakebaseError('NOT_FOUND', `Cannot ${operation}: ${error.message}`, { cause });
+        }
         return new LakebaseError('INSTANCE_NOT_FOUND', `There is no database instance named ${context.instance} in ${host}.`, {
           hint: `List the instances with ${COMMANDS.listInstances}.`,
           cause,
         });
       case 409:
-        return new LakebaseError('ALREADY_EXISTS', `Cannot ${operation}: it already exists (${said}).`, { cause });
+        return new LakebaseError('ALREADY_EXISTS', `Cannot ${operation}: ${error.message}`, { cause });
+      case 501:
+        return new LakebaseError('NOT_IMPLEMENTED', `Cannot ${operation}: ${error.message}`, { cause });
       case 429:
       case 503:
         return new LakebaseError('WORKSPACE_UNAVAILABLE', `The workspace ${host} is busy or unavailable (${said}).`, {

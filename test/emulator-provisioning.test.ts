@@ -383,3 +383,25 @@ describe.skipIf(REAL)('roles of every identity type', () => {
     expect((await target.request('DELETE', `/api/2.0/database/instances/${name}/roles/reporting?allow_missing=true`)).status).toBe(200);
   });
 });
+
+describe.skipIf(!CAN_CREATE)('credentials with claims', () => {
+  test('a READ_ONLY credential for a registered table opens read-only sessions', async () => {
+    const name = target.uniqueName('claims');
+    const instance = await createInstance(name);
+    const owner = await connect(instance);
+    await owner.query('CREATE TABLE public.prices (id int PRIMARY KEY, amount numeric)');
+    await owner.query('INSERT INTO public.prices VALUES (1, 9.5)');
+    const catalog = target.uniqueName('cat').replace(/-/g, '_');
+    expect((await target.request('POST', '/api/2.0/database/catalogs', { name: catalog, database_instance_name: name, database_name: 'databricks_postgres' })).status).toBe(200);
+    expect((await target.request('POST', '/api/2.0/database/tables', { name: `${catalog}.public.prices` })).status).toBe(200);
+    const minted = await target.request('POST', '/api/2.0/database/credentials', {
+      request_id: randomUUID(),
+      claims: [{ permission_set: 'READ_ONLY', resources: [{ table_name: `${catalog}.public.prices` }] }],
+    });
+    expect(minted.status).toBe(200);
+    const session = await connect(instance, { password: String(minted.body.token) });
+    expect((await session.query<{ amount: string }>('SELECT amount FROM public.prices')).rows).toEqual([{ amount: '9.5' }]);
+    expect(await failure(session.query('INSERT INTO public.prices VALUES (2, 1)'))).toMatchObject({ code: '25006' });
+    await target.request('DELETE', `/api/2.0/database/catalogs/${catalog}`);
+  });
+});

@@ -187,25 +187,32 @@ function credentialRoutes(services: DatabaseServices): Route[] {
         if (!Array.isArray(instanceNames) || instanceNames.some((name) => typeof name !== 'string')) {
           throw errors.invalidParameter('instance_names', 'instance_names must be a list of instance names.');
         }
-        const tableNames = parseClaims(body.claims);
+        const { tables: tableNames, readOnly } = parseClaims(body.claims);
         // Connecting takes CAN_USE on every instance the credential opens.
         const opened = new Set([...(instanceNames as string[]), ...tableNames.map((table) => catalog.getTable(table).instanceName)]);
         for (const name of opened) guard(services, request, name, 'CAN_USE', 'generate credentials for it');
-        const credential = await credentials.generate({ instanceNames: instanceNames as string[], tableNames }, caller(request));
+        const credential = await credentials.generate({ instanceNames: instanceNames as string[], tableNames, readOnly }, caller(request));
         return ok({ token: credential.token, expiration_time: credential.expirationTime.toISOString() });
       },
     },
   ];
 }
 
-/** `claims`: only table resources with the default (read-write) permission set are emulated. */
-function parseClaims(value: unknown): string[] {
-  if (value === undefined || value === null) return [];
+/**
+ * `claims`: table resources, and the permission set READ_ONLY (the only one the API knows), which
+ * makes the credential's sessions read-only. Claims on unspecified resources are not emulated.
+ */
+function parseClaims(value: unknown): { tables: string[]; readOnly: boolean } {
+  if (value === undefined || value === null) return { tables: [], readOnly: false };
   if (!Array.isArray(value)) throw errors.invalidParameter('claims', 'claims must be a list.');
   const tables: string[] = [];
+  let readOnly = false;
   for (const claim of value as Record<string, unknown>[]) {
     onlyFields(claim ?? {}, ['permission_set', 'resources'], 'RequestedClaims');
-    if (claim.permission_set !== undefined) throw errors.notImplemented(`Credentials with permission_set ${String(claim.permission_set)}`, { field: 'claims.permission_set' });
+    if (claim.permission_set !== undefined && claim.permission_set !== 'READ_ONLY') {
+      throw errors.invalidParameter('claims.permission_set', `Invalid permission_set '${String(claim.permission_set)}'. The valid value is READ_ONLY.`);
+    }
+    if (claim.permission_set === 'READ_ONLY') readOnly = true;
     const resources = claim.resources ?? [];
     if (!Array.isArray(resources)) throw errors.invalidParameter('claims.resources', 'claims[].resources must be a list.');
     for (const resource of resources as Record<string, unknown>[]) {
@@ -214,7 +221,7 @@ function parseClaims(value: unknown): string[] {
       tables.push(requiredString(resource, 'table_name'));
     }
   }
-  return tables;
+  return { tables, readOnly };
 }
 
 function catalogRoutes(services: DatabaseServices): Route[] {
