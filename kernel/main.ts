@@ -7,6 +7,7 @@ import { createSession, KernelSession, PRELUDE, PRELUDE_NAMES } from './session'
 import { createTypeScriptRunner } from './typescript';
 import { historyFileFromEnv, openHistory } from './history';
 import { createMagics } from '../magics';
+import { RESULT_TYPES_NAMESPACE } from '../magics/declarations';
 import { sharedRefreshers } from '../lakebase/credentials';
 
 /** How often the kernel checks that the client that started it is still alive. */
@@ -16,11 +17,12 @@ export async function runKernel(connectionFile: string): Promise<void> {
   const log = createLogger({ threshold: thresholdFromEnv(process.env), fields: { pid: process.pid } });
   const connection = await readConnectionFile(connectionFile);
   const history = await openHistory(historyFileFromEnv(process.env), log);
-  const typescript = createTypeScriptRunner({ rootDir: process.cwd(), prelude: PRELUDE, log });
+  const magics = createMagics({ reservedNames: [...PRELUDE_NAMES, RESULT_TYPES_NAMESPACE] });
+  // The verbs' result types go in the prelude, so `const i = %lakebase instance get x` is typed.
+  const typescript = createTypeScriptRunner({ rootDir: process.cwd(), prelude: PRELUDE + magics.typeDeclarations(), log });
   // The compiler loads and checks the prelude on a thread of its own while this one binds the
   // wire: kernel_info_reply does not wait for it, and the first cell finds it ready sooner.
   typescript.warmUp();
-  const magics = createMagics({ reservedNames: PRELUDE_NAMES });
   let session: KernelSession | undefined;
   let stopping = false;
 

@@ -8,13 +8,18 @@ import { parameterNames } from '../lakebase/sql/parameters';
 import { CellPlan, createCellPlanner, MAGIC_FUNCTION } from './cell-plan';
 import { AsyncCompletionCandidates, completeMagic, completeMagicAsync, CompletionCandidates, CompletionResult, inspectMagic, sqlTextAt } from './completion';
 import { createConnectors, Connectors, ConnectionKind } from './connectors';
+import { RESULT_TYPES_NAMESPACE } from './declarations';
 import type { CompletionLookup, CompletionSource, MagicInvocation, MagicMode, OptionValue, VerbFamily } from './declarations';
 import { parseInvocation } from './grammar';
 import type { MagicHost } from './host';
 import { createVerbRegistry } from './registry';
 import type { MagicServices } from './services';
 import { createSettings, SETTINGS } from './settings';
+import { catalogFamily } from './verbs/catalog';
 import { configFamily } from './verbs/config';
+import { credentialFamily } from './verbs/credential';
+import { instanceFamily } from './verbs/instance';
+import { roleFamily } from './verbs/role';
 import { connectionsFamily } from './verbs/connections';
 import { helpFamily } from './verbs/help';
 import { projectsFamily } from './verbs/projects';
@@ -33,7 +38,19 @@ export { MAGIC_FUNCTION } from './cell-plan';
 const COMPLETION_LOOKUP_BUDGET_MS = 1_500;
 
 /** The verb families every kernel has, in the order `%lakebase help` lists them. */
-export const DEFAULT_FAMILIES: readonly VerbFamily<MagicServices>[] = [sqlFamily, connectionsFamily, projectsFamily, tokenFamily, configFamily, warehouseFamily, helpFamily];
+export const DEFAULT_FAMILIES: readonly VerbFamily<MagicServices>[] = [
+  sqlFamily,
+  connectionsFamily,
+  projectsFamily,
+  tokenFamily,
+  configFamily,
+  warehouseFamily,
+  instanceFamily,
+  roleFamily,
+  catalogFamily,
+  credentialFamily,
+  helpFamily,
+];
 
 export interface MagicsDeps {
   /** Named sessions; default a new, empty registry. */
@@ -94,6 +111,11 @@ export interface Magics {
   mapToTypeScript(code: string, cursor: number): { code: string; cursor: number } | null;
   /** Closes every connection and stops the token refreshers (kernel shutdown). */
   close(): Promise<void>;
+  /**
+   * TypeScript declarations of the verbs' result types (`declare namespace Lakebase { ... }`),
+   * for the kernel's prelude, so that a magic's value stored in a variable is typed.
+   */
+  typeDeclarations(): string;
 }
 
 export function createMagics(deps: MagicsDeps = {}): Magics {
@@ -110,6 +132,7 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
     connectors: deps.connectors ?? createConnectors(),
     connectionKinds: new Map<string, ConnectionKind>(),
     connectionPlacements: new Map(),
+    connectionInstances: new Map<string, string>(),
     settings: createSettings(deps.settings),
     catalogs: new CatalogCache(),
     refreshers,
@@ -119,6 +142,7 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
   const reservedNames = new Set([MAGIC_FUNCTION, ...(deps.reservedNames ?? [])]);
   const planner = createCellPlanner({
     parse: (magic, mode) => parseInvocation(verbs, magic, mode, reservedNames),
+    resultType: (invocation) => verbs.get(invocation.verb)?.resultType,
     capturedNames: (invocation) => [
       ...(verbs.get(invocation.verb)?.text !== undefined && invocation.text !== undefined ? parameterNames(invocation.text) : []),
       // `--stdin VAR` names a value as `:name` does: captured from the surrounding TypeScript scope.
@@ -224,12 +248,18 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
       }
     },
 
+    typeDeclarations() {
+      const declarations = verbs.families.map((family) => family.typeDeclarations?.trim()).filter((text): text is string => Boolean(text));
+      return declarations.length === 0 ? '' : `declare namespace ${RESULT_TYPES_NAMESPACE} {\n${declarations.join('\n')}\n}\n`;
+    },
+
     async close() {
       try {
         await services.connections.closeAll();
       } finally {
         services.connectionKinds.clear();
         services.connectionPlacements.clear();
+        services.connectionInstances.clear();
         // Open connections keep working without a refresher; new logins would need one, and
         // after close there are none.
         refreshers.stopAll();
