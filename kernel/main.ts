@@ -7,7 +7,6 @@ import { createSession, KernelSession, PRELUDE, PRELUDE_NAMES } from './session'
 import { createTypeScriptRunner } from './typescript';
 import { historyFileFromEnv, openHistory } from './history';
 import { createMagics } from '../magics';
-import { RESULT_TYPES_NAMESPACE } from '../magics/declarations';
 import { sharedRefreshers } from '../lakebase/credentials';
 
 /** How often the kernel checks that the client that started it is still alive. */
@@ -17,7 +16,7 @@ export async function runKernel(connectionFile: string): Promise<void> {
   const log = createLogger({ threshold: thresholdFromEnv(process.env), fields: { pid: process.pid } });
   const connection = await readConnectionFile(connectionFile);
   const history = await openHistory(historyFileFromEnv(process.env), log);
-  const magics = createMagics({ reservedNames: [...PRELUDE_NAMES, RESULT_TYPES_NAMESPACE] });
+  const magics = createMagics({ reservedNames: PRELUDE_NAMES });
   // The verbs' result types go in the prelude, so `const i = %lakebase instance get x` is typed.
   const typescript = createTypeScriptRunner({ rootDir: process.cwd(), prelude: PRELUDE + magics.typeDeclarations(), log });
   // The compiler loads and checks the prelude on a thread of its own while this one binds the

@@ -73,7 +73,7 @@ export interface AppResources {
   appYaml: string;
   /** What an agent logged with MLflow declares, so that serving can mint credentials for it. */
   mlflow: string;
-  /** A TypeScript module exporting `pool`, for the App's code. */
+  /** TypeScript that makes `pool`, for the App's code (it runs as printed, also in a notebook cell). */
   snippet: string;
 }
 
@@ -123,7 +123,7 @@ export function appResources(target: AppDatabase, options: { resourceName?: stri
       '// mints a database token per new connection and refreshes it two minutes before it expires.',
       "import { createLakebasePool } from '@databricks/lakebase';",
       '',
-      `export const pool = createLakebasePool({ endpoint: process.env.LAKEBASE_ENDPOINT ?? '${target.endpoint}' });`,
+      `const pool = createLakebasePool({ endpoint: process.env.LAKEBASE_ENDPOINT ?? '${target.endpoint}' });`,
       '',
       "// const { rows } = await pool.query('SELECT current_user');",
     ].join('\n'),
@@ -159,7 +159,8 @@ function instanceSnippet(instance: string): string {
     '  return current.token;',
     '}',
     '',
-    'export const pool = new pg.Pool({',
+    '// (Add `export` where other modules use the pool.)',
+    'const pool = new pg.Pool({',
     '  host: process.env.PGHOST,',
     "  port: Number(process.env.PGPORT ?? '5432'),",
     "  database: process.env.PGDATABASE ?? 'databricks_postgres',",

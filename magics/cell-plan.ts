@@ -34,7 +34,7 @@ export interface CellPlannerOptions {
   parse(magic: MagicText, mode: MagicMode): MagicInvocation;
   /** Names of the TypeScript values a magic needs (its SQL's `:name` parameters). */
   capturedNames(invocation: MagicInvocation): readonly string[];
-  /** The TypeScript type of a magic's value (`Lakebase.Instance`), when its verb declares one. */
+  /** The TypeScript type of a magic's value (`LakebaseInstance`), when its verb declares one. */
   resultType?(invocation: MagicInvocation): string | undefined;
 }
 
@@ -94,7 +94,7 @@ export function createCellPlanner(options: CellPlannerOptions): CellPlanner {
 
 /**
  * `await lakebase$magic(0, { region, limit }, "statement");`, or, for a value of a verb with a
- * declared type, `(await lakebase$magic(0, {}, "expression") as Lakebase.Instance)`: the cast
+ * declared type, `(await lakebase$magic(0, {}, "expression") as LakebaseInstance)`: the cast
  * gives the variable its type, so later code gets completion and type errors.
  */
 function callFor(index: number, names: readonly string[], span: MagicSpan, resultType?: string): string {

@@ -159,7 +159,7 @@ export interface VerbDeclaration<Services> {
   conflicts?: readonly (readonly [string, string])[];
   examples: readonly string[];
   /**
-   * The TypeScript type of the verb's value (`Lakebase.Instance`), so that
+   * The TypeScript type of the verb's value (`LakebaseInstance`), so that
    * `const i = %lakebase instance get x` is typed in later code. Types named here are declared by
    * the families' `typeDeclarations`. Absent: the value is `any`.
    */
@@ -182,11 +182,9 @@ export interface VerbFamily<Services> {
   /** Completion sources this family provides, by the name its declarations use in `completes`. */
   completionSources?: Readonly<Record<string, CompletionLookup<Services>>>;
   /**
-   * TypeScript declarations of the family's result types, placed inside `namespace Lakebase` of
-   * every kernel's prelude (`interface Instance { ... }` is then `Lakebase.Instance`).
+   * TypeScript declarations of the family's result types (`interface LakebaseInstance { ... }`),
+   * put in every kernel's prelude. Top-level names starting with `Lakebase`: tslab keeps a cell's
+   * top-level interfaces and types for later cells, but not the contents of a namespace.
    */
   typeDeclarations?: string;
 }
-
-/** The namespace that holds every family's result types in TypeScript cells. */
-export const RESULT_TYPES_NAMESPACE = 'Lakebase';

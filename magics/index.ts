@@ -8,7 +8,6 @@ import { parameterNames } from '../lakebase/sql/parameters';
 import { CellPlan, createCellPlanner, MAGIC_FUNCTION } from './cell-plan';
 import { AsyncCompletionCandidates, completeMagic, completeMagicAsync, CompletionCandidates, CompletionResult, inspectMagic, sqlTextAt } from './completion';
 import { createConnectors, Connectors, ConnectionKind } from './connectors';
-import { RESULT_TYPES_NAMESPACE } from './declarations';
 import type { CompletionLookup, CompletionSource, MagicInvocation, MagicMode, OptionValue, VerbFamily } from './declarations';
 import { parseInvocation } from './grammar';
 import type { MagicHost } from './host';
@@ -112,7 +111,7 @@ export interface Magics {
   /** Closes every connection and stops the token refreshers (kernel shutdown). */
   close(): Promise<void>;
   /**
-   * TypeScript declarations of the verbs' result types (`declare namespace Lakebase { ... }`),
+   * TypeScript declarations of the verbs' result types (`interface LakebaseInstance { ... }`),
    * for the kernel's prelude, so that a magic's value stored in a variable is typed.
    */
   typeDeclarations(): string;
@@ -139,7 +138,11 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
     verbs,
     currentHost: () => runningHost,
   };
-  const reservedNames = new Set([MAGIC_FUNCTION, ...(deps.reservedNames ?? [])]);
+  // The families' result types go in the kernel's prelude; a variable of one of their names
+  // (`--into LakebaseInstance`) would shadow it.
+  const typeDeclarations = verbs.families.map((family) => family.typeDeclarations?.trim()).filter((text): text is string => Boolean(text)).join('\n');
+  const typeNames = [...typeDeclarations.matchAll(/^(?:interface|type)\s+([A-Za-z_$][\w$]*)/gm)].map((match) => match[1]);
+  const reservedNames = new Set([MAGIC_FUNCTION, ...typeNames, ...(deps.reservedNames ?? [])]);
   const planner = createCellPlanner({
     parse: (magic, mode) => parseInvocation(verbs, magic, mode, reservedNames),
     resultType: (invocation) => verbs.get(invocation.verb)?.resultType,
@@ -248,10 +251,7 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
       }
     },
 
-    typeDeclarations() {
-      const declarations = verbs.families.map((family) => family.typeDeclarations?.trim()).filter((text): text is string => Boolean(text));
-      return declarations.length === 0 ? '' : `declare namespace ${RESULT_TYPES_NAMESPACE} {\n${declarations.join('\n')}\n}\n`;
-    },
+    typeDeclarations: () => typeDeclarations,
 
     async close() {
       try {

@@ -301,7 +301,7 @@ describe('credentials and Apps', () => {
   test('a credential goes into a TypeScript variable, typed, and is never shown unmasked', async () => {
     const host = recordingHost();
     const credential = (await run('%lakebase credential create shop --into cred --env LAKEBASE_TEST_TOKEN', host)) as Record<string, string>;
-    expect(host.declared.map(({ name, tsType }) => [name, tsType])).toEqual([['cred', 'Lakebase.Credential']]);
+    expect(host.declared.map(({ name, tsType }) => [name, tsType])).toEqual([['cred', 'LakebaseCredential']]);
     const token = credential.token;
     expect(token.length).toBeGreaterThan(100);
     expect(process.env.LAKEBASE_TEST_TOKEN).toBe(token);

@@ -16,9 +16,9 @@ const seenCatalogs = new Set<string>();
 
 const CATALOG_TYPES = `
 /** A Unity Catalog catalog bound to a database of an instance. */
-interface Catalog { name: string; database_instance_name?: string; database_name?: string; uid?: string }
+interface LakebaseCatalog { name: string; database_instance_name?: string; database_name?: string; uid?: string }
 /** An existing Postgres table registered in Unity Catalog. */
-interface Table { name: string; database_instance_name?: string; logical_database_name?: string; table_serving_url?: string }
+interface LakebaseTable { name: string; database_instance_name?: string; logical_database_name?: string; table_serving_url?: string }
 `;
 
 function shownCatalog(catalog: DatabaseCatalog): DatabaseCatalog {
@@ -55,7 +55,7 @@ const catalogCreate: VerbDeclaration<MagicServices> = {
   ],
   options: [{ name: 'create-database', kind: 'flag', summary: 'Create the database first when it does not exist' }, PROFILE_OPTION],
   examples: ['%lakebase catalog create shop orders databricks_postgres', '%lakebase catalog create analytics orders analytics --create-database'],
-  resultType: 'Lakebase.Catalog',
+  resultType: 'LakebaseCatalog',
   async run(context) {
     const [name, instance, database] = context.invocation.positionals;
     const workspace = await workspaceOf(context);
@@ -69,7 +69,7 @@ const catalogGet: VerbDeclaration<MagicServices> = {
   positionals: [CATALOG],
   options: [PROFILE_OPTION],
   examples: ['%lakebase catalog get shop'],
-  resultType: 'Lakebase.Catalog',
+  resultType: 'LakebaseCatalog',
   async run(context) {
     return shownCatalog(await getCatalog(await workspaceOf(context), context.invocation.positionals[0]));
   },
@@ -100,7 +100,7 @@ const tableCreate: VerbDeclaration<MagicServices> = {
   ],
   details: ['The table must exist in Postgres: registering does not create it.'],
   examples: ['%lakebase table create main.public.orders --instance orders --database databricks_postgres', '%lakebase table create shop.public.orders'],
-  resultType: 'Lakebase.Table',
+  resultType: 'LakebaseTable',
   async run(context) {
     const { invocation } = context;
     const instance = textOption(invocation, 'instance');
@@ -120,7 +120,7 @@ const tableGet: VerbDeclaration<MagicServices> = {
   positionals: [TABLE],
   options: [PROFILE_OPTION],
   examples: ['%lakebase table get main.public.orders'],
-  resultType: 'Lakebase.Table',
+  resultType: 'LakebaseTable',
   async run(context) {
     return shownTable(await getTable(await workspaceOf(context), context.invocation.positionals[0]));
   },

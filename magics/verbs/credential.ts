@@ -16,7 +16,7 @@ import { PROFILE_OPTION, textOption, workspaceOf } from './workspace-verbs';
 
 const CREDENTIAL_TYPES = `
 /** A database credential: \`token\` is the Postgres password of \`identity\` until \`expiration_time\`. */
-interface Credential {
+interface LakebaseCredential {
   readonly token: string;
   readonly expiration_time: string;
   readonly identity: string;
@@ -25,7 +25,7 @@ interface Credential {
   readonly read_only: boolean;
 }
 /** What a Databricks App or an agent declares to use a Lakebase database. */
-interface AppResources {
+interface LakebaseAppResources {
   resource: Record<string, unknown>;
   appYaml: string;
   mlflow: string;
@@ -59,7 +59,7 @@ const create: VerbDeclaration<MagicServices> = {
   options: [
     { name: 'tables', kind: 'text', valueName: 'CATALOG.SCHEMA.TABLE,...', summary: 'Scope it to these Unity Catalog tables (claims); their instances are opened' },
     { name: 'read-only', kind: 'flag', summary: 'Sessions opened with it are read-only (claims with the READ_ONLY permission set)' },
-    { name: 'into', kind: 'identifier', valueName: 'VARIABLE', summary: 'Hand it to this TypeScript variable (typed Lakebase.Credential; .token is the password)' },
+    { name: 'into', kind: 'identifier', valueName: 'VARIABLE', summary: 'Hand it to this TypeScript variable (typed LakebaseCredential; .token is the password)' },
     { name: 'env', kind: 'text', valueName: 'NAME', summary: 'Hand the token to this environment variable of the kernel (e.g. PGPASSWORD for a psql it starts)' },
     PROFILE_OPTION,
   ],
@@ -72,7 +72,7 @@ const create: VerbDeclaration<MagicServices> = {
     '%lakebase credential create --tables shop.public.prices --read-only --env PGPASSWORD',
     'const cred = %lakebase credential create orders --profile reporting',
   ],
-  resultType: 'Lakebase.Credential',
+  resultType: 'LakebaseCredential',
   async run(context) {
     const { invocation, services, host } = context;
     const tables = textOption(invocation, 'tables')?.split(',').map((table) => table.trim()).filter((table) => table !== '') ?? [];
@@ -96,7 +96,7 @@ const create: VerbDeclaration<MagicServices> = {
     const where: string[] = [];
     const into = textOption(invocation, 'into');
     if (into !== undefined && isVariableName(into)) {
-      await host.declareVariable(into, credential, 'Lakebase.Credential');
+      await host.declareVariable(into, credential, 'LakebaseCredential');
       where.push(`TypeScript variable ${into}`);
     }
     if (envName !== undefined) {
@@ -121,7 +121,7 @@ const resources: VerbDeclaration<MagicServices> = {
       'CAN_USE on the instance and a role (%lakebase instance grant, %lakebase instance-role create) when you do not add the resource in the Apps UI.',
   ],
   examples: ['%lakebase apps resources', '%lakebase apps resources orders --database shop', 'const app = %lakebase apps resources orders'],
-  resultType: 'Lakebase.AppResources',
+  resultType: 'LakebaseAppResources',
   async run({ invocation, services }) {
     const given = invocation.positionals[0];
     const current = services.connections.currentName;

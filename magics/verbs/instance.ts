@@ -4,7 +4,7 @@
 // commands. Long operations wait with one live status line (magics/status-line.ts) and take
 // `--no-wait`; an interrupt stops the waiting, never the operation, and says so. Destructive verbs
 // confirm (magics/confirm.ts). Every verb's value is the instance as the API returns it, typed
-// `Lakebase.Instance` in TypeScript.
+// `LakebaseInstance` in TypeScript.
 import {
   getInstancePermissions,
   grantInstancePermission,
@@ -43,14 +43,14 @@ export const instanceNames = new NameCache();
 const NAME = { name: 'NAME', summary: 'the instance (1-63 letters, digits and hyphens)', completes: 'instances' } as const;
 
 const INSTANCE_TYPES = `
-type InstanceState = 'STARTING' | 'AVAILABLE' | 'UPDATING' | 'STOPPED' | 'DELETING' | 'FAILING_OVER' | 'UPGRADING';
-interface InstanceRef { name?: string; uid?: string; branch_time?: string; lsn?: string; effective_lsn?: string }
-interface CustomTag { key: string; value?: string }
+type LakebaseInstanceState = 'STARTING' | 'AVAILABLE' | 'UPDATING' | 'STOPPED' | 'DELETING' | 'FAILING_OVER' | 'UPGRADING';
+interface LakebaseInstanceRef { name?: string; uid?: string; branch_time?: string; lsn?: string; effective_lsn?: string }
+interface LakebaseCustomTag { key: string; value?: string }
 /** A Lakebase Provisioned instance, as the API returns it (effective_* fields are what applies). */
-interface Instance {
+interface LakebaseInstance {
   name: string;
   uid?: string;
-  state?: InstanceState;
+  state?: LakebaseInstanceState;
   capacity?: 'CU_1' | 'CU_2' | 'CU_4' | 'CU_8' | string;
   creator?: string;
   creation_time?: string;
@@ -63,19 +63,19 @@ interface Instance {
   effective_enable_readable_secondaries?: boolean;
   effective_enable_pg_native_login?: boolean;
   effective_retention_window_in_days?: number;
-  effective_custom_tags?: CustomTag[];
-  custom_tags?: CustomTag[];
-  parent_instance_ref?: InstanceRef;
-  child_instance_refs?: InstanceRef[];
+  effective_custom_tags?: LakebaseCustomTag[];
+  custom_tags?: LakebaseCustomTag[];
+  parent_instance_ref?: LakebaseInstanceRef;
+  child_instance_refs?: LakebaseInstanceRef[];
 }
-interface PermissionEntry {
+interface LakebasePermissionEntry {
   user_name?: string;
   service_principal_name?: string;
   group_name?: string;
   all_permissions?: { permission_level?: string; inherited?: boolean; inherited_from_object?: string[] }[];
 }
 /** Who may use (CAN_USE) or manage (CAN_MANAGE) an instance. */
-interface Permissions { object_id?: string; object_type?: string; access_control_list?: PermissionEntry[] }
+interface LakebasePermissions { object_id?: string; object_type?: string; access_control_list?: LakebasePermissionEntry[] }
 `;
 
 /** The fields `instance get` shows, in the order people look for them. */
@@ -223,7 +223,7 @@ const create: VerbDeclaration<MagicServices> = {
     '%lakebase instance create orders-ha --node-count 2 --readable-secondaries',
     '%lakebase instance create orders-before --from orders --at -10m',
   ],
-  resultType: 'Lakebase.Instance',
+  resultType: 'LakebaseInstance',
   async run(context) {
     const { invocation } = context;
     const [name] = invocation.positionals;
@@ -274,7 +274,7 @@ const get: VerbDeclaration<MagicServices> = {
   positionals: [NAME],
   options: [PROFILE_OPTION],
   examples: ['%lakebase instance get orders', 'const i = %lakebase instance get orders'],
-  resultType: 'Lakebase.Instance',
+  resultType: 'LakebaseInstance',
   async run(context) {
     const workspace = await workspaceOf(context);
     return shown((await workspace.getInstance(context.invocation.positionals[0])) as Instance);
@@ -287,7 +287,7 @@ const list: VerbDeclaration<MagicServices> = {
   positionals: [],
   options: [PROFILE_OPTION],
   examples: ['%lakebase instance list', 'const all = %lakebase instance list'],
-  resultType: 'Lakebase.Instance[]',
+  resultType: 'LakebaseInstance[]',
   async run(context) {
     const workspace = await workspaceOf(context);
     return listed((await workspace.listInstances()) as Instance[]);
@@ -314,7 +314,7 @@ function changing(
     positionals: [NAME],
     options: [...spec.options, NO_WAIT_OPTION, PROFILE_OPTION],
     examples: spec.examples,
-    resultType: 'Lakebase.Instance',
+    resultType: 'LakebaseInstance',
     async run(context) {
       const [name] = context.invocation.positionals;
       const changes = spec.changes(context.invocation);
@@ -419,7 +419,7 @@ const failover: VerbDeclaration<MagicServices> = {
   options: [NO_WAIT_OPTION, PROFILE_OPTION],
   details: ['Needs --node-count 2 or more. Sessions on the old primary end; new connections to read_write_dns reach the promoted one.'],
   examples: ['%lakebase instance failover orders-ha'],
-  resultType: 'Lakebase.Instance',
+  resultType: 'LakebaseInstance',
   async run(context) {
     const [name] = context.invocation.positionals;
     const workspace = await workspaceOf(context);
@@ -516,7 +516,7 @@ const permissions: VerbDeclaration<MagicServices> = {
   positionals: [NAME],
   options: [PROFILE_OPTION],
   examples: ['%lakebase instance permissions orders'],
-  resultType: 'Lakebase.Permissions',
+  resultType: 'LakebasePermissions',
   async run(context) {
     const [name] = context.invocation.positionals;
     return permissionsTable(name, await getInstancePermissions(await workspaceOf(context), name));
@@ -534,7 +534,7 @@ const grant: VerbDeclaration<MagicServices> = {
   ],
   details: ['A principal with CAN_USE still needs a Postgres role to log in: %lakebase instance-role create INSTANCE PRINCIPAL.'],
   examples: ['%lakebase instance grant orders second-user@lakebase.local', '%lakebase instance grant orders data-team --level CAN_MANAGE'],
-  resultType: 'Lakebase.Permissions',
+  resultType: 'LakebasePermissions',
   async run(context) {
     const { invocation } = context;
     const [name, who] = invocation.positionals;
@@ -550,7 +550,7 @@ const revoke: VerbDeclaration<MagicServices> = {
   positionals: [NAME, PRINCIPAL],
   options: [PRINCIPAL_KIND, PROFILE_OPTION],
   examples: ['%lakebase instance revoke orders second-user@lakebase.local'],
-  resultType: 'Lakebase.Permissions',
+  resultType: 'LakebasePermissions',
   async run(context) {
     const { invocation } = context;
     const [name, who] = invocation.positionals;

@@ -19,15 +19,15 @@ const INSTANCE = { name: 'INSTANCE', summary: 'the instance', completes: 'instan
 const ROLE = { name: 'ROLE', summary: 'the role: a user\'s email, a service principal\'s application id, a group, or a PG_ONLY name', completes: 'roles' } as const;
 
 const ROLE_TYPES = `
-interface RoleAttributes { createdb?: boolean; createrole?: boolean; bypassrls?: boolean }
+interface LakebaseRoleAttributes { createdb?: boolean; createrole?: boolean; bypassrls?: boolean }
 /** A Postgres role of an instance, as the roles API returns it. */
-interface Role {
+interface LakebaseRole {
   name: string;
   instance_name?: string;
   identity_type?: 'USER' | 'SERVICE_PRINCIPAL' | 'GROUP' | 'PG_ONLY';
   membership_role?: 'DATABRICKS_SUPERUSER';
-  attributes?: RoleAttributes;
-  effective_attributes?: RoleAttributes;
+  attributes?: LakebaseRoleAttributes;
+  effective_attributes?: LakebaseRoleAttributes;
 }
 `;
 
@@ -89,7 +89,7 @@ const create: VerbDeclaration<MagicServices> = {
     '%lakebase instance-role create orders data-team --type GROUP',
     '%lakebase instance-role create orders reporting --type PG_ONLY --createdb',
   ],
-  resultType: 'Lakebase.Role',
+  resultType: 'LakebaseRole',
   async run(context) {
     const { invocation } = context;
     const [instance, name] = invocation.positionals;
@@ -117,7 +117,7 @@ const list: VerbDeclaration<MagicServices> = {
   positionals: [INSTANCE],
   options: [PROFILE_OPTION],
   examples: ['%lakebase instance-role list orders'],
-  resultType: 'Lakebase.Role[]',
+  resultType: 'LakebaseRole[]',
   async run(context) {
     const [instance] = context.invocation.positionals;
     const roles = (await listRoles(await workspaceOf(context), instance)).map(shown);
@@ -137,7 +137,7 @@ const get: VerbDeclaration<MagicServices> = {
   positionals: [INSTANCE, ROLE],
   options: [PROFILE_OPTION],
   examples: ['%lakebase instance-role get orders second-user@lakebase.local'],
-  resultType: 'Lakebase.Role',
+  resultType: 'LakebaseRole',
   async run(context) {
     const [instance, name] = context.invocation.positionals;
     return shown(await getRole(await workspaceOf(context), instance, name));
@@ -150,7 +150,7 @@ const update: VerbDeclaration<MagicServices> = {
   positionals: [INSTANCE, ROLE],
   options: [...ATTRIBUTE_CHOICES, PROFILE_OPTION],
   examples: ['%lakebase instance-role update orders second-user@lakebase.local --superuser true', '%lakebase instance-role update orders reporting --createdb false'],
-  resultType: 'Lakebase.Role',
+  resultType: 'LakebaseRole',
   async run(context) {
     const { invocation } = context;
     const [instance, name] = invocation.positionals;
