@@ -14,6 +14,7 @@ import type { MagicHost } from './host';
 import { createVerbRegistry } from './registry';
 import type { MagicServices } from './services';
 import { createSettings, SETTINGS } from './settings';
+import { VARIABLE_REFERENCE } from './verbs/workspace-verbs';
 import { catalogFamily } from './verbs/catalog';
 import { configFamily } from './verbs/config';
 import { credentialFamily } from './verbs/credential';
@@ -150,6 +151,8 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
       ...(verbs.get(invocation.verb)?.text !== undefined && invocation.text !== undefined ? parameterNames(invocation.text) : []),
       // `--stdin VAR` names a value as `:name` does: captured from the surrounding TypeScript scope.
       ...(typeof invocation.options.stdin === 'string' ? [invocation.options.stdin] : []),
+      // So does an option given as `:name` (`--at :before`), read by `optionValue`.
+      ...Object.values(invocation.options).flatMap((value) => (typeof value === 'string' && VARIABLE_REFERENCE.test(value) ? [value.slice(1)] : [])),
     ],
   });
   // Completion sources the families provide (instance names, roles, catalogs), by name.

@@ -29,13 +29,14 @@ import {
   updateInstance,
 } from '../../lakebase/provisioning';
 import type { WaitProgress } from '../../lakebase/waiting';
+import { LakebaseError } from '../../lakebase/errors';
 import { confirm, YES_OPTION } from '../confirm';
 import type { MagicInvocation, VerbContext, VerbDeclaration, VerbFamily } from '../declarations';
 import { MAGIC_ERRORS, MagicUsageError } from '../errors';
 import { displayAs, FieldsOutput, TableOutput, TextOutput } from '../outputs';
 import type { MagicServices } from '../services';
 import { watch } from '../status-line';
-import { booleanOption, NameCache, NO_WAIT_OPTION, PROFILE_OPTION, textOption, workspaceOf } from './workspace-verbs';
+import { booleanOption, NameCache, NO_WAIT_OPTION, optionValue, PROFILE_OPTION, textOption, workspaceOf } from './workspace-verbs';
 
 /** Instance names for completion, per workspace profile. */
 export const instanceNames = new NameCache();
@@ -181,9 +182,10 @@ function connectionsTo(services: MagicServices, instance: string): string[] {
   return [...services.connectionInstances.entries()].filter(([, target]) => target === instance).map(([name]) => name);
 }
 
-function copyPointOf(invocation: MagicInvocation): CopyPoint {
-  const at = textOption(invocation, 'at');
-  const lsn = textOption(invocation, 'lsn');
+function copyPointOf(context: VerbContext<MagicServices>): CopyPoint {
+  const { invocation } = context;
+  const at = optionValue(context, 'at');
+  const lsn = optionValue(context, 'lsn');
   if (lsn !== undefined) {
     if (!isLsn(lsn)) {
       throw new MagicUsageError(MAGIC_ERRORS.invalidValue, `--lsn must be a PostgreSQL LSN such as 0/16B3740, not "${lsn}"`, { line: invocation.source.line });
@@ -207,8 +209,8 @@ const create: VerbDeclaration<MagicServices> = {
     { name: 'tags', kind: 'text', valueName: 'KEY=VALUE,...', summary: 'Custom tags' },
     { name: 'stopped', kind: 'flag', summary: 'Create it stopped' },
     { name: 'from', kind: 'text', valueName: 'PARENT', completes: 'instances', summary: 'Make a child: a copy of this instance (as of now, or --at / --lsn)' },
-    { name: 'at', kind: 'text', valueName: 'TIME', summary: 'With --from: as of this time (2026-12-03T10:00:00Z, "2026-12-03 10:00" local, or -5m, -2h, -1d)' },
-    { name: 'lsn', kind: 'text', valueName: 'LSN', summary: 'With --from: at this WAL position (e.g. 0/16B3740)' },
+    { name: 'at', kind: 'text', valueName: 'TIME', summary: 'With --from: as of this time (2026-12-03T10:00:00Z, "2026-12-03 10:00" local, -5m, -2h, -1d, or :variable for a TypeScript Date)' },
+    { name: 'lsn', kind: 'text', valueName: 'LSN', summary: 'With --from: at this WAL position (e.g. 0/16B3740, or :variable)' },
     NO_WAIT_OPTION,
     PROFILE_OPTION,
   ],
@@ -222,6 +224,7 @@ const create: VerbDeclaration<MagicServices> = {
     '%lakebase instance create orders --capacity CU_1',
     '%lakebase instance create orders-ha --node-count 2 --readable-secondaries',
     '%lakebase instance create orders-before --from orders --at -10m',
+    '%lakebase instance create orders-before --from orders --at :beforeDelete',
   ],
   resultType: 'LakebaseInstance',
   async run(context) {
@@ -258,7 +261,7 @@ const create: VerbDeclaration<MagicServices> = {
             ...(invocation.options['native-login'] === true ? { nativeLogin: true } : {}),
             ...(tags !== undefined ? { customTags: parseTags(tags, invocation.source.line) } : {}),
             ...(stopped ? { stopped } : {}),
-            ...(parent !== undefined ? { parent: { name: parent, point: copyPointOf(invocation) } } : {}),
+            ...(parent !== undefined ? { parent: { name: parent, point: copyPointOf(context) } } : {}),
           },
           wait,
         ),
@@ -435,19 +438,28 @@ const remove: VerbDeclaration<MagicServices> = {
   positionals: [NAME],
   options: [
     { name: 'force', kind: 'flag', summary: 'Also delete its child instances (otherwise an instance with children is refused)' },
+    { name: 'allow-missing', kind: 'flag', summary: 'An instance that does not exist is no error (a notebook that cleans up before it starts)' },
     YES_OPTION,
     NO_WAIT_OPTION,
     PROFILE_OPTION,
   ],
   details: ['Asks for confirmation first, saying what will go (or needs --yes where nothing can be asked).'],
-  examples: ['%lakebase instance delete orders', '%lakebase instance delete orders --force --yes'],
+  examples: ['%lakebase instance delete orders', '%lakebase instance delete orders --force --yes', '%lakebase instance delete scratch --allow-missing --yes'],
   async run(context) {
     const { invocation, services } = context;
     const [name] = invocation.positionals;
     const force = invocation.options.force === true;
     const workspace = await workspaceOf(context);
     // Looked up first: the confirmation says what really goes, and a missing instance fails here.
-    const instance = (await workspace.getInstance(name)) as Instance;
+    let instance: Instance;
+    try {
+      instance = (await workspace.getInstance(name)) as Instance;
+    } catch (error) {
+      if (invocation.options['allow-missing'] === true && error instanceof LakebaseError && error.code === 'INSTANCE_NOT_FOUND') {
+        return new TextOutput(`There is no instance ${name}: nothing to delete.`);
+      }
+      throw error;
+    }
     const children = (instance.child_instance_refs ?? []).map((child) => child.name ?? '').filter((child) => child !== '');
     const open = connectionsTo(services, name);
     const go = await confirm(context, {

@@ -1,6 +1,7 @@
 // What the families that call the workspace (instance, role, catalog, credential, apps) share:
 // the `--profile` and `--no-wait` options, the workspace a verb talks to, names cached briefly for
 // completion, and the line a destructive verb suggests where nothing can be asked.
+import { LakebaseError, SQL_TEXT_ERRORS } from '../../lakebase/errors';
 import type { Workspace } from '../../lakebase/workspace';
 import type { CandidateContext, MagicInvocation, OptionDeclaration, VerbContext } from '../declarations';
 import { LINE_MAGIC } from '../grammar';
@@ -35,6 +36,29 @@ export function lineWithYes(invocation: MagicInvocation): string {
 export function textOption(invocation: MagicInvocation, name: string): string | undefined {
   const value = invocation.options[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** `:name`: an option value taken from a TypeScript variable (`--at :before`), as SQL's `:name`. */
+export const VARIABLE_REFERENCE = /^:[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/**
+ * A text option's value, where `:name` stands for the TypeScript variable `name` (captured where
+ * the magic sits in TypeScript, or a variable of an earlier cell): a Date becomes its ISO time,
+ * anything else its string. Undefined when the option is not given.
+ */
+export function optionValue(context: Pick<VerbContext<MagicServices>, 'invocation' | 'variables' | 'host'>, name: string): string | undefined {
+  const raw = textOption(context.invocation, name);
+  if (raw === undefined || !VARIABLE_REFERENCE.test(raw)) return raw;
+  const variable = raw.slice(1);
+  const found = Object.prototype.hasOwnProperty.call(context.variables, variable)
+    ? { found: true as const, value: context.variables[variable] }
+    : context.host.lookupVariable(variable);
+  if (!found.found || found.value === undefined || found.value === null) {
+    throw new LakebaseError(SQL_TEXT_ERRORS.parameterUndefined, `--${name} ${raw}: there is no TypeScript variable ${variable}`, {
+      hint: `Declare it in an earlier cell (const ${variable} = ...), or write the value itself.`,
+    });
+  }
+  return found.value instanceof Date ? found.value.toISOString() : String(found.value);
 }
 
 /** A `true|false` choice option as a boolean, or undefined when not given. */
