@@ -10,11 +10,12 @@ import { benchCharts } from './chart';
 import { benchKernel, type Row } from './kernel';
 import { benchLargeCells } from './large-cells';
 import { benchBranches } from './branches';
+import { benchProvisioning } from './provisioning';
 import { benchRefresh } from './refresh';
 import { benchTypeScript, printGrowthTable, type GrowthTable } from './typescript';
 import { benchWarehouse } from './warehouse';
 
-const SECTIONS = ['kernel', 'charts', 'typescript', 'large-cells', 'refresh', 'warehouse', 'branches'] as const;
+const SECTIONS = ['kernel', 'charts', 'typescript', 'large-cells', 'refresh', 'warehouse', 'branches', 'provisioning'] as const;
 
 function printTable(rows: Row[]): void {
   const header = ['measure', 'ours', 'baseline', 'ratio', 'unit', 'baseline is', 'target'];
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
   if (runs('refresh')) rows.push(...(await benchRefresh(log)));
   if (runs('warehouse')) rows.push(...(await benchWarehouse(log)));
   if (runs('branches')) rows.push(...(await benchBranches(log)));
+  if (runs('provisioning')) rows.push(...(await benchProvisioning(log)));
   printTable(rows);
   if (growth) {
     console.log();

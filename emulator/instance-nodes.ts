@@ -32,8 +32,12 @@ import type { InstanceServer } from './postgres/index';
 import { handToServer, resolveServerAccount } from './postgres/server-account';
 import { pathExists } from './postgres/template';
 
-/** A new base backup is taken when the newest is older than this (and at the first start). */
+/** A new base backup is taken when the newest is older than this (and at the first start)... */
 export const BACKUP_INTERVAL_MS = 24 * 3_600_000;
+/** ...or when more WAL than this was written since: a point-in-time restore replays at most about this much. */
+export const BACKUP_WAL_BYTES = 512 * 1024 * 1024;
+/** How often the need for a new backup is checked while the instance runs. */
+const BACKUP_CHECK_MS = 5 * 60_000;
 /** How long a failover waits for the secondary to replay what the primary has written. */
 const CATCH_UP_TIMEOUT_MS = 60_000;
 
@@ -104,8 +108,9 @@ export class InstanceNodes implements HostedInstance {
     await primary.start();
     const nodes = new InstanceNodes(options, primary);
     try {
-      // The first backup is taken before anyone can write: the history of a new instance starts
-      // at its creation. Later ones are taken in the background.
+      // The first backup is taken before anyone can write: a new instance's history (what a
+      // child may be made as of) starts at its creation. Later ones are taken in the background,
+      // daily and when much WAL was written since the last.
       if ((await nodes.catalog.list()).length === 0) await nodes.backUp();
       else nodes.backUpIfStale();
       if (secondary) await nodes.setSecondary(secondary);
@@ -113,7 +118,7 @@ export class InstanceNodes implements HostedInstance {
       await nodes.stop().catch((stopError: unknown) => options.log(`stopping after a failed start: ${(stopError as Error).message}`));
       throw error;
     }
-    nodes.backupTimer = setInterval(() => nodes.backUpIfStale(), 3_600_000);
+    nodes.backupTimer = setInterval(() => nodes.backUpIfStale(), BACKUP_CHECK_MS);
     nodes.backupTimer.unref();
     return nodes;
   }
@@ -131,10 +136,20 @@ export class InstanceNodes implements HostedInstance {
     if (this.backingUp) return;
     this.backingUp = (async () => {
       const newest = (await this.catalog.list()).at(-1);
-      if (newest === undefined || Date.now() - Date.parse(newest.stopTime) > BACKUP_INTERVAL_MS) await this.backUp();
+      if (newest === undefined || Date.now() - Date.parse(newest.stopTime) > BACKUP_INTERVAL_MS || (await this.walSince(newest.stopLsn)) > BACKUP_WAL_BYTES) {
+        await this.backUp();
+      }
     })()
       .catch((error: unknown) => this.options.log(`background base backup failed: ${(error as Error).message}`))
       .finally(() => (this.backingUp = undefined));
+  }
+
+  /** Bytes of WAL the primary wrote since `lsn`: how much a restore from there would replay. */
+  private async walSince(lsn: string): Promise<number> {
+    if (!this.primary.admin) return 0;
+    return withAdmin(this.primary, 'postgres', async (client) =>
+      Number((await client.query<{ bytes: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::bigint AS bytes', [lsn])).rows[0].bytes),
+    ).catch(() => 0);
   }
 
   // ---- roles and databases: the primary's ----------------------------------------------------

@@ -137,7 +137,9 @@ export class InstanceRegistry {
     if (point.kind === 'time') {
       if (point.time.getTime() > Date.now()) throw errors.branchTimeInFuture(parent.name, point.time);
       const from = earliest.time !== undefined && earliest.time > windowStart ? earliest.time : windowStart;
-      if (earliest.time === undefined || point.time < from) throw errors.outsideRetentionWindow(parent.name, point.time.toISOString(), parent.retentionWindowInDays, from.toISOString());
+      if (earliest.time === undefined || point.time < from) {
+        throw errors.outsideRetentionWindow(parent.name, point.time.toISOString(), parent.retentionWindowInDays, earliest.time === undefined ? 'none yet' : from.toISOString());
+      }
     }
     if (point.kind === 'lsn' && (earliest.lsn === undefined || compareLsn(point.lsn, earliest.lsn) < 0)) {
       throw errors.outsideRetentionWindow(parent.name, `LSN ${point.lsn}`, parent.retentionWindowInDays, earliest.lsn === undefined ? 'none yet' : `LSN ${earliest.lsn}`);
