@@ -108,9 +108,9 @@ export class InstanceRegistry {
     return this.list().filter((candidate) => candidate.parent?.uid === record.uid);
   }
 
-  /** An address for a new instance or a secondary, never one in use. */
-  private async allocate(forName: string): Promise<InstanceEndpoint> {
-    const allocated = this.allocation.then(() => this.deps.hosting.allocateEndpoint(this.addressesInUse()));
+  /** An address for a new instance or a secondary, never one in use (nor one of `taken`, not yet recorded). */
+  private async allocate(forName: string, taken: readonly string[] = []): Promise<InstanceEndpoint> {
+    const allocated = this.allocation.then(() => this.deps.hosting.allocateEndpoint(new Set([...this.addressesInUse(), ...taken])));
     // The chain continues after a failure; the failure itself reaches this request's caller.
     this.allocation = allocated.catch((error: unknown) => this.deps.log(`address allocation failed: ${describe(error)}`));
     try {
@@ -151,7 +151,7 @@ export class InstanceRegistry {
     if (Object.prototype.hasOwnProperty.call(this.records, request.name)) throw errors.instanceExists(request.name);
     const copy = await this.checkParent(request);
     const endpoint = await this.allocate(request.name);
-    const secondary = request.settings.nodeCount >= 2 ? await this.allocate(request.name) : undefined;
+    const secondary = request.settings.nodeCount >= 2 ? await this.allocate(request.name, [endpoint.address]) : undefined;
     // Checked again: another creation of the same name may have finished while we waited.
     if (Object.prototype.hasOwnProperty.call(this.records, request.name)) throw errors.instanceExists(request.name);
     const record: InstanceRecord = {
