@@ -19,7 +19,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { HostingError } from './hosting';
-import type { HostedInstance, InstanceEndpoint, InstanceRole, RoleAttributes, RoleKind, SecondaryPlacement } from './hosting';
+import type { HostedInstance, InstanceEndpoint, InstanceRole, RoleAttributes, RoleKind, SecondaryPlacement, ServerHealth } from './hosting';
 import {
   archivingSettings,
   BackupCatalog,
@@ -55,9 +55,11 @@ export interface InstanceNodesOptions {
   instanceDir: string;
   /**
    * Makes the server of one node: its data directory, where it listens, its extra settings, and
-   * which node it is (the primary's server object stays the primary's across a failover).
+   * who hears how it does after it died on its own (the primary's only: the instance's health).
    */
-  serverFor(dataDir: string, endpoint: InstanceEndpoint, settings: Record<string, string>, role: 'primary' | 'secondary'): InstanceServer;
+  serverFor(dataDir: string, endpoint: InstanceEndpoint, settings: Record<string, string>, onHealth?: (health: ServerHealth) => void): InstanceServer;
+  /** Told how the primary does after it died on its own and is started again (hosting.ts). */
+  onHealth?: (health: ServerHealth) => void;
   retentionDays: number;
   log: (line: string) => void;
 }
@@ -104,9 +106,24 @@ export class InstanceNodes implements HostedInstance {
     await handToServer(options.instanceDir, 0o700, account);
     await mkdir(layout.archiveDir, { recursive: true });
     await handToServer(layout.archiveDir, 0o700, account);
-    const primary = options.serverFor(options.instanceDir, primaryEndpoint, InstanceNodes.settings(options.instanceDir), 'primary');
+    let nodes: InstanceNodes | undefined;
+    const primary = options.serverFor(options.instanceDir, primaryEndpoint, InstanceNodes.settings(options.instanceDir), (health) => {
+      if (health.state === 'recovered' && nodes) {
+        // Started again, perhaps on a new private socket directory: the secondary is pointed at it
+        // before the instance reads AVAILABLE again.
+        nodes.refollow().then(
+          () => options.onHealth?.(health),
+          (error: unknown) => {
+            options.log(`the secondary could not follow the restarted primary: ${(error as Error).message}`);
+            options.onHealth?.(health);
+          },
+        );
+        return;
+      }
+      options.onHealth?.(health);
+    });
     await primary.start();
-    const nodes = new InstanceNodes(options, primary);
+    nodes = new InstanceNodes(options, primary);
     try {
       // The first backup is taken before anyone can write: a new instance's history (what a
       // child may be made as of) starts at its creation. Later ones are taken in the background,
@@ -224,10 +241,22 @@ export class InstanceNodes implements HostedInstance {
       const backup = await this.catalog.take(primaryAdmin, this.primary.pgdata);
       await seedStandby({ backup, archiveDir: this.layout.archiveDir, primary, pgdata });
     }
-    const server = this.options.serverFor(this.layout.secondaryDir, placement, InstanceNodes.settings(this.options.instanceDir), 'secondary');
+    const server = this.options.serverFor(this.layout.secondaryDir, placement, InstanceNodes.settings(this.options.instanceDir));
     await server.start();
     this.secondary = { server, placement };
     this.options.log(`secondary at ${placement.address}:${placement.port} streams from the primary`);
+  }
+
+  /**
+   * Points the running secondary at the primary's current socket (a primary started again after
+   * a crash may have a new one) and has it reload: the WAL receiver reconnects there.
+   */
+  async refollow(): Promise<void> {
+    const secondary = this.secondary;
+    const admin = this.primary.admin;
+    if (!secondary || !admin) return;
+    await followPrimary(join(this.layout.secondaryDir, 'pgdata'), { socketDir: admin.host, port: admin.port, user: admin.user });
+    await withAdmin(secondary.server, 'postgres', (client) => client.query('SELECT pg_reload_conf()'));
   }
 
   async failover(): Promise<void> {
@@ -262,7 +291,7 @@ export class InstanceNodes implements HostedInstance {
     const admin = this.primary.admin!;
     const backup = await this.catalog.take(admin, this.primary.pgdata);
     await reseedStandby({ backup, archiveDir: this.layout.archiveDir, primary: { socketDir: admin.host, port: admin.port, user: admin.user }, pgdata: secondaryPgdata });
-    const server = this.options.serverFor(this.layout.secondaryDir, secondary.placement, InstanceNodes.settings(this.options.instanceDir), 'secondary');
+    const server = this.options.serverFor(this.layout.secondaryDir, secondary.placement, InstanceNodes.settings(this.options.instanceDir));
     await server.start();
     this.secondary = { server, placement: secondary.placement };
     this.options.log('failed over: the secondary is the primary, and a new secondary follows it');

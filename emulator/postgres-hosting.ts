@@ -65,9 +65,10 @@ export async function createPostgresHosting(layout: DataDirLayout, log: (line: s
     return {
       instanceDir: layout.instanceDir(placement.uid),
       // Every node is supervised (restarted when it dies on its own); the instance's health is
-      // its primary's, so only the primary reports it.
-      serverFor: (dataDir: string, endpoint: InstanceEndpoint, settings: Record<string, string>, role: 'primary' | 'secondary') =>
-        serverFor(dataDir, endpoint, checkPassword, settings, role === 'primary' ? onHealth : undefined),
+      // its primary's, which InstanceNodes reports to `onHealth`.
+      serverFor: (dataDir: string, endpoint: InstanceEndpoint, settings: Record<string, string>, nodeHealth?: (health: ServerHealth) => void) =>
+        serverFor(dataDir, endpoint, checkPassword, settings, nodeHealth),
+      ...(onHealth ? { onHealth } : {}),
       retentionDays,
       log: (line: string) => log(`[${placement.address}] ${line}`),
     };

@@ -6,6 +6,7 @@
 // skipped there).
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openWorkspaceUnderTest, realWorkspaceConfigured, waitFor } from './support/workspace-under-test';
@@ -129,6 +130,31 @@ describe.skipIf(!CAN_CREATE)('readable secondaries and failover', () => {
     expect((await secondary.query<{ recovery: boolean }>('SELECT pg_is_in_recovery() AS recovery')).rows[0].recovery).toBe(true);
     const refused = await failure(secondary.query('INSERT INTO items VALUES (51)'));
     expect(refused).toMatchObject({ code: '25006', message: 'cannot execute INSERT in a read-only transaction' });
+  });
+
+  test.skipIf(REAL)('a primary or a secondary killed under the instance is started again, and the secondary streams the primary\'s writes again', async () => {
+    const dir = join(target.emulator!.dataDir, 'instances', String(instance.uid));
+    const pidOf = (pgdata: string) => Number(readFileSync(join(pgdata, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    /** kill -9 of a node's postmaster; resolves once a new one runs there. */
+    const killAndAwaitRestart = async (pgdata: string) => {
+      const old = pidOf(pgdata);
+      process.kill(old, 'SIGKILL');
+      await waitFor(async () => { try { return pidOf(pgdata); } catch { return old; } }, (pid) => pid !== old, `a new postmaster in ${pgdata}`, SLOW);
+    };
+    /** Retries the query until the node takes sessions again. */
+    const onceUp = <T>(work: () => Promise<T>) => waitFor(() => work().then((value) => ({ value }), () => undefined), (result) => result !== undefined, 'the node to take sessions', SLOW).then((result) => result!.value);
+
+    await killAndAwaitRestart(join(dir, 'pgdata'));
+    await until(name, 'AVAILABLE');
+    await onceUp(async () => (await connect(await get(name))).query('INSERT INTO items VALUES (60)'));
+    const secondary = await onceUp(() => connect(instance, { readOnly: true }));
+    await waitFor(() => rows(secondary), (ids) => ids.includes(60), 'row 60 on the secondary after the primary\'s restart', SLOW);
+
+    await killAndAwaitRestart(join(dir, 'secondary', 'pgdata'));
+    expect((await get(name)).state).toBe('AVAILABLE');
+    await (await connect(instance)).query('INSERT INTO items VALUES (61)');
+    const again = await onceUp(() => connect(instance, { readOnly: true }));
+    await waitFor(() => rows(again), (ids) => ids.includes(61), 'row 61 on the restarted secondary', SLOW);
   });
 
   test('failover goes through FAILING_OVER; the primary address then takes writes, with every row, and the new secondary follows', async () => {
