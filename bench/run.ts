@@ -10,12 +10,13 @@ import { benchCharts } from './chart';
 import { benchKernel, type Row } from './kernel';
 import { benchLargeCells } from './large-cells';
 import { benchBranches } from './branches';
+import { benchProvisioning } from './provisioning';
 import { benchRefresh } from './refresh';
 import { benchTypeScript, printGrowthTable, type GrowthTable } from './typescript';
 import { benchWarehouse } from './warehouse';
 import { benchSync } from './sync';
 
-const SECTIONS = ['kernel', 'charts', 'typescript', 'large-cells', 'sync', 'refresh', 'warehouse', 'branches'] as const;
+const SECTIONS = ['kernel', 'charts', 'typescript', 'large-cells', 'sync', 'refresh', 'warehouse', 'branches', 'provisioning'] as const;
 
 function printTable(rows: Row[]): void {
   const header = ['measure', 'ours', 'baseline', 'ratio', 'unit', 'baseline is', 'target'];
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
   if (runs('refresh')) rows.push(...(await benchRefresh(log)));
   if (runs('warehouse')) rows.push(...(await benchWarehouse(log)));
   if (runs('branches')) rows.push(...(await benchBranches(log)));
+  if (runs('provisioning')) rows.push(...(await benchProvisioning(log)));
   printTable(rows);
   if (growth) {
     console.log();

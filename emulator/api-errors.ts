@@ -122,6 +122,31 @@ export const errors = {
   instanceDeleting: (name: string) =>
     new ApiError('INVALID_STATE', `Database instance '${name}' is being deleted.`, { instance_name: name, state: 'DELETING' }),
 
+  instanceHasChildren: (name: string, children: readonly string[]) =>
+    new ApiError(
+      'INVALID_STATE',
+      `Database instance '${name}' has child instances (${children.join(', ')}); delete them first, or delete with force=true to delete them too.`,
+      { instance_name: name },
+    ),
+  noSecondary: (name: string) =>
+    new ApiError(
+      'INVALID_STATE',
+      `Database instance '${name}' has no secondary to fail over to: its node_count is 1. Set node_count to 2 or 3 first.`,
+      { instance_name: name },
+    ),
+  outsideRetentionWindow: (parent: string, point: string, days: number, earliest: string) =>
+    new ApiError(
+      'INVALID_PARAMETER_VALUE',
+      `The requested point ${point} is outside the retention window of database instance '${parent}' (${days} days): the earliest restorable point is ${earliest}.`,
+      { instance_name: parent, field: 'parent_instance_ref' },
+    ),
+  branchTimeInFuture: (parent: string, time: Date) =>
+    new ApiError(
+      'INVALID_PARAMETER_VALUE',
+      `branch_time ${time.toISOString()} is in the future; a child of database instance '${parent}' can only be made as of a past time.`,
+      { instance_name: parent, field: 'parent_instance_ref.branch_time' },
+    ),
+
   catalogNotFound: (name: string) =>
     new ApiError('RESOURCE_DOES_NOT_EXIST', `Catalog '${name}' does not exist.`, { catalog_name: name }),
   catalogExists: (name: string) =>
@@ -134,6 +159,12 @@ export const errors = {
     ),
   tableNotFound: (name: string) =>
     new ApiError('RESOURCE_DOES_NOT_EXIST', `Table '${name}' does not exist.`, { table_name: name }),
+  postgresTableNotFound: (table: string, database: string, instance: string) =>
+    new ApiError(
+      'RESOURCE_DOES_NOT_EXIST',
+      `Table ${table} does not exist in database '${database}' of database instance '${instance}'. Create it in Postgres first; registering a table does not create it.`,
+      { table_name: table, database_name: database, instance_name: instance },
+    ),
   tableExists: (name: string) =>
     new ApiError('RESOURCE_ALREADY_EXISTS', `Table '${name}' already exists.`, { table_name: name }),
 

@@ -45,6 +45,8 @@ export interface EmulatorEndpoint {
   user: EmulatorUser;
   /** Another workspace user, to show that one identity's token does not open another's role. */
   secondUser?: EmulatorUser;
+  /** A workspace admin (member of `admins`), who may manage every instance. */
+  adminUser?: EmulatorUser;
   servicePrincipal: EmulatorServicePrincipal;
 }
 

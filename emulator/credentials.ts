@@ -11,6 +11,8 @@ export interface CredentialRequest {
   instanceNames: string[];
   /** UC table names from `claims[].resources[].table_name`. */
   tableNames: string[];
+  /** `claims[].permission_set: READ_ONLY`: sessions opened with it are read-only. */
+  readOnly?: boolean;
 }
 
 export interface DatabaseCredential {
@@ -41,7 +43,7 @@ export class CredentialIssuer {
       }
       return record.uid;
     });
-    const minted = await this.tokens.mintDatabaseCredential(caller.postgresName, uids, this.ttlSeconds);
+    const minted = await this.tokens.mintDatabaseCredential(caller.postgresName, uids, this.ttlSeconds, { readOnly: request.readOnly === true });
     return { token: minted.token, expirationTime: minted.expiresAt };
   }
 }

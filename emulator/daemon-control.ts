@@ -56,6 +56,7 @@ async function endpointOf(layout: DataDirLayout, record: RunningRecord): Promise
     caCertPath: record.caCertPath,
     user: identities.defaultUser,
     secondUser: identities.secondUser,
+    adminUser: identities.adminUser,
     servicePrincipal: identities.servicePrincipal,
   });
 }

@@ -96,6 +96,7 @@ export function makeEndpoint(fields: {
   caCertPath: string;
   user: StoredUser;
   secondUser: StoredUser;
+  adminUser: StoredUser;
   servicePrincipal: StoredServicePrincipal;
 }): EmulatorEndpoint {
   return {
@@ -104,6 +105,7 @@ export function makeEndpoint(fields: {
     caCertPath: fields.caCertPath,
     user: emulatorUser(fields.user),
     secondUser: emulatorUser(fields.secondUser),
+    adminUser: emulatorUser(fields.adminUser),
     servicePrincipal: emulatorServicePrincipal(fields.servicePrincipal),
   };
 }

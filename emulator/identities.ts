@@ -1,8 +1,12 @@
 // The workspace's identities: generated on first start, kept in the data directory (mode 0600), the
 // same on every later start. A default user with a PAT (the identity `emulator env` hands out), a
-// second user (to show that one identity's token does not open another's role), and a service
-// principal for OAuth machine-to-machine auth. Their Postgres identity is the user's `userName`
-// (an email) or the service principal's application id, as on the real service.
+// second user (to show that one identity's token does not open another's role, and that it cannot
+// touch the first's instances without a grant), a workspace admin, and a service principal for
+// OAuth machine-to-machine auth. Their Postgres identity is the user's `userName` (an email) or
+// the service principal's application id, as on the real service.
+//
+// Groups are fixed, as data: every workspace has `admins` (who may do anything) and `users`
+// (everyone); `data-team` (the two ordinary users) gives GROUP roles something to stand for.
 import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import { DataFileError, readJsonFile, writeJsonFileAtomic } from './files';
 
@@ -28,6 +32,23 @@ interface StoredIdentities {
   servicePrincipals: StoredServicePrincipal[];
 }
 
+/** The workspace's groups and who is in them (`WORKSPACE_GROUPS`). */
+export interface WorkspaceGroup {
+  name: string;
+  /** Users by index into the stored users, `'*'` for everyone (users and service principals). */
+  members: '*' | readonly number[];
+}
+
+/**
+ * Groups as data. `admins` and `users` exist in every Databricks workspace; `data-team` is the
+ * emulator's own, for roles of identity type GROUP.
+ */
+export const WORKSPACE_GROUPS: readonly WorkspaceGroup[] = [
+  { name: 'admins', members: [2] },
+  { name: 'users', members: '*' },
+  { name: 'data-team', members: [0, 1] },
+];
+
 /** Who made a request, without any secret. */
 export type Identity =
   | { kind: 'USER'; id: string; userName: string; displayName: string; postgresName: string }
@@ -36,7 +57,15 @@ export type Identity =
 export interface IdentityDirectory {
   readonly defaultUser: StoredUser;
   readonly secondUser: StoredUser;
+  /** A member of `admins`: may manage every object of the workspace. */
+  readonly adminUser: StoredUser;
   readonly servicePrincipal: StoredServicePrincipal;
+  /** The groups `identity` belongs to, by name. */
+  groupsOf(identity: Identity): string[];
+  /** Whether `name` is a group of the workspace. */
+  isGroup(name: string): boolean;
+  /** Whether the identity is a workspace admin (a member of `admins`). */
+  isAdmin(identity: Identity): boolean;
   /** The identity behind a personal access token. */
   byPersonalAccessToken(token: string): Identity | undefined;
   /** The service principal whose client id and secret these are. */
@@ -54,12 +83,18 @@ function newUser(userName: string, displayName: string): StoredUser {
   return { id: scimId(), userName, displayName, token: 'dapi' + randomBytes(16).toString('hex') };
 }
 
+/** The admin user, added to identity files written before it existed. */
+function newAdmin(): StoredUser {
+  return newUser('admin-user@lakebase.local', 'Workspace Admin');
+}
+
 function generate(): StoredIdentities {
   return {
     version: 1,
     users: [
       newUser('default-user@lakebase.local', 'Default User'),
       newUser('second-user@lakebase.local', 'Second User'),
+      newAdmin(),
     ],
     servicePrincipals: [
       {
@@ -108,13 +143,25 @@ export async function loadOrCreateIdentities(path: string): Promise<IdentityDire
     await writeJsonFileAtomic(path, stored, 0o600);
   } else {
     stored = parse(path, loaded);
+    if (stored.users.length < 3) {
+      stored.users.push(newAdmin());
+      await writeJsonFileAtomic(path, stored, 0o600);
+    }
   }
+  const groupsOf = (identity: Identity): string[] => {
+    const index = identity.kind === 'USER' ? stored.users.findIndex((user) => user.userName === identity.userName) : -1;
+    return WORKSPACE_GROUPS.filter((group) => group.members === '*' || (index >= 0 && group.members.includes(index))).map((group) => group.name);
+  };
   // Looked up by digest, so a guess costs the same whether or not its prefix matches a PAT.
   const byTokenDigest = new Map(stored.users.map((user) => [sha256(user.token).toString('hex'), user]));
   return {
     defaultUser: stored.users[0],
     secondUser: stored.users[1],
+    adminUser: stored.users[2],
     servicePrincipal: stored.servicePrincipals[0],
+    groupsOf,
+    isGroup: (name) => WORKSPACE_GROUPS.some((group) => group.name === name),
+    isAdmin: (identity) => groupsOf(identity).includes('admins'),
     byPersonalAccessToken(token) {
       const user = byTokenDigest.get(sha256(token).toString('hex'));
       return user && userIdentity(user);

@@ -8,7 +8,7 @@
 // on its own is restarted while the instance reads STARTING, as the real service shows compute
 // coming up; FAILED, when it cannot be, is the emulator's own (fidelity gap `server-recovery`).
 
-export const INSTANCE_STATES = ['STARTING', 'AVAILABLE', 'UPDATING', 'STOPPED', 'DELETING', 'UPGRADING', 'FAILED'] as const;
+export const INSTANCE_STATES = ['STARTING', 'AVAILABLE', 'UPDATING', 'STOPPED', 'DELETING', 'UPGRADING', 'FAILING_OVER', 'FAILED'] as const;
 export type InstanceState = (typeof INSTANCE_STATES)[number];
 
 export type InstanceEvent =
@@ -16,12 +16,19 @@ export type InstanceEvent =
   | 'server-started'
   /** The server could not be started; the instance stays stopped until started again. */
   | 'start-failed'
+  /** Created with `stopped: true`: its data was made and the server stopped again. */
+  | 'created-stopped'
   | 'start-requested'
   | 'stop-requested'
   /** The server has stopped after a stop request. */
   | 'server-stopped'
+  /** A change of capacity or of the nodes (node_count, readable secondaries). */
   | 'resize-requested'
   | 'resize-applied'
+  /** `POST /instances/{name}/failover`: the secondary takes over. */
+  | 'failover-requested'
+  /** The secondary is the primary (or the failover failed and the old primary stays). */
+  | 'failover-done'
   | 'delete-requested'
   /** `PATCH …/upgrade`: the instance becomes a Lakebase Autoscaling project (same data). */
   | 'upgrade-requested'
@@ -38,12 +45,20 @@ export type InstanceEvent =
 
 /** `null` as a target means the instance no longer exists. */
 const TRANSITIONS: Record<InstanceState, Partial<Record<InstanceEvent, InstanceState | null>>> = {
-  STARTING: { 'server-started': 'AVAILABLE', 'start-failed': 'STOPPED', 'recovery-failed': 'FAILED', 'delete-requested': 'DELETING' },
-  AVAILABLE: { 'stop-requested': 'UPDATING', 'resize-requested': 'UPDATING', 'delete-requested': 'DELETING', 'server-crashed': 'STARTING', 'upgrade-requested': 'UPGRADING' },
+  STARTING: { 'server-started': 'AVAILABLE', 'start-failed': 'STOPPED', 'created-stopped': 'STOPPED', 'recovery-failed': 'FAILED', 'delete-requested': 'DELETING' },
+  AVAILABLE: {
+    'stop-requested': 'UPDATING',
+    'resize-requested': 'UPDATING',
+    'failover-requested': 'FAILING_OVER',
+    'delete-requested': 'DELETING',
+    'server-crashed': 'STARTING',
+    'upgrade-requested': 'UPGRADING',
+  },
   UPGRADING: { upgraded: 'AVAILABLE', 'upgrade-failed': 'AVAILABLE' },
   UPDATING: { 'server-stopped': 'STOPPED', 'resize-applied': 'AVAILABLE', 'delete-requested': 'DELETING' },
   STOPPED: { 'start-requested': 'STARTING', 'delete-requested': 'DELETING' },
   DELETING: { deleted: null },
+  FAILING_OVER: { 'failover-done': 'AVAILABLE', 'delete-requested': 'DELETING' },
   FAILED: { 'start-requested': 'STARTING', 'stop-requested': 'UPDATING', 'delete-requested': 'DELETING' },
 };
 

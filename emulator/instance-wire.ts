@@ -13,7 +13,7 @@ import {
   RETENTION_WINDOW_DAYS,
 } from './limits';
 import type { Capacity } from './limits';
-import type { CustomTag, InstanceRecord } from './store';
+import type { CustomTag, InstanceRecord, ParentRef } from './store';
 
 /** What a client can set on an instance. */
 export interface InstanceSettings {
@@ -21,14 +21,24 @@ export interface InstanceSettings {
   stopped: boolean;
   retentionWindowInDays: number;
   nodeCount: number;
+  enableReadableSecondaries: boolean;
+  enablePgNativeLogin: boolean;
   customTags: CustomTag[];
   requestedPgVersion?: string;
   usagePolicyId?: string;
 }
 
+/** `parent_instance_ref` on create: copy this instance, as of now, a time, or an LSN (LSN wins). */
+export interface ParentRequest {
+  name: string;
+  branchTime?: Date;
+  lsn?: string;
+}
+
 export interface CreateInstanceRequest {
   name: string;
   settings: InstanceSettings;
+  parent?: ParentRequest;
 }
 
 type Body = Record<string, unknown>;
@@ -39,6 +49,8 @@ const OUTPUT_ONLY_FIELDS = new Set([
   'effective_enable_pg_native_login', 'effective_enable_readable_secondaries', 'effective_node_count',
   'effective_retention_window_in_days', 'effective_stopped', 'effective_usage_policy_id',
   'read_only_dns', 'read_write_dns', 'state', 'uid',
+  // The emulator's own, where instances share 127.0.0.1 (see renderInstance).
+  'emulator_read_write_port', 'emulator_read_only_port',
 ]);
 
 const INPUT_FIELDS = new Set([
@@ -93,8 +105,34 @@ function parseNodeCount(value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < NODE_COUNT.min || value > NODE_COUNT.max) {
     throw errors.invalidParameter('node_count', `Invalid node_count ${JSON.stringify(value)}: valid values are ${NODE_COUNT.min} to ${NODE_COUNT.max}.`);
   }
-  if (value !== NODE_COUNT.emulated) throw errors.notImplemented(`node_count ${value} (high availability)`, { field: 'node_count' });
   return value;
+}
+
+const LSN = /^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/;
+
+/** `parent_instance_ref`: `name`, and `branch_time` (RFC 3339) or `lsn`; `uid` and `effective_lsn` are output only. */
+function parseParentRef(value: unknown): ParentRequest {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw errors.invalidParameter('parent_instance_ref', 'parent_instance_ref must be an object.');
+  const ref = value as Body;
+  for (const field of Object.keys(ref)) {
+    if (!['name', 'uid', 'branch_time', 'lsn', 'effective_lsn'].includes(field)) throw errors.unknownField(field, 'DatabaseInstanceRef');
+  }
+  if (typeof ref.name !== 'string' || ref.name === '') throw errors.missingParameter('parent_instance_ref.name');
+  const parent: ParentRequest = { name: ref.name };
+  if (ref.branch_time !== undefined && ref.branch_time !== null) {
+    const time = typeof ref.branch_time === 'string' ? new Date(ref.branch_time) : new Date(NaN);
+    if (typeof ref.branch_time !== 'string' || Number.isNaN(time.getTime()) || !/^\d{4}-\d{2}-\d{2}T/.test(ref.branch_time)) {
+      throw errors.invalidParameter('parent_instance_ref.branch_time', `Invalid branch_time ${JSON.stringify(ref.branch_time)}: use an RFC 3339 timestamp such as 2026-12-03T10:00:00Z.`);
+    }
+    parent.branchTime = time;
+  }
+  if (ref.lsn !== undefined && ref.lsn !== null) {
+    if (typeof ref.lsn !== 'string' || !LSN.test(ref.lsn)) {
+      throw errors.invalidParameter('parent_instance_ref.lsn', `Invalid lsn ${JSON.stringify(ref.lsn)}: a PostgreSQL LSN such as 0/16B3740.`);
+    }
+    parent.lsn = ref.lsn.toUpperCase();
+  }
+  return parent;
 }
 
 function parseCustomTags(value: unknown): CustomTag[] {
@@ -129,14 +167,8 @@ function applyField(settings: InstanceSettings, field: string, value: unknown): 
       if (typeof value !== 'string') throw errors.invalidParameter(field, 'usage_policy_id must be a string.');
       settings.usagePolicyId = value;
       return;
-    case 'enable_readable_secondaries':
-      if (parseBoolean(field, value)) throw errors.notImplemented('Readable secondaries (enable_readable_secondaries)', { field });
-      return;
-    case 'enable_pg_native_login':
-      if (parseBoolean(field, value)) throw errors.notImplemented('PostgreSQL native password login (enable_pg_native_login)', { field });
-      return;
-    case 'parent_instance_ref':
-      throw errors.notImplemented('Creating a child instance from a parent (parent_instance_ref)', { field });
+    case 'enable_readable_secondaries': settings.enableReadableSecondaries = parseBoolean(field, value); return;
+    case 'enable_pg_native_login': settings.enablePgNativeLogin = parseBoolean(field, value); return;
     default:
       throw new Error(`applyField: unhandled field '${field}'`);
   }
@@ -150,14 +182,28 @@ export function parseCreateInstance(body: Body): CreateInstanceRequest {
     stopped: false,
     retentionWindowInDays: RETENTION_WINDOW_DAYS.default,
     nodeCount: NODE_COUNT.default,
+    enableReadableSecondaries: false,
+    enablePgNativeLogin: false,
     customTags: [],
   };
+  let parent: ParentRequest | undefined;
   for (const [field, value] of Object.entries(body)) {
     if (field === 'name' || OUTPUT_ONLY_FIELDS.has(field) || value === undefined || value === null) continue;
-    applyField(settings, field, value);
+    if (field === 'parent_instance_ref') parent = parseParentRef(value);
+    else applyField(settings, field, value);
   }
-  if (settings.stopped) throw errors.notImplemented('Creating an instance in the stopped state', { field: 'stopped' });
-  return { name, settings };
+  checkSecondaries(settings.nodeCount, settings.enableReadableSecondaries);
+  return { name, settings, ...(parent ? { parent } : {}) };
+}
+
+/** Readable secondaries need a secondary: at least two nodes. */
+export function checkSecondaries(nodeCount: number, readable: boolean): void {
+  if (readable && nodeCount < 2) {
+    throw errors.invalidParameter(
+      'enable_readable_secondaries',
+      `enable_readable_secondaries needs a secondary: set node_count to 2 or 3 (it is ${nodeCount}).`,
+    );
+  }
 }
 
 /**
@@ -203,6 +249,8 @@ export function parseInstanceUpdate(pathName: string, body: Body, updateMask: st
 export interface RenderOptions {
   /** `custom_tags` "is only included on create and update responses". */
   includeCustomTags: boolean;
+  /** The instance's children (`child_instance_refs`), if it has any. */
+  children?: readonly InstanceRecord[];
 }
 
 /**
@@ -224,10 +272,19 @@ export function renderInstance(record: InstanceRecord, options: RenderOptions): 
     effective_stopped: stopped,
     effective_retention_window_in_days: record.retentionWindowInDays,
     effective_node_count: record.nodeCount,
-    effective_enable_readable_secondaries: false,
-    effective_enable_pg_native_login: false,
+    effective_enable_readable_secondaries: record.readableSecondaries === true,
+    effective_enable_pg_native_login: record.pgNativeLogin === true,
     effective_custom_tags: record.customTags,
   };
+  // "only available if enable_readable_secondaries is true" (model.d.ts).
+  if (record.readableSecondaries === true && record.secondaryAddress !== undefined) {
+    view.read_only_dns = record.secondaryAddress;
+    if (record.secondaryPort !== undefined && record.secondaryPort !== INSTANCE_PORT) view.emulator_read_only_port = record.secondaryPort;
+  }
+  if (record.parent !== undefined) view.parent_instance_ref = renderRef(record.parent);
+  if (options.children !== undefined && options.children.length > 0) {
+    view.child_instance_refs = options.children.map((child) => ({ name: child.name, uid: child.uid }));
+  }
   // Where only 127.0.0.1 exists (no loopback aliases), instances share it with a port each; the
   // API has no port field, so the emulator adds one, and only then.
   if (record.port !== INSTANCE_PORT) view.emulator_read_write_port = record.port;
@@ -239,4 +296,14 @@ export function renderInstance(record: InstanceRecord, options: RenderOptions): 
   }
   if (options.includeCustomTags) view.custom_tags = record.customTags;
   return view;
+}
+
+function renderRef(ref: ParentRef): Record<string, unknown> {
+  return {
+    name: ref.name,
+    uid: ref.uid,
+    ...(ref.branchTime !== undefined ? { branch_time: ref.branchTime } : {}),
+    ...(ref.lsn !== undefined ? { lsn: ref.lsn } : {}),
+    ...(ref.effectiveLsn !== undefined ? { effective_lsn: ref.effectiveLsn } : {}),
+  };
 }

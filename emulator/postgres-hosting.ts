@@ -1,12 +1,18 @@
 // `InstanceHosting` on real PostgreSQL servers (`emulator/postgres/`): one CA for the emulator, and
-// one server per instance behind its own login gateway at the instance's loopback address on port
-// 5432; each gateway checks logins with the password check of its instance.
+// per instance a primary server (and a secondary, see `instance-nodes.ts`), each behind its own
+// login gateway at its loopback address on port 5432; each gateway checks logins with the
+// password check of its instance. Child instances are point-in-time copies of their parent.
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { HostingError } from './hosting';
-import type { HostedInstance, HostingErrorCode, InstanceHosting, InstancePlacement, PasswordCheck, ServerHealth } from './hosting';
-import { INSTANCE_PORT } from './limits';
+import type { HostingErrorCode, InstanceEndpoint, InstanceHosting, InstancePlacement, PasswordCheck, ServerHealth } from './hosting';
+import { InstanceNodes, instanceLayout } from './instance-nodes';
+import { INSTANCE_PORT, RETENTION_WINDOW_DAYS } from './limits';
 import type { DataDirLayout } from './paths';
 import { allocateInstanceEndpoint, createInstanceServer, InstanceServerError, loadOrCreateAuthority } from './postgres/index';
 import type { CertificateAuthority, InstanceServer } from './postgres/index';
+import { ADMIN_ROLE } from './postgres/instance-server';
+import { BackupCatalog, pointInTimeCopy, PointInTimeError } from './postgres/point-in-time';
 
 
 const PASSED_THROUGH: readonly HostingErrorCode[] = ['ADDRESS_IN_USE', 'START_FAILED', 'ROLE_EXISTS', 'ROLE_NOT_FOUND', 'ROLE_IN_USE', 'DATABASE_EXISTS', 'INVALID_NAME'];
@@ -26,19 +32,6 @@ export async function translated<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-function hosted(server: InstanceServer): HostedInstance {
-  return {
-    createRole: (name, kind, options) =>
-      translated(() => server.createRole(name, kind, { superuser: options.superuser, ...(options.attributes ? { attributes: options.attributes } : {}) })),
-    dropRole: (name, options) => translated(() => server.dropRole(name, options ?? {})),
-    listRoles: () => translated(() => server.listRoles()),
-    createDatabase: (name) => translated(() => server.createDatabase(name)),
-    databaseExists: (name) => translated(() => server.databaseExists(name)),
-    adminConnection: (database) => server.socketConfig(database),
-    stop: () => translated(() => server.stop()),
-  };
-}
-
 export interface PostgresHostingOptions {
   /** Pauses before each restart of a server that died on its own (default: the instance servers'). */
   restartDelaysMs?: readonly number[];
@@ -47,18 +40,38 @@ export interface PostgresHostingOptions {
 export async function createPostgresHosting(layout: DataDirLayout, log: (line: string) => void, options: PostgresHostingOptions = {}): Promise<InstanceHosting> {
   const authority: CertificateAuthority = await loadOrCreateAuthority(layout.authorityDir);
 
-  function serverFor(placement: InstancePlacement, checkPassword: PasswordCheck, onHealth?: (health: ServerHealth) => void): InstanceServer {
+  function serverFor(
+    dataDir: string,
+    endpoint: InstanceEndpoint,
+    checkPassword: PasswordCheck,
+    settings: Record<string, string> = {},
+    onHealth?: (health: ServerHealth) => void,
+  ): InstanceServer {
     return createInstanceServer({
       ...(options.restartDelaysMs ? { restartDelaysMs: options.restartDelaysMs } : {}),
       ...(onHealth ? { onHealth } : {}),
-      dataDir: layout.instanceDir(placement.uid),
-      address: placement.address,
-      port: placement.port,
+      dataDir,
+      address: endpoint.address,
+      port: endpoint.port,
       // The name clients verify is the address itself (`read_write_dns`), so it goes in as an IP SAN.
-      certificate: authority.issueServerCertificate({ dnsNames: [], ipAddresses: [placement.address] }),
+      certificate: authority.issueServerCertificate({ dnsNames: [], ipAddresses: [endpoint.address] }),
       checkPassword,
-      log: (line) => log(`[${placement.address}] ${line}`),
+      settings,
+      log: (line) => log(`[${endpoint.address}] ${line}`),
     });
+  }
+
+  function nodesOptions(placement: InstancePlacement, checkPassword: PasswordCheck, retentionDays: number, onHealth: ((health: ServerHealth) => void) | undefined) {
+    return {
+      instanceDir: layout.instanceDir(placement.uid),
+      // Every node is supervised (restarted when it dies on its own); the instance's health is
+      // its primary's, which InstanceNodes reports to `onHealth`.
+      serverFor: (dataDir: string, endpoint: InstanceEndpoint, settings: Record<string, string>, nodeHealth?: (health: ServerHealth) => void) =>
+        serverFor(dataDir, endpoint, checkPassword, settings, nodeHealth),
+      ...(onHealth ? { onHealth } : {}),
+      retentionDays,
+      log: (line: string) => log(`[${placement.address}] ${line}`),
+    };
   }
 
   return {
@@ -66,15 +79,48 @@ export async function createPostgresHosting(layout: DataDirLayout, log: (line: s
 
     allocateEndpoint: (inUse) => translated(() => allocateInstanceEndpoint(inUse, INSTANCE_PORT)),
 
-    async start(placement, checkPassword, onHealth) {
-      const server = serverFor(placement, checkPassword, onHealth);
-      await translated(() => server.start());
-      return hosted(server);
+    start(placement, checkPassword, onHealth, options = {}) {
+      return translated(() =>
+        InstanceNodes.start(nodesOptions(placement, checkPassword, options.retentionDays ?? RETENTION_WINDOW_DAYS.default, onHealth), placement, options.secondary),
+      );
+    },
+
+    async copy(request) {
+      const source = instanceLayout(layout.instanceDir(request.source.uid));
+      const running = request.running instanceof InstanceNodes ? request.running : undefined;
+      const into = layout.instanceDir(request.into.uid);
+      await mkdir(into, { recursive: true });
+      try {
+        const copy = await pointInTimeCopy({
+          catalog: running?.catalog ?? new BackupCatalog(source.backupsDir, source.archiveDir),
+          ...(running?.primary.admin ? { admin: running.primary.admin } : {}),
+          sourcePgdata: join(source.instanceDir, 'pgdata'),
+          target: request.point,
+          pgdata: join(into, 'pgdata'),
+          superuser: ADMIN_ROLE,
+          log: (line) => log(`[copy ${request.source.address} → ${request.into.address}] ${line}`),
+        });
+        return { lsn: copy.lsn };
+      } catch (error) {
+        await rm(into, { recursive: true, force: true });
+        if (error instanceof PointInTimeError && (error.code === 'TARGET_OUTSIDE_RETENTION' || error.code === 'TARGET_IN_FUTURE')) {
+          throw new HostingError(error.code, error.message, { cause: error });
+        }
+        throw toHostingError(error);
+      }
+    },
+
+    async earliestRestorable(placement) {
+      const source = instanceLayout(layout.instanceDir(placement.uid));
+      const [oldest] = await new BackupCatalog(source.backupsDir, source.archiveDir).list();
+      return oldest === undefined ? {} : { time: new Date(oldest.stopTime), lsn: oldest.stopLsn };
     },
 
     async destroy(placement) {
-      // A server that is only destroyed never starts, so it never asks for a password.
-      await translated(() => serverFor(placement, async () => false).destroy());
+      // A server that is only destroyed never starts, so it never asks for a password. The
+      // instance's directory holds its secondary, archive and backups too: all of it goes.
+      await translated(() => serverFor(layout.instanceDir(placement.uid), placement, async () => false).destroy());
+      await rm(layout.instanceDir(placement.uid), { recursive: true, force: true });
     },
 
   };

@@ -669,8 +669,9 @@ export class ProjectRegistry {
           createTime: roleTime,
           updateTime: roleTime,
           postgresRole: role.name,
-          identityType: role.kind,
-          authMethod: role.kind === 'GROUP' ? 'NO_LOGIN' : 'LAKEBASE_OAUTH_V1',
+          // A PG_ONLY role of the instance has no identity and logs in with its own password.
+          ...(role.kind === 'PG_ONLY' ? {} : { identityType: role.kind }),
+          authMethod: role.kind === 'PG_ONLY' ? 'PG_PASSWORD_SCRAM_SHA_256' : role.kind === 'GROUP' ? 'NO_LOGIN' : 'LAKEBASE_OAUTH_V1',
           superuser: role.superuser,
           attributes: { ...role.attributes },
         };

@@ -75,13 +75,26 @@ export class InstanceRoles {
     }
   }
 
-  /** The role's kind; it must name an identity of this workspace, as on the real service. */
-  private identityKind(request: RoleRequest): RoleKind {
-    if (request.identityType === 'PG_ONLY') {
-      throw errors.notImplemented('Postgres-only roles (identity_type PG_ONLY, which need native password login)', { field: 'identity_type' });
+  /** `PATCH …/roles/{name}`: attributes and the databricks_superuser membership. */
+  async update(instanceName: string, roleName: string, changes: { superuser?: boolean; attributes: Partial<RoleAttributes> }): Promise<RoleView> {
+    const { server } = this.instances.requireAvailable(instanceName, 'updating a role');
+    try {
+      await server.updateRole(roleName, changes);
+    } catch (error) {
+      throw apiErrorFromHosting(error, { instance: instanceName, role: roleName });
     }
+    return this.get(instanceName, roleName);
+  }
+
+  /**
+   * The role's kind. A USER or SERVICE_PRINCIPAL role must name an identity of this workspace and
+   * a GROUP role one of its groups, as on the real service; a PG_ONLY role names nobody.
+   */
+  private identityKind(request: RoleRequest): RoleKind {
+    if (request.identityType === 'PG_ONLY') return 'PG_ONLY';
     if (request.identityType === 'GROUP') {
-      throw errors.notImplemented('Roles for workspace groups (the emulator has no groups)', { field: 'identity_type' });
+      if (!this.identities.isGroup(request.name)) throw errors.identityNotFound(request.name, 'group');
+      return 'GROUP';
     }
     const identity = this.identities.byPostgresName(request.name);
     const wanted = request.identityType ?? identity?.kind ?? 'USER';

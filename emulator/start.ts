@@ -39,7 +39,9 @@ import { SyncedTableRegistry } from './synced-tables';
 import { InstanceRoles } from './roles';
 import { jobRoutes } from './routes/jobs';
 import { pipelineRoutes } from './routes/pipelines';
-import { databaseRoutes } from './routes/database';
+import { databaseRoutes, INSTANCE_OBJECT_TYPE } from './routes/database';
+import { permissionRoutes } from './routes/permissions';
+import { PermissionStore } from './permissions';
 import { emulatorRoutes } from './routes/emulator';
 import { oauthRoutes } from './routes/oauth';
 import { postgresRoutes } from './routes/postgres';
@@ -175,12 +177,16 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
     const store = await openStateStore(layout.state);
     const hosting: InstanceHosting = await createPostgresHosting(layout, log, { restartDelaysMs: options.serverRestartDelaysMs });
 
+    const permissions = await PermissionStore.open(join(dataDir, 'permissions.json'), identities);
+    // Instances made before permissions were kept get the list their creator would have had.
+    for (const record of Object.values(store.state.instances)) await permissions.adopt(INSTANCE_OBJECT_TYPE, record.name, record.creator, record.creatorKind);
     // Autoscaling endpoints and Provisioned instances share the loopback addresses: each side
     // keeps off the other's.
     let projects: ProjectRegistry | undefined;
     const instances = new InstanceRegistry({
-      store, hosting, tokens, transitionDelayMs, log,
+      store, hosting, tokens, transitionDelayMs, log, identities,
       reservedAddresses: () => (projects ? projects.addresses() : []),
+      onRemoved: (record) => permissions.removed(INSTANCE_OBJECT_TYPE, record.name),
     });
     cleanups.push(() => instances.close());
     const compute = await ComputeHosting.open({
@@ -190,7 +196,7 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
     projects = new ProjectRegistry({
       store, compute, tokens, identities, transitionDelayMs, tokenTtlSeconds, log,
       minSuspendTimeoutSeconds: options.minSuspendTimeoutSeconds ?? SUSPEND_TIMEOUT_SECONDS.min,
-      reservedAddresses: () => instances.list().map((record) => record.address),
+      reservedAddresses: () => instances.addresses(),
     });
     const projectRegistry = projects;
     instances.setUpgrader((record) => projectRegistry.adoptInstance(record));
@@ -275,7 +281,8 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
         ...emulatorRoutes(() => ({ service: 'lakebase-emulator', dataDir, pid: process.pid, startedAt })),
         ...oauthRoutes({ identities, tokens, host: () => host }),
         ...scimRoutes(),
-        ...databaseRoutes({ instances, roles, catalog, credentials, projects: projectRegistry, syncedTables }),
+        ...databaseRoutes({ instances, roles, catalog, credentials, permissions, projects: projectRegistry, syncedTables }),
+        ...permissionRoutes({ permissions, requireObject: { [INSTANCE_OBJECT_TYPE]: (id) => void instances.get(id) } }),
         ...postgresRoutes(projectRegistry),
         ...warehouseRoutes({ warehouses, endpoint: () => ({ hostname: '127.0.0.1', port: endpointPort }) }),
         ...unityCatalogRoutes(lakehouse),
@@ -330,6 +337,7 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
       caCertPath: hosting.caCertPath,
       user: identities.defaultUser,
       secondUser: identities.secondUser,
+      adminUser: identities.adminUser,
       servicePrincipal: identities.servicePrincipal,
     });
     let stopping: Promise<void> | undefined;

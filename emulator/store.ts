@@ -49,6 +49,27 @@ export interface InstanceRecord {
    * the project's production branch, reached at this address too; the instance stays AVAILABLE.
    */
   upgradedToProject?: string;
+  /** `enable_readable_secondaries`: clients may log in to the secondary at `read_only_dns`. */
+  readableSecondaries?: boolean;
+  /** `enable_pg_native_login`: PG_ONLY roles log in with their PostgreSQL passwords. */
+  pgNativeLogin?: boolean;
+  /** Where the secondary listens, while `nodeCount` ≥ 2 (kept across restarts, as `address`). */
+  secondaryAddress?: string;
+  secondaryPort?: number;
+  /** `parent_instance_ref` of a child instance: what it was copied from, and at which point. */
+  parent?: ParentRef;
+}
+
+/** A child instance's parent, as `parent_instance_ref` shows it. */
+export interface ParentRef {
+  name: string;
+  uid: string;
+  /** RFC 3339, when the child was asked for as of a time. */
+  branchTime?: string;
+  /** When the child was asked for at an LSN. */
+  lsn?: string;
+  /** Where the copy really branched (`effective_lsn`). */
+  effectiveLsn?: string;
 }
 
 /** A Unity Catalog catalog bound to a database of an instance (`POST /catalogs`). */

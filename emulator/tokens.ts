@@ -12,7 +12,7 @@
 // clients treat tokens as opaque strings. The instances' login gateways take passwords of any
 // length, so a credential may cover any number of instances.
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { SignJWT, decodeJwt, jwtVerify, errors as joseErrors } from 'jose';
 import { DataFileError, readJsonFile, writeJsonFileAtomic } from './files';
 
 export interface MintedToken {
@@ -30,7 +30,11 @@ export interface TokenService {
    * given uids (one or more). Expiry is rounded up to a whole second and `expiresAt` is exactly
    * it, so client and server agree on the moment of expiry.
    */
-  mintDatabaseCredential(identity: string, instanceUids: readonly string[], ttlSeconds: number): Promise<MintedToken>;
+  /**
+   * `readOnly`: the credential was asked for with `claims` of permission set READ_ONLY; its
+   * sessions are read-only (the claim `permission_set`, read back by `readOnlyCredential`).
+   */
+  mintDatabaseCredential(identity: string, instanceUids: readonly string[], ttlSeconds: number, options?: { readOnly?: boolean }): Promise<MintedToken>;
   /** The check behind the instances' login gateways, at login time only. */
   verifyDatabaseCredential(token: string, login: { user: string; instanceUid: string }): Promise<CredentialVerdict>;
   mintAccessToken(identity: string, ttlSeconds: number): Promise<MintedToken>;
@@ -49,6 +53,21 @@ const ACCESS_TOKEN_AUDIENCE = 'lakebase-emulator/workspace';
 const CREDENTIAL_AUDIENCE = 'lakebase-emulator/database';
 /** The claim that scopes a database credential to instances. */
 const INSTANCES_CLAIM = 'instance_uids';
+/** The claim of a credential minted with READ_ONLY claims. */
+const PERMISSION_SET_CLAIM = 'permission_set';
+
+/**
+ * Whether a credential (already verified by `verifyDatabaseCredential`) was minted read-only.
+ * Reads the payload only: the signature check is the verifier's.
+ */
+export function readOnlyCredential(token: string): boolean {
+  try {
+    return decodeJwt(token)[PERMISSION_SET_CLAIM] === 'READ_ONLY';
+  } catch {
+    // Not a JWT: not one of ours, and never accepted in the first place.
+    return false;
+  }
+}
 
 async function loadOrCreateSecret(path: string): Promise<Buffer> {
   const stored = await readJsonFile(path);
@@ -75,11 +94,11 @@ export async function loadTokenService(secretPath: string, clock: () => number =
   const accessTokenKey = new Uint8Array(derive(secret, 'oauth-access-token'));
 
   return {
-    async mintDatabaseCredential(identity, instanceUids, ttlSeconds) {
+    async mintDatabaseCredential(identity, instanceUids, ttlSeconds, options = {}) {
       if (instanceUids.length === 0) throw new RangeError('A database credential covers at least one instance.');
       const now = clock() / 1000;
       const expiry = Math.ceil(now + ttlSeconds);
-      const token = await new SignJWT({ [INSTANCES_CLAIM]: [...instanceUids] })
+      const token = await new SignJWT({ [INSTANCES_CLAIM]: [...instanceUids], ...(options.readOnly ? { [PERMISSION_SET_CLAIM]: 'READ_ONLY' } : {}) })
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
         .setIssuer(ISSUER)
         .setAudience(CREDENTIAL_AUDIENCE)

@@ -1,7 +1,10 @@
 // The part of Unity Catalog that Lakebase touches without synced tables: database catalogs (a UC
-// catalog bound to one database of an instance, `POST /catalogs`) and tables registered in them
-// (`POST /tables`). The emulator has no other UC catalogs, so a table must live in a database
-// catalog; "standard catalogs" are refused by name.
+// catalog bound to one database of an instance, `POST /catalogs`) and existing Postgres tables
+// registered in Unity Catalog (`POST /tables`). A table goes into a standard catalog, naming its
+// instance and database ("Registration of database tables via /database/tables is currently only
+// supported in standard catalogs", PY SDK), or into a database catalog, whose instance and
+// database it takes. Either way the Postgres table must exist. The emulator keeps no standard
+// catalogs of its own: any catalog name that is not a database catalog stands for one.
 import { randomUUID } from 'node:crypto';
 import { errors } from './api-errors';
 import { CATALOG_NAME, POSTGRES_IDENTIFIER_MAX_BYTES } from './limits';
@@ -103,15 +106,17 @@ export class UnityCatalog {
     await this.store.save();
   }
 
-  async createTable(request: TableRequest): Promise<TableRecord> {
-    const [catalogName, schema, table] = splitTableName(request.name);
-    const key = `${catalogKey(catalogName)}.${schema}.${table}`;
+  /**
+   * Where a table to register lives: the instance and database its request names (a standard
+   * catalog needs both), or its database catalog's (which the request may repeat, not change).
+   */
+  tableTarget(request: TableRequest): { instanceName: string; databaseName: string } {
+    const [catalogName] = splitTableName(request.name);
     const catalog = own(this.catalogs, catalogKey(catalogName));
     if (!catalog) {
-      throw errors.invalidParameter(
-        'name',
-        `Catalog '${catalogName}' is not a database catalog. The emulator has no standard Unity Catalog catalogs; register the database first with POST /api/2.0/database/catalogs.`,
-      );
+      if (request.instanceName === undefined) throw errors.invalidParameter('database_instance_name', `database_instance_name is required to register a table in the standard catalog '${catalogName}'.`);
+      if (request.logicalDatabaseName === undefined) throw errors.invalidParameter('logical_database_name', `logical_database_name is required to register a table in the standard catalog '${catalogName}'.`);
+      return { instanceName: request.instanceName, databaseName: request.logicalDatabaseName };
     }
     // "If this field is specified when creating database tables in registered catalogs, the
     // database instance name MUST match that of the registered catalog" (model.d.ts), and the same
@@ -122,9 +127,26 @@ export class UnityCatalog {
     if (request.logicalDatabaseName !== undefined && request.logicalDatabaseName !== catalog.databaseName) {
       throw errors.invalidParameter('logical_database_name', `Catalog '${catalog.name}' is bound to database '${catalog.databaseName}', not '${request.logicalDatabaseName}'.`);
     }
+    return { instanceName: catalog.instanceName, databaseName: catalog.databaseName };
+  }
+
+  async createTable(request: TableRequest): Promise<TableRecord> {
+    const [catalogName, schema, table] = splitTableName(request.name);
+    const key = `${catalogKey(catalogName)}.${schema}.${table}`;
+    const target = this.tableTarget(request);
     if (own(this.tables, key)) throw errors.tableExists(key);
-    this.instances.get(catalog.instanceName);
-    const record: TableRecord = { name: key, instanceName: catalog.instanceName, logicalDatabaseName: catalog.databaseName };
+    const { server } = this.instances.requireAvailable(target.instanceName, 'registering a table');
+    let exists: boolean;
+    try {
+      if (!(await server.databaseExists(target.databaseName))) throw errors.databaseNotFound(target.databaseName, target.instanceName);
+      exists = await server.relationExists(target.databaseName, schema, table);
+    } catch (error) {
+      throw apiErrorFromHosting(error, { instance: target.instanceName, database: target.databaseName });
+    }
+    // "registered tables must exist": the UC name's schema and table are the Postgres ones.
+    if (!exists) throw errors.postgresTableNotFound(`${schema}.${table}`, target.databaseName, target.instanceName);
+    if (own(this.tables, key)) throw errors.tableExists(key);
+    const record: TableRecord = { name: key, instanceName: target.instanceName, logicalDatabaseName: target.databaseName };
     this.tables[key] = record;
     await this.store.save();
     return record;

@@ -16,11 +16,12 @@ export async function runKernel(connectionFile: string): Promise<void> {
   const log = createLogger({ threshold: thresholdFromEnv(process.env), fields: { pid: process.pid } });
   const connection = await readConnectionFile(connectionFile);
   const history = await openHistory(historyFileFromEnv(process.env), log);
-  const typescript = createTypeScriptRunner({ rootDir: process.cwd(), prelude: PRELUDE, log });
+  const magics = createMagics({ reservedNames: PRELUDE_NAMES });
+  // The verbs' result types go in the prelude, so `const i = %lakebase instance get x` is typed.
+  const typescript = createTypeScriptRunner({ rootDir: process.cwd(), prelude: PRELUDE + magics.typeDeclarations(), log });
   // The compiler loads and checks the prelude on a thread of its own while this one binds the
   // wire: kernel_info_reply does not wait for it, and the first cell finds it ready sooner.
   typescript.warmUp();
-  const magics = createMagics({ reservedNames: PRELUDE_NAMES });
   let session: KernelSession | undefined;
   let stopping = false;
 

@@ -100,6 +100,25 @@ export interface Workspace {
   /** The instance's Postgres role of that name, or undefined when there is none. */
   findRole(instanceName: string, roleName: string): Promise<DatabaseInstanceRole | undefined>;
   createRole(instanceName: string, role: DatabaseInstanceRole): Promise<DatabaseInstanceRole>;
+  /**
+   * A REST call with the workspace's authentication and our own `fetch`, for what the SDK 0.17
+   * lacks (failover, role updates, Autoscaling) or gets wrong (it sends PATCH without a body).
+   * Failures become `LakebaseError`s as every other call's do.
+   */
+  api<T = Record<string, unknown>>(method: ApiMethod, path: string, options: ApiCallOptions): Promise<T>;
+}
+
+export type ApiMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+export interface ApiCallOptions {
+  /** What the call does, in words, for error messages: "fail over the instance orders". */
+  operation: string;
+  body?: unknown;
+  query?: Readonly<Record<string, string | undefined>>;
+  /** The instance the call is about, so that a 404 says which one is missing. */
+  instance?: string;
+  /** The role the call is about (a 404 is then the role's, not the instance's). */
+  role?: string;
 }
 
 /**
@@ -314,16 +333,27 @@ class SdkWorkspace implements Workspace {
    * request method: SDK 0.17 sends a body only for POST and PUT (`api-client.js`), so its
    * `updateDatabaseInstance` drops `{"stopped": false}` and the update would do nothing.
    */
-  async #patchInstance(name: string, fields: DatabaseInstance, updateMask: string): Promise<DatabaseInstance> {
-    return this.#call({ operation: `update the instance ${name}`, instance: name }, async () => {
-      const headers = new Headers({ Accept: 'application/json', 'Content-Type': 'application/json' });
+  #patchInstance(name: string, fields: DatabaseInstance, updateMask: string): Promise<DatabaseInstance> {
+    return this.api<DatabaseInstance>('PATCH', `/api/2.0/database/instances/${encodeURIComponent(name)}`, {
+      operation: `update the instance ${name}`,
+      instance: name,
+      query: { update_mask: updateMask },
+      body: fields,
+    });
+  }
+
+  api<T = Record<string, unknown>>(method: ApiMethod, path: string, options: ApiCallOptions): Promise<T> {
+    const context = { operation: options.operation, ...(options.instance ? { instance: options.instance } : {}), ...(options.role ? { role: options.role } : {}) };
+    return this.#call(context, async () => {
+      const headers = new Headers({ Accept: 'application/json' });
+      if (options.body !== undefined) headers.set('Content-Type', 'application/json');
       await this.#config.authenticate(headers);
-      const url = new URL(`/api/2.0/database/instances/${encodeURIComponent(name)}`, this.host);
-      url.searchParams.set('update_mask', updateMask);
-      const response = await fetch(url, { method: 'PATCH', headers, body: JSON.stringify(fields) });
+      const url = new URL(path, this.host);
+      for (const [name, value] of Object.entries(options.query ?? {})) if (value !== undefined) url.searchParams.set(name, value);
+      const response = await fetch(url, { method, headers, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) });
       const text = await response.text();
       if (!response.ok) throw parseErrorFromResponse(response.status, response.statusText, text);
-      return (text === '' ? {} : JSON.parse(text)) as DatabaseInstance;
+      return (text === '' ? {} : JSON.parse(text)) as T;
     });
   }
 
@@ -401,18 +431,31 @@ export function workspaceError(raw: unknown, context: ErrorContext): LakebaseErr
           },
         );
       case 403:
-        return new LakebaseError('WORKSPACE_PERMISSION_DENIED', `Not allowed to ${operation} in ${host} (${said}).`, {
-          hint: 'Ask a workspace admin for permission on the instance (CAN_USE to connect, CAN_MANAGE to change it).',
+        // The service's message names the permission and what it was needed for: one line says it all.
+        return new LakebaseError('WORKSPACE_PERMISSION_DENIED', `Not allowed to ${operation}: ${error.message}`, {
+          hint: context.instance
+            ? `Ask the owner of ${context.instance} or a workspace admin for permission on it (CAN_USE to connect, CAN_MANAGE to change it).`
+            : 'Ask a workspace admin for permission (CAN_USE to connect to an instance, CAN_MANAGE to change it).',
           cause,
         });
       case 404:
-        if (context.role !== undefined || context.instance === undefined) break;
+        if (context.role !== undefined) {
+          return new LakebaseError('ROLE_NOT_FOUND', `Cannot ${operation}: ${error.message}`, {
+            hint: context.instance ? `List the roles of ${context.instance} to see which exist.` : undefined,
+            cause,
+          });
+        }
+        if (context.instance === undefined) {
+          return new LakebaseError('NOT_FOUND', `Cannot ${operation}: ${error.message}`, { cause });
+        }
         return new LakebaseError('INSTANCE_NOT_FOUND', `There is no database instance named ${context.instance} in ${host}.`, {
           hint: `List the instances with ${COMMANDS.listInstances}.`,
           cause,
         });
       case 409:
-        return new LakebaseError('ALREADY_EXISTS', `Cannot ${operation}: it already exists (${said}).`, { cause });
+        return new LakebaseError('ALREADY_EXISTS', `Cannot ${operation}: ${error.message}`, { cause });
+      case 501:
+        return new LakebaseError('NOT_IMPLEMENTED', `Cannot ${operation}: ${error.message}`, { cause });
       case 429:
       case 503:
         return new LakebaseError('WORKSPACE_UNAVAILABLE', `The workspace ${host} is busy or unavailable (${said}).`, {

@@ -34,6 +34,8 @@ export interface CellPlannerOptions {
   parse(magic: MagicText, mode: MagicMode): MagicInvocation;
   /** Names of the TypeScript values a magic needs (its SQL's `:name` parameters). */
   capturedNames(invocation: MagicInvocation): readonly string[];
+  /** The TypeScript type of a magic's value (`LakebaseInstance`), when its verb declares one. */
+  resultType?(invocation: MagicInvocation): string | undefined;
 }
 
 const BLANK_OR_COMMENT = /^\s*(\/\/.*)?$/;
@@ -64,7 +66,7 @@ export function createCellPlanner(options: CellPlannerOptions): CellPlanner {
 
       const invocations = scanned.spans.map((span, index) => options.parse(magics[index], span.mode));
       const code = replaceSpans(source, scanned.spans, (span, index) =>
-        callFor(index, options.capturedNames(invocations[index]), span),
+        callFor(index, options.capturedNames(invocations[index]), span, options.resultType?.(invocations[index])),
       );
       return { kind: 'mixed', code, invocations };
     },
@@ -90,13 +92,19 @@ export function createCellPlanner(options: CellPlannerOptions): CellPlanner {
   }
 }
 
-/** `await lakebase$magic(0, { region, limit }, "statement");` */
-function callFor(index: number, names: readonly string[], span: MagicSpan): string {
+/**
+ * `await lakebase$magic(0, { region, limit }, "statement");`, or, for a value of a verb with a
+ * declared type, `(await lakebase$magic(0, {}, "expression") as LakebaseInstance)`: the cast
+ * gives the variable its type, so later code gets completion and type errors.
+ */
+function callFor(index: number, names: readonly string[], span: MagicSpan, resultType?: string): string {
   // A parameter that is not a variable name (`:default`) cannot be captured; it is looked up in
   // the kernel's variables at run time, and reported there if missing.
   const captured = [...new Set(names)].filter(isVariableName);
   const variables = captured.length === 0 ? '{}' : `{ ${captured.join(', ')} }`;
-  return `await ${MAGIC_FUNCTION}(${index}, ${variables}, ${JSON.stringify(span.mode)})${span.endsStatement ? ';' : ''}`;
+  const call = `await ${MAGIC_FUNCTION}(${index}, ${variables}, ${JSON.stringify(span.mode)})`;
+  const typed = span.mode === 'expression' && resultType !== undefined ? `(${call} as ${resultType})` : call;
+  return `${typed}${span.endsStatement ? ';' : ''}`;
 }
 
 function replaceSpans(source: string, spans: readonly MagicSpan[], replacement: (span: MagicSpan, index: number) => string): string {

@@ -45,6 +45,8 @@ export interface OpenedConnection {
   identity?: string;
   /** Set for connections to Lakebase Autoscaling endpoints. */
   autoscaling?: AutoscalingPlacement;
+  /** The Provisioned instance a connection goes to (for `instance stop` to know it is in use). */
+  instance?: string;
 }
 
 export interface PostgresTarget {
@@ -96,7 +98,10 @@ export interface WarehouseTarget {
 export interface Connectors {
   /** A Databricks SQL warehouse (the local emulator's without Databricks configuration). */
   warehouse(target: WarehouseTarget): Promise<OpenedConnection>;
-  /** The workspace, for the warehouse and synced-table verbs (the local emulator's without Databricks configuration). */
+  /**
+   * The workspace the verbs (warehouses, synced tables, instances, roles, catalogs) talk to: the
+   * configured one (`--profile`), or the local emulator when nothing is configured, as connections do.
+   */
   workspace(profile?: string): Promise<WorkspaceChoice>;
   /** Any PostgreSQL: a URL or `key=value` string, options, the `PG*` variables, libpq defaults. */
   postgres(target: PostgresTarget): Promise<OpenedConnection>;
@@ -144,7 +149,7 @@ export function createConnectors(options: ConnectorOptions = {}): Connectors {
     // The connection's own openSession explains login failures in Lakebase terms (stopped
     // instance, missing role, wrong identity), also when the session reconnects later.
     const session = await connection.openSession({ signal });
-    return { session, kind, defaultName: connection.instanceName, identity: connection.refresher.identity };
+    return { session, kind, defaultName: connection.instanceName, identity: connection.refresher.identity, instance: connection.instanceName };
   }
 
   async function openEndpointSession(connection: EndpointConnection, kind: ConnectionKind, profile: string | undefined, signal?: AbortSignal): Promise<OpenedConnection> {

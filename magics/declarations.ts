@@ -68,9 +68,9 @@ export const BUILT_IN_COMPLETION_SOURCES: readonly BuiltInCompletionSource[] = [
 
 /** What a completion source is asked with: the verb and its arguments typed so far. */
 export interface CandidateContext {
-  /** The verb's name (`role get`). */
+  /** The verb's name (`instance-role get`). */
   verb: string;
-  /** Its positional arguments before the one being completed (`['orders']` in `role get orders |`). */
+  /** Its positional arguments before the one being completed (`['orders']` in `instance-role get orders |`). */
   positionals: readonly string[];
 }
 
@@ -158,6 +158,12 @@ export interface VerbDeclaration<Services> {
   /** Pairs of options that cannot be given together, with the reason shown to the user. */
   conflicts?: readonly (readonly [string, string])[];
   examples: readonly string[];
+  /**
+   * The TypeScript type of the verb's value (`LakebaseInstance`), so that
+   * `const i = %lakebase instance get x` is typed in later code. Types named here are declared by
+   * the families' `typeDeclarations`. Absent: the value is `any`.
+   */
+  resultType?: string;
   /** Runs the verb; the returned value is its last result (see `MagicMode`). */
   run(context: VerbContext<Services>): Promise<unknown>;
 }
@@ -175,4 +181,10 @@ export interface VerbFamily<Services> {
   kernelOnly?: boolean;
   /** Completion sources this family provides, by the name its declarations use in `completes`. */
   completionSources?: Readonly<Record<string, CompletionLookup<Services>>>;
+  /**
+   * TypeScript declarations of the family's result types (`interface LakebaseInstance { ... }`),
+   * put in every kernel's prelude. Top-level names starting with `Lakebase`: tslab keeps a cell's
+   * top-level interfaces and types for later cells, but not the contents of a namespace.
+   */
+  typeDeclarations?: string;
 }

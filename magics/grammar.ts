@@ -255,7 +255,7 @@ export function parseInvocation<Services>(
     if (option.kind === 'identifier' && typeof value === 'string' && reservedNames.has(value)) {
       throw new MagicUsageError(MAGIC_ERRORS.reservedName, `${verb.name}: --${option.name} ${value}: ${value} is used by the kernel itself`, {
         ...at,
-        hint: `Choose another name; the kernel reserves ${[...reservedNames].sort().join(', ')}.`,
+        hint: `Choose another name; the kernel reserves ${reservedList(reservedNames)}.`,
       });
     }
   }
@@ -481,3 +481,11 @@ export function optionSyntax(option: OptionDeclaration): string {
   const value = option.kind === 'flag' ? '' : ` ${option.valueName ?? (option.kind === 'choice' ? (option.choices ?? []).join('|') : 'VALUE')}`;
   return `--${option.name}${value}`;
 }
+
+/** The reserved names for a hint; the verbs' result types (`LakebaseInstance`, ...) as one item. */
+function reservedList(names: ReadonlySet<string>): string {
+  const types = [...names].filter((name) => /^Lakebase[A-Z]/.test(name));
+  const others = [...names].filter((name) => !types.includes(name)).sort();
+  return [...others, ...(types.length > 0 ? ['the result types Lakebase*'] : [])].join(', ');
+}
+

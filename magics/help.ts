@@ -28,7 +28,7 @@ export function overviewHelp<Services>(registry: VerbRegistry<Services>): string
   for (const family of registry.families) {
     lines.push(`${family.summary}:`, ...table(family.verbs.map((verb) => [verb.name, verb.summary] as const), width), '');
   }
-  lines.push(`${LINE_MAGIC} help VERB shows a verb's arguments, options and examples.`);
+  lines.push(`${LINE_MAGIC} help VERB (help GROUP ACTION for a group's) explains a verb's arguments and options.`);
   return lines.join('\n');
 }
 

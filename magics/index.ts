@@ -14,7 +14,12 @@ import type { MagicHost } from './host';
 import { createVerbRegistry } from './registry';
 import type { MagicServices } from './services';
 import { createSettings, SETTINGS } from './settings';
+import { VARIABLE_REFERENCE } from './verbs/workspace-verbs';
+import { catalogFamily } from './verbs/catalog';
 import { configFamily } from './verbs/config';
+import { credentialFamily } from './verbs/credential';
+import { instanceFamily } from './verbs/instance';
+import { roleFamily } from './verbs/role';
 import { connectionsFamily } from './verbs/connections';
 import { helpFamily } from './verbs/help';
 import { projectsFamily } from './verbs/projects';
@@ -35,7 +40,21 @@ export { MAGIC_FUNCTION } from './cell-plan';
 const COMPLETION_LOOKUP_BUDGET_MS = 1_500;
 
 /** The verb families every kernel has, in the order `%lakebase help` lists them. */
-export const DEFAULT_FAMILIES: readonly VerbFamily<MagicServices>[] = [sqlFamily, connectionsFamily, projectsFamily, syncFamily, syncedTableFamily, tokenFamily, configFamily, warehouseFamily, helpFamily];
+export const DEFAULT_FAMILIES: readonly VerbFamily<MagicServices>[] = [
+  sqlFamily,
+  connectionsFamily,
+  projectsFamily,
+  syncFamily,
+  syncedTableFamily,
+  tokenFamily,
+  configFamily,
+  warehouseFamily,
+  instanceFamily,
+  roleFamily,
+  catalogFamily,
+  credentialFamily,
+  helpFamily,
+];
 
 export interface MagicsDeps {
   /** Named sessions; default a new, empty registry. */
@@ -96,6 +115,11 @@ export interface Magics {
   mapToTypeScript(code: string, cursor: number): { code: string; cursor: number } | null;
   /** Closes every connection and stops the token refreshers (kernel shutdown). */
   close(): Promise<void>;
+  /**
+   * TypeScript declarations of the verbs' result types (`interface LakebaseInstance { ... }`),
+   * for the kernel's prelude, so that a magic's value stored in a variable is typed.
+   */
+  typeDeclarations(): string;
 }
 
 export function createMagics(deps: MagicsDeps = {}): Magics {
@@ -112,19 +136,27 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
     connectors: deps.connectors ?? createConnectors(),
     connectionKinds: new Map<string, ConnectionKind>(),
     connectionPlacements: new Map(),
+    connectionInstances: new Map<string, string>(),
     settings: createSettings(deps.settings),
     catalogs: new CatalogCache(),
     refreshers,
     verbs,
     currentHost: () => runningHost,
   };
-  const reservedNames = new Set([MAGIC_FUNCTION, ...(deps.reservedNames ?? [])]);
+  // The families' result types go in the kernel's prelude; a variable of one of their names
+  // (`--into LakebaseInstance`) would shadow it.
+  const typeDeclarations = verbs.families.map((family) => family.typeDeclarations?.trim()).filter((text): text is string => Boolean(text)).join('\n');
+  const typeNames = [...typeDeclarations.matchAll(/^(?:interface|type)\s+([A-Za-z_$][\w$]*)/gm)].map((match) => match[1]);
+  const reservedNames = new Set([MAGIC_FUNCTION, ...typeNames, ...(deps.reservedNames ?? [])]);
   const planner = createCellPlanner({
     parse: (magic, mode) => parseInvocation(verbs, magic, mode, reservedNames),
+    resultType: (invocation) => verbs.get(invocation.verb)?.resultType,
     capturedNames: (invocation) => [
       ...(verbs.get(invocation.verb)?.text !== undefined && invocation.text !== undefined ? parameterNames(invocation.text) : []),
       // `--stdin VAR` names a value as `:name` does: captured from the surrounding TypeScript scope.
       ...(typeof invocation.options.stdin === 'string' ? [invocation.options.stdin] : []),
+      // So does an option given as `:name` (`--at :before`), read by `optionValue`.
+      ...Object.values(invocation.options).flatMap((value) => (typeof value === 'string' && VARIABLE_REFERENCE.test(value) ? [value.slice(1)] : [])),
     ],
   });
   // Completion sources the families provide (instance names, roles, catalogs), by name.
@@ -226,12 +258,15 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
       }
     },
 
+    typeDeclarations: () => typeDeclarations,
+
     async close() {
       try {
         await services.connections.closeAll();
       } finally {
         services.connectionKinds.clear();
         services.connectionPlacements.clear();
+        services.connectionInstances.clear();
         // Open connections keep working without a refresher; new logins would need one, and
         // after close there are none.
         refreshers.stopAll();

@@ -18,6 +18,8 @@ export interface MagicServices {
   connectionKinds: Map<string, ConnectionKind>;
   /** Where each Autoscaling connection is (endpoint, branch), for the branch workflow. */
   connectionPlacements: Map<string, AutoscalingPlacement>;
+  /** Which Provisioned instance each connection to one goes to, by connection name. */
+  connectionInstances: Map<string, string>;
   settings: Settings;
   /** What each session's database holds, for completion in SQL text. */
   catalogs: CatalogCache;

@@ -1,5 +1,5 @@
 // The magics from a terminal: `npx lakebase-kernel instance list`, `... instance create orders
-// --capacity CU_2`, `... role delete orders app --yes`. The same grammar, declarations, help and
+// --capacity CU_2`, `... instance-role delete orders app --yes`. The same grammar, declarations, help and
 // verb code as `%lakebase` in a notebook; only the host differs (`TerminalHost`):
 //  - results print as the text a cell would show (`text/plain`), or as JSON with `--json`;
 //  - a live status line is rewritten in place on a TTY (stderr, so stdout stays clean for

@@ -3,6 +3,8 @@
 // DATABRICKS_HOST and credentials are set (instances are created there only with
 // LAKEBASE_TEST_CREATE_INSTANCES=1; emulator-only assertions are skipped).
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ApiError, WorkspaceClient } from '@databricks/sdk-experimental';
 // The package's index does not re-export the database namespace; its model is the ground truth.
@@ -45,6 +47,26 @@ function patch(name: string, mask: string, fields: Record<string, unknown>) {
 
 function getInstance(name: string) {
   return sdk.database.getDatabaseInstance({ name });
+}
+
+/** Runs SQL on an instance's database as the main identity, over TLS, as any client would. */
+async function runSql(name: string, database: string, sql: string): Promise<void> {
+  const found = await getInstance(name);
+  const { token } = await sdk.database.generateDatabaseCredential({ request_id: randomUUID(), instance_names: [name] });
+  const client = new pg.Client({
+    host: found.read_write_dns,
+    port: Number((found as unknown as Record<string, unknown>).emulator_read_write_port ?? 5432),
+    user: me,
+    password: token,
+    database,
+    ssl: target.emulator ? { ca: readFileSync(target.emulator.caCertPath, 'utf8') } : { rejectUnauthorized: true },
+  });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
 }
 
 beforeAll(async () => {
@@ -104,6 +126,13 @@ describe('authentication', () => {
     const principal = await m2m.currentUser.me();
     expect(principal.userName).toBe(clientId);
     const names: string[] = [];
+    if (CAN_CREATE) {
+      // Another identity sees an instance once it holds a permission on it.
+      const granted = await target.request('PATCH', `/api/2.0/permissions/database-instances/${instance}`, {
+        access_control_list: [{ service_principal_name: clientId, permission_level: 'CAN_USE' }],
+      });
+      expect(granted.status).toBe(200);
+    }
     for await (const listed of m2m.database.listDatabaseInstances({})) names.push(listed.name);
     if (CAN_CREATE) expect(names).toContain(instance);
   });
@@ -206,9 +235,12 @@ describe.skipIf(!CAN_CREATE)('instances', () => {
     const secondaries = await apiFailure(
       sdk.database.createDatabaseInstance({ database_instance: { name: 'with-secondaries', capacity: 'CU_1', enable_readable_secondaries: true } }),
     );
-    expect(secondaries.statusCode).toBe(501);
-    expect(secondaries.errorCode).toBe('NOT_IMPLEMENTED');
-    expect(secondaries.message).toContain('enable_readable_secondaries');
+    expect(secondaries.statusCode).toBe(400);
+    expect(secondaries.errorCode).toBe('INVALID_PARAMETER_VALUE');
+    expect(secondaries.message).toContain('node_count');
+    const elsewhere = await target.request('POST', `/api/2.0/database/instances/${instance}/failover`, { failover_target_database_instance_name: 'another-instance' });
+    expect(elsewhere.status).toBe(501);
+    expect(elsewhere.body.error_code).toBe('NOT_IMPLEMENTED');
   });
 
   test('listing pages through every instance, page_size at a time', async () => {
@@ -371,8 +403,11 @@ describe.skipIf(!CAN_CREATE)('Unity Catalog: database catalogs and tables', () =
     expect(error.statusCode).toBe(400);
   });
 
-  test('a table registered in the catalog takes its instance and database from it', async () => {
+  test('a table registered in the catalog takes its instance and database from it; it must exist in Postgres', async () => {
     const name = `${catalog}.public.orders`;
+    const missing = await apiFailure(sdk.database.createDatabaseTable({ table: { name } }));
+    expect(missing.errorCode).toBe('RESOURCE_DOES_NOT_EXIST');
+    await runSql(instance, 'shop', 'CREATE TABLE public.orders (id int PRIMARY KEY)');
     const table = await sdk.database.createDatabaseTable({ table: { name } });
     expect(table).toMatchObject({ name, database_instance_name: instance, logical_database_name: 'shop' });
     expect(await sdk.database.getDatabaseTable({ name })).toMatchObject({ logical_database_name: 'shop' });

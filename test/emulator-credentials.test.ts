@@ -48,6 +48,13 @@ async function start(tokenTtlSeconds: number) {
 async function createInstance(name: string) {
   const available = await (await user.database.createDatabaseInstance({ database_instance: { name, capacity: 'CU_1' } })).wait();
   hosts.set(name, available.read_write_dns ?? '');
+  // Every identity of the workspace may use it (mint credentials); whose role a token opens is
+  // what these tests are about.
+  await user.permissions.set({
+    request_object_type: 'database-instances',
+    request_object_id: name,
+    access_control_list: [{ group_name: 'users', permission_level: 'CAN_USE' }],
+  });
 }
 
 async function mint(client: WorkspaceClient, instances: string[]) {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { ApiError } from '../emulator/api-errors';
 import { HostingError } from '../emulator/hosting';
+import type { CopyRequest } from '../emulator/hosting';
 import type { HostedInstance, InstanceHosting, InstancePlacement, PasswordCheck, ServerHealth } from '../emulator/hosting';
 import type { Identity } from '../emulator/identities';
 import { InstanceRegistry } from '../emulator/instances';
@@ -45,6 +46,7 @@ class ScriptedHosting implements InstanceHosting {
     const events = this.events;
     return {
       createRole: async (name) => void events.push(`role ${name}`),
+      updateRole: async () => undefined,
       dropRole: async () => undefined,
       listRoles: async () => [],
       createDatabase: async () => undefined,
@@ -52,8 +54,21 @@ class ScriptedHosting implements InstanceHosting {
       adminConnection: () => {
         throw new Error('this registry test hosts no PostgreSQL');
       },
+      relationExists: async () => true,
+      checkNativePassword: async () => false,
+      setSecondary: async (secondary) => void events.push(`secondary ${secondary?.address ?? 'none'}`),
+      failover: async () => void events.push(`failover ${placement.address}`),
       stop: async () => void events.push(`stop ${placement.address}`),
     };
+  }
+
+  async copy(request: CopyRequest) {
+    this.events.push(`copy ${request.source.address} → ${request.into.address}`);
+    return { lsn: '0/1000000' };
+  }
+
+  async earliestRestorable() {
+    return { time: new Date(0), lsn: '0/0' };
   }
 
   async destroy(placement: InstancePlacement) {

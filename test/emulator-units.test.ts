@@ -54,9 +54,11 @@ describe('the instance state machine', () => {
   const allowed: [InstanceState, InstanceEvent, InstanceState | null][] = [
     ['STARTING', 'server-started', 'AVAILABLE'],
     ['STARTING', 'start-failed', 'STOPPED'],
+    ['STARTING', 'created-stopped', 'STOPPED'],
     ['STARTING', 'delete-requested', 'DELETING'],
     ['AVAILABLE', 'stop-requested', 'UPDATING'],
     ['AVAILABLE', 'resize-requested', 'UPDATING'],
+    ['AVAILABLE', 'failover-requested', 'FAILING_OVER'],
     ['AVAILABLE', 'delete-requested', 'DELETING'],
     ['UPDATING', 'server-stopped', 'STOPPED'],
     ['UPDATING', 'resize-applied', 'AVAILABLE'],
@@ -70,6 +72,8 @@ describe('the instance state machine', () => {
     ['FAILED', 'start-requested', 'STARTING'],
     ['FAILED', 'stop-requested', 'UPDATING'],
     ['FAILED', 'delete-requested', 'DELETING'],
+    ['FAILING_OVER', 'failover-done', 'AVAILABLE'],
+    ['FAILING_OVER', 'delete-requested', 'DELETING'],
   ];
 
   test.each(allowed)('%s --%s--> %s', (state, event, next) => {
@@ -91,7 +95,7 @@ describe('the instance state machine', () => {
       }
     }
     expect(refused).toBe(INSTANCE_STATES.length * events.length - allowed.length);
-    expect(thrown(() => transition('FAILING_OVER' as InstanceState, 'deleted'))).toBeInstanceOf(InvalidTransitionError);
+    expect(thrown(() => transition('UPGRADED' as InstanceState, 'deleted'))).toBeInstanceOf(InvalidTransitionError);
   });
 
   test('after a restart, instances that should run start again and stopped ones stay stopped', () => {
@@ -115,7 +119,9 @@ describe('DatabaseInstance requests', () => {
   test('create fills the real defaults and ignores output-only fields sent back', () => {
     const { name, settings } = parseCreateInstance({ name: 'shop-01', state: 'AVAILABLE', uid: 'x', effective_capacity: 'CU_8' });
     expect(name).toBe('shop-01');
-    expect(settings).toEqual({ capacity: 'CU_2', stopped: false, retentionWindowInDays: 7, nodeCount: 1, customTags: [] });
+    expect(settings).toEqual({
+      capacity: 'CU_2', stopped: false, retentionWindowInDays: 7, nodeCount: 1, enableReadableSecondaries: false, enablePgNativeLogin: false, customTags: [],
+    });
   });
 
   test.each([
@@ -131,10 +137,17 @@ describe('DatabaseInstance requests', () => {
     expect(parseCreateInstance({ name: 'a'.repeat(60) + '-01' }).name).toHaveLength(63);
   });
 
-  test('unknown fields are named; missing features are NOT_IMPLEMENTED', () => {
+  test('unknown fields are named; nodes, secondaries and parents are checked', () => {
     expect(apiError(() => parseCreateInstance({ name: 'x', colour: 'blue' })).metadata).toEqual({ field: 'colour' });
-    expect(apiError(() => parseCreateInstance({ name: 'x', node_count: 2 })).code).toBe('NOT_IMPLEMENTED');
+    expect(parseCreateInstance({ name: 'x', node_count: 2, enable_readable_secondaries: true }).settings).toMatchObject({ nodeCount: 2, enableReadableSecondaries: true });
+    expect(apiError(() => parseCreateInstance({ name: 'x', enable_readable_secondaries: true })).metadata).toEqual({ field: 'enable_readable_secondaries' });
     expect(apiError(() => parseCreateInstance({ name: 'x', node_count: 4 })).code).toBe('INVALID_PARAMETER_VALUE');
+    expect(parseCreateInstance({ name: 'x', parent_instance_ref: { name: 'p', lsn: '0/16b3740', branch_time: '2026-12-03T10:00:00Z' } }).parent).toEqual({
+      name: 'p', lsn: '0/16B3740', branchTime: new Date('2026-12-03T10:00:00Z'),
+    });
+    expect(apiError(() => parseCreateInstance({ name: 'x', parent_instance_ref: { name: 'p', branch_time: 'yesterday' } })).metadata).toEqual({ field: 'parent_instance_ref.branch_time' });
+    expect(apiError(() => parseCreateInstance({ name: 'x', parent_instance_ref: { name: 'p', lsn: 'nope' } })).metadata).toEqual({ field: 'parent_instance_ref.lsn' });
+    expect(apiError(() => parseCreateInstance({ name: 'x', parent_instance_ref: { lsn: '0/1' } })).code).toBe('INVALID_PARAMETER_VALUE');
     expect(apiError(() => parseCreateInstance({ name: 'x', pg_version: 'PG_VERSION_15' })).code).toBe('INVALID_PARAMETER_VALUE');
     expect(parseCreateInstance({ name: 'x', pg_version: 'PG_VERSION_16' }).settings.requestedPgVersion).toBe('PG_VERSION_16');
   });
@@ -273,10 +286,10 @@ describe('identities', () => {
     const identities = await loadOrCreateIdentities(join(dir, 'identities.json'));
     const endpoint = makeEndpoint({
       host: 'http://127.0.0.1:1', dataDir: dir, caCertPath: join(dir, 'ca.crt'),
-      user: identities.defaultUser, secondUser: identities.secondUser, servicePrincipal: identities.servicePrincipal,
+      user: identities.defaultUser, secondUser: identities.secondUser, adminUser: identities.adminUser, servicePrincipal: identities.servicePrincipal,
     });
     const shown = JSON.stringify(endpoint) + inspect(endpoint, { depth: 5 });
-    for (const secret of [identities.defaultUser.token, identities.secondUser.token, identities.servicePrincipal.clientSecret]) {
+    for (const secret of [identities.defaultUser.token, identities.secondUser.token, identities.adminUser.token, identities.servicePrincipal.clientSecret]) {
       expect(shown).not.toContain(secret);
     }
     expect(endpoint.user.token).toBe(identities.defaultUser.token);

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { connectFromAppEnvironment, isDatabricksAppEnvironment } from '../lakebase/apps';
 import { createRefresherRegistry, RefresherRegistry } from '../lakebase/credentials';
+import { grantInstancePermission } from '../lakebase/permissions';
 import type { DatabaseInstance } from '../lakebase/workspace';
 import { startTestEmulator, TestEmulator } from './support/emulator-workspace';
 
@@ -15,7 +16,9 @@ beforeAll(async () => {
   emulator = await startTestEmulator();
   const user = await emulator.userWorkspace();
   instance = await user.createInstance({ name: 'app-db', capacity: 'CU_1' });
-  // What granting the app's resource CAN_CONNECT_AND_CREATE does: a role for its principal.
+  // What granting the app's resource CAN_CONNECT_AND_CREATE does: permission to use the instance
+  // and a role for its principal.
+  await grantInstancePermission(user, 'app-db', { service_principal_name: emulator.current.servicePrincipal.applicationId }, 'CAN_USE');
   await user.createRole('app-db', { name: emulator.current.servicePrincipal.applicationId, identity_type: 'SERVICE_PRINCIPAL' });
   refreshers = createRefresherRegistry();
 });

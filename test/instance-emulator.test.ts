@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createRefresherRegistry, RefresherRegistry } from '../lakebase/credentials';
 import { LakebaseError } from '../lakebase/errors';
 import { connectInstance, InstanceConnectOptions } from '../lakebase/instance';
+import { grantInstancePermission } from '../lakebase/permissions';
 import type { Workspace } from '../lakebase/workspace';
 import { startTestEmulator, TestEmulator } from './support/emulator-workspace';
 
@@ -112,6 +113,9 @@ test('a second identity without a role gets ROLE_MISSING, and connects once the 
   const principal = await emulator.servicePrincipalWorkspace();
   const applicationId = emulator.current.servicePrincipal.applicationId;
   expect(await principal.identity()).toEqual({ name: applicationId, kind: 'service-principal' });
+  // Without permission on the instance it cannot even look it up.
+  expect((await failure(connect({ workspace: principal }))).code).toBe('WORKSPACE_PERMISSION_DENIED');
+  await grantInstancePermission(user, 'orders', { service_principal_name: applicationId }, 'CAN_USE');
   const error = await failure(connect({ workspace: principal }));
   expect(error.code).toBe('ROLE_MISSING');
   expect(error.message).toContain(applicationId);

@@ -95,7 +95,7 @@ describe('errors', () => {
     ['%lakebase SELECT * FROM t', 'MAGIC_UNKNOWN_VERB', /has no verb "SELECT"/, /^SQL on a magic line follows the verb sql: %lakebase sql SELECT \* FROM t$/],
     ['%lakebase sq SELECT 1', 'MAGIC_UNKNOWN_VERB', /has no verb "sq"/, /Did you mean %lakebase sql\?/],
     ['%lakebase conect', 'MAGIC_UNKNOWN_VERB', /has no verb "conect"/, /Did you mean %lakebase connect\?/],
-    ['%lakebase frobnicate', 'MAGIC_UNKNOWN_VERB', /has no verb/, /The verbs are sql, connect, connections, use, close, project, branch, endpoint, role, database, sync, synced-table, token, config, warehouse, help/],
+    ['%lakebase frobnicate', 'MAGIC_UNKNOWN_VERB', /has no verb/, /The verbs are sql, connect, connections, use, close, project, branch, endpoint, role, database, sync, synced-table, token, config, warehouse, instance, instance-role, catalog, table, credential, apps, help/],
     ['%lakebase sql --int rows SELECT 1', 'MAGIC_UNKNOWN_OPTION', /sql has no option --int/, /Did you mean --into\? See %lakebase help sql/],
     ['%lakebase connect --database', 'MAGIC_MISSING_ARGUMENT', /--database needs a value/, undefined],
     ['%lakebase connect --as --read-only', 'MAGIC_MISSING_ARGUMENT', /--as needs a value/, undefined],

@@ -28,6 +28,7 @@ const widgets: VerbFamily<MagicServices> = {
       positionals: [{ name: 'NAME', summary: 'the widget', completes: 'widgets' }],
       options: [],
       examples: ['%lakebase widget get w1'],
+      resultType: 'LakebaseWidget',
       run: async ({ invocation }) => `widget ${invocation.positionals[0]}`,
     },
     {
@@ -39,6 +40,7 @@ const widgets: VerbFamily<MagicServices> = {
       run: async () => ['w1', 'w2'],
     },
   ],
+  typeDeclarations: 'interface LakebaseWidget { name: string; size?: string }',
   completionSources: {
     // A lookup that goes to the network: answered asynchronously.
     widgets: async () => {
@@ -166,3 +168,19 @@ describe('completion', () => {
     expect(await runMagicCell(magics, '%lakebase widget get w2', recordingHost())).toBe('widget w2');
   });
 });
+
+describe('typed values', () => {
+  test('a value of a verb with a declared type is cast to it, so the variable is typed', () => {
+    const plan = magics.planCell('const w = %lakebase widget get w1\nw.name');
+    expect(plan).toMatchObject({ kind: 'mixed', code: 'const w = (await lakebase$magic(0, {}, "expression") as LakebaseWidget);\nw.name' });
+    // As a statement there is no value to type.
+    const statement = magics.planCell('for (const n of [1]) %lakebase widget get w1');
+    expect(statement.kind === 'mixed' && statement.code).toBe('for (const n of [1]) await lakebase$magic(0, {}, "statement");');
+  });
+
+  test('the families\' declarations go to the prelude, and their names cannot be variables', async () => {
+    expect(magics.typeDeclarations()).toContain('interface LakebaseWidget { name: string; size?: string }');
+    await expect(runMagicCell(magics, '%lakebase sql --into LakebaseWidget SELECT 1', recordingHost())).rejects.toThrow(/LakebaseWidget/);
+  });
+});
+

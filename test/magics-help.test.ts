@@ -98,13 +98,13 @@ describe('completion', () => {
 
   test.each<[string, string[], number]>([
     ['%lakebase co|', ['config', 'connect', 'connections'], 10],
-    ['%lakebase |', ['branch', 'close', 'config', 'connect', 'connections', 'database', 'endpoint', 'help', 'project', 'role', 'sql', 'sync', 'synced-table', 'token', 'use', 'warehouse'], 10],
+    ['%lakebase |', ['apps', 'branch', 'catalog', 'close', 'config', 'connect', 'connections', 'credential', 'database', 'endpoint', 'help', 'instance', 'instance-role', 'project', 'role', 'sql', 'sync', 'synced-table', 'table', 'token', 'use', 'warehouse'], 10],
     ['%lakebase sql --i|', ['--into'], 14],
     ['%lakebase sql --into rows --|', ['--chart', '--color', '--display-limit', '--on', '--stdin', '--x', '--y'], 26],
     ['%lakebase connect --sslmode ver|', ['verify-ca', 'verify-full'], 28],
     ['%lakebase connect -p 5432 --r|', ['--read-only'], 26],
     ['%lakebase sql --display-limit |', ['all'], 30],
-    ['%lakebase help c|', ['close', 'config', 'connect', 'connections'], 15],
+    ['%lakebase help c|', ['catalog', 'close', 'config', 'connect', 'connections', 'credential'], 15],
     ['%lakebase config d|', ['display-limit'], 17],
     ['%%lakebase --|', ['--chart', '--color', '--display-limit', '--into', '--on', '--stdin', '--x', '--y'], 11],
     ['%%lakebase con|', ['config', 'connect', 'connections'], 11],

@@ -11,6 +11,7 @@ import { createConnectors } from '../magics/connectors';
 import { createRefresherRegistry } from '../lakebase/credentials';
 import { LakebaseError } from '../lakebase/errors';
 import { openWorkspace } from '../lakebase/workspace';
+import { grantInstancePermission } from '../lakebase/permissions';
 import { ResultSet } from '../lakebase/result-set';
 import { freePort } from './support/postgres';
 import { recordingHost, runMagicCell } from './support/magic-host';
@@ -121,6 +122,8 @@ describe('inside a Databricks App', () => {
     const workspace = await openWorkspace({ host: emulator.host, token: emulator.user.token, authType: 'pat', env: {} });
     const instance = await workspace.getInstance('local');
     const principal = emulator.servicePrincipal.applicationId;
+    // What an app resource's CAN_CONNECT_AND_CREATE gives its principal: use of the instance and a role.
+    await grantInstancePermission(workspace, 'local', { service_principal_name: principal }, 'CAN_USE');
     if ((await workspace.findRole('local', principal)) === undefined) {
       await workspace.createRole('local', { name: principal, identity_type: 'SERVICE_PRINCIPAL' });
     }

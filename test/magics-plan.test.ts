@@ -195,7 +195,7 @@ describe('refused cells', () => {
         throw new Error(`planned ${source}`);
       } catch (error) {
         expect((error as MagicUsageError).code).toBe('MAGIC_RESERVED_NAME');
-        expect((error as MagicUsageError).hint).toBe('Choose another name; the kernel reserves display, lakebase$magic.');
+        expect((error as MagicUsageError).hint).toBe('Choose another name; the kernel reserves display, lakebase$magic, the result types Lakebase*.');
       }
     }
     expect(kernelMagics.planCell('%lakebase sql --into displayed SELECT 1').kind).toBe('magics');

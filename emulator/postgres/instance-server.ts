@@ -40,7 +40,8 @@ export interface InstanceServerOptions {
   checkPassword: PasswordCheck;
   /**
    * More server settings, as `-c name=value` at every start (e.g. `archivingSettings` of
-   * point-in-time.ts for a server whose history branches are copied from).
+   * point-in-time.ts for a server whose history branches, child instances and standbys are
+   * copied from).
    */
   settings?: Readonly<Record<string, string>>;
   /**
@@ -68,7 +69,11 @@ export interface InstanceServerOptions {
   onHealth?: (health: ServerHealth) => void;
 }
 
-export type InstanceRoleKind = 'USER' | 'SERVICE_PRINCIPAL' | 'GROUP';
+/**
+ * Whose role it is: a Databricks identity (USER, SERVICE_PRINCIPAL, GROUP), whose tokens log in as
+ * it, or PG_ONLY, "a role without a Databricks identity", which no token opens.
+ */
+export type InstanceRoleKind = 'USER' | 'SERVICE_PRINCIPAL' | 'GROUP' | 'PG_ONLY';
 
 /** The role attributes the roles API exposes (`DatabaseInstanceRoleAttributes`). */
 export interface InstanceRoleAttributes {
@@ -108,6 +113,8 @@ export interface InstanceServer {
   stop(): Promise<void>;
   /** `superuser` → member of databricks_superuser. ROLE_EXISTS when it exists. */
   createRole(name: string, kind: InstanceRoleKind, options?: CreateRoleOptions): Promise<void>;
+  /** Changes the attributes and the databricks_superuser membership of a role createRole made. */
+  updateRole(name: string, changes: { superuser?: boolean; attributes?: Partial<InstanceRoleAttributes> }): Promise<void>;
   /** Only roles of Databricks identities (created by createRole or databricks_create_role); ROLE_NOT_FOUND otherwise. */
   dropRole(name: string, options?: DropRoleOptions): Promise<void>;
   /** The roles of Databricks identities, by name. */
@@ -125,6 +132,13 @@ export interface InstanceServer {
   busySessions(): Promise<number>;
   /** How the emulator itself connects to `database` (its superuser, on the private socket): synced tables write this way. */
   socketConfig(database: string): PrivateServerConnection;
+  /**
+   * How the emulator itself reaches the running server (its private socket, as the bootstrap
+   * superuser), for base backups and replication; undefined while it is not running.
+   */
+  readonly admin: { host: string; port: number; user: string } | undefined;
+  /** The server's data directory (PGDATA). */
+  readonly pgdata: string;
 }
 
 /** The emulator's own superuser: the login gateway refuses it; it logs in on the private socket only. */
@@ -133,7 +147,7 @@ export const DEFAULT_DATABASE = 'databricks_postgres';
 export const SUPERUSER_ROLE = 'databricks_superuser';
 /** Role comment marking a Databricks identity's role; the databricks_auth extension writes the same. */
 export const IDENTITY_MARKER_PREFIX = 'Databricks identity: ';
-const ROLE_KINDS: readonly InstanceRoleKind[] = ['USER', 'SERVICE_PRINCIPAL', 'GROUP'];
+const ROLE_KINDS: readonly InstanceRoleKind[] = ['USER', 'SERVICE_PRINCIPAL', 'GROUP', 'PG_ONLY'];
 /** PostgreSQL identifiers are at most NAMEDATALEN - 1 bytes; longer ones are silently truncated. */
 const MAX_IDENTIFIER_BYTES = 63;
 
@@ -265,6 +279,14 @@ class PostgresInstanceServer implements InstanceServer, PrivateServer {
     return this.#state === 'running' && this.#socketDir ? join(this.#socketDir, `.s.PGSQL.${this.#options.port}`) : undefined;
   }
 
+  get admin(): { host: string; port: number; user: string } | undefined {
+    return this.#state === 'running' && this.#socketDir ? { host: this.#socketDir, port: this.#options.port, user: ADMIN_ROLE } : undefined;
+  }
+
+  get pgdata(): string {
+    return this.#pgdata;
+  }
+
   start(): Promise<void> {
     return this.#enqueue(() => this.#start());
   }
@@ -313,12 +335,45 @@ class PostgresInstanceServer implements InstanceServer, PrivateServer {
     await this.#admin('postgres', async (client) => {
       const role = client.escapeIdentifier(name);
       await client.query('BEGIN');
-      // The same function users call, so a role made by the API and one made in SQL are alike.
-      await client.query('SELECT databricks_create_role($1, $2)', [name, kind]);
+      if (kind === 'PG_ONLY') {
+        // No Databricks identity: an ordinary login role, marked so that the roles API lists it.
+        await client.query(`CREATE ROLE ${role} WITH LOGIN`);
+        await client.query(`COMMENT ON ROLE ${role} IS ${client.escapeLiteral(IDENTITY_MARKER_PREFIX + kind)}`);
+        // The instance's superusers administer it (set its password for native login, rename
+        // it) without being members of it: ADMIN OPTION only, neither INHERIT nor SET.
+        await client.query(`GRANT ${role} TO ${SUPERUSER_ROLE} WITH ADMIN OPTION, INHERIT FALSE, SET FALSE`);
+      } else {
+        // The same function users call, so a role made by the API and one made in SQL are alike.
+        await client.query('SELECT databricks_create_role($1, $2)', [name, kind]);
+      }
       await client.query(
         `ALTER ROLE ${role} ${attributes.createdb ? 'CREATEDB' : 'NOCREATEDB'} ${attributes.createrole ? 'CREATEROLE' : 'NOCREATEROLE'} ${attributes.bypassrls ? 'BYPASSRLS' : 'NOBYPASSRLS'}`,
       );
       if (superuser) await client.query(`GRANT ${SUPERUSER_ROLE} TO ${role}`);
+      await client.query('COMMIT');
+    });
+  }
+
+  async updateRole(name: string, changes: { superuser?: boolean; attributes?: Partial<InstanceRoleAttributes> }): Promise<void> {
+    assertIdentifier(name, 'role');
+    await this.#admin('postgres', async (client) => {
+      const role = client.escapeIdentifier(name);
+      const { rows } = await client.query(
+        `SELECT 1 FROM pg_roles r JOIN pg_shdescription d ON d.objoid = r.oid AND d.classoid = 'pg_authid'::regclass
+          WHERE r.rolname = $1 AND starts_with(d.description, $2)`,
+        [name, IDENTITY_MARKER_PREFIX],
+      );
+      if (rows.length === 0) throw new InstanceServerError('ROLE_NOT_FOUND', `The instance has no role "${name}" made by the roles API.`);
+      await client.query('BEGIN');
+      const { createdb, createrole, bypassrls } = changes.attributes ?? {};
+      const words = [
+        ...(createdb === undefined ? [] : [createdb ? 'CREATEDB' : 'NOCREATEDB']),
+        ...(createrole === undefined ? [] : [createrole ? 'CREATEROLE' : 'NOCREATEROLE']),
+        ...(bypassrls === undefined ? [] : [bypassrls ? 'BYPASSRLS' : 'NOBYPASSRLS']),
+      ];
+      if (words.length > 0) await client.query(`ALTER ROLE ${role} ${words.join(' ')}`);
+      if (changes.superuser === true) await client.query(`GRANT ${SUPERUSER_ROLE} TO ${role}`);
+      if (changes.superuser === false) await client.query(`REVOKE ${SUPERUSER_ROLE} FROM ${role}`);
       await client.query('COMMIT');
     });
   }
@@ -788,6 +843,8 @@ class PostgresInstanceServer implements InstanceServer, PrivateServer {
    */
   async #bootstrap(): Promise<void> {
     await this.#admin('postgres', async (client) => {
+      // A standby (a readable secondary) is read-only and gets all of this from its primary.
+      if ((await client.query<{ recovery: boolean }>('SELECT pg_is_in_recovery() AS recovery')).rows[0].recovery) return;
       // databricks_superuser as documented for Lakebase Provisioned (oltp/instances/roles): NOLOGIN,
       // no attributes of its own, inherits pg_read_all_data, pg_write_all_data and pg_monitor.
       await client.query(`DO $$ BEGIN
@@ -877,6 +934,8 @@ function hbaConfiguration(): string {
     '# Clients log in through the emulator\'s login gateway (emulator/postgres/login-gateway.ts), which',
     '# checks their database tokens and opens their sessions on this socket.',
     'local  all  all  trust',
+    // A standby of this instance (its readable secondary) streams WAL over the same socket.
+    'local  replication  all  trust',
     '',
   ].join('\n');
 }

@@ -45,7 +45,13 @@ import {
 } from './startup-protocol';
 
 /** Decides a login: `user` is the role asked for, `password` the database token. Never logged. */
-export type PasswordCheck = (user: string, password: string) => boolean | Promise<boolean>;
+/**
+ * What a password check decides: refused (false), accepted (true), or accepted with startup
+ * parameters forced on that session only (a read-only credential's
+ * `default_transaction_read_only=on`).
+ */
+export type PasswordVerdict = boolean | { accepted: true; parameters?: Readonly<Record<string, string>> };
+export type PasswordCheck = (user: string, password: string) => PasswordVerdict | Promise<PasswordVerdict>;
 
 export interface LoginGatewayOptions {
   /** The instance's address (`read_write_dns`). */
@@ -405,8 +411,11 @@ class GatewayConnection {
 
     this.#moveTo('checking-password');
     let accepted = false;
+    let granted: Readonly<Record<string, string>> | undefined;
     try {
-      accepted = (await this.options.checkPassword(role, password)) === true;
+      const verdict = await this.options.checkPassword(role, password);
+      accepted = verdict === true || (typeof verdict === 'object' && verdict !== null && verdict.accepted === true);
+      if (typeof verdict === 'object' && verdict !== null) granted = verdict.parameters;
     } catch (error) {
       this.log(`the password check for ${quoteForLog(role)} failed, login refused: ${(error as Error).message}`);
     }
@@ -420,7 +429,7 @@ class GatewayConnection {
     if (this.#isClosed()) throw new ConnectionGone('the client left while its session was being opened');
     // Trusted on the socket: PostgreSQL answers AuthenticationOk (or its own error, such as a
     // missing role or database) and the rest of the start-up, straight to the client.
-    server.write(startupMessageForServer(startup, this.options.forcedParameters));
+    server.write(startupMessageForServer(startup, { ...this.options.forcedParameters, ...granted }));
     const early = this.#reader.detach();
     if (early.length > 0) server.write(early);
     this.#relay(server);

@@ -189,8 +189,18 @@ const SKIPPED_FILES = new Set([
  * (created; must not exist). The server must archive its WAL (`archivingSettings`):
  * `pg_backup_stop` waits until the WAL the backup needs is in the archive.
  */
-export async function takeBaseBackup(options: { admin: AdminConnection; pgdata: string; dir: string; label?: string }): Promise<BaseBackup> {
-  const { admin, pgdata, dir } = options;
+export async function takeBaseBackup(options: {
+  admin: AdminConnection;
+  pgdata: string;
+  dir: string;
+  label?: string;
+  /**
+   * The server's archive: the backup then waits for the one segment it needs to appear there,
+   * polling quickly, instead of `pg_backup_stop(true)`, which checks the archive once a second.
+   */
+  archiveDir?: string;
+}): Promise<BaseBackup> {
+  const { admin, pgdata, dir, archiveDir } = options;
   const account = await resolveServerAccount();
   const id = options.label ?? `backup-${new Date().toISOString().replace(/[-:.]/g, '')}-${randomUUID().slice(0, 8)}`;
   const scratch = `${dir}.partial`;
@@ -211,10 +221,13 @@ export async function takeBaseBackup(options: { admin: AdminConnection; pgdata: 
         await client.query('SELECT pg_backup_stop(false)').catch(() => undefined);
         throw error;
       }
-      const stopped = await client.query<{ lsn: string; labelfile: string; spcmapfile: string | null; time: Date }>(
-        'SELECT lsn::text, labelfile, spcmapfile, clock_timestamp() AS time FROM pg_backup_stop(true)',
+      const stopped = await client.query<{ lsn: string; labelfile: string; spcmapfile: string | null; time: Date; segment: string }>(
+        `SELECT lsn::text, labelfile, spcmapfile, clock_timestamp() AS time, pg_walfile_name(lsn) AS segment FROM pg_backup_stop(${archiveDir === undefined})`,
       );
       const stop = stopped.rows[0];
+      // pg_backup_stop switched to a new segment: the one holding the stop LSN is complete, and
+      // the archiver (woken by the switch) copies it in a moment.
+      if (archiveDir !== undefined) await waitForFile(join(archiveDir, stop.segment), 60_000, `the WAL segment ${stop.segment} the backup needs to be archived`);
       await writeOwned(join(scratch, 'pgdata', 'backup_label'), stop.labelfile, account);
       if (stop.spcmapfile) await writeOwned(join(scratch, 'pgdata', 'tablespace_map'), stop.spcmapfile, account);
       return {
@@ -270,6 +283,8 @@ export interface RestoreOptions {
   pgdata: string;
   /** A superuser of the source (trusted on the temporary server's socket), to ask when recovery is over. */
   superuser: string;
+  /** The backup is used up: its files are moved into place instead of copied (a backup made for this copy). */
+  consumeBackup?: boolean;
   log?: (line: string) => void;
 }
 
@@ -283,9 +298,15 @@ export async function restoreToPoint(options: RestoreOptions): Promise<RestoredC
   const log = options.log ?? (() => {});
   const account = await resolveServerAccount();
   const scratch = `${pgdata}.restoring`;
+  let consumed = false;
   const attempt = async (withTarget: boolean): Promise<RestoredCopy> => {
     await rm(scratch, { recursive: true, force: true });
-    await copyTree(join(backup.dir, 'pgdata'), scratch, { account, skip: false });
+    if (options.consumeBackup && !consumed) {
+      consumed = true;
+      await rename(join(backup.dir, 'pgdata'), scratch);
+    } else {
+      await copyTree(join(backup.dir, 'pgdata'), scratch, { account, skip: false });
+    }
     const settings: Record<string, string> = {
       restore_command: restoreCommand(archiveDir),
       recovery_target_action: 'promote',
@@ -369,13 +390,36 @@ export interface PointInTimeCopyOptions {
 }
 
 /**
- * The whole copy, as child instances and branches need it: makes a running source's latest writes
- * reachable (`flushArchive`), refuses targets in the future or outside the retention window,
- * chooses the base backup and restores from it. "Now" (`latest`) replays the archive from the
- * newest backup to its end: one file copy, however large the source.
+ * The whole copy, as child instances and branches need it. "Now" (`latest`) of a running source
+ * is a fresh base backup restored to its own end. Otherwise: makes a running source's latest
+ * writes reachable (`flushArchive`), refuses targets in the future or outside the retention
+ * window, chooses the base backup and replays the archive from it to the target ("now" of a
+ * stopped source: to the archive's end).
  */
 export async function pointInTimeCopy(options: PointInTimeCopyOptions): Promise<RestoredCopy & { backupId: string }> {
   const { catalog, admin, target } = options;
+  if (admin !== undefined && target.kind === 'latest') {
+    // "Now" of a running source: a base backup made straight for the copy and restored to its
+    // own end is the state now, with one file copy and next to no WAL to replay — however much
+    // was written since the newest kept backup.
+    const dir = `${options.pgdata}.backup`;
+    await rm(dir, { recursive: true, force: true });
+    try {
+      const backup = await takeBaseBackup({ admin, pgdata: options.sourcePgdata, dir, archiveDir: catalog.archiveDir });
+      const copy = await restoreToPoint({
+        backup,
+        archiveDir: catalog.archiveDir,
+        target: { kind: 'backup' },
+        pgdata: options.pgdata,
+        superuser: options.superuser,
+        consumeBackup: true,
+        ...(options.log ? { log: options.log } : {}),
+      });
+      return { ...copy, backupId: backup.id };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
   let now = new Date();
   let currentLsn: string | undefined;
   if (admin !== undefined) {
@@ -418,11 +462,10 @@ export async function seedStandby(options: StandbyOptions): Promise<void> {
   await rm(scratch, { recursive: true, force: true });
   try {
     await copyTree(join(options.backup.dir, 'pgdata'), scratch, { account, skip: false });
-    const { socketDir, port, user } = options.primary;
     await appendAutoConf(
       scratch,
       {
-        primary_conninfo: `host=${quoteConnValue(socketDir)} port=${port} user=${quoteConnValue(user)} application_name=standby`,
+        primary_conninfo: primaryConnInfo(options.primary),
         restore_command: restoreCommand(options.archiveDir),
         recovery_target_timeline: 'latest',
         hot_standby: 'on',
@@ -435,6 +478,27 @@ export async function seedStandby(options: StandbyOptions): Promise<void> {
     await rm(scratch, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * Points a standby's data directory at its primary's current socket (which may move between
+ * starts: a temporary directory when the preferred path is too long for a socket).
+ */
+export async function followPrimary(pgdata: string, primary: StandbyOptions['primary']): Promise<void> {
+  const account = await resolveServerAccount();
+  await resetAutoConf(pgdata, ['primary_conninfo'], account);
+  await appendAutoConf(pgdata, { primary_conninfo: primaryConnInfo(primary) }, account);
+}
+
+/** Removes what made a directory a standby, after it was promoted. */
+export async function clearStandbySettings(pgdata: string): Promise<void> {
+  const account = await resolveServerAccount();
+  await resetAutoConf(pgdata, ['primary_conninfo', 'restore_command', 'recovery_target_timeline', 'hot_standby'], account);
+  await rm(join(pgdata, 'standby.signal'), { force: true });
+}
+
+function primaryConnInfo({ socketDir, port, user }: StandbyOptions['primary']): string {
+  return `host=${quoteConnValue(socketDir)} port=${port} user=${quoteConnValue(user)} application_name=standby`;
 }
 
 /** A libpq connection-string value in single quotes. */
@@ -588,7 +652,7 @@ export class BackupCatalog {
     await mkdir(this.backupsDir, { recursive: true });
     await own(this.backupsDir, 0o700, await resolveServerAccount());
     const id = `${new Date().toISOString().replace(/[-:.]/g, '')}-${randomUUID().slice(0, 8)}`;
-    return takeBaseBackup({ admin, pgdata, dir: join(this.backupsDir, id), label: id });
+    return takeBaseBackup({ admin, pgdata, dir: join(this.backupsDir, id), label: id, archiveDir: this.archiveDir });
   }
 
   /** The earliest time a copy can be made as of (the oldest backup's consistency point), if any. */
@@ -684,9 +748,11 @@ async function copyTree(source: string, target: string, options: { account: Serv
       if (options.skip && (error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw error;
     }
-    for (const entry of entries) {
+    // Entries are copied several at a time: a data directory is a thousand small files, where
+    // one-by-one waits on each system call.
+    await forEachConcurrently(entries, COPY_CONCURRENCY, async (entry) => {
       const name = entry.name;
-      if (options.skip && (SKIPPED_FILES.has(name) || name.startsWith('pgsql_tmp'))) continue;
+      if (options.skip && (SKIPPED_FILES.has(name) || name.startsWith('pgsql_tmp'))) return;
       const fromPath = join(from, name);
       const toPath = join(to, name);
       try {
@@ -699,7 +765,7 @@ async function copyTree(source: string, target: string, options: { account: Serv
               await mkdir(join(toPath, 'archive_status'), { mode: 0o700 });
               await own(join(toPath, 'archive_status'), 0o700, options.account);
             }
-            continue;
+            return;
           }
           await walk(fromPath, toPath, depth + 1);
         } else if (entry.isSymbolicLink()) {
@@ -712,13 +778,35 @@ async function copyTree(source: string, target: string, options: { account: Serv
         }
       } catch (error) {
         // A running server deletes files while they are copied; the WAL replay makes up for it.
-        if (options.skip && (error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        if (options.skip && (error as NodeJS.ErrnoException).code === 'ENOENT') return;
         throw error;
       }
-    }
+    });
   };
   await walk(source, target, 0);
   return bytes;
+}
+
+const COPY_CONCURRENCY = 16;
+
+/**
+ * Runs `work` on every item, at most `limit` at a time. After a failure no new item starts, the
+ * ones under way finish, and the first failure is thrown.
+ */
+async function forEachConcurrently<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length && failure === undefined) {
+      try {
+        await work(items[next++]);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  });
+  await Promise.all(workers);
+  if (failure !== undefined) throw failure.error;
 }
 
 async function own(path: string, mode: number, account: ServerAccount | undefined): Promise<void> {

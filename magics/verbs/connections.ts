@@ -197,6 +197,7 @@ export const connectionsFamily: VerbFamily<MagicServices> = {
           await connections.closeAll();
           services.connectionKinds.clear();
           services.connectionPlacements.clear();
+          services.connectionInstances.clear();
           return new TextOutput(names.length === 0 ? 'No connections to close.' : `Closed ${names.map((name) => `"${name}"`).join(', ')}.`);
         }
         const name = named ?? connections.currentName;
@@ -205,6 +206,7 @@ export const connectionsFamily: VerbFamily<MagicServices> = {
         await connections.close(name);
         services.connectionKinds.delete(name);
         services.connectionPlacements.delete(name);
+        services.connectionInstances.delete(name);
         const others = connections.list();
         const next =
           others.length === 0 ? '' : connections.currentName === undefined ? ` Choose the current one with %lakebase use NAME (${others.map((c) => c.name).join(', ')}).` : '';
@@ -315,6 +317,8 @@ async function connect(invocation: MagicInvocation, host: MagicHost, services: M
   services.connectionKinds.set(name, opened.kind);
   if (opened.autoscaling) services.connectionPlacements.set(name, opened.autoscaling);
   else services.connectionPlacements.delete(name);
+  if (opened.instance !== undefined) services.connectionInstances.set(name, opened.instance);
+  else services.connectionInstances.delete(name);
   const replaced = replacing ? ' (replacing the earlier connection of that name)' : '';
   const where = opened.autoscaling ? ` (endpoint ${opened.autoscaling.endpoint})` : '';
   const tokens =
