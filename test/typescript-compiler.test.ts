@@ -2,7 +2,7 @@
 // declarations are parsed once and reused by every later cell (issue 10), and the declarations
 // of earlier cells are what later cells see. Running cells is tested through the kernel
 // (kernel-typescript.test.ts).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, sep } from 'node:path';
 import * as ts from 'typescript-5';
@@ -164,6 +164,15 @@ describe('what is loaded when (the first cell within a second of a start)', () =
     run(compiler, 'let a = 1;');
     expect(compiler.inspect('Math.max(1, 2)', 6)).toContain('Returns the larger of a set of supplied numeric expressions.');
     expect(compiler.complete('process.memo', 12).matches).toContain('memoryUsage');
+  });
+
+  test("a notebook folder without @types/node gets the kernel's own, and none of the kernel's other @types packages", () => {
+    const kernelTypes = temporaryFolder({ 'leaky/package.json': '{"name":"@types/leaky","version":"1.0.0"}', 'leaky/index.d.ts': 'declare var leakyGlobal: number;\n' });
+    symlinkSync(join(REPO_ROOT, 'node_modules', '@types', 'node'), join(kernelTypes, 'node'), 'dir');
+    const notebookTypes = { 'node_modules/@types/mine/package.json': '{"name":"@types/mine","version":"1.0.0"}', 'node_modules/@types/mine/index.d.ts': 'declare var mine: string;\n' };
+    const { compiler } = instrumented(notebookTypes, [kernelTypes]);
+    expect(compiler.compile('mine.length + process.pid').status).toBe('ok');
+    expect(compiler.compile('leakyGlobal')).toMatchObject({ status: 'error', diagnostics: [{ message: "Cannot find name 'leakyGlobal'." }] });
   });
 });
 

@@ -570,6 +570,9 @@ function compilerOptionsFor(ts: typeof TS, rootDir: string, fallbackTypeRoots: s
     if (dirname(dir) === dir) break;
   }
   const hasNode = typeRoots.some((root) => ts.sys.fileExists(join(root, 'node', 'package.json')));
+  // Without one, the kernel's own @types/node, and nothing else of its folder: the @types of the
+  // kernel's dependencies are there too (chai, estree, ...), and no notebook's business.
+  const types = hasNode ? undefined : [...ts.getAutomaticTypeDirectiveNames({ typeRoots }, ts.sys), 'node'];
   return {
     module: ts.ModuleKind.CommonJS,
     moduleResolution: ts.ModuleResolutionKind.Node10,
@@ -588,6 +591,7 @@ function compilerOptionsFor(ts: typeof TS, rootDir: string, fallbackTypeRoots: s
     // Never written: set so that a local .js module is not "overwritten by its own output".
     outDir: join(rootDir, `${VIRTUAL_PREFIX}out`),
     typeRoots: hasNode ? typeRoots : [...typeRoots, ...fallbackTypeRoots],
+    ...(types ? { types } : {}),
   };
 }
 
