@@ -115,7 +115,9 @@ describe('reuse', () => {
   test('completion and hover parse nothing but the code being typed', () => {
     const { compiler, parsed } = instrumented();
     for (let i = 0; i < 5; i += 1) run(compiler, declaringCell(i));
+    // The first ones load the @types packages and the standard library's documentation.
     compiler.complete('row4.na', 7);
+    compiler.inspect('row4', 1);
     const before = new Map(parsed);
     expect(compiler.complete('label4(row4).toUpp', 18).matches).toContain('toUpperCase');
     expect(compiler.inspect('row3', 1)).toBe('const row3: Row3');
@@ -157,6 +159,12 @@ describe('what is loaded when (the first cell within a second of a start)', () =
       status: 'error',
       diagnostics: [{ line: 1, column: 7, message: "Type 'number' is not assignable to type 'string'." }],
     });
+  });
+
+  test("Node's types loaded while a cell waited (without their documentation) have it in hover all the same", () => {
+    const { compiler } = instrumented();
+    run(compiler, 'console.log(process.pid);');
+    expect(compiler.inspect('process.getgid', 10)).toContain('This function is only available on POSIX platforms');
   });
 
   test("hover shows the standard library's documentation, also before the warm-up", () => {

@@ -17,13 +17,14 @@
 //
 // What is loaded when (the first cell within a second of a start): the standard library and the
 // notebook's @types packages (above all @types/node, 2.2 MB of the 2.8 MB) take most of a start
-// to parse and bind. A kernel checks its first cells without the @types packages and with the
-// standard library parsed without its documentation (TypeScript's `ParseForTypeErrors`: type
-// errors do not depend on it), and loads the rest in the background, one file a step, between
-// requests (`warmUp`). A cell that does not check cleanly so is checked again with everything,
-// loaded at once: an error is always reported as the full program sees it, and a cell that needs
-// Node's types (`console`, `Buffer`, `import "fs"`) waits for them as before. Completion and
-// hover, which list and document everything, load everything first too.
+// to parse and bind. A kernel checks its first cells without the @types packages and loads them
+// in the background, a file a step, between requests (`warmUp`). A cell that does not check
+// cleanly so is checked again with everything, loaded at once: an error is always reported as the
+// full program sees it, and a cell that needs Node's types (`console`, `Buffer`, `import "fs"`)
+// waits for them as before. What a cell waits for is parsed without its JSDoc (TypeScript's
+// `ParseForTypeErrors`: type errors do not depend on it), and parsed again with it by the
+// warm-up, for hover. Completion, which lists every global, loads the @types packages first,
+// and hover the documentation too.
 //
 // What runs: the cell's JavaScript is CommonJS whose top-level names are `exports` of a session
 // object kept by the runner (kernel/typescript/index.ts); references to names of earlier cells
@@ -80,9 +81,9 @@ export interface CellCompiler {
   /** Hover text (signature and documentation) at `cursor`, or null. */
   inspect(code: string, cursor: number): string | null;
   /**
-   * One step of loading the notebook's @types packages and the standard library's documentation
-   * (a file parsed and bound): call it while idle, until it returns false. Once done, cells are
-   * checked with everything.
+   * One step of loading the notebook's @types packages, then the documentation of what was parsed
+   * without it (a file parsed and bound): call it while idle, until it returns false. Once the
+   * @types packages are in, cells are checked with everything.
    */
   warmUp(): boolean;
 }
@@ -148,7 +149,7 @@ export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions):
   const virtual = new Map<string, VirtualFile>();
   /**
    * Parsed files, by name: each is parsed once per version and shared by every program. `docs`:
-   * with its JSDoc (the standard library is parsed without until the @types are loaded).
+   * parsed with its JSDoc (see `withDocs`).
    */
   const parsed = new Map<string, { version: string; file: TS.SourceFile; docs: boolean }>();
   // The program's files never change names, so that TypeScript reuses the whole structure of
@@ -208,7 +209,7 @@ export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions):
   function sourceFile(fileName: string, languageVersion: TS.ScriptTarget | TS.CreateSourceFileOptions): TS.SourceFile | undefined {
     const version = versionOf(fileName);
     if (version === undefined) return undefined;
-    const docs = typesLoaded || !fileName.startsWith(libDirectory);
+    const docs = withDocs || docsLoaded || isLocal(fileName) || virtual.has(fileName);
     const cached = parsed.get(fileName);
     if (cached && cached.version === version && (cached.docs || !docs)) return cached.file;
     const text = virtual.get(fileName)?.text ?? ts.sys.readFile(fileName);
@@ -268,40 +269,84 @@ export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions):
     return program;
   }
 
-  // The warm-up: the files the program gains with the @types packages, and the standard library
-  // again with its documentation, found by following references from the type packages' entry
-  // files as a program would, parsed and bound one file a step. What it misses (an `import("x")`
-  // type deep in a file) the first program with everything parses itself.
+  // The warm-up, in two parts, a file a step (parsed and bound): the files the program gains with
+  // the @types packages, found by following references from their entry files as a program
+  // would; then, with their documentation, the files that were parsed without it. What the first
+  // part misses (an `import("x")` type deep in a file) the first full program parses itself.
   const internals = ts as typeof ts & Internals;
   const setExternalModuleIndicator = internals.getSetExternalModuleIndicator?.(compilerOptions);
-  let warming: { queue: string[]; seen: Set<string>; documented: Map<string, TS.SourceFile> } | undefined;
+  let warming: { queue: string[]; seen: Set<string> } | undefined;
+  let documenting: string[] | undefined;
+  let docsLoaded = false;
+  /**
+   * Whether the standard library and packages are parsed with their JSDoc now: not while a cell
+   * waits for them (type errors do not depend on it; parsing it is a fifth of the time), but in
+   * the warm-up, whose second part parses again what was parsed without, and for hover.
+   */
+  let withDocs = false;
 
   function warmUp(): boolean {
-    if (typesLoaded) return false;
+    documented(() => (typesLoaded ? warmUpDocs() : warmUpTypes()));
+    return !docsLoaded;
+  }
+
+  function documented(work: () => void): void {
+    const before = withDocs;
+    withDocs = true;
+    try {
+      work();
+    } finally {
+      withDocs = before;
+    }
+  }
+
+  function warmUpTypes(): void {
     if (!warming) {
-      warming = { queue: [], seen: new Set(), documented: new Map() };
-      for (const [fileName, { docs }] of parsed) if (!docs) enqueue(fileName);
+      warming = { queue: [], seen: new Set() };
       for (const name of ts.getAutomaticTypeDirectiveNames(compilerOptions, host)) {
         enqueue(resolveTypeReference(name, join(rootDir, INFERRED_TYPES_FILE), undefined));
       }
-      return true;
+      return;
     }
     const next = warming.queue.shift();
     if (next !== undefined) {
       warmFile(next);
-      return true;
+      return;
     }
-    for (const [fileName, file] of warming.documented) parsed.set(fileName, { version: versionOf(fileName)!, file, docs: true });
     warming = undefined;
     typesLoaded = true;
     // They were found without the @types packages.
     moduleDiagnostics.clear();
-    return false;
   }
 
-  /** Finishes the warm-up now: from here on, cells are checked with everything. */
+  function warmUpDocs(): void {
+    if (docsLoaded) return;
+    if (!documenting) {
+      documenting = [...parsed].filter(([, entry]) => !entry.docs).map(([fileName]) => fileName);
+      return;
+    }
+    const next = documenting.shift();
+    if (next !== undefined) {
+      // It takes the place of the copy without documentation; the next program binds nothing.
+      const file = sourceFile(next, parseSettings(next));
+      if (file) internals.bindSourceFile?.(file, compilerOptions);
+      return;
+    }
+    documenting = undefined;
+    docsLoaded = true;
+  }
+
+  /** Finishes loading the @types packages now: from here on, cells are checked with everything. */
   function loadTypes(): void {
-    while (warmUp());
+    while (!typesLoaded) warmUpTypes();
+  }
+
+  /** Finishes the warm-up now. */
+  function loadDocs(): void {
+    documented(() => {
+      loadTypes();
+      while (!docsLoaded) warmUpDocs();
+    });
   }
 
   function enqueue(fileName: string | undefined): void {
@@ -311,17 +356,8 @@ export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions):
   }
 
   function warmFile(fileName: string): void {
-    let file: TS.SourceFile | undefined;
-    const cached = parsed.get(fileName);
-    if (fileName.startsWith(libDirectory) && !cached?.docs) {
-      // Kept aside until the switch: the programs of cells checked meanwhile keep their copy.
-      const text = ts.sys.readFile(fileName);
-      if (text === undefined) return;
-      file = parse(fileName, text, parseSettings(fileName), true);
-      warming!.documented.set(fileName, file);
-    } else if (!isLocal(fileName)) {
-      file = sourceFile(fileName, parseSettings(fileName));
-    }
+    // A user's own file may change before the program reads it: the program parses it then.
+    const file = isLocal(fileName) ? undefined : sourceFile(fileName, parseSettings(fileName));
     if (!file) return;
     internals.bindSourceFile?.(file, compilerOptions);
     const directory = dirname(file.fileName);
@@ -547,7 +583,7 @@ export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions):
     },
     inspect(code, cursor) {
       // Hover shows documentation, the standard library's among it.
-      loadTypes();
+      loadDocs();
       const info = serviceFor(code).getQuickInfoAtPosition(scratchFile, cursor);
       if (!info) return null;
       const signature = ts.displayPartsToString(info.displayParts);
