@@ -2,7 +2,6 @@
 // `lakebase-kernel COMMAND`: the one entry point Jupyter, users and tests call. Each command loads
 // only what it needs, so that `kernel` starts fast.
 import { parseArgs } from 'node:util';
-import { describeError } from '../lakebase/errors';
 import type { InstallLocation } from './kernelspec';
 import { ADDRESS_IN_USE_EXIT_CODE, WireError } from './wire/errors';
 
@@ -134,6 +133,8 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (error: unknown) => {
+    // Loaded here, not at the top: `kernel` starts its compiler thread before it loads the rest.
+    const { describeError } = require('../lakebase/errors') as typeof import('../lakebase/errors');
     const described = describeError(error);
     process.stderr.write(`lakebase-kernel: ${described.lines.join('\n')}\n`);
     // Exit now: a kernel that failed to start may hold handles (timers, sockets) that would keep it alive.

@@ -1,27 +1,35 @@
 // The kernel process: binds the wire, builds the session, and ends when Jupyter says so, when it
 // is told by a signal, or when the client that started it is gone.
+//
+// The compiler thread starts before anything else loads: checking the first cell takes it longer
+// than the rest of the kernel takes to load (ZeroMQ, the magics, pg), and it has a core of its
+// own meanwhile. Hence the `require`s below, in the order they are needed, rather than imports.
 import { createLogger, thresholdFromEnv } from './log';
-import { readConnectionFile } from './wire/connection-file';
-import { startKernelWire } from './wire/server';
-import { createSession, KernelSession, PRELUDE, PRELUDE_NAMES } from './session';
+import { PRELUDE, PRELUDE_NAMES } from './prelude';
 import { createTypeScriptRunner } from './typescript';
-import { historyFileFromEnv, openHistory } from './history';
-import { createMagics } from '../magics';
-import { sharedRefreshers } from '../lakebase/credentials';
+import type { KernelSession } from './session';
 
 /** How often the kernel checks that the client that started it is still alive. */
 const PARENT_POLL_MS = 1000;
 
 export async function runKernel(connectionFile: string): Promise<void> {
   const log = createLogger({ threshold: thresholdFromEnv(process.env), fields: { pid: process.pid } });
-  const connection = await readConnectionFile(connectionFile);
-  const history = await openHistory(historyFileFromEnv(process.env), log);
-  const magics = createMagics({ reservedNames: PRELUDE_NAMES });
-  // The verbs' result types go in the prelude, so `const i = %lakebase instance get x` is typed.
-  const typescript = createTypeScriptRunner({ rootDir: process.cwd(), prelude: PRELUDE + magics.typeDeclarations(), log });
+  const typescript = createTypeScriptRunner({ rootDir: process.cwd(), prelude: PRELUDE, log });
   // The compiler loads and checks the prelude on a thread of its own while this one binds the
   // wire: kernel_info_reply does not wait for it, and the first cell finds it ready sooner.
   typescript.warmUp();
+  const { readConnectionFile } = require('./wire/connection-file') as typeof import('./wire/connection-file');
+  const { startKernelWire } = require('./wire/server') as typeof import('./wire/server');
+  const { createSession } = require('./session') as typeof import('./session');
+  const { historyFileFromEnv, openHistory } = require('./history') as typeof import('./history');
+  const { createMagics } = require('../magics') as typeof import('../magics');
+  const { sharedRefreshers } = require('../lakebase/credentials') as typeof import('../lakebase/credentials');
+  const connection = await readConnectionFile(connectionFile);
+  const history = await openHistory(historyFileFromEnv(process.env), log);
+  const magics = createMagics({ reservedNames: PRELUDE_NAMES });
+  // The verbs' result types join the prelude, so `const i = %lakebase instance get x` is typed;
+  // they come after the compiler has started, which does not wait for the magics to load.
+  typescript.addPrelude(magics.typeDeclarations());
   let session: KernelSession | undefined;
   let stopping = false;
 

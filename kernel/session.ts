@@ -113,63 +113,8 @@ async function afterPendingEvents(): Promise<void> {
 /** What a cell ended with: a value for execute_result (and, once rendered, its bundle), or an error. */
 type CellResult = { ok: true; value?: unknown; hasValue: boolean; bundle?: MimeBundle } | { ok: false; error: ErrorContent };
 
-/** The symbol under which cells find the kernel's runtime functions (see PRELUDE). */
+/** The symbol under which cells find the kernel's runtime functions (see PRELUDE in prelude.ts). */
 const RUNTIME = Symbol.for('lakebase.kernel');
-
-/** Declarations every TypeScript cell sees without an import. */
-export const PRELUDE = `
-interface LakebaseDisplayOptions {
-  /** Publish under this id; display(value, { displayId, update: true }) replaces it later. */
-  displayId?: string;
-  /** Replace the output shown under displayId. */
-  update?: boolean;
-  /** The value is already a MIME bundle, e.g. { "text/html": "<b>hi</b>" }. */
-  raw?: boolean;
-  metadata?: Record<string, unknown>;
-}
-interface LakebaseDisplayHandle {
-  readonly displayId: string;
-  update(value: unknown): void;
-}
-/** Shows a value as an output of this cell (objects with Symbol.for("Jupyter.display") render themselves). */
-const display: (value: unknown, options?: LakebaseDisplayOptions) => LakebaseDisplayHandle =
-  (globalThis as any)[Symbol.for('lakebase.kernel')].display;
-interface LakebaseChartSpec {
-  mark: 'bar' | 'line' | 'point' | 'area';
-  /** The column on the x axis (default: the first). */
-  x?: string;
-  /** The column on the y axis (default: the first numeric column after x). */
-  y?: string;
-  /** A column whose values color the marks. */
-  color?: string;
-  title?: string;
-  width?: number;
-  height?: number;
-}
-interface LakebaseChart {
-  /** What text-only clients show: "bar chart of population by country (3 rows)". */
-  readonly description: string;
-  /** The Vega-Lite spec, rows inlined. */
-  readonly vegaLite: object;
-  /** The chart as an SVG document, drawn in the kernel. */
-  svg(): Promise<string>;
-}
-/**
- * Draws rows as a chart, at most 5,000 of them (aggregate big results in SQL): a result, rows
- * stored with --into, or plain objects. display(chart(rows, { mark: "bar", x: "country", y: "population" }))
- */
-const chart: (rows: unknown, spec: LakebaseChartSpec) => LakebaseChart =
-  (globalThis as any)[Symbol.for('lakebase.kernel')].chart;
-const lakebase$magic: (index: number, variables: Record<string, unknown>, mode: 'statement' | 'expression') => Promise<any> =
-  (globalThis as any)[Symbol.for('lakebase.kernel')].magic;
-`;
-
-/**
- * The names PRELUDE declares (`display`, `chart`, `lakebase$magic`, its interfaces), read from it
- * so that a declaration added there is reserved too: a variable stored under one of them (`--into
- * display`) would shadow the kernel's own in every later cell, so the magics refuse them.
- */
-export const PRELUDE_NAMES: readonly string[] = [...PRELUDE.matchAll(/^(?:const|let|interface|type|function)\s+([A-Za-z_$][\w$]*)/gm)].map((match) => match[1]);
 
 export function createSession(options: SessionOptions): KernelSession {
   const { wire, typescript, magics, log, history } = options;

@@ -47,6 +47,11 @@ export interface TypeScriptRunner {
   variableNames(): string[];
   /** Starts the compiler thread and compiles the prelude now rather than at the first cell. */
   warmUp(): void;
+  /**
+   * More declarations every cell sees, run after the prelude and before the first cell: for what
+   * is known only once the rest of the kernel has loaded (the magics' result types).
+   */
+  addPrelude(code: string): void;
   close(): void;
 }
 
@@ -73,6 +78,7 @@ export function createTypeScriptRunner(options: TypeScriptRunnerOptions): TypeSc
   let cellsRun = 0;
   let preludeCompiled: Promise<CompileOutcome> | undefined;
   let prelude: Promise<void> | undefined;
+  const morePrelude: string[] = [];
   let interruption: { promise: Promise<never>; reject: (error: Error) => void } = newInterruption();
 
   function newInterruption() {
@@ -136,17 +142,22 @@ export function createTypeScriptRunner(options: TypeScriptRunnerOptions): TypeSc
 
   /** Runs the prelude before the first cell (not at warm-up: the session's runtime may not be there yet). */
   function ensurePrelude(): Promise<void> {
-    prelude ??= compilePrelude()
-      .then((outcome) => runCompiled(outcome))
-      .then((outcome) => {
-        if (outcome.status !== 'ok') throw new Error(`the kernel's TypeScript prelude failed: ${JSON.stringify(outcome)}`);
-      });
+    prelude ??= (async () => {
+      const outcomes = [await runCompiled(await compilePrelude())];
+      for (const code of morePrelude) outcomes.push(await run(code));
+      const failed = outcomes.find((outcome) => outcome.status !== 'ok');
+      if (failed) throw new Error(`the kernel's TypeScript prelude failed: ${JSON.stringify(failed)}`);
+    })();
     return prelude;
   }
 
   return {
     warmUp() {
       compilePrelude().catch((error: unknown) => log.error('compiling the TypeScript prelude failed', { error: String(error) }));
+    },
+    addPrelude(code) {
+      if (prelude) throw new Error('addPrelude after the first cell: the declarations would not precede it');
+      if (code.trim() !== '') morePrelude.push(code);
     },
     variableNames: () => session.names(),
     lookup: (name) => session.lookup(name),

@@ -7,6 +7,7 @@ import type { MagicInvocation, MagicMode } from './declarations';
 import { MAGIC_ERRORS, MagicUsageError } from './errors';
 import { CELL_MAGIC, isVariableName, LINE_MAGIC, MagicText, startsWithMagic } from './grammar';
 import { countLines, MagicProblem, MagicSpan, scanMagics } from './magic-spans';
+import { MAGIC_FUNCTION } from './magic-function';
 
 export type CellPlan =
   /** No magics: the kernel runs the cell as TypeScript. */
@@ -16,8 +17,7 @@ export type CellPlan =
   /** TypeScript in which `invocations[i]` is called as `lakebase$magic(i, ...)`. */
   | { kind: 'mixed'; code: string; invocations: MagicInvocation[] };
 
-/** The name the kernel defines for the generated calls. */
-export const MAGIC_FUNCTION = 'lakebase$magic';
+export { MAGIC_FUNCTION } from './magic-function';
 
 export interface CellPlanner {
   /** Splits a cell into what TypeScript runs and what the magics run; throws `MagicUsageError`. */

@@ -2,9 +2,9 @@
 // declarations are parsed once and reused by every later cell (issue 10), and the declarations
 // of earlier cells are what later cells see. Running cells is tested through the kernel
 // (kernel-typescript.test.ts).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import * as ts from 'typescript-5';
 import { afterAll, describe, expect, test } from 'vitest';
 import { createCellCompiler, EMPTY_SLOT, topLevelNames, withoutDeclarationsOf, type CellCompiler, type CompileOutcome } from '../kernel/typescript/compiler';
@@ -19,14 +19,15 @@ afterAll(() => {
  * A compiler over a fresh folder, and what it parsed: file and text → times. Empty declaration
  * slots (made ahead, filled by later cells) are left out.
  */
-function instrumented(files: Record<string, string> = {}): { compiler: CellCompiler; parsed: Map<string, number>; rootDir: string } {
-  const rootDir = mkdtempSync(join(tmpdir(), 'lakebase-compiler-'));
-  folders.push(rootDir);
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(rootDir, name), text);
+function instrumented(
+  files: Record<string, string> = {},
+  fallbackTypeRoots = [join(REPO_ROOT, 'node_modules', '@types')],
+): { compiler: CellCompiler; parsed: Map<string, number>; rootDir: string } {
+  const rootDir = temporaryFolder(files);
   const parsed = new Map<string, number>();
   const compiler = createCellCompiler(ts, {
     rootDir,
-    fallbackTypeRoots: [join(REPO_ROOT, 'node_modules', '@types')],
+    fallbackTypeRoots,
     onParse: (fileName, text) => {
       if (text === EMPTY_SLOT) return;
       const key = `${fileName}\n${text}`;
@@ -35,6 +36,32 @@ function instrumented(files: Record<string, string> = {}): { compiler: CellCompi
   });
   return { compiler, parsed, rootDir };
 }
+
+/** A folder removed after the tests, with `files` (paths relative to it) written in it. */
+function temporaryFolder(files: Record<string, string> = {}): string {
+  const folder = mkdtempSync(join(tmpdir(), 'lakebase-compiler-'));
+  folders.push(folder);
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(folder, name)), { recursive: true });
+    writeFileSync(join(folder, name), text);
+  }
+  return folder;
+}
+
+/** Runs the compiler's background warm-up to its end; returns how many files each step parsed. */
+function warmUpFully(compiler: CellCompiler, parsed: Map<string, number>): number[] {
+  const total = () => [...parsed.values()].reduce((a, b) => a + b, 0);
+  const perStep: number[] = [];
+  for (let more = true; more; ) {
+    const before = total();
+    more = compiler.warmUp();
+    perStep.push(total() - before);
+  }
+  return perStep;
+}
+
+const LIB_FOLDER = dirname(ts.getDefaultLibFilePath({}));
+const isNodeTypes = (key: string) => key.includes(`${sep}@types${sep}node${sep}`);
 
 function ok(outcome: CompileOutcome) {
   if (outcome.status !== 'ok') throw new Error(`expected the cell to compile: ${JSON.stringify(outcome)}`);
@@ -88,13 +115,72 @@ describe('reuse', () => {
   test('completion and hover parse nothing but the code being typed', () => {
     const { compiler, parsed } = instrumented();
     for (let i = 0; i < 5; i += 1) run(compiler, declaringCell(i));
+    // The first ones load the @types packages and the standard library's documentation.
     compiler.complete('row4.na', 7);
+    compiler.inspect('row4', 1);
     const before = new Map(parsed);
     expect(compiler.complete('label4(row4).toUpp', 18).matches).toContain('toUpperCase');
     expect(compiler.inspect('row3', 1)).toBe('const row3: Row3');
     const parsedNow = [...parsed].filter(([key, times]) => before.get(key) !== times).map(([key]) => key.split('\n')[0]);
     expect(parsedNow.length).toBeGreaterThan(0);
     expect(parsedNow.every((name) => name.endsWith('.lakebase-cell-scratch.ts'))).toBe(true);
+  });
+});
+
+describe('what is loaded when (the first cell within a second of a start)', () => {
+  test("the first cells are checked without @types/node, which is loaded a file a step afterwards; then a cell using Node's types parses only itself", () => {
+    const { compiler, parsed } = instrumented();
+    run(compiler, 'let a = 1;');
+    run(compiler, 'const b = [a, 2].map((n) => n * 2);');
+    expect([...parsed.keys()].filter(isNodeTypes)).toEqual([]);
+
+    const perStep = warmUpFully(compiler, parsed);
+    expect(perStep.length).toBeGreaterThan(100);
+    expect(Math.max(...perStep)).toBe(1);
+    expect([...parsed.keys()].filter(isNodeTypes).length).toBeGreaterThan(50);
+    // The standard library was parsed again, with its documentation (for hover); nothing else twice.
+    const parsedTwice = [...parsed].filter(([, times]) => times > 1).map(([key]) => key.split('\n')[0]);
+    expect(parsedTwice.length).toBeGreaterThan(20);
+    expect(parsedTwice.filter((file) => !file.startsWith(LIB_FOLDER))).toEqual([]);
+
+    const before = new Map(parsed);
+    expect(compiler.compile('console.log(Buffer.from("x").length, b);').status).toBe('ok');
+    const parsedNow = [...parsed].filter(([key, times]) => before.get(key) !== times).map(([key]) => key.split('\n')[0]);
+    expect(parsedNow.length).toBeGreaterThan(0);
+    expect(parsedNow.every((name) => name.includes('.lakebase-cell-'))).toBe(true);
+  });
+
+  test("a first cell that needs Node's types gets them at once, and its type errors are those of the full program", () => {
+    const { compiler } = instrumented();
+    expect(compiler.compile('const b: Buffer = Buffer.from("x");\nconsole.log(b.length, process.pid);').status).toBe('ok');
+    const other = instrumented().compiler;
+    // Without @types/node this would be "Cannot find name 'process'".
+    expect(other.compile('const s: string = process.pid;')).toMatchObject({
+      status: 'error',
+      diagnostics: [{ line: 1, column: 7, message: "Type 'number' is not assignable to type 'string'." }],
+    });
+  });
+
+  test("Node's types loaded while a cell waited (without their documentation) have it in hover all the same", () => {
+    const { compiler } = instrumented();
+    run(compiler, 'console.log(process.pid);');
+    expect(compiler.inspect('process.getgid', 10)).toContain('This function is only available on POSIX platforms');
+  });
+
+  test("hover shows the standard library's documentation, also before the warm-up", () => {
+    const { compiler } = instrumented();
+    run(compiler, 'let a = 1;');
+    expect(compiler.inspect('Math.max(1, 2)', 6)).toContain('Returns the larger of a set of supplied numeric expressions.');
+    expect(compiler.complete('process.memo', 12).matches).toContain('memoryUsage');
+  });
+
+  test("a notebook folder without @types/node gets the kernel's own, and none of the kernel's other @types packages", () => {
+    const kernelTypes = temporaryFolder({ 'leaky/package.json': '{"name":"@types/leaky","version":"1.0.0"}', 'leaky/index.d.ts': 'declare var leakyGlobal: number;\n' });
+    symlinkSync(join(REPO_ROOT, 'node_modules', '@types', 'node'), join(kernelTypes, 'node'), 'dir');
+    const notebookTypes = { 'node_modules/@types/mine/package.json': '{"name":"@types/mine","version":"1.0.0"}', 'node_modules/@types/mine/index.d.ts': 'declare var mine: string;\n' };
+    const { compiler } = instrumented(notebookTypes, [kernelTypes]);
+    expect(compiler.compile('mine.length + process.pid').status).toBe('ok');
+    expect(compiler.compile('leakyGlobal')).toMatchObject({ status: 'error', diagnostics: [{ message: "Cannot find name 'leakyGlobal'." }] });
   });
 });
 

@@ -15,6 +15,17 @@
 // on, then in the globals. So a later cell may redeclare a `const` of an earlier one (it shadows
 // it, as in tslab), and nothing of an earlier cell is re-read.
 //
+// What is loaded when (the first cell within a second of a start): the standard library and the
+// notebook's @types packages (above all @types/node, 2.2 MB of the 2.8 MB) take most of a start
+// to parse and bind. A kernel checks its first cells without the @types packages and loads them
+// in the background, a file a step, between requests (`warmUp`). A cell that does not check
+// cleanly so is checked again with everything, loaded at once: an error is always reported as the
+// full program sees it, and a cell that needs Node's types (`console`, `Buffer`, `import "fs"`)
+// waits for them as before. What a cell waits for is parsed without its JSDoc (TypeScript's
+// `ParseForTypeErrors`: type errors do not depend on it), and parsed again with it by the
+// warm-up, for hover. Completion, which lists every global, loads the @types packages first,
+// and hover the documentation too.
+//
 // What runs: the cell's JavaScript is CommonJS whose top-level names are `exports` of a session
 // object kept by the runner (kernel/typescript/index.ts); references to names of earlier cells
 // are rewritten to `exports.name`; a final expression statement becomes `return`.
@@ -69,6 +80,12 @@ export interface CellCompiler {
   complete(code: string, cursor: number): Completion;
   /** Hover text (signature and documentation) at `cursor`, or null. */
   inspect(code: string, cursor: number): string | null;
+  /**
+   * One step of loading the notebook's @types packages, then the documentation of what was parsed
+   * without it (a file parsed and bound): call it while idle, until it returns false. Once the
+   * @types packages are in, cells are checked with everything.
+   */
+  warmUp(): boolean;
 }
 
 export interface CellCompilerOptions {
@@ -102,6 +119,21 @@ interface VirtualFile {
   parent?: string;
 }
 
+/**
+ * Internals of TypeScript 5.9 (exported at run time, not in its declarations) that let the warm-up
+ * parse and bind files as a program would, outside one. Each is optional: without it the program
+ * does that part itself, later.
+ */
+interface Internals {
+  bindSourceFile?(file: TS.SourceFile, options: TS.CompilerOptions): void;
+  getSetExternalModuleIndicator?(options: TS.CompilerOptions): (file: TS.SourceFile) => void;
+  /** `/// <reference lib="es2020" />` → `lib.es2020.d.ts`. */
+  libMap?: Map<string, string>;
+}
+
+/** What a program's type reference directives are resolved from when no file has them (`types`, typeRoots). */
+const INFERRED_TYPES_FILE = '__inferred type names__.ts';
+
 interface Pending {
   id: number;
   declarations: string;
@@ -111,9 +143,15 @@ interface Pending {
 export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions): CellCompiler {
   const rootDir = resolve(options.rootDir);
   const compilerOptions = compilerOptionsFor(ts, rootDir, options.fallbackTypeRoots ?? []);
+  /** The first cells' options, until the @types packages are loaded (see the header). */
+  const withoutTypes: TS.CompilerOptions = { ...compilerOptions, types: [] };
+  let typesLoaded = false;
   const virtual = new Map<string, VirtualFile>();
-  /** Parsed files, by name: each is parsed once per version and shared by every program. */
-  const parsed = new Map<string, { version: string; file: TS.SourceFile }>();
+  /**
+   * Parsed files, by name: each is parsed once per version and shared by every program. `docs`:
+   * parsed with its JSDoc (see `withDocs`).
+   */
+  const parsed = new Map<string, { version: string; file: TS.SourceFile; docs: boolean }>();
   // The program's files never change names, so that TypeScript reuses the whole structure of
   // the last program and only looks again at files whose text changed ("StructureIsReused
   // Completely": 1.2 ms rather than 4.5 ms for a program here). The cell being compiled is always
@@ -171,16 +209,26 @@ export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions):
   function sourceFile(fileName: string, languageVersion: TS.ScriptTarget | TS.CreateSourceFileOptions): TS.SourceFile | undefined {
     const version = versionOf(fileName);
     if (version === undefined) return undefined;
+    const docs = withDocs || docsLoaded || isLocal(fileName) || virtual.has(fileName);
     const cached = parsed.get(fileName);
-    if (cached && cached.version === version) return cached.file;
+    if (cached && cached.version === version && (cached.docs || !docs)) return cached.file;
     const text = virtual.get(fileName)?.text ?? ts.sys.readFile(fileName);
     if (text === undefined) return undefined;
-    options.onParse?.(fileName, text);
-    const file = ts.createSourceFile(fileName, text, languageVersion, true);
+    const file = parse(fileName, text, languageVersion, docs);
     const parent = virtual.get(fileName)?.parent;
     if (parent) (file as { parent: TS.Node }).parent = sourceFile(parent, languageVersion)!;
-    parsed.set(fileName, { version, file });
+    parsed.set(fileName, { version, file, docs });
     return file;
+  }
+
+  function parse(fileName: string, text: string, languageVersion: TS.ScriptTarget | TS.CreateSourceFileOptions, docs: boolean): TS.SourceFile {
+    options.onParse?.(fileName, text);
+    const settings = typeof languageVersion === 'object' ? languageVersion : { languageVersion };
+    const jsDocParsingMode = docs ? ts.JSDocParsingMode.ParseAll : ts.JSDocParsingMode.ParseForTypeErrors;
+    // Parent pointers cost a walk of the whole tree; the binder sets them anyway, and a program
+    // sets those of imports before (as tsc, which parses without them). The cells' own files keep
+    // them: the transformers and the language service look at them.
+    return ts.createSourceFile(fileName, text, { ...settings, jsDocParsingMode }, isLocal(fileName) || virtual.has(fileName));
   }
 
   const host: TS.CompilerHost = {
@@ -215,10 +263,132 @@ export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions):
       }),
   };
 
-  function buildProgram(): TS.Program {
+  function buildProgram(settings: TS.CompilerOptions): TS.Program {
     if (committedSlots === slots.length) addSlots(Math.max(FIRST_SLOTS, slots.length));
-    program = ts.createProgram({ rootNames: [...slots, cellFile], options: compilerOptions, host, oldProgram: program });
+    program = ts.createProgram({ rootNames: [...slots, cellFile], options: settings, host, oldProgram: program });
     return program;
+  }
+
+  // The warm-up, in two parts, a file a step (parsed and bound): the files the program gains with
+  // the @types packages, found by following references from their entry files as a program
+  // would; then, with their documentation, the files that were parsed without it. What the first
+  // part misses (an `import("x")` type deep in a file) the first full program parses itself.
+  const internals = ts as typeof ts & Internals;
+  const setExternalModuleIndicator = internals.getSetExternalModuleIndicator?.(compilerOptions);
+  let warming: { queue: string[]; seen: Set<string> } | undefined;
+  let documenting: string[] | undefined;
+  let docsLoaded = false;
+  /**
+   * Whether the standard library and packages are parsed with their JSDoc now: not while a cell
+   * waits for them (type errors do not depend on it; parsing it is a fifth of the time), but in
+   * the warm-up, whose second part parses again what was parsed without, and for hover.
+   */
+  let withDocs = false;
+
+  function warmUp(): boolean {
+    documented(() => (typesLoaded ? warmUpDocs() : warmUpTypes()));
+    return !docsLoaded;
+  }
+
+  function documented(work: () => void): void {
+    const before = withDocs;
+    withDocs = true;
+    try {
+      work();
+    } finally {
+      withDocs = before;
+    }
+  }
+
+  function warmUpTypes(): void {
+    if (!warming) {
+      warming = { queue: [], seen: new Set() };
+      for (const name of ts.getAutomaticTypeDirectiveNames(compilerOptions, host)) {
+        enqueue(resolveTypeReference(name, join(rootDir, INFERRED_TYPES_FILE), undefined));
+      }
+      return;
+    }
+    const next = warming.queue.shift();
+    if (next !== undefined) {
+      warmFile(next);
+      return;
+    }
+    warming = undefined;
+    typesLoaded = true;
+    // They were found without the @types packages.
+    moduleDiagnostics.clear();
+  }
+
+  function warmUpDocs(): void {
+    if (docsLoaded) return;
+    if (!documenting) {
+      documenting = [...parsed].filter(([, entry]) => !entry.docs).map(([fileName]) => fileName);
+      return;
+    }
+    const next = documenting.shift();
+    if (next !== undefined) {
+      // It takes the place of the copy without documentation; the next program binds nothing.
+      const file = sourceFile(next, parseSettings(next));
+      if (file) internals.bindSourceFile?.(file, compilerOptions);
+      return;
+    }
+    documenting = undefined;
+    docsLoaded = true;
+  }
+
+  /** Finishes loading the @types packages now: from here on, cells are checked with everything. */
+  function loadTypes(): void {
+    while (!typesLoaded) warmUpTypes();
+  }
+
+  /** Finishes the warm-up now. */
+  function loadDocs(): void {
+    documented(() => {
+      loadTypes();
+      while (!docsLoaded) warmUpDocs();
+    });
+  }
+
+  function enqueue(fileName: string | undefined): void {
+    if (fileName === undefined || warming!.seen.has(fileName)) return;
+    warming!.seen.add(fileName);
+    warming!.queue.push(fileName);
+  }
+
+  function warmFile(fileName: string): void {
+    // A user's own file may change before the program reads it: the program parses it then.
+    const file = isLocal(fileName) ? undefined : sourceFile(fileName, parseSettings(fileName));
+    if (!file) return;
+    internals.bindSourceFile?.(file, compilerOptions);
+    const directory = dirname(file.fileName);
+    for (const reference of file.referencedFiles) {
+      const path = resolve(directory, reference.fileName);
+      enqueue([path, `${path}.d.ts`, `${path}.ts`].find((candidate) => ts.sys.fileExists(candidate)));
+    }
+    for (const reference of file.typeReferenceDirectives) {
+      enqueue(resolveTypeReference(reference.fileName.toLowerCase(), file.fileName, ts.getModeForFileReference(reference, file.impliedNodeFormat)));
+    }
+    for (const reference of file.libReferenceDirectives) {
+      const lib = internals.libMap?.get(reference.fileName.toLowerCase());
+      if (lib) enqueue(join(libDirectory, lib));
+    }
+    for (const specifier of declaredModuleSpecifiers(ts, file)) {
+      const resolved = ts.resolveModuleName(specifier.text, file.fileName, compilerOptions, host, resolutionCache, undefined, ts.getModeForUsageLocation(file, specifier, compilerOptions)).resolvedModule;
+      if (resolved && /\.d\.[cm]?ts$|\.[cm]?tsx?$/.test(resolved.resolvedFileName)) enqueue(resolved.resolvedFileName);
+    }
+  }
+
+  function resolveTypeReference(name: string, containingFile: string, mode: TS.ResolutionMode): string | undefined {
+    return ts.resolveTypeReferenceDirective(name, containingFile, compilerOptions, host, undefined, typeReferenceCache, mode).resolvedTypeReferenceDirective?.resolvedFileName;
+  }
+
+  /** How a program of `compilerOptions` parses `fileName` (TypeScript's getCreateSourceFileOptions). */
+  function parseSettings(fileName: string): TS.CreateSourceFileOptions {
+    return {
+      languageVersion: compilerOptions.target!,
+      impliedNodeFormat: ts.getImpliedNodeFormatForFile(fileName, resolutionCache.getPackageJsonInfoCache(), host, compilerOptions),
+      setExternalModuleIndicator,
+    };
   }
 
   function toDiagnostic(diagnostic: TS.Diagnostic, cellFile: string): Diagnostic {
@@ -272,30 +442,17 @@ export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions):
       },
     };
     try {
-      const current = buildProgram();
-      const cell = current.getSourceFile(cellFile)!;
-      let topLevelAwait = false;
-      const errors = [
-        ...current.getOptionsDiagnostics(),
-        ...current.getSyntacticDiagnostics(cell),
-        ...current.getSemanticDiagnostics(cell, cancellation),
-        ...current.getGlobalDiagnostics(),
-      ].filter((d) => {
-        if (d.file === cell && TOP_LEVEL_AWAIT_CODES.has(d.code)) {
-          topLevelAwait = true;
-          return false;
-        }
-        return d.category === ts.DiagnosticCategory.Error;
-      });
-      const modules = localModulesOf(current, cell);
-      const diagnostics = [
-        ...errors.map((d) => toDiagnostic(d, cellFile)),
-        ...modules.flatMap((module) => diagnosticsOfModule(current, module, cancellation)),
-      ];
+      let checked = check(typesLoaded ? compilerOptions : withoutTypes, cancellation);
+      if (checked.diagnostics.length > 0 && !typesLoaded) {
+        // Perhaps only for want of the @types packages: the full program has the last word.
+        loadTypes();
+        checked = check(compilerOptions, cancellation);
+      }
+      const { current, cell, topLevelAwait, modules, diagnostics } = checked;
       if (diagnostics.length > 0) {
         // Failed resolutions are cached too: forget them, so that the package installed or the
         // file written after this error is found when the cell runs again.
-        if (errors.some((d) => MODULE_NOT_FOUND_CODES.has(d.code))) resolutionCache.clear();
+        if (checked.moduleNotFound) resolutionCache.clear();
         return { status: 'error', diagnostics };
       }
 
@@ -331,6 +488,32 @@ export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions):
       if (error instanceof ts.OperationCanceledException) return { status: 'cancelled' };
       throw error;
     }
+  }
+
+  /** Builds the program of `settings` with the current cell, and checks the cell and the local modules it imports. */
+  function check(settings: TS.CompilerOptions, cancellation: TS.CancellationToken) {
+    const current = buildProgram(settings);
+    const cell = current.getSourceFile(cellFile)!;
+    let topLevelAwait = false;
+    const errors = [
+      ...current.getOptionsDiagnostics(),
+      ...current.getSyntacticDiagnostics(cell),
+      ...current.getSemanticDiagnostics(cell, cancellation),
+      ...current.getGlobalDiagnostics(),
+    ].filter((d) => {
+      if (d.file === cell && TOP_LEVEL_AWAIT_CODES.has(d.code)) {
+        topLevelAwait = true;
+        return false;
+      }
+      return d.category === ts.DiagnosticCategory.Error;
+    });
+    const modules = localModulesOf(current, cell);
+    const diagnostics = [
+      ...errors.map((d) => toDiagnostic(d, cellFile)),
+      ...modules.flatMap((module) => diagnosticsOfModule(current, module, cancellation)),
+    ];
+    const moduleNotFound = errors.some((d) => MODULE_NOT_FOUND_CODES.has(d.code));
+    return { current, cell, topLevelAwait, modules, diagnostics, moduleNotFound };
   }
 
   function commit(id: number, keep?: readonly string[]): void {
@@ -388,7 +571,10 @@ export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions):
     compile,
     commit,
     discard,
+    warmUp,
     complete(code, cursor) {
+      // Completion lists every global, Node's among them.
+      loadTypes();
       const service = serviceFor(code);
       const info = service.getCompletionsAtPosition(scratchFile, cursor, {});
       const span = info?.optionalReplacementSpan ?? identifierSpanAt(code, cursor);
@@ -396,6 +582,8 @@ export function createCellCompiler(ts: typeof TS, options: CellCompilerOptions):
       return { matches: rankCompletions(info?.entries ?? [], typed), cursorStart: span.start, cursorEnd: span.start + span.length };
     },
     inspect(code, cursor) {
+      // Hover shows documentation, the standard library's among it.
+      loadDocs();
       const info = serviceFor(code).getQuickInfoAtPosition(scratchFile, cursor);
       if (!info) return null;
       const signature = ts.displayPartsToString(info.displayParts);
@@ -418,6 +606,9 @@ function compilerOptionsFor(ts: typeof TS, rootDir: string, fallbackTypeRoots: s
     if (dirname(dir) === dir) break;
   }
   const hasNode = typeRoots.some((root) => ts.sys.fileExists(join(root, 'node', 'package.json')));
+  // Without one, the kernel's own @types/node, and nothing else of its folder: the @types of the
+  // kernel's dependencies are there too (chai, estree, ...), and no notebook's business.
+  const types = hasNode ? undefined : [...ts.getAutomaticTypeDirectiveNames({ typeRoots }, ts.sys), 'node'];
   return {
     module: ts.ModuleKind.CommonJS,
     moduleResolution: ts.ModuleResolutionKind.Node10,
@@ -436,6 +627,7 @@ function compilerOptionsFor(ts: typeof TS, rootDir: string, fallbackTypeRoots: s
     // Never written: set so that a local .js module is not "overwritten by its own output".
     outDir: join(rootDir, `${VIRTUAL_PREFIX}out`),
     typeRoots: hasNode ? typeRoots : [...typeRoots, ...fallbackTypeRoots],
+    ...(types ? { types } : {}),
   };
 }
 
@@ -475,6 +667,30 @@ function moduleSpecifiersOf(ts: typeof TS, file: TS.SourceFile): TS.StringLitera
     ts.forEachChild(node, visit);
   };
   visit(file);
+  return specifiers;
+}
+
+/**
+ * The module specifiers of a declaration file's imports and re-exports, at top level and in
+ * `declare module "x" { ... }` blocks (where @types/node imports its modules from each other):
+ * what the warm-up follows, without walking every type of the file.
+ */
+function declaredModuleSpecifiers(ts: typeof TS, file: TS.SourceFile): TS.StringLiteralLike[] {
+  const specifiers: TS.StringLiteralLike[] = [];
+  const visit = (statements: readonly TS.Statement[]) => {
+    for (const statement of statements) {
+      if ((ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) && statement.moduleSpecifier && ts.isStringLiteralLike(statement.moduleSpecifier)) {
+        specifiers.push(statement.moduleSpecifier);
+      } else if (ts.isImportEqualsDeclaration(statement) && ts.isExternalModuleReference(statement.moduleReference) && ts.isStringLiteralLike(statement.moduleReference.expression)) {
+        specifiers.push(statement.moduleReference.expression);
+      } else if (ts.isModuleDeclaration(statement)) {
+        let body = statement.body;
+        while (body && ts.isModuleDeclaration(body)) body = body.body;
+        if (body && ts.isModuleBlock(body)) visit(body.statements);
+      }
+    }
+  };
+  visit(file.statements);
   return specifiers;
 }
 
