@@ -15,9 +15,8 @@ import type { AutoscalingApi, Endpoint } from './autoscaling';
 import { sharedRefreshers } from './credentials';
 import type { CredentialRefresher, RefresherOptions, RefresherRegistry } from './credentials';
 import { isDatabaseError, LakebaseError, redactSecrets } from './errors';
-import { APPLICATION_NAME, createInstancePool, DEFAULT_DATABASE, LAKEBASE_PORT, TLS_VERIFY_CODES, tlsOptions, UNREACHABLE_CODES } from './instance';
+import { createInstancePool, DEFAULT_DATABASE, loginBasics, TLS_VERIFY_CODES, tokenLoginConfig, UNREACHABLE_CODES, verifyLogin } from './instance';
 import type { InstancePoolOptions, SslMode } from './instance';
-import { createHostResolver } from './resolve-host';
 import type { HostResolver } from './resolve-host';
 import { openSession } from './session';
 import type { LakebaseSession } from './session';
@@ -147,14 +146,11 @@ export async function connectEndpoint(options: EndpointConnectOptions): Promise<
       hint: options.pooled ? 'Connect without --pooled.' : `Check the endpoint with ${AUTOSCALING_COMMANDS.listEndpoints(endpoint.name.split('/endpoints/')[0])}.`,
     });
   }
-  const tls = await tlsOptions(options.sslmode, options.sslRootCert ?? env.PGSSLROOTCERT, env.PGSSLMODE);
-  const identity = await workspace.identity();
-  const user = await workspace.postgresUser(options.user);
-  const database = options.database ?? DEFAULT_DATABASE;
-  const port = options.port ?? LAKEBASE_PORT;
+  const login = await loginBasics(workspace, options, env);
+  const { identity, user, database, port, tls } = login;
   const refresher = (options.refreshers ?? sharedRefreshers).obtain({
     workspaceHost: workspace.host,
-    identity: identity.name,
+    identity,
     // With the uid: an endpoint made again under the same name (a reset branch) is another one,
     // whose logins the old endpoint's tokens do not open.
     scope: `autoscaling:${endpoint.name}${endpoint.uid ? ` (${endpoint.uid})` : ''}`,
@@ -164,34 +160,12 @@ export async function connectEndpoint(options: EndpointConnectOptions): Promise<
   });
   await refresher.addInstances([endpoint.name]);
 
-  const resolved = await (options.resolveHost ?? createHostResolver())(dnsName);
-  const ssl = tls.ssl === false ? false : { ...tls.ssl, ...(resolved.servername ? { servername: resolved.servername } : {}) };
-  const config: pg.ClientConfig = {
-    host: resolved.host,
-    port,
-    database,
-    user,
-    password: () => refresher.current(),
-    ssl,
-    application_name: APPLICATION_NAME,
-    // A suspended endpoint takes a few seconds to wake at the first login; leave room for it.
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 30_000,
-    keepAlive: true,
-  };
+  // A suspended endpoint takes a few seconds to wake at the first login; leave room for it.
+  const config = await tokenLoginConfig(dnsName, login, refresher, { resolveHost: options.resolveHost, connectTimeoutMs: options.connectTimeoutMs ?? 30_000 });
   const branchName = endpoint.name.split('/endpoints/')[0];
-  const context: EndpointLoginContext = { api, endpoint: endpoint.name, branch: branchName, user, identity: identity.name, host: dnsName, port, database, refresher };
+  const context: EndpointLoginContext = { api, endpoint: endpoint.name, branch: branchName, user, identity, host: dnsName, port, database, refresher };
   const explain = (error: unknown) => explainEndpointError(error, context);
-
-  if (options.verify ?? true) {
-    const client = new pg.Client(config);
-    try {
-      await client.connect();
-    } catch (error) {
-      throw await explain(error);
-    } finally {
-      await client.end().catch(() => undefined /* never connected: nothing to close */);
-    }
-  }
+  if (options.verify ?? true) await verifyLogin(config, explain);
 
   const description = `${user}@${dnsName}:${port}/${database}`;
   const connection: EndpointConnection = {

@@ -130,47 +130,21 @@ export async function connectInstance(options: InstanceConnectOptions): Promise<
         });
   }
 
-  // Settled before any token is minted: a wrong CA path is the user's to fix first.
-  const tls = await tlsOptions(options.sslmode, options.sslRootCert ?? env.PGSSLROOTCERT, env.PGSSLMODE);
-  const identity = await workspace.identity();
-  const user = await workspace.postgresUser(options.user);
-  const database = options.database ?? DEFAULT_DATABASE;
-  const port = options.port ?? LAKEBASE_PORT;
+  const login = await loginBasics(workspace, options, env);
+  const { identity, user, database, port, tls } = login;
   const refresher = (options.refreshers ?? sharedRefreshers).obtain({
     workspaceHost: workspace.host,
-    identity: identity.name,
+    identity,
     mint: (request) => workspace.generateCredential(request),
     ...options.refresh,
   });
   // Mints the first credential (or a new one that also covers this instance).
   await refresher.addInstances([name]);
 
-  const resolved = await (options.resolveHost ?? createHostResolver())(dnsName);
-  const ssl = tls.ssl === false ? false : { ...tls.ssl, ...(resolved.servername ? { servername: resolved.servername } : {}) };
-  const config: pg.ClientConfig = {
-    host: resolved.host,
-    port,
-    database,
-    user,
-    password: () => refresher.current(),
-    ssl,
-    application_name: APPLICATION_NAME,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 15_000,
-    keepAlive: true,
-  };
-  const context: LoginContext = { workspace, instanceName: name, user, identity: identity.name, host: dnsName, port, database, refresher };
+  const config = await tokenLoginConfig(dnsName, login, refresher, { resolveHost: options.resolveHost, connectTimeoutMs: options.connectTimeoutMs ?? 15_000 });
+  const context: LoginContext = { workspace, instanceName: name, user, identity, host: dnsName, port, database, refresher };
   const explain = (error: unknown) => explainConnectError(error, context);
-
-  if (options.verify ?? true) {
-    const client = new pg.Client(config);
-    try {
-      await client.connect();
-    } catch (error) {
-      throw await explain(error);
-    } finally {
-      await client.end().catch(() => undefined /* never connected: nothing to close */);
-    }
-  }
+  if (options.verify ?? true) await verifyLogin(config, explain);
 
   const description = `${user}@${dnsName}:${port}/${database}`;
   const connection: InstanceConnection = {
@@ -196,6 +170,72 @@ export async function connectInstance(options: InstanceConnectOptions): Promise<
     value: () => `InstanceConnection { ${description} (instance ${name}, ${tls.mode}) }`,
   });
   return connection;
+}
+
+/** What a login to Lakebase settles before any token is minted: TLS, who logs in, and where. */
+export interface LoginBasics {
+  tls: TlsChoice;
+  /** The workspace identity whose tokens log in. */
+  identity: string;
+  /** The Postgres role logged in as. */
+  user: string;
+  database: string;
+  port: number;
+}
+
+/** The part of the connect options every Lakebase login (instance or endpoint) reads. */
+export interface LoginOptions {
+  user?: string;
+  database?: string;
+  port?: number;
+  sslmode?: SslMode;
+  sslRootCert?: string;
+}
+
+/** TLS first (a wrong CA path is the user's to fix before anything else), then the identity. */
+export async function loginBasics(workspace: Workspace, options: LoginOptions, env: NodeJS.ProcessEnv): Promise<LoginBasics> {
+  const tls = await tlsOptions(options.sslmode, options.sslRootCert ?? env.PGSSLROOTCERT, env.PGSSLMODE);
+  const identity = await workspace.identity();
+  const user = await workspace.postgresUser(options.user);
+  return { tls, identity: identity.name, user, database: options.database ?? DEFAULT_DATABASE, port: options.port ?? LAKEBASE_PORT };
+}
+
+/**
+ * The `pg` configuration of a login to `dnsName`: `password` is a function returning the
+ * refresher's current token, so every new login gets a valid one while open connections are left
+ * alone.
+ */
+export async function tokenLoginConfig(
+  dnsName: string,
+  login: LoginBasics,
+  refresher: CredentialRefresher,
+  options: { resolveHost?: HostResolver; connectTimeoutMs: number },
+): Promise<pg.ClientConfig> {
+  const resolved = await (options.resolveHost ?? createHostResolver())(dnsName);
+  const ssl = login.tls.ssl === false ? false : { ...login.tls.ssl, ...(resolved.servername ? { servername: resolved.servername } : {}) };
+  return {
+    host: resolved.host,
+    port: login.port,
+    database: login.database,
+    user: login.user,
+    password: () => refresher.current(),
+    ssl,
+    application_name: APPLICATION_NAME,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    keepAlive: true,
+  };
+}
+
+/** Logs in once, so that a bad role or identity fails at connect (explained), not at the first statement. */
+export async function verifyLogin(config: pg.ClientConfig, explain: (error: unknown) => Promise<LakebaseError>): Promise<void> {
+  const client = new pg.Client(config);
+  try {
+    await client.connect();
+  } catch (error) {
+    throw await explain(error);
+  } finally {
+    await client.end().catch(() => undefined /* never connected: nothing to close */);
+  }
 }
 
 async function availableInstance(
