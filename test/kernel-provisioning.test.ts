@@ -73,6 +73,23 @@ test('the value of a verb is typed in TypeScript', async () => {
   expect(wrong.error?.evalue).toContain("Type 'string' is not assignable to type 'number'");
   const state = await runCell(kernel, 'const s: "AVAILABLE" | "STOPPED" | string = made.state ?? ""; made.effective_node_count');
   expect(state.status).toBe('ok');
+
+  // Every family's values: roles, permissions, and the sentence a delete says.
+  const roles = await runCell(kernel, 'const roles = %lakebase instance-role list wired\nroles.map((role) => role.identity_type).join()');
+  expect(roles.status, roles.error?.evalue).toBe('ok');
+  expect(String(roles.result?.['text/plain'])).toBe("'USER'");
+  const acl = await runCell(kernel, 'const acl = %lakebase instance permissions wired\nacl.access_control_list?.length');
+  expect(acl.status, acl.error?.evalue).toBe('ok');
+  const gone = await runCell(kernel, 'const gone = %lakebase instance delete nowhere --allow-missing --yes\nconst said: string = gone.text; said');
+  expect(gone.status, gone.error?.evalue).toBe('ok');
+  expect(String(gone.result?.['text/plain'])).toBe("'There is no instance nowhere: nothing to delete.'");
+  const notAnInstance = await runCell(kernel, 'gone.state');
+  expect(notAnInstance.status).toBe('error');
+  expect(notAnInstance.error?.evalue).toContain("Property 'state' does not exist on type 'LakebaseMessage'");
+  // A stop may be declined: its value is an instance or a sentence, and the type says so.
+  const stop = await runCell(kernel, 'async function stopIt() { const stopped = %lakebase instance stop wired --yes\n return stopped.state }');
+  expect(stop.status).toBe('error');
+  expect(stop.error?.evalue).toContain("Property 'state' does not exist on type 'LakebaseMessage'");
 });
 
 test('an interrupt stops the waiting and says so; the operation goes on', async () => {
