@@ -31,6 +31,12 @@ export interface InstanceRegistryDependencies {
   identities?: Pick<IdentityDirectory, 'isGroup' | 'groupsOf' | 'byPostgresName'>;
   /** Called once an instance is really gone (after DELETING), e.g. to drop its permissions. */
   onRemoved?: (record: InstanceRecord) => Promise<void>;
+  /**
+   * Called when an instance's removal begins, before its servers stop: what writes into it (the
+   * pipelines of its synced tables) stops and goes first, so that nothing is left pointing at an
+   * instance that no longer exists.
+   */
+  onRemoving?: (record: InstanceRecord) => Promise<void>;
 }
 
 /** Events after which an instance's `stateMessage` (why it is STARTING or FAILED) is stale. */
@@ -636,6 +642,12 @@ export class InstanceRegistry {
 
   private async remove(record: InstanceRecord, options: { pause: boolean }): Promise<void> {
     const since = Date.now();
+    try {
+      await this.deps.onRemoving?.(record);
+    } catch (error) {
+      // The instance goes anyway: what depends on it is logged, never a reason to keep it.
+      this.deps.log(`instance ${record.name}: removing what depends on it failed: ${describe(error)}`);
+    }
     await this.stopServer(record);
     await this.deps.hosting.destroy(placement(record));
     if (options.pause) await this.pause(this.deps.transitionDelayMs, since);

@@ -183,10 +183,14 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
     // Autoscaling endpoints and Provisioned instances share the loopback addresses: each side
     // keeps off the other's.
     let projects: ProjectRegistry | undefined;
+    // Made below (it needs the catalog and pipelines, which need the instances).
+    let syncedTablesOfInstances: SyncedTableRegistry | undefined;
     const instances = new InstanceRegistry({
       store, hosting, tokens, transitionDelayMs, log, identities,
       reservedAddresses: () => (projects ? projects.addresses() : []),
       onRemoved: (record) => permissions.removed(INSTANCE_OBJECT_TYPE, record.name),
+      // A deleted instance takes its synced tables (and their pipelines) with it.
+      onRemoving: async (record) => void (await syncedTablesOfInstances?.removeForInstance(record.name)),
     });
     cleanups.push(() => instances.close());
     const compute = await ComputeHosting.open({
@@ -270,6 +274,7 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
     };
     const jobs = new JobRegistry({ store, pipelines, tableCommits, stepDelayMs, host: () => host, log });
     const syncedTables = new SyncedTableRegistry({ store, instances, catalog, pipelines, lakehouse, commits: tableCommits, log });
+    syncedTablesOfInstances = syncedTables;
     cleanups.push(async () => syncedTables.close());
     // Jobs first: their runs stop the pipeline updates they wait for.
     cleanups.push(() => pipelines.close());

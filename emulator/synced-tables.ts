@@ -134,7 +134,7 @@ export class SyncedTableRegistry {
 
     // Where the table goes: a database catalog infers (and checks) instance and database; a
     // standard catalog needs both named.
-    const { instanceName, databaseName, registered } = this.#destination(catalogName, request);
+    const { instanceName, databaseName, registered } = this.destination(request);
     const { server } = this.deps.instances.requireAvailable(instanceName, 'creating a synced table');
 
     // The source: a table of the lakehouse, with the key columns, and a change feed for incremental policies.
@@ -255,6 +255,17 @@ export class SyncedTableRegistry {
     this.deps.log(`synced table ${record.name}: deleted${purgeData ? ' with its PostgreSQL table' : ''}`);
   }
 
+  /**
+   * The synced tables of an instance being deleted go with it, as its catalogs and registered
+   * tables do: their pipelines stop (and go when no other table is on them); the PostgreSQL
+   * tables go with the instance's data. Returns the names removed.
+   */
+  async removeForInstance(instanceName: string): Promise<string[]> {
+    const doomed = Object.values(this.records).filter((record) => record.instanceName === instanceName);
+    for (const record of doomed) await this.delete(record.name, false);
+    return doomed.map((record) => record.name);
+  }
+
   /** At emulator start: pipelines get their work again; continuous ones start again. */
   async restore(): Promise<void> {
     const pipelineIds = new Set(Object.values(this.records).map((record) => record.pipelineId));
@@ -275,7 +286,13 @@ export class SyncedTableRegistry {
 
   // ------------------------------------------------------------------------------------------
 
-  #destination(catalogName: string, request: SyncedTableRequest): { instanceName: string; databaseName: string; registered: boolean } {
+  /**
+   * Where a synced table goes: a database catalog infers (and checks) instance and database; a
+   * standard catalog needs both named. Public so that the route can check the caller's permission
+   * on that instance before anything happens.
+   */
+  destination(request: Pick<SyncedTableRequest, 'name' | 'databaseInstanceName' | 'logicalDatabaseName'>): { instanceName: string; databaseName: string; registered: boolean } {
+    const [catalogName] = parts(request.name, 'name');
     let databaseCatalog;
     try {
       databaseCatalog = this.deps.catalog.getCatalog(catalogName);

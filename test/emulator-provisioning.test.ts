@@ -341,6 +341,8 @@ describe.skipIf(REAL)('permissions, as a workspace enforces them', () => {
     expect(unknown.status).toBe(404);
     // The admin sees it and may delete it, though it never was granted anything.
     expect((await as(adminToken, 'GET', `/api/2.0/database/instances/${name}`)).status).toBe(200);
+    expect((await as(adminToken, 'DELETE', `/api/2.0/database/instances/${name}`)).status).toBe(200);
+    await waitFor(() => target.request('GET', `/api/2.0/database/instances/${name}`), (reply) => reply.status === 404, `${name} to be gone`, SLOW);
   });
 });
 
@@ -364,6 +366,19 @@ describe.skipIf(REAL)('roles of every identity type', () => {
     expect((await failure(connect(instance, { user: 'data-team', password: outsider }))).message).toBe('password authentication failed for user "data-team"');
   });
 
+  test('a USER role is logged into with its own identity\'s token only', async () => {
+    const second = target.emulator!.secondUser!;
+    expect((await target.request('POST', `/api/2.0/database/instances/${name}/roles`, { name: second.userName, identity_type: 'USER' })).status).toBe(200);
+    // The instance's creator holds a valid token for this instance, and a superuser role: still not the other's.
+    const mine = await credential(name);
+    expect((await failure(connect(instance, { user: second.userName, password: mine }))).message).toBe(`password authentication failed for user "${second.userName}"`);
+    const theirs = await credential(name, second.token);
+    const session = await connect(instance, { user: second.userName, password: theirs });
+    expect((await session.query<{ user: string }>('SELECT current_user AS user')).rows[0].user).toBe(second.userName);
+    // Nor does a token open the creator's role for the other identity.
+    expect((await failure(connect(instance, { user: me, password: theirs }))).message).toBe(`password authentication failed for user "${me}"`);
+  });
+
   test('a PG_ONLY role is refused with a token, and logs in with its own password under native login', async () => {
     const role = await target.request('POST', `/api/2.0/database/instances/${name}/roles`, { name: 'reporting', identity_type: 'PG_ONLY' });
     expect(role.body).toMatchObject({ name: 'reporting', identity_type: 'PG_ONLY' });
@@ -374,6 +389,23 @@ describe.skipIf(REAL)('roles of every identity type', () => {
     const session = await connect(instance, { user: 'reporting', password: 'a long native password' });
     expect((await session.query<{ user: string }>('SELECT current_user AS user')).rows[0].user).toBe('reporting');
     expect((await failure(connect(instance, { user: 'reporting', password: 'wrong' }))).message).toBe('password authentication failed for user "reporting"');
+
+    // Native login is an updatable field: off, the password opens nothing; on again, it does.
+    const nativeLogin = (on: boolean) =>
+      target.request('PATCH', `/api/2.0/database/instances/${name}?update_mask=enable_pg_native_login`, { name, enable_pg_native_login: on });
+    expect((await nativeLogin(false)).body).toMatchObject({ effective_enable_pg_native_login: false });
+    expect((await failure(connect(instance, { user: 'reporting', password: 'a long native password' }))).message).toBe('password authentication failed for user "reporting"');
+    expect((await nativeLogin(true)).body).toMatchObject({ effective_enable_pg_native_login: true });
+    await connect(instance, { user: 'reporting', password: 'a long native password' });
+  });
+
+  test('usage_policy_id and custom_tags are updated under update_mask, and the state stays AVAILABLE', async () => {
+    const updated = await target.request('PATCH', `/api/2.0/database/instances/${name}?update_mask=usage_policy_id,custom_tags`, {
+      name, usage_policy_id: 'policy-1', custom_tags: [{ key: 'team', value: 'roles' }],
+    });
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({ state: 'AVAILABLE', effective_usage_policy_id: 'policy-1', effective_custom_tags: [{ key: 'team', value: 'roles' }] });
+    expect(await get(name)).toMatchObject({ effective_usage_policy_id: 'policy-1', effective_custom_tags: [{ key: 'team', value: 'roles' }] });
   });
 
   test('PATCH changes attributes and the superuser membership, as pg_roles shows', async () => {

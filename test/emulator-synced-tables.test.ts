@@ -10,6 +10,7 @@ import type { Lakehouse, LakehouseSession } from '../emulator/lakehouse/engine';
 import { createRefresherRegistry } from '../lakebase/credentials';
 import type { RefresherRegistry } from '../lakebase/credentials';
 import { connectInstance } from '../lakebase/instance';
+import { openWorkspace } from '../lakebase/workspace';
 import type { LakebaseSession } from '../lakebase/session';
 import { startTestEmulator } from './support/emulator-workspace';
 import type { TestEmulator } from './support/emulator-workspace';
@@ -369,6 +370,80 @@ describe('jobs that refresh synced tables', () => {
     expect(await pgRows('SELECT qty FROM public.stock')).toEqual([[12]]);
     await sdk.jobs.delete({ job_id: triggerJob! });
     await sdk.database.deleteSyncedDatabaseTable({ name: 'serving.public.stock' });
+  });
+});
+
+describe('permissions and the instance\'s deletion', () => {
+  test('another identity needs CAN_MANAGE on the instance to create or delete a synced table, CAN_USE to read one', async () => {
+    await deltaSql('CREATE TABLE main.default.guarded (id INT, v STRING)');
+    await deltaSql("INSERT INTO main.default.guarded VALUES (1, 'a')");
+    const second = emulator.current.secondUser!;
+    const other = (await openWorkspace({ host: emulator.current.host, token: second.token, authType: 'pat', env: {} })).client;
+    const synced = { name: 'serving.public.guarded', spec: { source_table_full_name: 'main.default.guarded', primary_key_columns: ['id'], scheduling_policy: 'SNAPSHOT' as const } };
+    // SDK 0.17 sends no purge_data: the query parameter by hand, as the TRIGGERED test above does.
+    const purge = (token: string, name: string) =>
+      fetch(`${emulator.current.host}/api/2.0/database/synced_tables/${name}?purge_data=true`, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } }).then((reply) => reply.status);
+    const denied = (error: ApiError) => ({ status: error.statusCode, code: error.errorCode, message: error.message });
+    const refusal = (level: string, action: string) => ({
+      status: 403, code: 'PERMISSION_DENIED',
+      message: `User ${second.userName} does not have ${level} permission on database instance 'serving', which is needed to ${action}.`,
+    });
+
+    expect(denied(await apiFailure(other.database.createSyncedDatabaseTable({ synced_table: synced })))).toEqual(refusal('CAN_MANAGE', 'sync tables into it'));
+    // Refused before anything happened: no table, no pipeline, no PostgreSQL table.
+    expect((await apiFailure(getSynced('serving.public.guarded'))).statusCode).toBe(404);
+    expect(await pgRows("SELECT to_regclass('public.guarded') IS NULL")).toEqual([[true]]);
+
+    await sdk.database.createSyncedDatabaseTable({ synced_table: synced });
+    await statesUntil('serving.public.guarded', 'SYNCED_TABLE_ONLINE_NO_PENDING_UPDATE');
+    expect(denied(await apiFailure(other.database.getSyncedDatabaseTable({ name: 'serving.public.guarded' })))).toEqual(refusal('CAN_USE', 'see its synced tables'));
+    expect(denied(await apiFailure(other.database.deleteSyncedDatabaseTable({ name: 'serving.public.guarded' })))).toEqual(refusal('CAN_MANAGE', 'remove its synced tables'));
+
+    // SDK 0.17 sends PATCH without its body: the permissions API by hand.
+    const grant = (method: 'PATCH' | 'PUT', acl: unknown[]) =>
+      fetch(`${emulator.current.host}/api/2.0/permissions/database-instances/serving`, {
+        method, headers: { Authorization: `Bearer ${emulator.current.user.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ access_control_list: acl }),
+      }).then((reply) => reply.status);
+    // Using the instance lets it read the synced table, not remove it.
+    expect(await grant('PATCH', [{ user_name: second.userName, permission_level: 'CAN_USE' }])).toBe(200);
+    expect((await other.database.getSyncedDatabaseTable({ name: 'serving.public.guarded' })).name).toBe('serving.public.guarded');
+    expect(await purge(second.token, 'serving.public.guarded')).toBe(403);
+    expect(await pgRows('SELECT id, v FROM public.guarded')).toEqual([[1, 'a']]);
+    // Managing it lets it remove the synced table.
+    expect(await grant('PATCH', [{ user_name: second.userName, permission_level: 'CAN_MANAGE' }])).toBe(200);
+    expect(await purge(second.token, 'serving.public.guarded')).toBe(200);
+    expect(await pgRows("SELECT to_regclass('public.guarded') IS NULL")).toEqual([[true]]);
+    expect(await grant('PUT', [])).toBe(200);
+  });
+
+  test('deleting an instance deletes its synced tables and stops and removes their pipelines', async () => {
+    const user = await emulator.userWorkspace();
+    await user.createInstance({ name: 'doomed', capacity: 'CU_1' });
+    await sdk.database.createDatabaseCatalog({ catalog: { name: 'doomed', database_instance_name: 'doomed', database_name: 'databricks_postgres' } });
+    await deltaSql("CREATE TABLE main.default.live (id INT, v STRING) TBLPROPERTIES (delta.enableChangeDataFeed = true)");
+    await deltaSql("INSERT INTO main.default.live VALUES (1, 'a')");
+    const created = await sdk.database.createSyncedDatabaseTable({
+      synced_table: { name: 'doomed.public.live', spec: { source_table_full_name: 'main.default.live', primary_key_columns: ['id'], scheduling_policy: 'CONTINUOUS' } },
+    });
+    const pipelineId = created.data_synchronization_status!.pipeline_id!;
+    await statesUntil('doomed.public.live', 'SYNCED_TABLE_ONLINE_CONTINUOUS_UPDATE');
+    expect((await sdk.pipelines.get({ pipeline_id: pipelineId })).state).toBe('RUNNING');
+
+    await sdk.database.deleteDatabaseInstance({ name: 'doomed' });
+    await until(() => sdk.database.getDatabaseInstance({ name: 'doomed' }).then(() => 200, (error: ApiError) => error.statusCode), (status) => status === 404);
+    // Nothing is left pointing at the deleted instance: the synced table, its pipeline, the catalog.
+    expect((await apiFailure(getSynced('doomed.public.live'))).errorCode).toBe('RESOURCE_DOES_NOT_EXIST');
+    expect((await apiFailure(sdk.pipelines.get({ pipeline_id: pipelineId }))).statusCode).toBe(404);
+    expect((await apiFailure(sdk.database.getDatabaseCatalog({ name: 'doomed' }))).statusCode).toBe(404);
+    // The source goes on, and the name is free on another instance.
+    await deltaSql("INSERT INTO main.default.live VALUES (2, 'b')");
+    await sdk.database.createSyncedDatabaseTable({
+      synced_table: { name: 'serving.public.live', spec: { source_table_full_name: 'main.default.live', primary_key_columns: ['id'], scheduling_policy: 'SNAPSHOT' } },
+    });
+    await statesUntil('serving.public.live', 'SYNCED_TABLE_ONLINE_NO_PENDING_UPDATE');
+    expect(await pgRows('SELECT id FROM public.live ORDER BY id')).toEqual([[1], [2]]);
+    await sdk.database.deleteSyncedDatabaseTable({ name: 'serving.public.live' });
+    await pgRows('DROP TABLE public.live');
   });
 });
 

@@ -176,7 +176,9 @@ describe('DatabaseInstance requests', () => {
     const view = renderInstance(record, { includeCustomTags: false });
     expect(view).toMatchObject({ state: 'STOPPED', effective_stopped: true, read_write_dns: '127.0.3.7', effective_custom_tags: record.customTags });
     expect(view).not.toHaveProperty('custom_tags');
-    expect(view).not.toHaveProperty('stopped');
+    // Input-only fields are answered by their effective_* twins (model.d.ts).
+    for (const inputOnly of ['stopped', 'node_count', 'retention_window_in_days', 'enable_readable_secondaries', 'enable_pg_native_login']) expect(view).not.toHaveProperty(inputOnly);
+    expect(view).toMatchObject({ effective_node_count: 1, effective_retention_window_in_days: 7, effective_enable_readable_secondaries: false, effective_enable_pg_native_login: false });
     expect(renderInstance(record, { includeCustomTags: true }).custom_tags).toEqual(record.customTags);
   });
 });

@@ -3,7 +3,8 @@
 // id, ending in the final state), an interrupt that stops the waiting and not the operation,
 // confirmation through input_request (and its refusal without stdin), a verb's value typed in
 // TypeScript, the Apps snippet run as printed in a kernel that has an App's environment, and the
-// same verbs from the terminal (`lakebase-kernel instance list`).
+// same verbs from the terminal (`lakebase-kernel instance list`). The Apps snippet is run for a
+// Provisioned instance and for an Autoscaling branch (`@databricks/lakebase`'s pool).
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -73,6 +74,23 @@ test('the value of a verb is typed in TypeScript', async () => {
   expect(wrong.error?.evalue).toContain("Type 'string' is not assignable to type 'number'");
   const state = await runCell(kernel, 'const s: "AVAILABLE" | "STOPPED" | string = made.state ?? ""; made.effective_node_count');
   expect(state.status).toBe('ok');
+
+  // Every family's values: roles, permissions, and the sentence a delete says.
+  const roles = await runCell(kernel, 'const roles = %lakebase instance-role list wired\nroles.map((role) => role.identity_type).join()');
+  expect(roles.status, roles.error?.evalue).toBe('ok');
+  expect(String(roles.result?.['text/plain'])).toBe("'USER'");
+  const acl = await runCell(kernel, 'const acl = %lakebase instance permissions wired\nacl.access_control_list?.length');
+  expect(acl.status, acl.error?.evalue).toBe('ok');
+  const gone = await runCell(kernel, 'const gone = %lakebase instance delete nowhere --allow-missing --yes\nconst said: string = gone.text; said');
+  expect(gone.status, gone.error?.evalue).toBe('ok');
+  expect(String(gone.result?.['text/plain'])).toBe("'There is no instance nowhere: nothing to delete.'");
+  const notAnInstance = await runCell(kernel, 'gone.state');
+  expect(notAnInstance.status).toBe('error');
+  expect(notAnInstance.error?.evalue).toContain("Property 'state' does not exist on type 'LakebaseMessage'");
+  // A stop may be declined: its value is an instance or a sentence, and the type says so.
+  const stop = await runCell(kernel, 'async function stopIt() { const stopped = %lakebase instance stop wired --yes\n return stopped.state }');
+  expect(stop.status).toBe('error');
+  expect(stop.error?.evalue).toContain("Property 'state' does not exist on type 'LakebaseMessage'");
 });
 
 test('an interrupt stops the waiting and says so; the operation goes on', async () => {
@@ -143,6 +161,51 @@ test('the Apps snippet runs as printed in a kernel with an App\'s environment', 
       DATABRICKS_CLIENT_ID: principal,
       DATABRICKS_CLIENT_SECRET: emulator.servicePrincipal.clientSecret,
       // The emulator's CA, as an App trusts the workspace's.
+      NODE_EXTRA_CA_CERTS: emulator.caCertPath,
+    },
+  });
+  kernels.push(app);
+  const defined = await runCell(app, snippet);
+  expect(defined.status, defined.error?.evalue).toBe('ok');
+  const used = await runCell(app, "const { rows } = await pool.query('SELECT current_user AS who');\nrows[0].who");
+  expect(used.status, used.error?.evalue).toBe('ok');
+  expect(String(used.result?.['text/plain'])).toBe(`'${principal}'`);
+  expect((await runCell(app, 'await pool.end()')).status).toBe('ok');
+});
+
+test('for an Autoscaling branch, apps resources prints the postgres resource, and its pool runs as printed in an App\'s environment', async () => {
+  const principal = emulator.servicePrincipal.applicationId;
+  const setup = await runCell(
+    kernel,
+    ['%lakebase project create appsdemo --connect', `%lakebase role create appsdemo/production ${principal}`, '%lakebase apps resources'].join('\n'),
+  );
+  expect(setup.status, setup.error?.evalue).toBe('ok');
+  const printed = String(setup.result?.['text/plain']);
+  const resource = JSON.parse(printed.slice(printed.indexOf('{'), printed.indexOf('\n}') + 2)) as Record<string, unknown>;
+  expect(resource).toEqual({ name: 'postgres', postgres: { branch: 'projects/appsdemo/branches/production', database: 'databricks_postgres', permission: 'CAN_CONNECT_AND_CREATE' } });
+  expect(printed).toContain('    value: "projects/appsdemo/branches/production/endpoints/primary"');
+  const snippet = printed.slice(printed.indexOf('\n', printed.indexOf('── TypeScript')) + 1);
+  expect(snippet).toContain('createLakebasePool(');
+
+  const primary = await fetch(`${emulator.host}/api/2.0/postgres/projects/appsdemo/branches/production/endpoints/primary`, { headers: { Authorization: `Bearer ${emulator.user.token}` } });
+  const pgHost = ((await primary.json()) as { status: { hosts: { host: string } } }).status.hosts.host;
+  const app = await startBuiltKernel({
+    output: 'ignore',
+    env: {
+      PATH: process.env.PATH,
+      HOME: dataDir,
+      LAKEBASE_KERNEL_HISTORY: 'off',
+      // What a Databricks App with the postgres resource gets, and the env entry app.yaml adds.
+      PGHOST: pgHost,
+      PGPORT: '5432',
+      PGDATABASE: 'databricks_postgres',
+      PGUSER: principal,
+      PGSSLMODE: 'require',
+      PGAPPNAME: 'orders-app',
+      DATABRICKS_HOST: emulator.host,
+      DATABRICKS_CLIENT_ID: principal,
+      DATABRICKS_CLIENT_SECRET: emulator.servicePrincipal.clientSecret,
+      LAKEBASE_ENDPOINT: 'projects/appsdemo/branches/production/endpoints/primary',
       NODE_EXTRA_CA_CERTS: emulator.caCertPath,
     },
   });

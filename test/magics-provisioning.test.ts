@@ -2,9 +2,11 @@
 // point-in-time copies, permissions), failures included: instances, roles, Unity Catalog,
 // credentials, Apps resources. The kernel-level tests (status line on the wire, input_request,
 // typed values) are in kernel-provisioning.test.ts.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { RunningEmulator } from '../emulator/contracts';
 import { startEmulator } from '../emulator/index';
@@ -161,6 +163,20 @@ describe('instances', () => {
     expect((await failure('%lakebase instance resize shop')).code).toBe('MAGIC_MISSING_ARGUMENT');
   });
 
+  test('create takes every setting (stopped, native login, tags, retention); delete --allow-missing of a missing one is no error', async () => {
+    const host = recordingHost();
+    const made = (await run('%lakebase instance create settings --capacity CU_1 --stopped --native-login --tags team=shop,tier=gold --retention-days 3', host)) as Record<string, unknown>;
+    expect(made).toMatchObject({
+      name: 'settings', state: 'STOPPED', effective_stopped: true, effective_enable_pg_native_login: true, effective_retention_window_in_days: 3,
+      effective_custom_tags: [{ key: 'team', value: 'shop' }, { key: 'tier', value: 'gold' }],
+    });
+    expect(statusLines(host).at(-1)!.text).toMatch(/^instance settings · create · STOPPED · /);
+    expect(text(made)).toMatch(/\n {2}native login +on\n/);
+    expect(String(await run('%lakebase instance delete settings --yes'))).toBe('Deleted the instance settings.');
+    expect(String(await run('%lakebase instance delete settings --allow-missing --yes'))).toBe('There is no instance settings: nothing to delete.');
+    expect((await failure('%lakebase instance delete settings --yes')).code).toBe('INSTANCE_NOT_FOUND');
+  });
+
   test('an interrupt stops the waiting, says the creation goes on, and the instance still becomes AVAILABLE', async () => {
     const host = recordingHost();
     const creating = run('%lakebase instance create later --capacity CU_1', host);
@@ -234,6 +250,21 @@ describe('point-in-time children', () => {
     expect(withChildren.code).toBe('INSTANCE_INVALID_STATE');
     expect(withChildren.message).toContain('child instances (shop-before)');
   });
+
+  test('a child --at an LSN (here a TypeScript variable) stops there', async () => {
+    await run('%lakebase connect shop');
+    const [{ lsn }] = ((await run('%lakebase sql SELECT pg_current_wal_insert_lsn()::text AS lsn')) as ResultSet).rows as { lsn: string }[];
+    await run('%lakebase sql INSERT INTO items VALUES (4)');
+    const host = recordingHost({ variables: { mark: lsn } });
+    const child = (await run('%lakebase instance create shop-lsn --from shop --lsn :mark', host)) as Record<string, unknown>;
+    expect(child.parent_instance_ref).toMatchObject({ name: 'shop', lsn });
+    await run('%lakebase connect shop-lsn');
+    expect(((await run('%lakebase sql SELECT array_agg(id ORDER BY id) AS ids FROM items')) as ResultSet).rows).toEqual([{ ids: [1, 2, 3] }]);
+    await run('%lakebase close shop-lsn');
+    expect(String(await run('%lakebase instance delete shop-lsn --yes'))).toBe('Deleted the instance shop-lsn.');
+    await run('%lakebase connect shop');
+    await run('%lakebase sql DELETE FROM items WHERE id = 4');
+  });
 });
 
 describe('roles', () => {
@@ -241,7 +272,8 @@ describe('roles', () => {
     const second = emulator.secondUser!.userName;
     expect(await run(`%lakebase instance-role create shop ${second}`)).toMatchObject({ name: second, identity_type: 'USER' });
     expect(await run('%lakebase instance-role create shop data-team --type GROUP --createdb')).toMatchObject({ identity_type: 'GROUP', effective_attributes: { createdb: true } });
-    expect(await run('%lakebase instance-role create shop reporting --type PG_ONLY')).toMatchObject({ identity_type: 'PG_ONLY' });
+    expect(await run('%lakebase instance-role create shop reporting --type PG_ONLY --createrole')).toMatchObject({ identity_type: 'PG_ONLY', effective_attributes: { createrole: true, createdb: false } });
+    expect(((await run("%lakebase sql --on shop SELECT rolcreaterole, rolcanlogin FROM pg_roles WHERE rolname = 'reporting'")) as ResultSet).rows).toEqual([{ rolcreaterole: true, rolcanlogin: true }]);
     const bare = await failure('%lakebase instance-role create shop reporting2');
     expect(bare.code).toBe('MAGIC_MISSING_ARGUMENT');
 
@@ -255,6 +287,16 @@ describe('roles', () => {
     // Logging in as the group's role with the default user's own token (it is in data-team).
     await run('%lakebase connect shop --user data-team --as team');
     expect(((await run('%lakebase sql --on team SELECT current_user AS who')) as ResultSet).rows).toEqual([{ who: 'data-team' }]);
+
+    // A role that owns something is refused until what it owns goes to another role.
+    await run('%lakebase sql --on shop GRANT CREATE ON SCHEMA public TO "data-team"');
+    await run('%lakebase sql --on team CREATE TABLE team_notes (id int)');
+    await run('%lakebase close team');
+    const owns = await failure('%lakebase instance-role delete shop data-team --yes');
+    expect(shown(owns).split('\n')[0]).toMatch(/^ERROR: {2}.*data-team.*(own|depend)/);
+    expect(String(await run(`%lakebase instance-role delete shop data-team --reassign-owned-to ${emulator.user.userName} --yes`))).toBe('Deleted the role data-team of the instance shop.');
+    expect(((await run("%lakebase sql --on shop SELECT tableowner AS owner FROM pg_tables WHERE tablename = 'team_notes'")) as ResultSet).rows).toEqual([{ owner: emulator.user.userName }]);
+    await run('%lakebase instance-role create shop data-team --type GROUP --createdb');
 
     const headless = await failure('%lakebase instance-role delete shop reporting');
     expect(headless.code).toBe('CONFIRMATION_REQUIRED');
@@ -285,8 +327,16 @@ describe('permissions', () => {
 
 describe('Unity Catalog', () => {
   test('a catalog can create its database; tables must exist to be registered', async () => {
+    const noDatabase = await failure('%lakebase catalog create shop_cat shop shop_data');
+    expect(noDatabase.message).toBe("Cannot register the database shop_data of shop as the catalog shop_cat: Database 'shop_data' does not exist in database instance 'shop'. Set create_database_if_not_exists to create it.");
+    expect(noDatabase.hint).toBe('To create the database with the catalog, run: %lakebase catalog create shop_cat shop shop_data --create-database');
     expect(await run('%lakebase catalog create shop_cat shop shop_data --create-database')).toMatchObject({ name: 'shop_cat', database_name: 'shop_data' });
     expect(await run('%lakebase catalog get shop_cat')).toMatchObject({ database_instance_name: 'shop' });
+    // The database is real: a session opens in it.
+    await run('%lakebase connect shop --database shop_data --as shop_data');
+    expect(((await run('%lakebase sql --on shop_data SELECT current_database() AS db')) as ResultSet).rows).toEqual([{ db: 'shop_data' }]);
+    await run('%lakebase close shop_data');
+    expect((await magics.completeAsync('%lakebase catalog get shop_', '%lakebase catalog get shop_'.length))?.matches).toEqual(['shop_cat']);
     const missing = await failure('%lakebase table create main.public.items_missing --instance shop --database databricks_postgres');
     expect(missing.message).toContain('does not exist');
     expect(await run('%lakebase table create main.public.items --instance shop --database databricks_postgres')).toMatchObject({ name: 'main.public.items' });
@@ -294,6 +344,7 @@ describe('Unity Catalog', () => {
     expect(String(await run('%lakebase table delete main.public.items'))).toContain('the Postgres table is untouched');
     expect(String(await run('%lakebase catalog delete shop_cat'))).toContain('its Postgres database is untouched');
     expect((await failure('%lakebase catalog get shop_cat')).code).toBe('NOT_FOUND');
+    expect((await magics.completeAsync('%lakebase catalog get shop_', '%lakebase catalog get shop_'.length))?.matches).toEqual([]);
   });
 });
 
@@ -311,6 +362,40 @@ describe('credentials and Apps', () => {
       expect(view).toContain('masked');
     }
     expect(text(credential)).toContain('TypeScript variable cred, environment variable LAKEBASE_TEST_TOKEN');
+  });
+
+  test('a read-only credential scoped to a registered table opens read-only sessions; --profile mints one as another identity', async () => {
+    await run('%lakebase table create main.public.items --instance shop --database databricks_postgres');
+    const readOnly = (await run('%lakebase credential create --tables main.public.items --read-only --into ro')) as Record<string, unknown>;
+    expect(readOnly).toMatchObject({ read_only: true, tables: ['main.public.items'], identity: emulator.user.userName });
+    expect(text(readOnly)).toMatch(/\n {2}sessions +read-only\n/);
+    const instance = (await run('%lakebase instance get shop')) as Record<string, unknown>;
+    const session = new pg.Client({
+      host: String(instance.read_write_dns), port: Number(instance.emulator_read_write_port ?? 5432), database: 'databricks_postgres',
+      user: emulator.user.userName, password: String(readOnly.token), ssl: { ca: readFileSync(emulator.caCertPath, 'utf8') },
+    });
+    await session.connect();
+    try {
+      expect((await session.query('SELECT count(*)::int AS n FROM items')).rows).toEqual([{ n: 3 }]);
+      await expect(session.query('INSERT INTO items VALUES (99)')).rejects.toMatchObject({ code: '25006' });
+    } finally {
+      await session.end();
+    }
+    await run('%lakebase table delete main.public.items');
+
+    // Another identity's credential, through a profile of ~/.databrickscfg; it needs CAN_USE.
+    const second = emulator.secondUser!;
+    await writeFile(join(home, '.databrickscfg'), `[second]\nhost = ${emulator.host}\ntoken = ${second.token}\n`);
+    try {
+      expect((await failure('%lakebase credential create shop --profile second')).code).toBe('WORKSPACE_PERMISSION_DENIED');
+      await run(`%lakebase instance grant shop ${second.userName}`);
+      const theirs = (await run('%lakebase credential create shop --profile second')) as Record<string, unknown>;
+      expect(theirs).toMatchObject({ identity: second.userName, instance_names: ['shop'], read_only: false });
+      expect(text(theirs)).not.toContain(String(theirs.token));
+    } finally {
+      await run(`%lakebase instance revoke shop ${second.userName}`);
+      await rm(join(home, '.databrickscfg'), { force: true });
+    }
   });
 
   test('apps resources prints the resource, app.yaml, MLflow and a pool for the current instance', async () => {

@@ -395,14 +395,19 @@ function roleRoutes(services: DatabaseServices): Route[] {
 
 /**
  * Synced tables (docs/databricks-apis.md §1.1): create, get and delete (`purge_data`) work; list
- * and update answer as the real service does today, 501 ("currently unimplemented").
+ * and update answer as the real service does today, 501 ("currently unimplemented"). A synced
+ * table writes into an instance, so creating and deleting one are lifecycle calls on it
+ * (`CAN_MANAGE`, as catalogs); reading one takes `CAN_USE`.
  */
-function syncedTableRoutes({ syncedTables }: DatabaseServices): Route[] {
+function syncedTableRoutes(services: DatabaseServices): Route[] {
+  const { syncedTables } = services;
   return [
     {
       method: 'POST', path: `${BASE}/synced_tables`, authenticated: true,
       async handle(request) {
-        const record = await syncedTables.create(parseSyncedTable(request.body), caller(request).postgresName);
+        const parsed = parseSyncedTable(request.body);
+        guard(services, request, syncedTables.destination(parsed).instanceName, 'CAN_MANAGE', 'sync tables into it');
+        const record = await syncedTables.create(parsed, caller(request).postgresName);
         return ok(renderSyncedTable(record, syncedTables.status(record)));
       },
     },
@@ -410,12 +415,14 @@ function syncedTableRoutes({ syncedTables }: DatabaseServices): Route[] {
       method: 'GET', path: `${BASE}/synced_tables/{name}`, authenticated: true,
       handle(request) {
         const record = syncedTables.get(request.params.name);
+        guard(services, request, record.instanceName, 'CAN_USE', 'see its synced tables');
         return ok(renderSyncedTable(record, syncedTables.status(record)));
       },
     },
     {
       method: 'DELETE', path: `${BASE}/synced_tables/{name}`, authenticated: true,
       async handle(request) {
+        guard(services, request, syncedTables.get(request.params.name).instanceName, 'CAN_MANAGE', 'remove its synced tables');
         await syncedTables.delete(request.params.name, queryBoolean(request.url, 'purge_data') ?? false);
         return ok({});
       },

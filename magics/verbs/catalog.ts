@@ -2,11 +2,12 @@
 // database of an instance registered as a catalog (CLI: `create-database-catalog NAME INSTANCE
 // DATABASE`), and an existing Postgres table registered in a standard catalog
 // (`create-database-table`). Neither deletion touches Postgres data, so neither asks to confirm.
+import { LakebaseError } from '../../lakebase/errors';
 import { createCatalog, createTable, DatabaseCatalog, DatabaseTable, deleteCatalog, deleteTable, getCatalog, getTable } from '../../lakebase/unity-catalog';
 import type { VerbDeclaration, VerbFamily } from '../declarations';
 import { displayAs, FieldsOutput, TextOutput } from '../outputs';
 import type { MagicServices } from '../services';
-import { PROFILE_OPTION, textOption, workspaceOf } from './workspace-verbs';
+import { lineWith, PROFILE_OPTION, textOption, workspaceOf } from './workspace-verbs';
 
 /**
  * Catalog names for completion. The API cannot list database catalogs (the real service leaves
@@ -59,7 +60,19 @@ const catalogCreate: VerbDeclaration<MagicServices> = {
   async run(context) {
     const [name, instance, database] = context.invocation.positionals;
     const workspace = await workspaceOf(context);
-    return shownCatalog(await createCatalog(workspace, { name, instance, database, createDatabase: context.invocation.options['create-database'] === true }));
+    const createDatabase = context.invocation.options['create-database'] === true;
+    try {
+      return shownCatalog(await createCatalog(workspace, { name, instance, database, createDatabase }));
+    } catch (error) {
+      // The service says what to set in API terms (create_database_if_not_exists); say it in ours.
+      if (!createDatabase && error instanceof LakebaseError && error.code === 'INVALID_REQUEST' && error.hint === undefined && error.message.includes(database) && /does not exist/i.test(error.message)) {
+        throw new LakebaseError(error.code, error.message, {
+          hint: `To create the database with the catalog, run: ${lineWith(context.invocation, '--create-database')}`,
+          cause: error.cause,
+        });
+      }
+      throw error;
+    }
   },
 };
 
@@ -81,6 +94,7 @@ const catalogDelete: VerbDeclaration<MagicServices> = {
   positionals: [CATALOG],
   options: [PROFILE_OPTION],
   examples: ['%lakebase catalog delete shop'],
+  resultType: 'LakebaseMessage',
   async run(context) {
     const [name] = context.invocation.positionals;
     await deleteCatalog(await workspaceOf(context), name);
@@ -132,6 +146,7 @@ const tableDelete: VerbDeclaration<MagicServices> = {
   positionals: [TABLE],
   options: [PROFILE_OPTION],
   examples: ['%lakebase table delete main.public.orders'],
+  resultType: 'LakebaseMessage',
   async run(context) {
     const [name] = context.invocation.positionals;
     await deleteTable(await workspaceOf(context), name);

@@ -68,7 +68,11 @@ interface LakebaseInstance {
   custom_tags?: LakebaseCustomTag[];
   parent_instance_ref?: LakebaseInstanceRef;
   child_instance_refs?: LakebaseInstanceRef[];
+  usage_policy_id?: string;
+  effective_usage_policy_id?: string;
 }
+/** What a verb that deletes (or, declined, does nothing) says; \`text\` is the sentence shown. Used by every provisioning family. */
+interface LakebaseMessage { readonly text: string; toString(): string; toJSON(): { message: string } }
 interface LakebasePermissionEntry {
   user_name?: string;
   service_principal_name?: string;
@@ -317,7 +321,8 @@ function changing(
     positionals: [NAME],
     options: [...spec.options, NO_WAIT_OPTION, PROFILE_OPTION],
     examples: spec.examples,
-    resultType: 'LakebaseInstance',
+    // A change the user declines (`before` says no) is no instance but a sentence.
+    resultType: spec.before ? 'LakebaseInstance | LakebaseMessage' : 'LakebaseInstance',
     async run(context) {
       const [name] = context.invocation.positionals;
       const changes = spec.changes(context.invocation);
@@ -445,6 +450,7 @@ const remove: VerbDeclaration<MagicServices> = {
   ],
   details: ['Asks for confirmation first, saying what will go (or needs --yes where nothing can be asked).'],
   examples: ['%lakebase instance delete orders', '%lakebase instance delete orders --force --yes', '%lakebase instance delete scratch --allow-missing --yes'],
+  resultType: 'LakebaseMessage',
   async run(context) {
     const { invocation, services } = context;
     const [name] = invocation.positionals;

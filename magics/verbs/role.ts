@@ -178,6 +178,7 @@ const remove: VerbDeclaration<MagicServices> = {
   ],
   details: ['Asks for confirmation first (or needs --yes where nothing can be asked). A role that owns objects is refused unless they are reassigned.'],
   examples: ['%lakebase instance-role delete orders reporting', '%lakebase instance-role delete orders reporting --reassign-owned-to databricks_superuser --yes'],
+  resultType: 'LakebaseMessage',
   async run(context) {
     const { invocation } = context;
     const [instance, name] = invocation.positionals;

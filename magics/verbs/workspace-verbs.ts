@@ -28,8 +28,13 @@ export async function workspaceOf(context: Pick<VerbContext<MagicServices>, 'inv
 
 /** The magic line as typed, with `--yes` added: what to run where nothing can be asked. */
 export function lineWithYes(invocation: MagicInvocation): string {
+  return lineWith(invocation, '--yes');
+}
+
+/** The magic line as typed, with `flag` added: the command a hint suggests. */
+export function lineWith(invocation: MagicInvocation, flag: string): string {
   const line = invocation.source.magicLine.replace(/^%%lakebase/, LINE_MAGIC);
-  return `${line} --yes`;
+  return `${line} ${flag}`;
 }
 
 /** A text option's value, or undefined. */
