@@ -47,6 +47,8 @@ export interface ProjectRegistryDependencies {
   minSuspendTimeoutSeconds: number;
   /** Addresses of Provisioned instances, so endpoints never take one. */
   reservedAddresses: () => Iterable<string>;
+  /** Called once a project is really gone (purged), e.g. to drop its permissions. */
+  onProjectRemoved?: (project: ProjectRecord) => Promise<void>;
   log: (line: string) => void;
 }
 
@@ -205,6 +207,16 @@ export class ProjectRegistry {
     return operation;
   }
 
+  /** Whether the project exists (deleted or not; purged ones do not). */
+  hasProject(name: string): boolean {
+    return Object.prototype.hasOwnProperty.call(this.#state.projects, name);
+  }
+
+  /** The operation of this name, if there is one (whether or not its resource still exists). */
+  findOperation(name: string): Operation | undefined {
+    return this.#operations.get(name);
+  }
+
   listProjects(showDeleted: boolean): ProjectRecord[] {
     return sortByName(Object.values(this.#state.projects).filter((project) => showDeleted || !project.deleteTime));
   }
@@ -312,6 +324,7 @@ export class ProjectRegistry {
       if (purge) {
         for (const branch of branches) await this.#purgeBranch(branch);
         delete this.#state.projects[name];
+        await this.#deps.onProjectRemoved?.(project);
         this.#deps.log(`project ${name}: purged`);
       } else {
         for (const branch of branches) await this.#sleepBranch(branch);
