@@ -375,7 +375,9 @@ export class ProjectRegistry {
     return this.#run(projectName, name, 'Branch', async () => {
       try {
         const copy = await this.#copyBranchData(source, branch, at);
-        branch.sourceBranchLsn = copy.lsn;
+        // The branch point in the source's history: the LSN asked for, else where the copy's
+        // recovery of the source's WAL ended (a time, or now).
+        branch.sourceBranchLsn = at.lsn ?? copy.lsn;
       } catch (error) {
         // Nothing of a branch that could not be made stays behind.
         delete this.#state.endpoints[endpoint.name];

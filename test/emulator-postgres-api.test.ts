@@ -466,6 +466,44 @@ describe.skipIf(!(!REAL || process.env.LAKEBASE_TEST_CREATE_INSTANCES === '1'))(
     expect((deleted.status as Record<string, unknown>).current_state).toBe('DELETED');
   });
 
+  test('a branch at an LSN (source_branch_lsn) has every row committed up to it and none after', async () => {
+    const source = await newProject('lsn');
+    const sourceEndpoint = `${source}/branches/production/endpoints/primary`;
+    const writer = await connectEndpoint(target, sourceEndpoint, me);
+    let lsn: string;
+    try {
+      await writer.query('CREATE TABLE events (id int PRIMARY KEY)');
+      await writer.query('INSERT INTO events SELECT generate_series(1, 20)');
+      // The end of the WAL right after the commit: a recovery to it replays that commit (inclusive).
+      lsn = (await writer.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn;
+      await writer.query('INSERT INTO events SELECT generate_series(21, 30)');
+      await writer.query('DELETE FROM events WHERE id <= 5');
+    } finally {
+      await writer.end();
+    }
+    const branch = await completed(target, await target.request('POST', `/api/2.0/postgres/${source}/branches?branch_id=at-lsn`, { spec: { source_branch_lsn: lsn } }));
+    expect(branch).toMatchObject({ name: `${source}/branches/at-lsn`, status: { current_state: 'READY', source_branch: `${source}/branches/production`, source_branch_lsn: lsn } });
+    const onBranch = await connectEndpoint(target, `${source}/branches/at-lsn/endpoints/primary`, me);
+    try {
+      const ids = (await onBranch.query<{ ids: number[] }>('SELECT array_agg(id ORDER BY id) AS ids FROM events')).rows[0].ids;
+      expect(ids).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    } finally {
+      await onBranch.end();
+    }
+    const onParent = await connectEndpoint(target, sourceEndpoint, me);
+    try {
+      expect((await onParent.query('SELECT min(id)::int AS lo, max(id)::int AS hi FROM events')).rows[0]).toEqual({ lo: 6, hi: 30 });
+    } finally {
+      await onParent.end();
+    }
+    // An LSN the source has not reached yet is refused, as is one that is not an LSN.
+    const ahead = await target.request('POST', `/api/2.0/postgres/${source}/branches?branch_id=ahead`, { spec: { source_branch_lsn: 'FF/0' } });
+    const aheadOutcome = ahead.status === 200 ? await waitForOperation(target, ahead) : { error: { error_code: String(ahead.body.error_code) } };
+    expect(aheadOutcome.error?.error_code).toBe('INVALID_PARAMETER_VALUE');
+    const bad = await target.request('POST', `/api/2.0/postgres/${source}/branches?branch_id=bad`, { spec: { source_branch_lsn: 'yesterday' } });
+    expect(bad.status).toBe(400);
+  });
+
   test('a branch with a ttl deletes itself when it expires', async () => {
     await completed(target, await target.request('POST', `/api/2.0/postgres/${project}/branches?branch_id=short-lived`, { spec: { ttl: '2s' } }));
     await waitFor(

@@ -191,6 +191,21 @@ describe('the branch workflow', () => {
     await run('%lakebase branch delete shop/rescue --yes');
     expect((await failing('%lakebase branch create shop/never --at yesterday')).code).toBe('MAGIC_INVALID_VALUE');
   });
+
+  test('branch create --lsn copies the source as of that WAL position: rows committed after it are absent', async () => {
+    await run('%lakebase use shop');
+    await run('%lakebase sql CREATE TABLE ledger (id int PRIMARY KEY)');
+    await run('%lakebase sql INSERT INTO ledger SELECT generate_series(1, 5)');
+    const lsn = (await rows('SELECT pg_current_wal_lsn()::text AS lsn'))[0].lsn as string;
+    await run('%lakebase sql INSERT INTO ledger SELECT generate_series(6, 9)');
+    const branch = (await run(`%lakebase branch create shop/at-lsn --lsn ${lsn}`)) as ResourceOutput<Branch>;
+    expect(branch.resource.status).toMatchObject({ source_branch: 'projects/shop/branches/production', source_branch_lsn: lsn });
+    await run('%lakebase connect shop/at-lsn --as at_lsn');
+    expect(await rows('SELECT array_agg(id ORDER BY id) AS ids FROM ledger')).toEqual([{ ids: [1, 2, 3, 4, 5] }]);
+    await run('%lakebase close at_lsn');
+    await run('%lakebase branch delete shop/at-lsn --yes');
+    expect((await failing('%lakebase branch create shop/never --lsn later')).code).toBe('MAGIC_INVALID_VALUE');
+  });
 });
 
 describe('endpoints, roles and databases of a branch', () => {

@@ -18,6 +18,7 @@ import { waitForOperation } from '../../lakebase/autoscaling';
 import type { AutoscalingApi, Branch, Database, Endpoint, Operation, Project, Role } from '../../lakebase/autoscaling';
 import { LakebaseError } from '../../lakebase/errors';
 import { projectObject } from '../../lakebase/permissions';
+import { isLsn } from '../../lakebase/provisioning';
 import { confirm, YES_OPTION } from '../confirm';
 import type { AutoscalingPlacement } from '../connectors';
 import type { OptionDeclaration, VerbContext, VerbDeclaration, VerbFamily } from '../declarations';
@@ -460,6 +461,9 @@ const branchVerbs: VerbDeclaration<MagicServices>[] = [
       const source = from !== undefined ? branchName(from.includes('/') ? from : `${idOf(project)}/${from}`, services) : current?.placement.project === project ? current.placement.branch : undefined;
       const at = timeOption(context, text(context, 'at'));
       const lsn = text(context, 'lsn');
+      if (lsn !== undefined && !isLsn(lsn)) {
+        throw new MagicUsageError(MAGIC_ERRORS.invalidValue, `--lsn "${lsn}" is not a WAL position`, { line, hint: 'Write an LSN as PostgreSQL shows it, e.g. 0/16B3748 (SELECT pg_current_wal_lsn()).' });
+      }
       const ttl = text(context, 'ttl');
       const spec: Record<string, unknown> = {
         ...(source !== undefined ? { source_branch: source } : {}),
