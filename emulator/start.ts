@@ -191,6 +191,7 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
     cleanups.push(() => instances.close());
     const compute = await ComputeHosting.open({
       layout, tokens, log,
+      ...(options.serverRestartDelaysMs !== undefined ? { restartDelaysMs: options.serverRestartDelaysMs } : {}),
       onEndpointState: (endpoint, state) => projects?.onEndpointState(endpoint, state),
     });
     projects = new ProjectRegistry({
