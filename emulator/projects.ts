@@ -47,8 +47,11 @@ export interface ProjectRegistryDependencies {
   minSuspendTimeoutSeconds: number;
   /** Addresses of Provisioned instances, so endpoints never take one. */
   reservedAddresses: () => Iterable<string>;
-  /** Called once a project is really gone (purged), e.g. to drop its permissions. */
-  onProjectRemoved?: (project: ProjectRecord) => Promise<void>;
+  /**
+   * Told when a project is deleted (soft), undeleted, or really gone (purged): its permissions go,
+   * and an instance it was upgraded from follows it (instances.ts `projectChanged`).
+   */
+  onProjectChanged?: (project: ProjectRecord, change: 'deleted' | 'undeleted' | 'purged') => Promise<void>;
   log: (line: string) => void;
 }
 
@@ -324,11 +327,16 @@ export class ProjectRegistry {
       if (purge) {
         for (const branch of branches) await this.#purgeBranch(branch);
         delete this.#state.projects[name];
-        await this.#deps.onProjectRemoved?.(project);
+        await this.#deps.onProjectChanged?.(project, 'purged');
         this.#deps.log(`project ${name}: purged`);
       } else {
+        // The address of the instance it was upgraded from stops taking logins too.
+        const instance = project.upgradedFromInstance === undefined ? undefined : this.#deps.store.state.instances[project.upgradedFromInstance];
+        const production = this.#state.branches[project.defaultBranch];
+        if (instance && production) await this.#compute(production).detach(instance.uid);
         for (const branch of branches) await this.#sleepBranch(branch);
         this.#markDeleted(project);
+        await this.#deps.onProjectChanged?.(project, 'deleted');
         this.#deps.log(`project ${name}: deleted (can be undeleted until ${project.purgeTime})`);
       }
       await this.#save();
@@ -344,6 +352,9 @@ export class ProjectRegistry {
       delete project.purgeTime;
       project.updateTime = now();
       for (const branch of childrenOf(this.#state.branches, name)) if (!branch.deleteTime) await this.#wakeBranch(branch);
+      const instance = project.upgradedFromInstance === undefined ? undefined : this.#deps.store.state.instances[project.upgradedFromInstance];
+      if (instance) await this.#attachInstanceAddress(project, instance);
+      await this.#deps.onProjectChanged?.(project, 'undeleted');
       await this.#save();
       return renderProject(project);
     });

@@ -198,7 +198,10 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
       store, compute, tokens, identities, transitionDelayMs, tokenTtlSeconds, log,
       minSuspendTimeoutSeconds: options.minSuspendTimeoutSeconds ?? SUSPEND_TIMEOUT_SECONDS.min,
       reservedAddresses: () => instances.addresses(),
-      onProjectRemoved: (project) => permissions.removed(PROJECT_OBJECT_TYPE, project.projectId),
+      async onProjectChanged(project, change) {
+        if (change === 'purged') await permissions.removed(PROJECT_OBJECT_TYPE, project.projectId);
+        if (project.upgradedFromInstance !== undefined) await instances.projectChanged(project.upgradedFromInstance, change);
+      },
     });
     const projectRegistry = projects;
     // Projects made before permissions were kept: their owner manages them, as a creator does.

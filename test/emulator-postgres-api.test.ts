@@ -397,6 +397,28 @@ describe.skipIf(REAL)('upgrading a Provisioned instance to Autoscaling', () => {
     expect(String(stop.body.message)).toContain(`projects/${name}`);
     const again = await target.request('PATCH', `/api/2.0/database/instances/${name}/upgrade`);
     expect(again.status).toBe(400);
+
+    // The instance is the project's data: it follows the project's deletion. Soft-deleted, it
+    // reads STOPPED and its address refuses logins; undeleted, it answers again with its data.
+    await completed(target, await target.request('DELETE', `/api/2.0/postgres/projects/${name}`));
+    expect(await sdk.database.getDatabaseInstance({ name })).toMatchObject({ state: 'STOPPED', effective_stopped: true });
+    await expect(instanceLogin()).rejects.toThrow();
+    await completed(target, await target.request('POST', `/api/2.0/postgres/projects/${name}/undelete`, {}));
+    expect((await sdk.database.getDatabaseInstance({ name })).state).toBe('AVAILABLE');
+    const back = await instanceLogin();
+    try {
+      expect((await back.query('SELECT array_agg(n ORDER BY n) AS ns FROM kept')).rows[0].ns).toEqual([7, 8]);
+    } finally {
+      await back.end();
+    }
+    // Purged, the data is gone everywhere: the instance is deleted with it.
+    await completed(target, await target.request('DELETE', `/api/2.0/postgres/projects/${name}?purge=true`));
+    const gone = await target.request('GET', `/api/2.0/database/instances/${name}`);
+    expect(gone.status).toBe(404);
+    expect(gone.body.error_code).toBe('RESOURCE_DOES_NOT_EXIST');
+    const instances = expectStatus(await target.request('GET', '/api/2.0/database/instances'), 200).database_instances as { name: string }[] | undefined;
+    expect((instances ?? []).map((instance) => instance.name)).not.toContain(name);
+    expect((await target.request('GET', `/api/2.0/permissions/database-instances/${name}`)).status).toBe(404);
   });
 });
 
