@@ -8,7 +8,11 @@ export type EndpointType = 'ENDPOINT_TYPE_READ_WRITE' | 'ENDPOINT_TYPE_READ_ONLY
 /** `BranchStatusState` (postgres.py); the emulator uses INIT, READY, RESETTING and ARCHIVED. */
 export type BranchState = 'INIT' | 'READY' | 'RESETTING' | 'ARCHIVED';
 /** `EndpointStatusState`: INIT while created, ACTIVE while its server runs, IDLE scaled to zero. */
-export type EndpointState = 'INIT' | 'ACTIVE' | 'IDLE';
+/**
+ * `status.current_state` of an endpoint (databricks-apis.md §4): ACTIVE while its server runs, IDLE
+ * scaled to zero, DEGRADED while its server is down after a crash (until it is started again).
+ */
+export type EndpointState = 'INIT' | 'ACTIVE' | 'IDLE' | 'DEGRADED';
 
 /** An endpoint's compute settings; a null suspend timeout is `no_suspension`. */
 export interface ComputeSettings {

@@ -11,6 +11,11 @@
 // client only sees a slower connect. Endpoints with `no_suspension` keep it running. A disabled
 // endpoint refuses logins with a FATAL error and does not keep the server up.
 //
+// A server that dies under its endpoints (killed, crashed) is started again by its supervision
+// (`postgres/supervision.ts`); meanwhile, and for good if every restart failed, its endpoints read
+// DEGRADED. A login does not wait for the restart policy's next pause: it starts the server at
+// once, as it wakes a suspended one, and the endpoints read ACTIVE again.
+//
 // Why one server per branch and not per endpoint: PostgreSQL runs one server per data directory,
 // and a branch is one data directory. A read-only endpoint is therefore a second gateway in front
 // of the branch's server whose sessions are forced read-only (`default_transaction_read_only`);
@@ -50,6 +55,8 @@ export interface ComputeHostingOptions {
   log: (line: string) => void;
   /** Told when a branch's server starts or stops: its endpoints' state (and last activity). */
   onEndpointState: (endpoint: EndpointRecord, state: EndpointState) => void;
+  /** Pauses before each restart of a branch server that died on its own (default: supervision.ts's). */
+  restartDelaysMs?: readonly number[];
 }
 
 /** Where the compute of every branch lives; one per emulator. */
@@ -142,6 +149,8 @@ export class BranchCompute {
   /** Not before this: a session was busy at the last look. */
   #notBefore = 0;
   #closed = false;
+  /** The server died on its own and has not run since (restarting, or every restart failed). */
+  #degraded = false;
 
   constructor(dataUid: string, label: string, options: ComputeHostingOptions, authority: CertificateAuthority) {
     this.label = label;
@@ -158,6 +167,14 @@ export class BranchCompute {
       gateway: false,
       checkPassword: async () => false,
       log: (line) => options.log(`[${label}] ${line}`),
+      ...(options.restartDelaysMs !== undefined ? { restartDelaysMs: options.restartDelaysMs } : {}),
+      onHealth: (health) => {
+        this.#degraded = health.state !== 'recovered';
+        if (health.state !== 'restarting') options.log(`compute of ${label}: ${health.state === 'recovered' ? 'running again' : 'down'} after it ${health.cause}`);
+        this.#reportAll();
+        // Running again: it may sleep again when its endpoints are quiet.
+        this.#scheduleCheck();
+      },
     });
   }
 
@@ -324,12 +341,16 @@ export class BranchCompute {
     await this.#enqueue(async () => {
       if (this.#server.running) return;
       const started = Date.now();
+      // Down after a crash: the restarts of its supervision are called off (a stop ends them and
+      // leaves it stopped), and it is started now, for the one who is waiting.
+      if (this.#degraded) await translated(() => this.#server.stop());
       // The archive exists before the server's first WAL segment is done (archive_command copies into it).
       await mkdir(this.#catalog.archiveDir, { recursive: true });
       await handToServer(this.#catalog.archiveDir, 0o700, await resolveServerAccount());
       await translated(() => this.#server.start());
+      this.#degraded = false;
       this.#options.log(`compute of ${this.label}: woke up in ${Date.now() - started} ms`);
-      for (const attached of this.#endpoints.values()) this.#reportState(attached);
+      this.#reportAll();
     });
   }
 
@@ -395,7 +416,7 @@ export class BranchCompute {
         }
         await translated(() => this.#server.stop());
         this.#options.log(`compute of ${this.label}: idle, scaled to zero`);
-        for (const attached of this.#endpoints.values()) this.#reportState(attached);
+        this.#reportAll();
       });
     } catch (error) {
       // A failed stop leaves the server as it was; the next check tries again.
@@ -405,6 +426,10 @@ export class BranchCompute {
   }
 
   #reportState(attached: AttachedEndpoint): void {
-    this.#options.onEndpointState(attached.record, this.#server.running ? 'ACTIVE' : 'IDLE');
+    this.#options.onEndpointState(attached.record, this.#server.running ? 'ACTIVE' : this.#degraded ? 'DEGRADED' : 'IDLE');
+  }
+
+  #reportAll(): void {
+    for (const attached of this.#endpoints.values()) this.#reportState(attached);
   }
 }

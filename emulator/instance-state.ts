@@ -36,6 +36,10 @@ export type InstanceEvent =
   | 'upgraded'
   /** The project could not take it over; the instance runs its own server again. */
   | 'upgrade-failed'
+  /** The project an upgraded instance became was deleted (soft): its address refuses logins. */
+  | 'project-deleted'
+  /** ...and undeleted: the instance answers again. */
+  | 'project-undeleted'
   /** The server and its data are gone; the instance no longer exists. */
   | 'deleted'
   /** The server died on its own and is being restarted. */
@@ -53,10 +57,11 @@ const TRANSITIONS: Record<InstanceState, Partial<Record<InstanceEvent, InstanceS
     'delete-requested': 'DELETING',
     'server-crashed': 'STARTING',
     'upgrade-requested': 'UPGRADING',
+    'project-deleted': 'STOPPED',
   },
   UPGRADING: { upgraded: 'AVAILABLE', 'upgrade-failed': 'AVAILABLE' },
   UPDATING: { 'server-stopped': 'STOPPED', 'resize-applied': 'AVAILABLE', 'delete-requested': 'DELETING' },
-  STOPPED: { 'start-requested': 'STARTING', 'delete-requested': 'DELETING' },
+  STOPPED: { 'start-requested': 'STARTING', 'delete-requested': 'DELETING', 'project-undeleted': 'AVAILABLE' },
   DELETING: { deleted: null },
   FAILING_OVER: { 'failover-done': 'AVAILABLE', 'delete-requested': 'DELETING' },
   FAILED: { 'start-requested': 'STARTING', 'stop-requested': 'UPDATING', 'delete-requested': 'DELETING' },

@@ -345,6 +345,24 @@ export class InstanceRegistry {
     return record;
   }
 
+  /**
+   * The project an upgraded instance became changed under it. The instance is that project's
+   * data, so it follows: the project soft-deleted, the instance reads STOPPED (its address refuses
+   * logins, as the project's endpoints do); undeleted, AVAILABLE again; purged, the instance is
+   * deleted with it (DELETING, then gone: GET is 404, its permissions, catalogs and tables go), since
+   * its data no longer exists anywhere. Instances that were not upgraded are not touched.
+   */
+  async projectChanged(name: string, change: 'deleted' | 'undeleted' | 'purged'): Promise<void> {
+    const record = Object.prototype.hasOwnProperty.call(this.records, name) ? this.records[name] : undefined;
+    if (!record || record.upgradedToProject === undefined) return;
+    if (change === 'deleted' && record.state === 'AVAILABLE') await this.apply(record, 'project-deleted');
+    else if (change === 'undeleted' && record.state === 'STOPPED') await this.apply(record, 'project-undeleted');
+    else if (change === 'purged' && record.state !== 'DELETING') {
+      await this.apply(record, 'delete-requested');
+      await this.enqueue(record, () => this.remove(record, { pause: false }));
+    }
+  }
+
   private refuseWhenUpgraded(record: InstanceRecord, action: string): void {
     if (record.upgradedToProject === undefined) return;
     throw new ApiError(
@@ -358,8 +376,12 @@ export class InstanceRegistry {
   async restore(): Promise<void> {
     const records = this.list();
     for (const record of records) {
-      // An upgraded instance's server belongs to its project, which brings it back.
-      record.state = record.upgradedToProject !== undefined ? 'AVAILABLE' : stateAfterRestart(record.state, record.stopped);
+      // An upgraded instance's server belongs to its project, which brings it back (or not, while
+      // the project is deleted: STOPPED stays; an interrupted purge finishes as a deletion).
+      record.state =
+        record.upgradedToProject !== undefined && record.state !== 'DELETING'
+          ? record.state === 'STOPPED' ? 'STOPPED' : 'AVAILABLE'
+          : stateAfterRestart(record.state, record.stopped);
     }
     await this.deps.store.save();
     await Promise.all(

@@ -147,6 +147,19 @@ export class PermissionStore {
     await this.save();
   }
 
+  /**
+   * An object that becomes another (a Provisioned instance upgraded to an Autoscaling project):
+   * the new one gets the old one's creator and grants, so that nobody gains or loses access by
+   * the upgrade. The old list stays, for the old object's own API.
+   */
+  async inherit(fromType: string, fromId: string, toType: string, toId: string): Promise<void> {
+    this.definition(toType);
+    const from = this.acl(fromType, fromId);
+    if (from === undefined) return;
+    this.stored.objects[key(toType, toId)] = { creator: from.creator, creatorKind: from.creatorKind, grants: from.grants.map((grant) => ({ ...grant })) };
+    await this.save();
+  }
+
   /** The object is gone; a new one of the same name starts with a clean list. */
   async removed(type: string, id: string): Promise<void> {
     if (this.acl(type, id) === undefined) return;

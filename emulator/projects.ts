@@ -47,6 +47,11 @@ export interface ProjectRegistryDependencies {
   minSuspendTimeoutSeconds: number;
   /** Addresses of Provisioned instances, so endpoints never take one. */
   reservedAddresses: () => Iterable<string>;
+  /**
+   * Told when a project is deleted (soft), undeleted, or really gone (purged): its permissions go,
+   * and an instance it was upgraded from follows it (instances.ts `projectChanged`).
+   */
+  onProjectChanged?: (project: ProjectRecord, change: 'deleted' | 'undeleted' | 'purged') => Promise<void>;
   log: (line: string) => void;
 }
 
@@ -205,6 +210,16 @@ export class ProjectRegistry {
     return operation;
   }
 
+  /** Whether the project exists (deleted or not; purged ones do not). */
+  hasProject(name: string): boolean {
+    return Object.prototype.hasOwnProperty.call(this.#state.projects, name);
+  }
+
+  /** The operation of this name, if there is one (whether or not its resource still exists). */
+  findOperation(name: string): Operation | undefined {
+    return this.#operations.get(name);
+  }
+
   listProjects(showDeleted: boolean): ProjectRecord[] {
     return sortByName(Object.values(this.#state.projects).filter((project) => showDeleted || !project.deleteTime));
   }
@@ -312,10 +327,16 @@ export class ProjectRegistry {
       if (purge) {
         for (const branch of branches) await this.#purgeBranch(branch);
         delete this.#state.projects[name];
+        await this.#deps.onProjectChanged?.(project, 'purged');
         this.#deps.log(`project ${name}: purged`);
       } else {
+        // The address of the instance it was upgraded from stops taking logins too.
+        const instance = project.upgradedFromInstance === undefined ? undefined : this.#deps.store.state.instances[project.upgradedFromInstance];
+        const production = this.#state.branches[project.defaultBranch];
+        if (instance && production) await this.#compute(production).detach(instance.uid);
         for (const branch of branches) await this.#sleepBranch(branch);
         this.#markDeleted(project);
+        await this.#deps.onProjectChanged?.(project, 'deleted');
         this.#deps.log(`project ${name}: deleted (can be undeleted until ${project.purgeTime})`);
       }
       await this.#save();
@@ -331,6 +352,9 @@ export class ProjectRegistry {
       delete project.purgeTime;
       project.updateTime = now();
       for (const branch of childrenOf(this.#state.branches, name)) if (!branch.deleteTime) await this.#wakeBranch(branch);
+      const instance = project.upgradedFromInstance === undefined ? undefined : this.#deps.store.state.instances[project.upgradedFromInstance];
+      if (instance) await this.#attachInstanceAddress(project, instance);
+      await this.#deps.onProjectChanged?.(project, 'undeleted');
       await this.#save();
       return renderProject(project);
     });
@@ -362,7 +386,9 @@ export class ProjectRegistry {
     return this.#run(projectName, name, 'Branch', async () => {
       try {
         const copy = await this.#copyBranchData(source, branch, at);
-        branch.sourceBranchLsn = copy.lsn;
+        // The branch point in the source's history: the LSN asked for, else where the copy's
+        // recovery of the source's WAL ended (a time, or now).
+        branch.sourceBranchLsn = at.lsn ?? copy.lsn;
       } catch (error) {
         // Nothing of a branch that could not be made stays behind.
         delete this.#state.endpoints[endpoint.name];

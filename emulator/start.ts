@@ -44,7 +44,7 @@ import { permissionRoutes } from './routes/permissions';
 import { PermissionStore } from './permissions';
 import { emulatorRoutes } from './routes/emulator';
 import { oauthRoutes } from './routes/oauth';
-import { postgresRoutes } from './routes/postgres';
+import { PROJECT_OBJECT_TYPE, postgresRoutes } from './routes/postgres';
 import { scimRoutes } from './routes/scim';
 import { openStateStore } from './store';
 import { loadTokenService } from './tokens';
@@ -195,15 +195,27 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
     cleanups.push(() => instances.close());
     const compute = await ComputeHosting.open({
       layout, tokens, log,
+      ...(options.serverRestartDelaysMs !== undefined ? { restartDelaysMs: options.serverRestartDelaysMs } : {}),
       onEndpointState: (endpoint, state) => projects?.onEndpointState(endpoint, state),
     });
     projects = new ProjectRegistry({
       store, compute, tokens, identities, transitionDelayMs, tokenTtlSeconds, log,
       minSuspendTimeoutSeconds: options.minSuspendTimeoutSeconds ?? SUSPEND_TIMEOUT_SECONDS.min,
       reservedAddresses: () => instances.addresses(),
+      async onProjectChanged(project, change) {
+        if (change === 'purged') await permissions.removed(PROJECT_OBJECT_TYPE, project.projectId);
+        if (project.upgradedFromInstance !== undefined) await instances.projectChanged(project.upgradedFromInstance, change);
+      },
     });
     const projectRegistry = projects;
-    instances.setUpgrader((record) => projectRegistry.adoptInstance(record));
+    // Projects made before permissions were kept: their owner manages them, as a creator does.
+    for (const project of projectRegistry.listProjects(true)) await permissions.adopt(PROJECT_OBJECT_TYPE, project.projectId, project.owner, project.ownerKind);
+    instances.setUpgrader(async (record) => {
+      const name = await projectRegistry.adoptInstance(record);
+      // Whoever could use or manage the instance can use or manage its project, and nobody else.
+      await permissions.inherit(INSTANCE_OBJECT_TYPE, record.name, PROJECT_OBJECT_TYPE, projectRegistry.getProject(name).projectId);
+      return name;
+    });
     cleanups.push(() => projectRegistry.close());
 
     const lakehouse = lazyLakehouse(() =>
@@ -287,8 +299,14 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
         ...oauthRoutes({ identities, tokens, host: () => host }),
         ...scimRoutes(),
         ...databaseRoutes({ instances, roles, catalog, credentials, permissions, projects: projectRegistry, syncedTables }),
-        ...permissionRoutes({ permissions, requireObject: { [INSTANCE_OBJECT_TYPE]: (id) => void instances.get(id) } }),
-        ...postgresRoutes(projectRegistry),
+        ...permissionRoutes({
+          permissions,
+          requireObject: {
+            [INSTANCE_OBJECT_TYPE]: (id) => void instances.get(id),
+            [PROJECT_OBJECT_TYPE]: (id) => void projectRegistry.getProject(`projects/${id}`),
+          },
+        }),
+        ...postgresRoutes({ projects: projectRegistry, permissions }),
         ...warehouseRoutes({ warehouses, endpoint: () => ({ hostname: '127.0.0.1', port: endpointPort }) }),
         ...unityCatalogRoutes(lakehouse),
         ...statementRoutes({ lakehouse, warehouses, host: () => host }),

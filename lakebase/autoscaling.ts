@@ -344,7 +344,9 @@ function autoscalingError(error: unknown, host: string, what: string, subject: s
           : undefined;
     return new LakebaseError(AUTOSCALING_ERRORS.notFound(kind), `There is no ${kind} ${nameForKind(subject, kind)} in ${host}.`, { hint, cause: error });
   }
-  return workspaceError(error, { host, operation: what });
+  // Anything else, a refusal (403) above all, is about the project the subject is in.
+  const project = subject !== undefined && subject.startsWith('projects/') ? subject.split('/').slice(0, 2).join('/') : undefined;
+  return workspaceError(error, { host, operation: what, ...(project !== undefined ? { project } : {}) });
 }
 
 /** The part of `subject` that names a resource of `kind` (the missing level of a deeper name). */

@@ -1,7 +1,8 @@
-// Who may use or manage a Lakebase instance: the workspace permissions API
-// (`/api/2.0/permissions/database-instances/{name}`, levels CAN_USE and CAN_MANAGE). Its creator
-// and workspace admins manage an instance; anyone else needs a grant — CAN_USE to mint credentials
-// and connect (with a Postgres role of their own), CAN_MANAGE for its lifecycle, roles and
+// Who may use or manage a Lakebase instance or an Autoscaling project: the workspace permissions
+// API (`/api/2.0/permissions/database-instances/{name}` and `/database-projects/{project id}`,
+// levels CAN_USE and CAN_MANAGE). Its creator and workspace admins manage an instance or a
+// project; anyone else needs a grant — CAN_USE to mint credentials and connect (with a Postgres
+// role of their own), CAN_MANAGE for its lifecycle (branches, endpoints), roles, databases and
 // catalogs. Grants go through PATCH (add or change one principal's level, keep the others), which
 // the SDK 0.17 would send without a body, so every call here is our own request with the SDK's auth.
 import type { Workspace } from './workspace';
@@ -11,6 +12,18 @@ export const PERMISSION_LEVELS: readonly PermissionLevel[] = ['CAN_USE', 'CAN_MA
 
 /** The object type of Provisioned instances in the permissions API. */
 export const INSTANCE_OBJECT_TYPE = 'database-instances';
+/** The object type of Autoscaling projects; the object id is the project id (`shop`, not `projects/shop`). */
+export const PROJECT_OBJECT_TYPE = 'database-projects';
+
+/** What a permissions call is about. */
+export interface PermissionObject {
+  type: typeof INSTANCE_OBJECT_TYPE | typeof PROJECT_OBJECT_TYPE;
+  id: string;
+}
+
+export const instanceObject = (name: string): PermissionObject => ({ type: INSTANCE_OBJECT_TYPE, id: name });
+/** A project by its id or its name (`projects/shop`). */
+export const projectObject = (name: string): PermissionObject => ({ type: PROJECT_OBJECT_TYPE, id: name.replace(/^projects\//, '') });
 
 /** Exactly one of a user's email, a service principal's application id, or a group name. */
 export type Principal = { user_name: string } | { service_principal_name: string } | { group_name: string };
@@ -40,19 +53,28 @@ export function principalName(entry: AccessControlEntry | Principal): string {
   return fields.user_name ?? fields.service_principal_name ?? fields.group_name ?? '';
 }
 
-function path(instance: string): string {
-  return `/api/2.0/permissions/${INSTANCE_OBJECT_TYPE}/${encodeURIComponent(instance)}`;
+function path(object: PermissionObject): string {
+  return `/api/2.0/permissions/${object.type}/${encodeURIComponent(object.id)}`;
 }
 
-export function getInstancePermissions(workspace: Workspace, instance: string): Promise<ObjectPermissions> {
-  return workspace.api<ObjectPermissions>('GET', path(instance), { operation: `read the permissions of the instance ${instance}`, instance });
+/** "the instance orders", "the project projects/shop"; and the error context naming it. */
+function described(object: PermissionObject): { words: string; context: { instance: string } | { project: string } } {
+  return object.type === INSTANCE_OBJECT_TYPE
+    ? { words: `the instance ${object.id}`, context: { instance: object.id } }
+    : { words: `the project projects/${object.id}`, context: { project: `projects/${object.id}` } };
 }
 
-/** Gives `principal` the level on the instance (replacing a level it had), keeping other grants. */
-export function grantInstancePermission(workspace: Workspace, instance: string, principal: Principal, level: PermissionLevel): Promise<ObjectPermissions> {
-  return workspace.api<ObjectPermissions>('PATCH', path(instance), {
-    operation: `grant ${level} on the instance ${instance} to ${principalName(principal)}`,
-    instance,
+export function getPermissions(workspace: Workspace, object: PermissionObject): Promise<ObjectPermissions> {
+  const { words, context } = described(object);
+  return workspace.api<ObjectPermissions>('GET', path(object), { operation: `read the permissions of ${words}`, ...context });
+}
+
+/** Gives `principal` the level on the object (replacing a level it had), keeping other grants. */
+export function grantPermission(workspace: Workspace, object: PermissionObject, principal: Principal, level: PermissionLevel): Promise<ObjectPermissions> {
+  const { words, context } = described(object);
+  return workspace.api<ObjectPermissions>('PATCH', path(object), {
+    operation: `grant ${level} on ${words} to ${principalName(principal)}`,
+    ...context,
     body: { access_control_list: [{ ...principal, permission_level: level }] },
   });
 }
@@ -61,8 +83,8 @@ export function grantInstancePermission(workspace: Workspace, instance: string, 
  * Takes the principal's direct grant away (the creator and admins keep managing). The API has no
  * "remove one": the direct grants are read and written back without it.
  */
-export async function revokeInstancePermission(workspace: Workspace, instance: string, principal: Principal): Promise<ObjectPermissions> {
-  const current = await getInstancePermissions(workspace, instance);
+export async function revokePermission(workspace: Workspace, object: PermissionObject, principal: Principal): Promise<ObjectPermissions> {
+  const current = await getPermissions(workspace, object);
   const name = principalName(principal);
   const kept = (current.access_control_list ?? []).flatMap((entry) => {
     const level = entry.all_permissions?.find((permission) => permission.inherited !== true)?.permission_level;
@@ -70,9 +92,18 @@ export async function revokeInstancePermission(workspace: Workspace, instance: s
     const who = entry.user_name !== undefined ? { user_name: entry.user_name } : entry.service_principal_name !== undefined ? { service_principal_name: entry.service_principal_name } : { group_name: entry.group_name };
     return [{ ...who, permission_level: level }];
   });
-  return workspace.api<ObjectPermissions>('PUT', path(instance), {
-    operation: `revoke the permissions of ${name} on the instance ${instance}`,
-    instance,
+  const { words, context } = described(object);
+  return workspace.api<ObjectPermissions>('PUT', path(object), {
+    operation: `revoke the permissions of ${name} on ${words}`,
+    ...context,
     body: { access_control_list: kept },
   });
 }
+
+export const getInstancePermissions = (workspace: Workspace, instance: string): Promise<ObjectPermissions> => getPermissions(workspace, instanceObject(instance));
+
+export const grantInstancePermission = (workspace: Workspace, instance: string, principal: Principal, level: PermissionLevel): Promise<ObjectPermissions> =>
+  grantPermission(workspace, instanceObject(instance), principal, level);
+
+export const revokeInstancePermission = (workspace: Workspace, instance: string, principal: Principal): Promise<ObjectPermissions> =>
+  revokePermission(workspace, instanceObject(instance), principal);

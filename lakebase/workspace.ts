@@ -119,6 +119,8 @@ export interface ApiCallOptions {
   instance?: string;
   /** The role the call is about (a 404 is then the role's, not the instance's). */
   role?: string;
+  /** The Autoscaling project the call is about (`projects/p`), so that a refusal says whom to ask. */
+  project?: string;
 }
 
 /**
@@ -343,7 +345,12 @@ class SdkWorkspace implements Workspace {
   }
 
   api<T = Record<string, unknown>>(method: ApiMethod, path: string, options: ApiCallOptions): Promise<T> {
-    const context = { operation: options.operation, ...(options.instance ? { instance: options.instance } : {}), ...(options.role ? { role: options.role } : {}) };
+    const context = {
+      operation: options.operation,
+      ...(options.instance ? { instance: options.instance } : {}),
+      ...(options.role ? { role: options.role } : {}),
+      ...(options.project ? { project: options.project } : {}),
+    };
     return this.#call(context, async () => {
       const headers = new Headers({ Accept: 'application/json' });
       if (options.body !== undefined) headers.set('Content-Type', 'application/json');
@@ -406,6 +413,8 @@ interface ErrorContext {
   operation: string;
   instance?: string;
   role?: string;
+  /** An Autoscaling project (`projects/p`): a refusal names it as the thing to ask for. */
+  project?: string;
 }
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
@@ -433,9 +442,10 @@ export function workspaceError(raw: unknown, context: ErrorContext): LakebaseErr
       case 403:
         // The service's message names the permission and what it was needed for: one line says it all.
         return new LakebaseError('WORKSPACE_PERMISSION_DENIED', `Not allowed to ${operation}: ${error.message}`, {
-          hint: context.instance
-            ? `Ask the owner of ${context.instance} or a workspace admin for permission on it (CAN_USE to connect, CAN_MANAGE to change it).`
-            : 'Ask a workspace admin for permission (CAN_USE to connect to an instance, CAN_MANAGE to change it).',
+          hint:
+            context.instance ?? context.project
+              ? `Ask the owner of ${context.instance ?? context.project} or a workspace admin for permission on it (CAN_USE to connect, CAN_MANAGE to change it).`
+              : 'Ask a workspace admin for permission (CAN_USE to connect to an instance, CAN_MANAGE to change it).',
           cause,
         });
       case 404:

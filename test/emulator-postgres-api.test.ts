@@ -4,7 +4,7 @@
 // a real workspace when DATABRICKS_HOST and credentials are set (projects are created there only
 // with LAKEBASE_TEST_CREATE_INSTANCES=1; emulator-only assertions are skipped).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { completed, connectEndpoint, createProject, expectStatus, getEndpoint, mintCredential, waitForOperation } from './support/autoscaling';
+import { completed, connectEndpoint, createProject, expectStatus, getEndpoint, mintCredential, requestAs, waitForOperation } from './support/autoscaling';
 import { openWorkspaceUnderTest, realWorkspaceConfigured, waitFor } from './support/workspace-under-test';
 import type { WorkspaceUnderTest } from './support/workspace-under-test';
 
@@ -204,7 +204,8 @@ describe.skipIf(!(!REAL || process.env.LAKEBASE_TEST_CREATE_INSTANCES === '1'))(
     );
     expect(database).toMatchObject({ status: { postgres_database: 'shop', role: `${production()}/roles/second-user` } });
 
-    // The second user's own credential, minted with the second user's PAT.
+    // The second user's own credential, minted with the second user's PAT: that takes CAN_USE on the project.
+    expectStatus(await target.request('PATCH', `/api/2.0/permissions/database-projects/${project.split('/')[1]}`, { access_control_list: [{ user_name: second.userName, permission_level: 'CAN_USE' }] }), 200);
     const { WorkspaceClient } = await import('@databricks/sdk-experimental');
     const secondClient = new WorkspaceClient({ host: target.host, token: second.token, authType: 'pat' });
     const headers = new Headers({ 'Content-Type': 'application/json' });
@@ -223,6 +224,97 @@ describe.skipIf(!(!REAL || process.env.LAKEBASE_TEST_CREATE_INSTANCES === '1'))(
     await completed(target, await target.request('DELETE', `/api/2.0/postgres/${production()}/databases/shop-db`));
     await completed(target, await target.request('DELETE', `/api/2.0/postgres/${production()}/roles/second-user`));
     expect((await target.request('GET', `/api/2.0/postgres/${production()}/roles/second-user`)).status).toBe(404);
+  });
+});
+
+describe.skipIf(REAL)('permissions on projects (database-projects), as a workspace enforces them', () => {
+  let guarded: string;
+  let id: string;
+  const second = () => target.emulator!.secondUser!;
+  const grant = async (entry: Record<string, string>) =>
+    expectStatus(await target.request('PATCH', `/api/2.0/permissions/database-projects/${id}`, { access_control_list: [entry] }), 200);
+
+  beforeAll(async () => {
+    guarded = await newProject('guarded');
+    id = guarded.split('/')[1];
+  }, SLOW);
+
+  test('another identity can neither see, connect to, branch, change nor delete a project it was not granted', async () => {
+    const branch = `${guarded}/branches/production`;
+    const requests: [string, string, unknown, string][] = [
+      ['GET', `/api/2.0/postgres/${guarded}`, undefined, 'CAN_USE'],
+      ['GET', `/api/2.0/postgres/${branch}/endpoints`, undefined, 'CAN_USE'],
+      ['POST', '/api/2.0/postgres/credentials', { endpoint: `${branch}/endpoints/primary` }, 'CAN_USE'],
+      ['POST', `/api/2.0/postgres/${guarded}/branches?branch_id=mine`, { spec: {} }, 'CAN_MANAGE'],
+      ['POST', `/api/2.0/postgres/${branch}/roles?role_id=me-too`, { spec: { postgres_role: second().userName, identity_type: 'USER', membership_roles: ['DATABRICKS_SUPERUSER'] } }, 'CAN_MANAGE'],
+      ['POST', `/api/2.0/postgres/${branch}/databases?database_id=mine`, { spec: { role: `${branch}/roles/owner` } }, 'CAN_MANAGE'],
+      ['PATCH', `/api/2.0/postgres/${branch}/endpoints/primary?update_mask=spec.disabled`, { spec: { disabled: true } }, 'CAN_MANAGE'],
+      ['DELETE', `/api/2.0/postgres/${branch}/roles/owner`, undefined, 'CAN_MANAGE'],
+      ['DELETE', `/api/2.0/postgres/${guarded}`, undefined, 'CAN_MANAGE'],
+      ['PATCH', `/api/2.0/permissions/database-projects/${id}`, { access_control_list: [{ user_name: second().userName, permission_level: 'CAN_MANAGE' }] }, 'CAN_MANAGE'],
+    ];
+    for (const [method, path, body, level] of requests) {
+      const reply = await requestAs(target, second().token, method, path, body);
+      expect(reply.status, `${method} ${path}`).toBe(403);
+      expect(reply.body.error_code).toBe('PERMISSION_DENIED');
+      expect(String(reply.body.message)).toMatch(new RegExp(`^User ${second().userName} does not have ${level} permission on database project '${id}', which is needed to `));
+    }
+    // A project that does not exist is a 404 before any 403.
+    expect((await requestAs(target, second().token, 'GET', '/api/2.0/postgres/projects/no-such-project-here')).status).toBe(404);
+    const listed = expectStatus(await requestAs(target, second().token, 'GET', '/api/2.0/postgres/projects'), 200);
+    expect(((listed.projects ?? []) as { name: string }[]).map((p) => p.name)).not.toContain(guarded);
+    // Nothing was changed by the refused calls.
+    expect((await getEndpoint(target, `${branch}/endpoints/primary`)).status).toMatchObject({ disabled: false });
+    expect((await target.request('GET', `/api/2.0/postgres/${guarded}/branches/mine`)).status).toBe(404);
+    expect((await target.request('GET', `/api/2.0/postgres/${branch}/roles/owner`)).status).toBe(200);
+  });
+
+  test('CAN_USE lets another identity connect (with a role of its own) and nothing more; CAN_MANAGE through a group lets it branch; an admin manages every project', async () => {
+    const view = expectStatus(await target.request('GET', `/api/2.0/permissions/database-projects/${id}`), 200);
+    expect(view).toMatchObject({ object_id: `/database-projects/${id}`, object_type: 'database-projects' });
+    expect(view.access_control_list).toEqual([
+      { user_name: me, all_permissions: [{ permission_level: 'CAN_MANAGE', inherited: false }] },
+      { group_name: 'admins', all_permissions: [{ permission_level: 'CAN_MANAGE', inherited: true, inherited_from_object: ['/database-projects/'] }] },
+    ]);
+
+    await grant({ user_name: second().userName, permission_level: 'CAN_USE' });
+    const endpoint = `${guarded}/branches/production/endpoints/primary`;
+    expect(expectStatus(await requestAs(target, second().token, 'GET', `/api/2.0/postgres/${guarded}`), 200).name).toBe(guarded);
+    const listed = expectStatus(await requestAs(target, second().token, 'GET', '/api/2.0/postgres/projects'), 200);
+    expect(((listed.projects ?? []) as { name: string }[]).map((p) => p.name)).toContain(guarded);
+    const minted = expectStatus(await requestAs(target, second().token, 'POST', '/api/2.0/postgres/credentials', { endpoint }), 200) as { token: string };
+    await completed(target, await target.request('POST', `/api/2.0/postgres/${guarded}/branches/production/roles?role_id=second`, { spec: { postgres_role: second().userName, identity_type: 'USER' } }));
+    const session = await connectEndpoint(target, endpoint, second().userName, { password: minted.token });
+    try {
+      expect((await session.query('SELECT current_user AS who')).rows).toEqual([{ who: second().userName }]);
+    } finally {
+      await session.end();
+    }
+    // Using is not managing.
+    const branching = await requestAs(target, second().token, 'POST', `/api/2.0/postgres/${guarded}/branches?branch_id=by-second`, { spec: {} });
+    expect(branching.status).toBe(403);
+    expect(String(branching.body.message)).toContain('CAN_MANAGE permission');
+
+    // data-team holds both ordinary users: managing through it lets the second user branch and delete.
+    await grant({ group_name: 'data-team', permission_level: 'CAN_MANAGE' });
+    const made = await requestAs(target, second().token, 'POST', `/api/2.0/postgres/${guarded}/branches?branch_id=by-second`, { spec: {} });
+    expect((await completed(target, made)).name).toBe(`${guarded}/branches/by-second`);
+    await completed(target, await requestAs(target, second().token, 'DELETE', `/api/2.0/postgres/${guarded}/branches/by-second`));
+
+    // The admin sees the project and may change it, though it never was granted anything.
+    const admin = target.emulator!.adminUser!;
+    expect((await requestAs(target, admin.token, 'GET', `/api/2.0/postgres/${guarded}`)).status).toBe(200);
+    const renamed = await requestAs(target, admin.token, 'PATCH', `/api/2.0/postgres/${guarded}?update_mask=spec.display_name`, { spec: { display_name: 'Renamed by the admin' } });
+    expect(((await completed(target, renamed)).status as Record<string, unknown>).display_name).toBe('Renamed by the admin');
+  });
+
+  test('a purged project\'s list goes with it: a new project of the same id starts with its own creator only', async () => {
+    await completed(target, await target.request('DELETE', `/api/2.0/postgres/${guarded}?purge=true`));
+    expect((await target.request('GET', `/api/2.0/permissions/database-projects/${id}`)).status).toBe(404);
+    await createProject(target, id);
+    const view = expectStatus(await target.request('GET', `/api/2.0/permissions/database-projects/${id}`), 200);
+    expect((view.access_control_list as { user_name?: string; group_name?: string }[]).map((entry) => entry.user_name ?? entry.group_name)).toEqual([me, 'admins']);
+    expect((await requestAs(target, second().token, 'GET', `/api/2.0/postgres/${guarded}`)).status).toBe(403);
   });
 });
 
@@ -274,12 +366,18 @@ describe.skipIf(REAL)('upgrading a Provisioned instance to Autoscaling', () => {
     await before.query('INSERT INTO kept VALUES (7)');
     await before.end();
 
+    // Who could use the instance can use its project, and nothing more.
+    const second = target.emulator!.secondUser!;
+    expectStatus(await target.request('PATCH', `/api/2.0/permissions/database-instances/${name}`, { access_control_list: [{ user_name: second.userName, permission_level: 'CAN_USE' }] }), 200);
+
     const upgrading = await target.request('PATCH', `/api/2.0/database/instances/${name}/upgrade`);
     expect(expectStatus(upgrading, 200).state).toBe('UPGRADING');
     await waitFor(() => sdk.database.getDatabaseInstance({ name }), (current) => current.state === 'AVAILABLE', 'the instance to be AVAILABLE again');
 
     const project = expectStatus(await target.request('GET', `/api/2.0/postgres/projects/${name}`), 200);
     expect((project.status as Record<string, unknown>).owner).toBe(me);
+    expect((await requestAs(target, second.token, 'GET', `/api/2.0/postgres/projects/${name}`)).status).toBe(200);
+    expect((await requestAs(target, second.token, 'DELETE', `/api/2.0/postgres/projects/${name}`)).status).toBe(403);
     const viaProject = await connectEndpoint(target, `projects/${name}/branches/production/endpoints/primary`, me);
     try {
       expect((await viaProject.query('SELECT n FROM kept')).rows).toEqual([{ n: 7 }]);
@@ -299,6 +397,28 @@ describe.skipIf(REAL)('upgrading a Provisioned instance to Autoscaling', () => {
     expect(String(stop.body.message)).toContain(`projects/${name}`);
     const again = await target.request('PATCH', `/api/2.0/database/instances/${name}/upgrade`);
     expect(again.status).toBe(400);
+
+    // The instance is the project's data: it follows the project's deletion. Soft-deleted, it
+    // reads STOPPED and its address refuses logins; undeleted, it answers again with its data.
+    await completed(target, await target.request('DELETE', `/api/2.0/postgres/projects/${name}`));
+    expect(await sdk.database.getDatabaseInstance({ name })).toMatchObject({ state: 'STOPPED', effective_stopped: true });
+    await expect(instanceLogin()).rejects.toThrow();
+    await completed(target, await target.request('POST', `/api/2.0/postgres/projects/${name}/undelete`, {}));
+    expect((await sdk.database.getDatabaseInstance({ name })).state).toBe('AVAILABLE');
+    const back = await instanceLogin();
+    try {
+      expect((await back.query('SELECT array_agg(n ORDER BY n) AS ns FROM kept')).rows[0].ns).toEqual([7, 8]);
+    } finally {
+      await back.end();
+    }
+    // Purged, the data is gone everywhere: the instance is deleted with it.
+    await completed(target, await target.request('DELETE', `/api/2.0/postgres/projects/${name}?purge=true`));
+    const gone = await target.request('GET', `/api/2.0/database/instances/${name}`);
+    expect(gone.status).toBe(404);
+    expect(gone.body.error_code).toBe('RESOURCE_DOES_NOT_EXIST');
+    const instances = expectStatus(await target.request('GET', '/api/2.0/database/instances'), 200).database_instances as { name: string }[] | undefined;
+    expect((instances ?? []).map((instance) => instance.name)).not.toContain(name);
+    expect((await target.request('GET', `/api/2.0/permissions/database-instances/${name}`)).status).toBe(404);
   });
 });
 
@@ -366,6 +486,44 @@ describe.skipIf(!(!REAL || process.env.LAKEBASE_TEST_CREATE_INSTANCES === '1'))(
     await waitForOperation(target, await target.request('DELETE', `/api/2.0/postgres/${source}/branches/before-delete`));
     const deleted = expectStatus(await target.request('GET', `/api/2.0/postgres/${source}/branches/before-delete`), 200);
     expect((deleted.status as Record<string, unknown>).current_state).toBe('DELETED');
+  });
+
+  test('a branch at an LSN (source_branch_lsn) has every row committed up to it and none after', async () => {
+    const source = await newProject('lsn');
+    const sourceEndpoint = `${source}/branches/production/endpoints/primary`;
+    const writer = await connectEndpoint(target, sourceEndpoint, me);
+    let lsn: string;
+    try {
+      await writer.query('CREATE TABLE events (id int PRIMARY KEY)');
+      await writer.query('INSERT INTO events SELECT generate_series(1, 20)');
+      // The end of the WAL right after the commit: a recovery to it replays that commit (inclusive).
+      lsn = (await writer.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn;
+      await writer.query('INSERT INTO events SELECT generate_series(21, 30)');
+      await writer.query('DELETE FROM events WHERE id <= 5');
+    } finally {
+      await writer.end();
+    }
+    const branch = await completed(target, await target.request('POST', `/api/2.0/postgres/${source}/branches?branch_id=at-lsn`, { spec: { source_branch_lsn: lsn } }));
+    expect(branch).toMatchObject({ name: `${source}/branches/at-lsn`, status: { current_state: 'READY', source_branch: `${source}/branches/production`, source_branch_lsn: lsn } });
+    const onBranch = await connectEndpoint(target, `${source}/branches/at-lsn/endpoints/primary`, me);
+    try {
+      const ids = (await onBranch.query<{ ids: number[] }>('SELECT array_agg(id ORDER BY id) AS ids FROM events')).rows[0].ids;
+      expect(ids).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    } finally {
+      await onBranch.end();
+    }
+    const onParent = await connectEndpoint(target, sourceEndpoint, me);
+    try {
+      expect((await onParent.query('SELECT min(id)::int AS lo, max(id)::int AS hi FROM events')).rows[0]).toEqual({ lo: 6, hi: 30 });
+    } finally {
+      await onParent.end();
+    }
+    // An LSN the source has not reached yet is refused, as is one that is not an LSN.
+    const ahead = await target.request('POST', `/api/2.0/postgres/${source}/branches?branch_id=ahead`, { spec: { source_branch_lsn: 'FF/0' } });
+    const aheadOutcome = ahead.status === 200 ? await waitForOperation(target, ahead) : { error: { error_code: String(ahead.body.error_code) } };
+    expect(aheadOutcome.error?.error_code).toBe('INVALID_PARAMETER_VALUE');
+    const bad = await target.request('POST', `/api/2.0/postgres/${source}/branches?branch_id=bad`, { spec: { source_branch_lsn: 'yesterday' } });
+    expect(bad.status).toBe(400);
   });
 
   test('a branch with a ttl deletes itself when it expires', async () => {

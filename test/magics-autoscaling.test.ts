@@ -163,6 +163,8 @@ describe('a name that is an instance, a project, both or neither', () => {
 describe('Databricks Apps and LAKEBASE_ENDPOINT', () => {
   test('inside an app with a postgres resource, connect finds the endpoint by PGHOST and logs in as the app', async () => {
     const principal = emulator.servicePrincipal;
+    // A postgres resource of an app gives the app's service principal CAN_USE on the project.
+    expect((await request('PATCH', '/api/2.0/permissions/database-projects/shop', { access_control_list: [{ service_principal_name: principal.applicationId, permission_level: 'CAN_USE' }] })).status).toBe(200);
     await completed(
       api as WorkspaceUnderTest,
       await request('POST', '/api/2.0/postgres/projects/shop/branches/production/roles?role_id=app-principal', {

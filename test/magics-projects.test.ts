@@ -7,13 +7,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunningEmulator } from '../emulator/contracts';
+import { JUPYTER_DISPLAY } from '../lakebase/contracts';
+import type { MimeBundle } from '../lakebase/contracts';
 import { startEmulator } from '../emulator/index';
 import { createMagics, Magics } from '../magics';
 import { createConnectors } from '../magics/connectors';
 import { OperationOutput, ResourceOutput } from '../magics/verbs/projects';
 import { StatusLineView } from '../magics/status-line';
 import { createRefresherRegistry } from '../lakebase/credentials';
-import { LakebaseError } from '../lakebase/errors';
+import { describeError, LakebaseError } from '../lakebase/errors';
 import type { Branch, Endpoint, Project } from '../lakebase/autoscaling';
 import { ResultSet } from '../lakebase/result-set';
 import { freePort } from './support/postgres';
@@ -40,16 +42,34 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const other of others) await other.close();
   await magics?.close();
   await emulator?.stop();
   await rm(dataDir, { recursive: true, force: true });
   await rm(home, { recursive: true, force: true });
 });
 
-const run = (source: string, host: RecordingHost = recordingHost()) => runMagicCell(magics, source, host);
+const run = (source: string, host: RecordingHost = recordingHost(), on: Magics = magics) => runMagicCell(on, source, host);
 
-async function failing(source: string, host: RecordingHost = recordingHost()): Promise<LakebaseError> {
-  const outcome = await run(source, host).then(
+const others: Magics[] = [];
+
+/** Magics that talk to the emulator as another of its identities (its PAT). */
+function magicsAs(token: string): Magics {
+  const refreshers = createRefresherRegistry();
+  const created = createMagics({
+    refreshers,
+    connectors: createConnectors({
+      env: { HOME: home, DATABRICKS_CONFIG_FILE: join(home, '.databrickscfg'), PGSSLROOTCERT: emulator.caCertPath, DATABRICKS_HOST: emulator.host, DATABRICKS_TOKEN: token },
+      refreshers,
+      embedded: { dataDir, ensureEmulator: async () => emulator },
+    }),
+  });
+  others.push(created);
+  return created;
+}
+
+async function failing(source: string, host: RecordingHost = recordingHost(), on: Magics = magics): Promise<LakebaseError> {
+  const outcome = await run(source, host, on).then(
     () => undefined,
     (error: unknown) => error,
   );
@@ -91,6 +111,34 @@ describe('projects', () => {
     expect(((await run('%lakebase project undelete doomed')) as ResourceOutput<Project>).resource.delete_time).toBeUndefined();
     await run('%lakebase project delete doomed --purge --yes');
     expect((await failing('%lakebase project get doomed')).code).toBe('PROJECT_NOT_FOUND');
+  });
+});
+
+describe('project permissions', () => {
+  test('another identity is refused in one line until granted; project grant, permissions and revoke', async () => {
+    const second = emulator.secondUser!;
+    const other = magicsAs(second.token);
+    const denied = await failing('%lakebase project get shop', recordingHost(), other);
+    expect(denied.code).toBe('WORKSPACE_PERMISSION_DENIED');
+    const [line, hint] = describeError(denied).lines;
+    expect(line).toBe(
+      `ERROR:  Not allowed to get the project projects/shop: User ${second.userName} does not have CAN_USE permission on database project 'shop', which is needed to look it up.`,
+    );
+    expect(hint).toMatch(/Ask the owner of projects\/shop or a workspace admin for permission on it \(CAN_USE to connect, CAN_MANAGE to change it\)/);
+
+    const granted = (await run(`%lakebase project grant shop ${second.userName}`)) as { [JUPYTER_DISPLAY](): MimeBundle };
+    expect(granted[JUPYTER_DISPLAY]()['text/plain']).toMatch(new RegExp(`\\n ${second.userName.replace(/\./g, '\\.')} +\\| user +\\| CAN_USE +\\|`));
+    expect(((await run('%lakebase project get shop', recordingHost(), other)) as ResourceOutput<Project>).resource.name).toBe('projects/shop');
+    // Using is not managing: branching takes CAN_MANAGE, refused in one line too.
+    const branching = await failing('%lakebase branch create shop/by-second', recordingHost(), other);
+    expect(branching.code).toBe('WORKSPACE_PERMISSION_DENIED');
+    expect(describeError(branching).lines[0]).toMatch(/does not have CAN_MANAGE permission on database project 'shop', which is needed to create a branch in it\.$/);
+
+    await run(`%lakebase project revoke projects/shop ${second.userName}`);
+    const table = String(((await run('%lakebase project permissions shop')) as { [JUPYTER_DISPLAY](): MimeBundle })[JUPYTER_DISPLAY]()['text/plain']);
+    expect(table).not.toContain(second.userName);
+    expect(table).toMatch(/\n admins +\| group +\| CAN_MANAGE +\| \/database-projects\//);
+    expect((await failing('%lakebase project get shop', recordingHost(), other)).code).toBe('WORKSPACE_PERMISSION_DENIED');
   });
 });
 
@@ -142,6 +190,21 @@ describe('the branch workflow', () => {
     await run('%lakebase close rescue');
     await run('%lakebase branch delete shop/rescue --yes');
     expect((await failing('%lakebase branch create shop/never --at yesterday')).code).toBe('MAGIC_INVALID_VALUE');
+  });
+
+  test('branch create --lsn copies the source as of that WAL position: rows committed after it are absent', async () => {
+    await run('%lakebase use shop');
+    await run('%lakebase sql CREATE TABLE ledger (id int PRIMARY KEY)');
+    await run('%lakebase sql INSERT INTO ledger SELECT generate_series(1, 5)');
+    const lsn = (await rows('SELECT pg_current_wal_lsn()::text AS lsn'))[0].lsn as string;
+    await run('%lakebase sql INSERT INTO ledger SELECT generate_series(6, 9)');
+    const branch = (await run(`%lakebase branch create shop/at-lsn --lsn ${lsn}`)) as ResourceOutput<Branch>;
+    expect(branch.resource.status).toMatchObject({ source_branch: 'projects/shop/branches/production', source_branch_lsn: lsn });
+    await run('%lakebase connect shop/at-lsn --as at_lsn');
+    expect(await rows('SELECT array_agg(id ORDER BY id) AS ids FROM ledger')).toEqual([{ ids: [1, 2, 3, 4, 5] }]);
+    await run('%lakebase close at_lsn');
+    await run('%lakebase branch delete shop/at-lsn --yes');
+    expect((await failing('%lakebase branch create shop/never --lsn later')).code).toBe('MAGIC_INVALID_VALUE');
   });
 });
 

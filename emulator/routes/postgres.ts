@@ -22,8 +22,34 @@ import {
 import { caller, onlyFields, optionalBoolean, optionalString, queryBoolean, requiredString } from '../http';
 import type { Reply, Request, Route } from '../http';
 import { paginate, parsePageSize } from '../pagination';
+import type { PermissionLevel, PermissionStore } from '../permissions';
 import type { Operation, ProjectRegistry } from '../projects';
 import type { CustomTag } from '../store';
+
+/** The permissions API's object type of Autoscaling projects; the object id is the project id. */
+export const PROJECT_OBJECT_TYPE = 'database-projects';
+
+export interface PostgresServices {
+  projects: ProjectRegistry;
+  permissions: PermissionStore;
+}
+
+type Guard = (request: Request, name: string, needed: PermissionLevel, action: string) => void;
+
+/**
+ * Refuses the caller unless it holds `needed` on the project `name` is in (any resource name:
+ * `projects/p/branches/b/...`). The project must exist — a missing one is a 404 before any 403, as
+ * the real service answers — but what is inside it is looked up only after the check, so that a
+ * refused caller learns nothing of its branches and endpoints.
+ */
+function guardOf({ projects, permissions }: PostgresServices): Guard {
+  return (request, name, needed, action) => {
+    const projectId = /^projects\/([^/]+)/.exec(name)?.[1];
+    if (projectId === undefined) throw postgresErrors.notFound('project', name);
+    projects.getProject(`projects/${projectId}`);
+    permissions.require(caller(request), { type: PROJECT_OBJECT_TYPE, id: projectId, needed, action });
+  };
+}
 
 const BASE = '/api/2.0/postgres';
 const PROJECT = `${BASE}/projects/{project}`;
@@ -36,7 +62,14 @@ function ok(body: unknown): Reply {
   return { status: 200, body };
 }
 
-function operation(op: Operation): Reply {
+/**
+ * Who started each operation: the operation that purges a project outlives the project (and its
+ * permissions), and the caller that started it may still follow it to `done`.
+ */
+const STARTERS = new WeakMap<Operation, string>();
+
+function operation(request: Request, op: Operation): Reply {
+  STARTERS.set(op, caller(request).postgresName);
   return ok(op);
 }
 
@@ -152,7 +185,9 @@ function specOf(body: Record<string, unknown>, allowed: readonly string[], where
 
 // ---- routes ------------------------------------------------------------------------------------
 
-function projectRoutes(projects: ProjectRegistry): Route[] {
+function projectRoutes(services: PostgresServices): Route[] {
+  const { projects, permissions } = services;
+  const guard = guardOf(services);
   return [
     {
       method: 'POST', path: `${BASE}/projects`, authenticated: true,
@@ -194,19 +229,33 @@ function projectRoutes(projects: ProjectRegistry): Route[] {
           },
           caller(request),
         );
-        return operation(op);
+        // Its creator manages it (the record exists once createProject returned).
+        await permissions.created(PROJECT_OBJECT_TYPE, projectId, caller(request));
+        return operation(request, op);
       },
     },
     {
       method: 'GET', path: `${BASE}/projects`, authenticated: true,
-      handle: (request) => list(request, projects.listProjects(queryBoolean(request.url, 'show_deleted') ?? false), 'projects', renderProject, (project) => project.name),
+      handle(request) {
+        // Only the projects the caller may see: any permission on them (admins see all).
+        const visible = projects
+          .listProjects(queryBoolean(request.url, 'show_deleted') ?? false)
+          .filter((project) => permissions.level(PROJECT_OBJECT_TYPE, project.projectId, caller(request)) !== undefined);
+        return list(request, visible, 'projects', renderProject, (project) => project.name);
+      },
     },
-    { method: 'GET', path: PROJECT, authenticated: true, handle: (request) => ok(renderProject(projects.getProject(nameOf(request, 'project')))) },
+    {
+      method: 'GET', path: PROJECT, authenticated: true,
+      handle(request) {
+        guard(request, nameOf(request, 'project'), 'CAN_USE', 'look it up');
+        return ok(renderProject(projects.getProject(nameOf(request, 'project'))));
+      },
+    },
     {
       method: 'PATCH', path: PROJECT, authenticated: true,
       async handle(request) {
         const name = nameOf(request, 'project');
-        projects.getProject(name);
+        guard(request, name, 'CAN_MANAGE', 'change it');
         const paths = parseUpdateMask(request.url.searchParams.get('update_mask'), UPDATE_MASK_PATHS.project, request.body);
         const spec = specOf(request.body, ['project_id', 'initial_branch_spec', 'initial_endpoint_spec', 'initial_database_spec'], 'Project');
         const changes: Parameters<ProjectRegistry['updateProject']>[1] = {};
@@ -234,25 +283,34 @@ function projectRoutes(projects: ProjectRegistry): Route[] {
         if (masked(paths, 'spec.enable_pg_native_login') && optionalBoolean(spec, 'enable_pg_native_login') === true) {
           throw errors.notImplemented('Native Postgres password login (enable_pg_native_login)', { field: 'spec.enable_pg_native_login' });
         }
-        return operation(await projects.updateProject(name, changes));
+        return operation(request, await projects.updateProject(name, changes));
       },
     },
     {
       method: 'DELETE', path: PROJECT, authenticated: true,
-      handle: async (request) => operation(await projects.deleteProject(nameOf(request, 'project'), queryBoolean(request.url, 'purge') ?? false)),
+      async handle(request) {
+        guard(request, nameOf(request, 'project'), 'CAN_MANAGE', 'delete it');
+        return operation(request, await projects.deleteProject(nameOf(request, 'project'), queryBoolean(request.url, 'purge') ?? false));
+      },
     },
     {
       method: 'POST', path: `${PROJECT}/undelete`, authenticated: true,
-      handle: async (request) => operation(await projects.undeleteProject(nameOf(request, 'project'))),
+      async handle(request) {
+        guard(request, nameOf(request, 'project'), 'CAN_MANAGE', 'undelete it');
+        return operation(request, await projects.undeleteProject(nameOf(request, 'project')));
+      },
     },
   ];
 }
 
-function branchRoutes(projects: ProjectRegistry): Route[] {
+function branchRoutes(services: PostgresServices): Route[] {
+  const { projects } = services;
+  const guard = guardOf(services);
   return [
     {
       method: 'POST', path: `${PROJECT}/branches`, authenticated: true,
       async handle(request) {
+        guard(request, nameOf(request, 'project'), 'CAN_MANAGE', 'create a branch in it');
         refuseReplaceExisting(request);
         const branchId = resourceId(request, 'branch_id');
         const spec = specOf(request.body, ['branch_id'], 'Branch');
@@ -262,7 +320,7 @@ function branchRoutes(projects: ProjectRegistry): Route[] {
         const lsn = optionalString(spec, 'source_branch_lsn');
         const time = spec.source_branch_time === undefined || spec.source_branch_time === null ? undefined : parseTimestamp('spec.source_branch_time', spec.source_branch_time);
         const expireTime = parseExpiration(spec);
-        return operation(
+        return operation(request, 
           await projects.createBranch(nameOf(request, 'project'), {
             branchId,
             ...(sourceBranch !== undefined ? { sourceBranch } : {}),
@@ -276,14 +334,23 @@ function branchRoutes(projects: ProjectRegistry): Route[] {
     },
     {
       method: 'GET', path: `${PROJECT}/branches`, authenticated: true,
-      handle: (request) =>
-        list(request, projects.listBranches(nameOf(request, 'project'), queryBoolean(request.url, 'show_deleted') ?? false), 'branches', (branch) => projects.renderBranch(branch), (branch) => branch.name),
+      handle(request) {
+        guard(request, nameOf(request, 'project'), 'CAN_USE', 'list its branches');
+        return list(request, projects.listBranches(nameOf(request, 'project'), queryBoolean(request.url, 'show_deleted') ?? false), 'branches', (branch) => projects.renderBranch(branch), (branch) => branch.name);
+      },
     },
-    { method: 'GET', path: BRANCH, authenticated: true, handle: (request) => ok(projects.renderBranch(projects.getBranch(nameOf(request, 'branch')))) },
+    {
+      method: 'GET', path: BRANCH, authenticated: true,
+      handle(request) {
+        guard(request, nameOf(request, 'branch'), 'CAN_USE', 'look at its branches');
+        return ok(projects.renderBranch(projects.getBranch(nameOf(request, 'branch'))));
+      },
+    },
     {
       method: 'PATCH', path: BRANCH, authenticated: true,
       async handle(request) {
         const name = nameOf(request, 'branch');
+        guard(request, name, 'CAN_MANAGE', 'change its branches');
         projects.getBranch(name);
         const paths = parseUpdateMask(request.url.searchParams.get('update_mask'), UPDATE_MASK_PATHS.branch, request.body);
         const spec = specOf(request.body, ['branch_id'], 'Branch');
@@ -296,21 +363,25 @@ function branchRoutes(projects: ProjectRegistry): Route[] {
           const expiry = parseExpiration(spec);
           if (expiry !== undefined) changes.expireTime = expiry;
         }
-        return operation(await projects.updateBranch(name, changes));
+        return operation(request, await projects.updateBranch(name, changes));
       },
     },
     {
       method: 'DELETE', path: BRANCH, authenticated: true,
       async handle(request) {
         const name = nameOf(request, 'branch');
+        guard(request, name, 'CAN_MANAGE', 'delete its branches');
         const op = await projects.deleteBranch(name, { purge: queryBoolean(request.url, 'purge') ?? false, allowMissing: queryBoolean(request.url, 'allow_missing') ?? false });
         // allow_missing on a branch that is not there: nothing to do, an operation done at once.
-        return operation(op ?? { name: `${name}/operations/none`, done: true, metadata: { '@type': 'type.googleapis.com/databricks.postgres.v1.BranchOperationMetadata' }, response: { '@type': 'type.googleapis.com/google.protobuf.Empty' } });
+        return operation(request, op ?? { name: `${name}/operations/none`, done: true, metadata: { '@type': 'type.googleapis.com/databricks.postgres.v1.BranchOperationMetadata' }, response: { '@type': 'type.googleapis.com/google.protobuf.Empty' } });
       },
     },
     {
       method: 'POST', path: `${BRANCH}/undelete`, authenticated: true,
-      handle: async (request) => operation(await projects.undeleteBranch(nameOf(request, 'branch'))),
+      async handle(request) {
+        guard(request, nameOf(request, 'branch'), 'CAN_MANAGE', 'undelete its branches');
+        return operation(request, await projects.undeleteBranch(nameOf(request, 'branch')));
+      },
     },
   ];
 }
@@ -325,16 +396,19 @@ function parseEndpointType(value: unknown): EndpointType {
 
 const ENDPOINT_SPEC_FIELDS = ['endpoint_type', 'autoscaling_limit_min_cu', 'autoscaling_limit_max_cu', 'disabled', 'group', 'no_suspension', 'settings', 'suspend_timeout_duration'];
 
-function endpointRoutes(projects: ProjectRegistry): Route[] {
+function endpointRoutes(services: PostgresServices): Route[] {
+  const { projects } = services;
+  const guard = guardOf(services);
   return [
     {
       method: 'POST', path: `${BRANCH}/endpoints`, authenticated: true,
       async handle(request) {
+        guard(request, nameOf(request, 'branch'), 'CAN_MANAGE', 'create endpoints in it');
         refuseReplaceExisting(request);
         const endpointId = resourceId(request, 'endpoint_id');
         const spec = specOf(request.body, ['endpoint_id'], 'Endpoint');
         onlyFields(spec, ENDPOINT_SPEC_FIELDS, 'EndpointSpec');
-        return operation(
+        return operation(request, 
           await projects.createEndpoint(nameOf(request, 'branch'), {
             endpointId,
             type: parseEndpointType(spec.endpoint_type),
@@ -346,13 +420,23 @@ function endpointRoutes(projects: ProjectRegistry): Route[] {
     },
     {
       method: 'GET', path: `${BRANCH}/endpoints`, authenticated: true,
-      handle: (request) => list(request, projects.listEndpoints(nameOf(request, 'branch')), 'endpoints', renderEndpoint, (endpoint) => endpoint.name),
+      handle(request) {
+        guard(request, nameOf(request, 'branch'), 'CAN_USE', 'list its endpoints');
+        return list(request, projects.listEndpoints(nameOf(request, 'branch')), 'endpoints', renderEndpoint, (endpoint) => endpoint.name);
+      },
     },
-    { method: 'GET', path: ENDPOINT, authenticated: true, handle: (request) => ok(renderEndpoint(projects.getEndpoint(nameOf(request, 'endpoint')))) },
+    {
+      method: 'GET', path: ENDPOINT, authenticated: true,
+      handle(request) {
+        guard(request, nameOf(request, 'endpoint'), 'CAN_USE', 'look at its endpoints');
+        return ok(renderEndpoint(projects.getEndpoint(nameOf(request, 'endpoint'))));
+      },
+    },
     {
       method: 'PATCH', path: ENDPOINT, authenticated: true,
       async handle(request) {
         const name = nameOf(request, 'endpoint');
+        guard(request, name, 'CAN_MANAGE', 'change its endpoints');
         const endpoint = projects.getEndpoint(name);
         const paths = parseUpdateMask(request.url.searchParams.get('update_mask'), UPDATE_MASK_PATHS.endpoint, request.body);
         const spec = specOf(request.body, ['endpoint_id'], 'Endpoint');
@@ -367,10 +451,16 @@ function endpointRoutes(projects: ProjectRegistry): Route[] {
         if (masked(paths, 'spec.suspension') && parsed.suspendTimeoutSeconds !== undefined) settings.suspendTimeoutSeconds = parsed.suspendTimeoutSeconds;
         if (masked(paths, 'spec.settings.pg_settings') && parsed.pgSettings !== undefined) settings.pgSettings = parsed.pgSettings;
         const disabled = masked(paths, 'spec.disabled') ? optionalBoolean(spec, 'disabled') ?? false : undefined;
-        return operation(await projects.updateEndpoint(name, { settings, ...(disabled !== undefined ? { disabled } : {}) }));
+        return operation(request, await projects.updateEndpoint(name, { settings, ...(disabled !== undefined ? { disabled } : {}) }));
       },
     },
-    { method: 'DELETE', path: ENDPOINT, authenticated: true, handle: async (request) => operation(await projects.deleteEndpoint(nameOf(request, 'endpoint'))) },
+    {
+      method: 'DELETE', path: ENDPOINT, authenticated: true,
+      async handle(request) {
+        guard(request, nameOf(request, 'endpoint'), 'CAN_MANAGE', 'delete its endpoints');
+        return operation(request, await projects.deleteEndpoint(nameOf(request, 'endpoint')));
+      },
+    },
     {
       method: 'GET', path: `${ENDPOINT}/compute-instances`, authenticated: true,
       handle() { throw errors.notImplemented('Compute instances of an endpoint'); },
@@ -381,11 +471,14 @@ function endpointRoutes(projects: ProjectRegistry): Route[] {
 const IDENTITY_TYPES: readonly RoleIdentityType[] = ['USER', 'SERVICE_PRINCIPAL', 'GROUP'];
 const AUTH_METHODS: readonly RoleAuthMethod[] = ['LAKEBASE_OAUTH_V1', 'PG_PASSWORD_SCRAM_SHA_256', 'NO_LOGIN'];
 
-function roleRoutes(projects: ProjectRegistry): Route[] {
+function roleRoutes(services: PostgresServices): Route[] {
+  const { projects } = services;
+  const guard = guardOf(services);
   return [
     {
       method: 'POST', path: `${BRANCH}/roles`, authenticated: true,
       async handle(request) {
+        guard(request, nameOf(request, 'branch'), 'CAN_MANAGE', 'manage its roles');
         refuseReplaceExisting(request);
         const roleId = optionalChildId(request, 'role_id');
         const spec = specOf(request.body, ['role_id'], 'Role');
@@ -409,7 +502,7 @@ function roleRoutes(projects: ProjectRegistry): Route[] {
           const flag = optionalBoolean(attributes, name);
           if (flag !== undefined) parsedAttributes[name] = flag;
         }
-        return operation(
+        return operation(request, 
           await projects.createRole(nameOf(request, 'branch'), {
             ...(roleId !== undefined ? { roleId } : {}),
             postgresRole: requiredString(spec, 'postgres_role'),
@@ -423,25 +516,43 @@ function roleRoutes(projects: ProjectRegistry): Route[] {
     },
     {
       method: 'GET', path: `${BRANCH}/roles`, authenticated: true,
-      handle: (request) => list(request, projects.listRoles(nameOf(request, 'branch')), 'roles', renderRole, (role) => role.name),
+      handle(request) {
+        guard(request, nameOf(request, 'branch'), 'CAN_USE', 'list its roles');
+        return list(request, projects.listRoles(nameOf(request, 'branch')), 'roles', renderRole, (role) => role.name);
+      },
     },
-    { method: 'GET', path: ROLE, authenticated: true, handle: (request) => ok(renderRole(projects.getRole(nameOf(request, 'role')))) },
+    {
+      method: 'GET', path: ROLE, authenticated: true,
+      handle(request) {
+        guard(request, nameOf(request, 'role'), 'CAN_USE', 'look at its roles');
+        return ok(renderRole(projects.getRole(nameOf(request, 'role'))));
+      },
+    },
     {
       method: 'PATCH', path: ROLE, authenticated: true,
-      handle() { throw errors.notImplemented('Updating a role (delete it and create it again)'); },
+      handle(request) {
+        guard(request, nameOf(request, 'role'), 'CAN_MANAGE', 'manage its roles');
+        throw errors.notImplemented('Updating a role (delete it and create it again)');
+      },
     },
     {
       method: 'DELETE', path: ROLE, authenticated: true,
-      handle: async (request) => operation(await projects.deleteRole(nameOf(request, 'role'), request.url.searchParams.get('reassign_owned_to') ?? undefined)),
+      async handle(request) {
+        guard(request, nameOf(request, 'role'), 'CAN_MANAGE', 'manage its roles');
+        return operation(request, await projects.deleteRole(nameOf(request, 'role'), request.url.searchParams.get('reassign_owned_to') ?? undefined));
+      },
     },
   ];
 }
 
-function databaseRoutes(projects: ProjectRegistry): Route[] {
+function databaseRoutes(services: PostgresServices): Route[] {
+  const { projects } = services;
+  const guard = guardOf(services);
   return [
     {
       method: 'POST', path: `${BRANCH}/databases`, authenticated: true,
       async handle(request) {
+        guard(request, nameOf(request, 'branch'), 'CAN_MANAGE', 'manage its databases');
         refuseReplaceExisting(request);
         const databaseId = optionalChildId(request, 'database_id');
         const spec = specOf(request.body, ['database_id'], 'Database');
@@ -449,7 +560,7 @@ function databaseRoutes(projects: ProjectRegistry): Route[] {
         const role = optionalString(spec, 'role');
         if (!role) throw postgresErrors.idRequired('database.spec.role');
         const postgresDatabase = optionalString(spec, 'postgres_database');
-        return operation(
+        return operation(request, 
           await projects.createDatabase(nameOf(request, 'branch'), {
             ...(databaseId !== undefined ? { databaseId } : {}),
             ...(postgresDatabase !== undefined ? { postgresDatabase } : {}),
@@ -460,28 +571,61 @@ function databaseRoutes(projects: ProjectRegistry): Route[] {
     },
     {
       method: 'GET', path: `${BRANCH}/databases`, authenticated: true,
-      handle: (request) => list(request, projects.listDatabases(nameOf(request, 'branch')), 'databases', renderDatabase, (database) => database.name),
+      handle(request) {
+        guard(request, nameOf(request, 'branch'), 'CAN_USE', 'list its databases');
+        return list(request, projects.listDatabases(nameOf(request, 'branch')), 'databases', renderDatabase, (database) => database.name);
+      },
     },
-    { method: 'GET', path: DATABASE, authenticated: true, handle: (request) => ok(renderDatabase(projects.getDatabase(nameOf(request, 'database')))) },
+    {
+      method: 'GET', path: DATABASE, authenticated: true,
+      handle(request) {
+        guard(request, nameOf(request, 'database'), 'CAN_USE', 'look at its databases');
+        return ok(renderDatabase(projects.getDatabase(nameOf(request, 'database'))));
+      },
+    },
     {
       method: 'PATCH', path: DATABASE, authenticated: true,
-      handle() { throw errors.notImplemented('Updating a database (rename or new owner)'); },
+      handle(request) {
+        guard(request, nameOf(request, 'database'), 'CAN_MANAGE', 'manage its databases');
+        throw errors.notImplemented('Updating a database (rename or new owner)');
+      },
     },
-    { method: 'DELETE', path: DATABASE, authenticated: true, handle: async (request) => operation(await projects.deleteDatabase(nameOf(request, 'database'))) },
+    {
+      method: 'DELETE', path: DATABASE, authenticated: true,
+      async handle(request) {
+        guard(request, nameOf(request, 'database'), 'CAN_MANAGE', 'manage its databases');
+        return operation(request, await projects.deleteDatabase(nameOf(request, 'database')));
+      },
+    },
   ];
 }
 
-function operationRoutes(projects: ProjectRegistry): Route[] {
+function operationRoutes(services: PostgresServices): Route[] {
+  const { projects } = services;
+  const guard = guardOf(services);
   const get = (depth: 'project' | 'branch' | 'endpoint' | 'role' | 'database'): Route => ({
     method: 'GET',
     path: `${{ project: PROJECT, branch: BRANCH, endpoint: ENDPOINT, role: ROLE, database: DATABASE }[depth]}/operations/{operation}`,
     authenticated: true,
-    handle: (request) => ok(projects.getOperation(`${nameOf(request, depth)}/operations/${request.params.operation}`)),
+    handle(request) {
+      const name = `${nameOf(request, depth)}/operations/${request.params.operation}`;
+      const project = nameOf(request, 'project');
+      if (!projects.hasProject(project)) {
+        // Purged meanwhile: only its own purge operation is left to follow, by whoever started it.
+        const purge = projects.findOperation(name);
+        if (purge === undefined || STARTERS.get(purge) !== caller(request).postgresName) projects.getProject(project);
+        return ok(purge);
+      }
+      guard(request, nameOf(request, depth), 'CAN_USE', 'follow its operations');
+      return ok(projects.getOperation(name));
+    },
   });
   return [get('project'), get('branch'), get('endpoint'), get('role'), get('database')];
 }
 
-function credentialRoutes(projects: ProjectRegistry): Route[] {
+function credentialRoutes(services: PostgresServices): Route[] {
+  const { projects } = services;
+  const guard = guardOf(services);
   return [
     {
       method: 'POST', path: `${BASE}/credentials`, authenticated: true,
@@ -489,6 +633,8 @@ function credentialRoutes(projects: ProjectRegistry): Route[] {
         const body = request.body;
         onlyFields(body, ['endpoint', 'claims', 'ttl', 'expire_time', 'group_name'], 'GenerateDatabaseCredentialRequest');
         const endpoint = requiredString(body, 'endpoint');
+        // Connecting takes CAN_USE on the endpoint's project.
+        guard(request, endpoint, 'CAN_USE', 'generate credentials for it');
         if (body.claims !== undefined) throw errors.notImplemented('Credentials scoped by claims', { field: 'claims' });
         if (body.group_name !== undefined) throw errors.notImplemented('Credentials for a workspace group (the emulator has no groups)', { field: 'group_name' });
         let ttl: number | undefined;
@@ -520,15 +666,20 @@ function unsupportedRoutes(): Route[] {
   ];
 }
 
-export function postgresRoutes(projects: ProjectRegistry): Route[] {
+/**
+ * Every route but `POST /projects` and the project list checks the caller's permission on the
+ * project (`database-projects`, permissions.ts): CAN_USE to read and to mint credentials,
+ * CAN_MANAGE to change anything. The list shows only the projects the caller holds some level on.
+ */
+export function postgresRoutes(services: PostgresServices): Route[] {
   return [
-    ...projectRoutes(projects),
-    ...branchRoutes(projects),
-    ...endpointRoutes(projects),
-    ...roleRoutes(projects),
-    ...databaseRoutes(projects),
-    ...operationRoutes(projects),
-    ...credentialRoutes(projects),
+    ...projectRoutes(services),
+    ...branchRoutes(services),
+    ...endpointRoutes(services),
+    ...roleRoutes(services),
+    ...databaseRoutes(services),
+    ...operationRoutes(services),
+    ...credentialRoutes(services),
     ...unsupportedRoutes(),
   ];
 }

@@ -5,16 +5,7 @@
 // `--no-wait`; an interrupt stops the waiting, never the operation, and says so. Destructive verbs
 // confirm (magics/confirm.ts). Every verb's value is the instance as the API returns it, typed
 // `LakebaseInstance` in TypeScript.
-import {
-  getInstancePermissions,
-  grantInstancePermission,
-  ObjectPermissions,
-  PERMISSION_LEVELS,
-  PermissionLevel,
-  principalName,
-  principalOf,
-  revokeInstancePermission,
-} from '../../lakebase/permissions';
+import { instanceObject } from '../../lakebase/permissions';
 import {
   Capacity,
   CAPACITIES,
@@ -36,6 +27,7 @@ import { MAGIC_ERRORS, MagicUsageError } from '../errors';
 import { displayAs, FieldsOutput, TableOutput, TextOutput } from '../outputs';
 import type { MagicServices } from '../services';
 import { watch } from '../status-line';
+import { permissionVerbs } from './permission-verbs';
 import { booleanOption, NameCache, NO_WAIT_OPTION, optionValue, PROFILE_OPTION, textOption, workspaceOf } from './workspace-verbs';
 
 /** Instance names for completion, per workspace profile. */
@@ -502,80 +494,15 @@ const remove: VerbDeclaration<MagicServices> = {
   },
 };
 
-function permissionsTable(instance: string, permissions: ObjectPermissions): ObjectPermissions {
-  return displayAs(permissions, () =>
-    new TableOutput(
-      ['principal', 'kind', 'permission', 'inherited from'],
-      (permissions.access_control_list ?? []).flatMap((entry) =>
-        (entry.all_permissions ?? []).map((permission) => [
-          principalName(entry),
-          entry.user_name !== undefined ? 'user' : entry.service_principal_name !== undefined ? 'service principal' : 'group',
-          permission.permission_level ?? '',
-          permission.inherited ? (permission.inherited_from_object ?? []).join(', ') : '',
-        ]),
-      ),
-      `No permissions are set on ${instance}.`,
-    ),
-  );
-}
-
-const PRINCIPAL = { name: 'PRINCIPAL', summary: 'a user\'s email, a service principal\'s application id, or a group name' } as const;
-const PRINCIPAL_KIND = {
-  name: 'kind',
-  kind: 'choice',
-  choices: ['user', 'service-principal', 'group'],
-  valueName: 'KIND',
-  summary: 'What PRINCIPAL is (default: an email is a user, a UUID a service principal, anything else a group)',
-} as const;
-
-const permissions: VerbDeclaration<MagicServices> = {
-  name: 'instance permissions',
-  summary: 'Show who may use (CAN_USE) or manage (CAN_MANAGE) an instance',
-  positionals: [NAME],
-  options: [PROFILE_OPTION],
-  examples: ['%lakebase instance permissions orders'],
-  resultType: 'LakebasePermissions',
-  async run(context) {
-    const [name] = context.invocation.positionals;
-    return permissionsTable(name, await getInstancePermissions(await workspaceOf(context), name));
-  },
-};
-
-const grant: VerbDeclaration<MagicServices> = {
-  name: 'instance grant',
-  summary: 'Let a user, service principal or group use (CAN_USE) or manage (CAN_MANAGE) an instance',
-  positionals: [NAME, PRINCIPAL],
-  options: [
-    { name: 'level', kind: 'choice', choices: PERMISSION_LEVELS, valueName: 'LEVEL', summary: 'CAN_USE: mint credentials and connect (with a role); CAN_MANAGE: also change and delete it (default CAN_USE)' },
-    PRINCIPAL_KIND,
-    PROFILE_OPTION,
-  ],
-  details: ['A principal with CAN_USE still needs a Postgres role to log in: %lakebase instance-role create INSTANCE PRINCIPAL.'],
-  examples: ['%lakebase instance grant orders second-user@lakebase.local', '%lakebase instance grant orders data-team --level CAN_MANAGE'],
-  resultType: 'LakebasePermissions',
-  async run(context) {
-    const { invocation } = context;
-    const [name, who] = invocation.positionals;
-    const level = (textOption(invocation, 'level') ?? 'CAN_USE') as PermissionLevel;
-    const principal = principalOf(who, textOption(invocation, 'kind') as 'user' | 'service-principal' | 'group' | undefined);
-    return permissionsTable(name, await grantInstancePermission(await workspaceOf(context), name, principal, level));
-  },
-};
-
-const revoke: VerbDeclaration<MagicServices> = {
-  name: 'instance revoke',
-  summary: 'Take a principal\'s permission on an instance away (its creator and admins keep managing it)',
-  positionals: [NAME, PRINCIPAL],
-  options: [PRINCIPAL_KIND, PROFILE_OPTION],
-  examples: ['%lakebase instance revoke orders second-user@lakebase.local'],
-  resultType: 'LakebasePermissions',
-  async run(context) {
-    const { invocation } = context;
-    const [name, who] = invocation.positionals;
-    const principal = principalOf(who, textOption(invocation, 'kind') as 'user' | 'service-principal' | 'group' | undefined);
-    return permissionsTable(name, await revokeInstancePermission(await workspaceOf(context), name, principal));
-  },
-};
+const [permissions, grant, revoke] = permissionVerbs({
+  group: 'instance',
+  noun: 'an instance',
+  object: NAME,
+  objectOf: instanceObject,
+  manages: 'change and delete it',
+  grantDetails: ['A principal with CAN_USE still needs a Postgres role to log in: %lakebase instance-role create INSTANCE PRINCIPAL.'],
+  example: 'orders',
+});
 
 export const instanceFamily: VerbFamily<MagicServices> = {
   name: 'instance',

@@ -17,6 +17,8 @@ import type { MimeBundle } from '../../lakebase/contracts';
 import { waitForOperation } from '../../lakebase/autoscaling';
 import type { AutoscalingApi, Branch, Database, Endpoint, Operation, Project, Role } from '../../lakebase/autoscaling';
 import { LakebaseError } from '../../lakebase/errors';
+import { projectObject } from '../../lakebase/permissions';
+import { isLsn } from '../../lakebase/provisioning';
 import { confirm, YES_OPTION } from '../confirm';
 import type { AutoscalingPlacement } from '../connectors';
 import type { OptionDeclaration, VerbContext, VerbDeclaration, VerbFamily } from '../declarations';
@@ -24,6 +26,7 @@ import { MAGIC_ERRORS, MagicUsageError } from '../errors';
 import { TableOutput, TextOutput } from '../outputs';
 import type { MagicServices } from '../services';
 import { watch } from '../status-line';
+import { permissionVerbs } from './permission-verbs';
 
 /** Stable codes of the errors these verbs raise themselves (API errors keep the client's codes). */
 export const PROJECT_VERB_ERRORS = {
@@ -417,6 +420,17 @@ const projectVerbs: VerbDeclaration<MagicServices>[] = [
   },
 ];
 
+/** Who may use or manage a project (`database-projects` in the permissions API). */
+const projectPermissionVerbs = permissionVerbs({
+  group: 'project',
+  noun: 'a project',
+  object: { name: 'PROJECT', summary: 'the project', completes: 'projects' },
+  objectOf: projectObject,
+  manages: 'create and delete its branches, endpoints, roles and databases, and delete it',
+  grantDetails: ['A principal with CAN_USE still needs a Postgres role on the branch to log in: %lakebase role create PROJECT/BRANCH PRINCIPAL.'],
+  example: 'shop',
+});
+
 const branchVerbs: VerbDeclaration<MagicServices>[] = [
   {
     name: 'branch create',
@@ -447,6 +461,9 @@ const branchVerbs: VerbDeclaration<MagicServices>[] = [
       const source = from !== undefined ? branchName(from.includes('/') ? from : `${idOf(project)}/${from}`, services) : current?.placement.project === project ? current.placement.branch : undefined;
       const at = timeOption(context, text(context, 'at'));
       const lsn = text(context, 'lsn');
+      if (lsn !== undefined && !isLsn(lsn)) {
+        throw new MagicUsageError(MAGIC_ERRORS.invalidValue, `--lsn "${lsn}" is not a WAL position`, { line, hint: 'Write an LSN as PostgreSQL shows it, e.g. 0/16B3748 (SELECT pg_current_wal_lsn()).' });
+      }
       const ttl = text(context, 'ttl');
       const spec: Record<string, unknown> = {
         ...(source !== undefined ? { source_branch: source } : {}),
@@ -870,7 +887,7 @@ async function cached(key: string, load: () => Promise<readonly string[]>): Prom
 export const projectsFamily: VerbFamily<MagicServices> = {
   name: 'projects',
   summary: 'Lakebase Autoscaling: projects, branches, endpoints, roles and databases',
-  verbs: [...projectVerbs, ...branchVerbs, ...endpointVerbs, ...roleVerbs, ...databaseVerbs],
+  verbs: [...projectVerbs, ...projectPermissionVerbs, ...branchVerbs, ...endpointVerbs, ...roleVerbs, ...databaseVerbs],
   completionSources: {
     projects: (services) =>
       cached('projects', async () => (await (await services.connectors.autoscaling()).api.listProjects()).map((project) => idOf(project.name))),

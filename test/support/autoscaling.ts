@@ -74,3 +74,14 @@ export async function connectEndpoint(
   await client.connect();
   return client;
 }
+
+/** A request as another of the emulator's identities (its PAT), for permission tests. */
+export async function requestAs(target: WorkspaceUnderTest, token: string, method: string, path: string, body?: unknown): Promise<RawReply> {
+  const response = await fetch(`${target.host}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}

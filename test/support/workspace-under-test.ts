@@ -56,7 +56,9 @@ function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(3).toString('hex').replace(/\d/g, (digit) => 'ghijklmnop'[Number(digit)])}`;
 }
 
-export async function openWorkspaceUnderTest(options: { tokenTtlSeconds?: number; transitionDelayMs?: number; minSuspendTimeoutSeconds?: number } = {}): Promise<WorkspaceUnderTest> {
+export async function openWorkspaceUnderTest(
+  options: { tokenTtlSeconds?: number; transitionDelayMs?: number; minSuspendTimeoutSeconds?: number; serverRestartDelaysMs?: readonly number[] } = {},
+): Promise<WorkspaceUnderTest> {
   if (realWorkspaceConfigured()) {
     const client = new WorkspaceClient({});
     const host = (await client.config.getHost()).toString().replace(/\/$/, '');
@@ -79,6 +81,7 @@ export async function openWorkspaceUnderTest(options: { tokenTtlSeconds?: number
     transitionDelayMs: options.transitionDelayMs ?? 0,
     tokenTtlSeconds: options.tokenTtlSeconds,
     minSuspendTimeoutSeconds: options.minSuspendTimeoutSeconds,
+    ...(options.serverRestartDelaysMs !== undefined ? { serverRestartDelaysMs: options.serverRestartDelaysMs } : {}),
   });
   const client = new WorkspaceClient({ host: emulator.host, token: emulator.user.token, authType: 'pat' });
   return {
