@@ -145,6 +145,8 @@ describe('instances', () => {
     expect(statusLines(host).at(-1)!.text).toMatch(/^instance shop · stop · STOPPED · /);
     const closed = await failure('%lakebase connect shop --as again');
     expect(closed.code).toBe('INSTANCE_STOPPED');
+    expect(shown(closed).split('\n')[0]).toBe('ERROR:  The instance shop is stopped, so it refuses connections.');
+    expect(closed.hint).toContain('shop stopped --stopped=false');
 
     const started = (await run('%lakebase instance start shop')) as Record<string, unknown>;
     expect(started).toMatchObject({ state: 'AVAILABLE' });
