@@ -177,7 +177,13 @@ test('for an Autoscaling branch, apps resources prints the postgres resource, an
   const principal = emulator.servicePrincipal.applicationId;
   const setup = await runCell(
     kernel,
-    ['%lakebase project create appsdemo --connect', `%lakebase role create appsdemo/production ${principal}`, '%lakebase apps resources'].join('\n'),
+    [
+      '%lakebase project create appsdemo --connect',
+      // What adding the resource in the Apps UI does: the app's principal may use the project, and has a role.
+      `%lakebase project grant appsdemo ${principal}`,
+      `%lakebase role create appsdemo/production ${principal}`,
+      '%lakebase apps resources',
+    ].join('\n'),
   );
   expect(setup.status, setup.error?.evalue).toBe('ok');
   const printed = String(setup.result?.['text/plain']);

@@ -145,6 +145,8 @@ describe('instances', () => {
     expect(statusLines(host).at(-1)!.text).toMatch(/^instance shop · stop · STOPPED · /);
     const closed = await failure('%lakebase connect shop --as again');
     expect(closed.code).toBe('INSTANCE_STOPPED');
+    expect(shown(closed).split('\n')[0]).toBe('ERROR:  The instance shop is stopped, so it refuses connections.');
+    expect(closed.hint).toContain('shop stopped --stopped=false');
 
     const started = (await run('%lakebase instance start shop')) as Record<string, unknown>;
     expect(started).toMatchObject({ state: 'AVAILABLE' });
@@ -271,7 +273,9 @@ describe('roles', () => {
   test('create for a user, a group and a PG_ONLY role; list, get, update; delete confirms', async () => {
     const second = emulator.secondUser!.userName;
     expect(await run(`%lakebase instance-role create shop ${second}`)).toMatchObject({ name: second, identity_type: 'USER' });
-    expect(await run('%lakebase instance-role create shop data-team --type GROUP --createdb')).toMatchObject({ identity_type: 'GROUP', effective_attributes: { createdb: true } });
+    expect(await run('%lakebase instance-role create shop data-team --type GROUP --createdb --superuser')).toMatchObject({
+      identity_type: 'GROUP', membership_role: 'DATABRICKS_SUPERUSER', effective_attributes: { createdb: true },
+    });
     expect(await run('%lakebase instance-role create shop reporting --type PG_ONLY --createrole')).toMatchObject({ identity_type: 'PG_ONLY', effective_attributes: { createrole: true, createdb: false } });
     expect(((await run("%lakebase sql --on shop SELECT rolcreaterole, rolcanlogin FROM pg_roles WHERE rolname = 'reporting'")) as ResultSet).rows).toEqual([{ rolcreaterole: true, rolcanlogin: true }]);
     const bare = await failure('%lakebase instance-role create shop reporting2');

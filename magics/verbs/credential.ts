@@ -118,7 +118,8 @@ const resources: VerbDeclaration<MagicServices> = {
   details: [
     'An app with the resource gets PGHOST, PGPORT, PGDATABASE, PGUSER (its service principal), PGSSLMODE and DATABRICKS_CLIENT_ID/SECRET, ' +
       'but no PGPASSWORD: the printed pool mints database tokens itself and refreshes them. Grant the app\'s service principal ' +
-      'CAN_USE on the instance and a role (%lakebase instance grant, %lakebase instance-role create) when you do not add the resource in the Apps UI.',
+      'CAN_USE on the instance and a role (%lakebase instance grant, %lakebase instance-role create; for a branch, %lakebase project grant ' +
+      'and %lakebase role create) when you do not add the resource in the Apps UI.',
   ],
   examples: ['%lakebase apps resources', '%lakebase apps resources orders --database shop', 'const app = %lakebase apps resources orders'],
   resultType: 'LakebaseAppResources',
