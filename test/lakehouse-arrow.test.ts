@@ -105,11 +105,18 @@ describe('binary COPY into Arrow, at the edges of each type', () => {
     const narrow = ['-1500000.5', '0.1', '-0.1', '99999999999.9', '10000.0', '0.0', null];
     const narrowRows = narrow.map((value, i) => `(${i}, ${value === null ? 'NULL' : `'${value}'`})`).join(', ');
     expect(await decimals(`SELECT CAST(v AS DECIMAL(12,1)) FROM (VALUES ${narrowRows}) AS t(i, v) ORDER BY i`)).toEqual(narrow);
-    // Whole numbers with trailing zero groups (weight above the digits) and scale 0.
-    expect(await decimals("SELECT CAST(v AS DECIMAL(20,0)) FROM (VALUES (1, '100000000'), (2, '-10000'), (3, '12345678901234567890')) AS t(i, v) ORDER BY i")).toEqual([
-      '100000000',
-      '-10000',
-      '12345678901234567890',
+    // Whole numbers with trailing zero groups (weight above the digits), scale 0, and negatives
+    // whose low 32-bit word is zero (the borrow of the two's complement).
+    const whole = ['100000000', '-10000', '12345678901234567890', '-4294967296', '-8589934592', '4294967296'];
+    const wholeRows = whole.map((value, i) => `(${i}, '${value}')`).join(', ');
+    expect(await decimals(`SELECT CAST(v AS DECIMAL(20,0)) FROM (VALUES ${wholeRows}) AS t(i, v) ORDER BY i`)).toEqual(whole);
+    // Unconstrained numeric is DECIMAL(38,18): digits past the 18th are truncated, as a cast does.
+    expect(await decimals('SELECT v FROM (VALUES (1, 1.0 / 3), (2, -2.0 / 3), (3, 0.00000000000000000001), (4, -0.00000000000000000123), (5, 1.5)) AS t(i, v) ORDER BY i')).toEqual([
+      '0.333333333333333333',
+      '-0.666666666666666666',
+      '0.000000000000000000',
+      '-0.000000000000000001',
+      '1.500000000000000000',
     ]);
   });
 
