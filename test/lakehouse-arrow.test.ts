@@ -206,3 +206,15 @@ describe('the COPY reader', () => {
     expect(await read(uneven, 10)).toEqual(whole);
   });
 });
+
+describe('a result read in part', () => {
+  test('closing it after its first batch stops the query, and the session runs the next statement', async () => {
+    // Far more rows than the buffers between PostgreSQL and the reader hold: when the reader
+    // stops after one batch, the server is left blocked writing the rest.
+    const result = await session.execute('SELECT id, CAST(id AS STRING) AS text FROM range(20000000)');
+    const first = await result.batches[Symbol.asyncIterator]().next();
+    expect(first.done).toBe(false);
+    await result.close!();
+    expect(await values('SELECT 42 AS answer')).toEqual([42]);
+  });
+});

@@ -111,7 +111,8 @@ describe('the official driver against the local warehouse', () => {
   });
 
   test('pages smaller than the engine batches, and a result closed after its first pages', async () => {
-    const operation = await session.executeStatement('SELECT id FROM range(3000000)', { maxRows: 30000 } as never);
+    // Far more rows than the warehouse reads ahead: closing leaves the engine mid-stream.
+    const operation = await session.executeStatement('SELECT id FROM range(20000000)', { maxRows: 30000 } as never);
     const pages: number[] = [];
     for (let page = 0; page < 5; page++) pages.push(((await operation.fetchChunk({ maxRows: 30000 })) as { id: number }[]).map((row) => row.id)[0]);
     expect(pages).toEqual([0, 30000, 60000, 90000, 120000]);
