@@ -54,17 +54,51 @@ async function handle(request: IncomingMessage, response: ServerResponse, option
   const body = await readBody(request);
   service.user = identity.postgresName;
   const reply = await processCall(service, body);
-  response.writeHead(200, { 'Content-Type': 'application/x-thrift', 'Content-Length': reply.length });
-  response.end(reply);
+  response.writeHead(200, { 'Content-Type': 'application/x-thrift', 'Content-Length': reply.reduce((sum, piece) => sum + piece.length, 0) });
+  for (const piece of reply) response.write(piece);
+  response.end();
+}
+
+/** Pieces up to this size are joined before they are written; bigger ones (Arrow batches) go as they are. */
+const SMALL_PIECE_BYTES = 64 * 1024;
+
+/**
+ * The reply as the protocol writes it, handed over in pieces on flush. Thrift's own buffered
+ * transport joins every piece into one buffer, which for a page of rows means copying megabytes
+ * of Arrow batches that can be written to the socket as they are.
+ */
+class ReplyTransport {
+  readonly #pieces: Buffer[] = [];
+  constructor(private readonly onFlush: (pieces: Buffer[]) => void) {}
+  write(piece: Buffer | string): void {
+    this.#pieces.push(typeof piece === 'string' ? Buffer.from(piece) : piece);
+  }
+  /** The protocol records the call's sequence id on its transport; a reply needs nothing of it. */
+  setCurrSeqId(): void {}
+  flush(): void {
+    const pieces: Buffer[] = [];
+    let small: Buffer[] = [];
+    for (const piece of this.#pieces.splice(0)) {
+      if (piece.length <= SMALL_PIECE_BYTES) {
+        small.push(piece);
+        continue;
+      }
+      if (small.length > 0) pieces.push(Buffer.concat(small));
+      small = [];
+      pieces.push(piece);
+    }
+    if (small.length > 0) pieces.push(Buffer.concat(small));
+    this.onFlush(pieces);
+  }
 }
 
 /** One Thrift call: the request message in, the reply message out (the processor writes it on flush). */
-function processCall(service: ThriftService, body: Buffer): Promise<Buffer> {
+function processCall(service: ThriftService, body: Buffer): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
     const processor = new TCLIService.Processor(service as never);
     const receive = thrift.TBufferedTransport.receiver((transport: thrift.TTransport) => {
       const input = new thrift.TBinaryProtocol(transport);
-      const output = new thrift.TBinaryProtocol(new thrift.TBufferedTransport(undefined, (buffer?: Buffer) => resolve(buffer ?? Buffer.alloc(0))));
+      const output = new thrift.TBinaryProtocol(new ReplyTransport(resolve) as unknown as thrift.TTransport);
       try {
         processor.process(input, output);
       } catch (error) {
