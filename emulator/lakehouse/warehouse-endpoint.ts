@@ -10,6 +10,7 @@ import thrift from 'thrift';
 import TCLIService from '@databricks/sql/thrift/TCLIService';
 import type { Identity } from '../identities';
 import type { ThriftService } from './thrift-service';
+import type { WarehouseRegistry } from './warehouses';
 
 export interface WarehouseEndpointOptions {
   certificate: { certPem: string; keyPem: string };
@@ -27,6 +28,35 @@ export class EndpointError extends Error {
   constructor(readonly status: number, message: string) {
     super(message);
   }
+}
+
+/**
+ * `serviceFor` over the emulator's warehouses: one Thrift service per warehouse (they share the
+ * engine; each keeps its own sessions), made on first use. Only a warehouse that is not there is
+ * a 404; any other failure stays what it is (a 500 with its message, logged), so that it is never
+ * mistaken for a missing warehouse.
+ */
+export function warehouseServices(warehouses: Pick<WarehouseRegistry, 'find'>, makeService: () => ThriftService): {
+  serviceFor(warehouseId: string): Promise<ThriftService>;
+  closeAll(): Promise<void>;
+} {
+  const services = new Map<string, ThriftService>();
+  return {
+    async serviceFor(id) {
+      const record = warehouses.find(id);
+      if (record === undefined) throw new EndpointError(404, `Warehouse ${id} does not exist.`);
+      if (record.state !== 'RUNNING') throw new EndpointError(503, `Warehouse ${id} is ${record.state}; start it first.`);
+      let service = services.get(id);
+      if (service === undefined) {
+        service = makeService();
+        services.set(id, service);
+      }
+      return service;
+    },
+    async closeAll() {
+      for (const service of services.values()) await service.closeAll();
+    },
+  };
 }
 
 export function createWarehouseEndpoint(options: WarehouseEndpointOptions): Server {
