@@ -71,6 +71,13 @@ test('the display limit shows a page of a big warehouse result and counts the re
   expect(arrow.stdout).toMatch(/1000 Int64/);
 });
 
+test("a warehouse cell is split into statements by Databricks SQL's quotes, not PostgreSQL's", async () => {
+  const cell = await runCell(kernel, ['%%lakebase --on wh', 'SELECT 1 AS `a;b`;', 'SELECT \'it\\\'s; fine\' AS s, "x;y" AS t, 2 AS `c:d`'].join('\n'));
+  expect(cell.status).toBe('ok');
+  expect(cell.displays.map((bundle) => String(bundle['text/plain'])).join('\n')).toMatch(/a;b/);
+  expect(text(cell)).toMatch(/it's; fine .*x;y .*2/);
+});
+
 test('errors show the SQLSTATE; an interrupt cancels the statement on the warehouse', async () => {
   const failed = await runCell(kernel, '%lakebase sql --on wh SELECT * FROM main.default.nowhere');
   expect(failed.status).toBe('error');

@@ -133,14 +133,16 @@ async function runSql(context: VerbContext<MagicServices>): Promise<unknown> {
   const text = invocation.text ?? '';
   // Lines in messages (an unclosed quote, the `LINE n:` of a server error) are the cell's lines.
   const linesBefore = invocation.source.textLine;
-  const statements = splitStatements(text, { lineOffset: linesBefore });
+  const connectionName = invocation.options.on as string | undefined;
+  const { name: nameShown, session } =
+    connectionName === undefined ? services.connections.current() : services.connections.get(connectionName);
+  // Split as the connection's SQL quotes: a warehouse's `a;b` or "a;b" is one name or string.
+  const dialect = session.dialect ?? 'postgres';
+  const statements = splitStatements(text, { lineOffset: linesBefore, dialect });
   if (statements.length === 0) {
     host.stderr('lakebase: there is no SQL statement to run\n');
     return undefined;
   }
-  const connectionName = invocation.options.on as string | undefined;
-  const { name: nameShown, session } =
-    connectionName === undefined ? services.connections.current() : services.connections.get(connectionName);
   const limit = (invocation.options['display-limit'] as number | undefined) ?? services.settings.displayLimit;
   const into = invocation.options.into as string | undefined;
   const mark = chartMark(invocation);
@@ -158,7 +160,7 @@ async function runSql(context: VerbContext<MagicServices>): Promise<unknown> {
           hint: 'The statements before it ran (and, outside a transaction, are committed).',
         });
       }
-      const bound = bindParameters(statement.text, lookup);
+      const bound = bindParameters(statement.text, lookup, dialect);
       // A SQL warehouse binds `:name` itself: the text goes as written, the values by name.
       const named = session.parameterStyle === 'named';
       const isLast = index === statements.length - 1;
