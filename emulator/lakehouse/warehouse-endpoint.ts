@@ -68,6 +68,13 @@ export function createWarehouseEndpoint(options: WarehouseEndpointOptions): Serv
       response.end(error instanceof Error ? error.message : String(error));
     });
   });
+  // The driver keeps its connections alive without a limit and reuses one for the next call, which
+  // may come seconds later (after it decoded a page). With Node's default of 5 s the server could
+  // close an idle connection just as a request was sent on it: the driver's ECONNRESET, which it
+  // does not retry. A real warehouse sits behind a load balancer that keeps idle connections for
+  // minutes; so does this one.
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000;
   return server;
 }
 
