@@ -250,9 +250,10 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
           host,
           services,
           variables: context.variables ?? {},
-          show: (shown) => {
-            if (mode !== 'expression') host.display(shown);
+          show: (shown, options) => {
+            if (mode !== 'expression') host.display(shown, options);
           },
+          displays: mode !== 'expression',
         });
         if (mode === 'statement') {
           if (value !== undefined) host.display(value);

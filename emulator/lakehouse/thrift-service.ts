@@ -17,7 +17,7 @@ import ttypes from '@databricks/sql/thrift/TCLIService_types';
 import type { ResultColumn } from './arrow';
 import { arrowSchema, batchMessage, schemaMessage } from './arrow';
 import type { Lakehouse, LakehouseSession, StatementParameter, StatementResult } from './engine';
-import { LakehouseError } from './errors';
+import { LakehouseError, lakehouseErrors } from './errors';
 import { ReadAhead } from './read-ahead';
 import type { SqlType } from './types';
 import { typeText } from './types';
@@ -288,6 +288,11 @@ export class ThriftService {
     if (operation.state === S.TOperationState.RUNNING_STATE) {
       operation.state = S.TOperationState.CANCELED_STATE;
       await operation.session.lakehouse.cancel();
+    } else if (operation.state === S.TOperationState.FINISHED_STATE && !operation.exhausted) {
+      // Cancelled while its rows were being fetched: the rest is not sent, and the next fetch
+      // says so, rather than ending the result early as though it had no more rows.
+      operation.state = S.TOperationState.CANCELED_STATE;
+      operation.error = lakehouseErrors.canceled();
     }
     await this.#close(operation, false);
     return new S.TCancelOperationResp({ status: success() });
