@@ -217,7 +217,8 @@ export async function translateTokens(tokens: Token[], context: TranslationConte
       if (isRelation && isTable) {
         out.push(token.text.toUpperCase());
         if (lower === 'from' || lower === 'join') frame.inFromList = lower === 'from';
-        const relation = await relationAt(tokens, i + 1, context, ctes, tables);
+        // After INTO, `t (a, b)` is a table and its column list, never a table function's call.
+        const relation = await relationAt(tokens, i + 1, context, ctes, tables, lower === 'into');
         if (relation) {
           out.push(relation.sql);
           if (lower === 'into' && tokens[i - 1]?.value === 'merge') mergeTarget = relation.table;
@@ -364,9 +365,17 @@ interface Relation {
 
 /**
  * A relation at `tokens[at]`: a (possibly qualified) name, optionally with time travel, or a
- * table function. Returns undefined when there is none (a subquery, a VALUES list).
+ * table function (not where `columnListFollows`: INSERT INTO t (a, b)). Returns undefined when
+ * there is none (a subquery, a VALUES list).
  */
-async function relationAt(tokens: readonly Token[], at: number, context: TranslationContext, ctes: ReadonlySet<string>, tables: TableInfo[]): Promise<Relation | undefined> {
+async function relationAt(
+  tokens: readonly Token[],
+  at: number,
+  context: TranslationContext,
+  ctes: ReadonlySet<string>,
+  tables: TableInfo[],
+  columnListFollows = false,
+): Promise<Relation | undefined> {
   const first = tokens[at];
   if (first === undefined || (first.kind !== 'word' && first.kind !== 'quoted')) return undefined;
   if (first.kind === 'word' && (CLAUSE_WORDS.has(first.value) || first.value === 'lateral')) return undefined;
@@ -383,7 +392,7 @@ async function relationAt(tokens: readonly Token[], at: number, context: Transla
     return undefined;
   };
 
-  if (tokens[next]?.value === '(') {
+  if (tokens[next]?.value === '(' && !columnListFollows) {
     const fn = await tableFunction(parts, tokens, next, context, tables);
     if (fn === undefined) return undefined;
     const alias = aliasAfter(fn.next);

@@ -63,7 +63,9 @@ export function typeText(type: SqlType): string {
     case 'map':
       return `map<${typeText(type.key)},${typeText(type.value)}>`;
     case 'struct':
-      return `struct<${type.fields.map((field) => `${field.name}:${typeText(field.type)}`).join(',')}>`;
+      // A field name that is not a plain identifier is backquoted, as Databricks shows it: the
+      // catalog keeps this text and reads it back (`struct<`order id`:int>`).
+      return `struct<${type.fields.map((field) => `${/^[A-Za-z_][A-Za-z0-9_]*$/.test(field.name) ? field.name : `\`${field.name.replace(/`/g, '``')}\``}:${typeText(field.type)}`).join(',')}>`;
     default:
       return type.kind;
   }
@@ -133,6 +135,11 @@ export function parseType(tokens: readonly Token[], index: number): { type: SqlT
       if (fieldName === undefined || (fieldName.kind !== 'word' && fieldName.kind !== 'quoted')) fail('a struct field name was expected.');
       at++;
       if (tokens[at]?.value === ':') at++;
+      else if (tokens[at]?.kind === 'named-parameter') {
+        // `x :INT` reads to the lexer as a parameter marker; in a struct it is the field's type.
+        const marker = tokens[at];
+        (tokens as Token[]).splice(at, 1, { kind: 'word', text: marker.text.slice(1), value: marker.value.toLowerCase(), start: marker.start + 1 });
+      }
       const field = parseType(tokens, at);
       fields.push({ name: fieldName!.value, type: field.type });
       at = field.next;
