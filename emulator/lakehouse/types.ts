@@ -350,3 +350,46 @@ export function typeOfPgColumn(oid: number, typmod: number, composite: (oid: num
     }
   }
 }
+
+/**
+ * TRY_CAST's functions, one per target (`_lakehouse.try_cast_integer(value)`): PostgreSQL's own
+ * cast, with a data exception (bad text, out of range) answered by NULL as TRY_CAST does. They
+ * are polymorphic in the value, so the cast is the one CAST would make from the value's type.
+ * TINYINT and DECIMAL(p,s) check their range here, as their PostgreSQL types do not.
+ */
+const TRY_CAST_TARGETS: Readonly<Record<string, string>> = {
+  boolean: 'boolean',
+  tinyint: 'smallint',
+  smallint: 'smallint',
+  int: 'integer',
+  bigint: 'bigint',
+  float: 'real',
+  double: 'double precision',
+  string: 'text',
+  binary: 'bytea',
+  date: 'date',
+  timestamp: 'timestamptz',
+  timestamp_ntz: 'timestamp',
+};
+
+// Each has a text twin besides the polymorphic one: a string literal has no type a polymorphic
+// argument could take, and PostgreSQL picks the text one for it.
+export const TRY_CAST_SQL = ['anyelement', 'text']
+  .flatMap((argument) => [
+    ...Object.entries(TRY_CAST_TARGETS).map(([kind, pg]) => {
+      const range = kind === 'tinyint' ? ' IF result NOT BETWEEN -128 AND 127 THEN RETURN NULL; END IF;' : '';
+      return `CREATE OR REPLACE FUNCTION _lakehouse.try_cast_${kind}(value ${argument}) RETURNS ${pg} LANGUAGE plpgsql STABLE AS $$
+  DECLARE result ${pg}; BEGIN result := CAST(value AS ${pg});${range} RETURN result; EXCEPTION WHEN data_exception THEN RETURN NULL; END $$;`;
+    }),
+    `CREATE OR REPLACE FUNCTION _lakehouse.try_cast_decimal(value ${argument}, digits int, places int) RETURNS numeric LANGUAGE plpgsql STABLE AS $$
+  DECLARE result numeric; BEGIN result := round(CAST(value AS numeric), places);
+  IF abs(result) >= 10::numeric ^ (digits - places) THEN RETURN NULL; END IF; RETURN result;
+  EXCEPTION WHEN data_exception THEN RETURN NULL; END $$;`,
+  ])
+  .join('\n');
+
+/** TRY_CAST(sql AS type) as PostgreSQL, or undefined for a type it has no function for (complex types). */
+export function tryCastSql(valueSql: string, type: SqlType): string | undefined {
+  if (type.kind === 'decimal') return `CAST(_lakehouse.try_cast_decimal(${valueSql}, ${type.precision}, ${type.scale}) AS numeric(${type.precision},${type.scale}))`;
+  return TRY_CAST_TARGETS[type.kind] === undefined ? undefined : `_lakehouse.try_cast_${type.kind}(${valueSql})`;
+}
