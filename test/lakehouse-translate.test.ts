@@ -106,6 +106,8 @@ describe('functions and literals PostgreSQL spells differently', () => {
       { x: 1, y: 'one', z: 9, j: 4, missing: null, a0: 'first', a1: 'second', a2: null },
     ]);
     expect(await sql(session, "SELECT t.id FROM main.default.nested AS t WHERE t.s.inner.z = 9 AND t.m['k'] = 3 AND t.a[0] = 'first'")).toEqual([{ id: 1 }]);
+    // Inside CAST, the translated functions' arguments and plain functions alike.
+    expect(await sql(session, "SELECT CAST(s.x AS STRING) AS sx, upper(s.y) AS uy, TRY_CAST(m['k'] AS STRING) AS k FROM nested")).toEqual([{ sx: '1', uy: 'ONE', k: '3' }]);
     await expect(sql(session, 'SELECT s.nope FROM nested')).rejects.toMatchObject({ errorClass: 'FIELD_NOT_FOUND', sqlState: '42704' });
     // A CTE or subquery called like a struct column keeps its own columns.
     expect(await sql(session, 'WITH s AS (SELECT 5 AS x) SELECT s.x, q.y FROM s, (SELECT 6 AS y) AS q, nested')).toEqual([{ x: 5, y: 6 }]);

@@ -255,7 +255,7 @@ export async function translateTokens(tokens: Token[], context: TranslationConte
       continue;
     }
     if (tokens[i + 1]?.value === '(' && tokens[i - 1]?.value !== '.') {
-      const rewritten = await functionCall(tokens, i, { ...context, parameters: shiftedParameters(context.parameters, positional) });
+      const rewritten = await functionCall(tokens, i, { ...context, parameters: shiftedParameters(context.parameters, positional) }, scope);
       if (rewritten !== undefined) {
         out.push(rewritten.sql);
         positional += countPositional(tokens.slice(i, rewritten.next));
@@ -268,7 +268,7 @@ export async function translateTokens(tokens: Token[], context: TranslationConte
       const close = matchingParen(tokens, i + 1);
       const as = lastTopLevel(tokens, i + 2, close, 'as');
       if (as < 0) throw lakehouseErrors.syntax(`'${token.text}'`, 'CAST needs AS and a type.');
-      const inner = await translateTokens(tokens.slice(i + 2, as), { ...context, parameters: shiftedParameters(context.parameters, positional) });
+      const inner = await translateTokens(tokens.slice(i + 2, as), { ...context, parameters: shiftedParameters(context.parameters, positional) }, scope);
       positional += countPositional(tokens.slice(i + 2, as));
       tables.push(...inner.tables);
       const { type, next } = parseType(tokens, as + 1);
@@ -650,7 +650,7 @@ function informationSchemaView(parts: readonly string[], context: TranslationCon
 }
 
 /** Rewrites Databricks functions that PostgreSQL lacks or spells otherwise; undefined leaves the call alone. */
-async function functionCall(tokens: readonly Token[], at: number, context: TranslationContext): Promise<{ sql: string; next: number } | undefined> {
+async function functionCall(tokens: readonly Token[], at: number, context: TranslationContext, scope: Scope): Promise<{ sql: string; next: number } | undefined> {
   const name = tokens[at].kind === 'word' ? tokens[at].value : '';
   const noArguments = tokens[at + 2]?.value === ')';
   switch (name) {
@@ -675,7 +675,7 @@ async function functionCall(tokens: readonly Token[], at: number, context: Trans
       if (args.length !== 2 || pattern.length !== 1 || pattern[0].kind !== 'string') {
         throw lakehouseErrors.unsupported('date_format without a literal pattern', "Write the pattern as a string literal: date_format(ts, 'yyyy-MM-dd').");
       }
-      const [value] = await translateArguments(args.slice(0, 1), context);
+      const [value] = await translateArguments(args.slice(0, 1), context, scope);
       // Spark formats in the session time zone, as to_char does a timestamptz.
       return { sql: `to_char(CAST(${value} AS timestamptz), ${quoteLiteral(toCharPattern(pattern[0].value))})`, next: close + 1 };
     }
@@ -684,7 +684,7 @@ async function functionCall(tokens: readonly Token[], at: number, context: Trans
       // counts and double seconds only: a BIGINT or DECIMAL argument would find no function.
       const { args, close } = splitArguments(tokens, at + 1);
       if (args.length > 7) throw lakehouseErrors.syntax("'make_interval'", 'make_interval takes at most 7 arguments (years, months, weeks, days, hours, mins, secs).');
-      const values = await translateArguments(args, context);
+      const values = await translateArguments(args, context, scope);
       return { sql: `make_interval(${values.map((value, i) => `CAST(${value} AS ${i === 6 ? 'double precision' : 'integer'})`).join(', ')})`, next: close + 1 };
     }
     case 'array':
@@ -692,7 +692,7 @@ async function functionCall(tokens: readonly Token[], at: number, context: Trans
     case 'named_struct':
     case 'struct': {
       const { args, close } = splitArguments(tokens, at + 1);
-      const values = await translateArguments(args, context);
+      const values = await translateArguments(args, context, scope);
       if (name === 'array') return { sql: values.length === 0 ? "'{}'" : `ARRAY[${values.join(', ')}]`, next: close + 1 };
       if (name === 'struct') return { sql: `ROW(${values.join(', ')})`, next: close + 1 };
       if (values.length % 2 !== 0) throw lakehouseErrors.syntax(`'${name}'`, `${name} takes pairs of arguments.`);
@@ -709,11 +709,11 @@ async function functionCall(tokens: readonly Token[], at: number, context: Trans
 }
 
 /** Each argument's translation, `?` markers counted across them. */
-async function translateArguments(args: readonly Token[][], context: TranslationContext): Promise<string[]> {
+async function translateArguments(args: readonly Token[][], context: TranslationContext, scope: Scope): Promise<string[]> {
   const values: string[] = [];
   let used = 0;
   for (const arg of args) {
-    values.push((await translateTokens(arg, { ...context, parameters: shiftedParameters(context.parameters, used) })).sql);
+    values.push((await translateTokens(arg, { ...context, parameters: shiftedParameters(context.parameters, used) }, scope)).sql);
     used += countPositional(arg);
   }
   return values;
