@@ -146,7 +146,13 @@ export class Lakehouse {
   /** Starts the engine (first time: creates the database, `main` and `main.default`). */
   static async start(options: LakehouseOptions): Promise<Lakehouse> {
     const lakehouse = new Lakehouse(options);
-    await lakehouse.#start();
+    try {
+      await lakehouse.#start();
+    } catch (error) {
+      // A server that started and then failed its setup is stopped, not left running unowned.
+      await lakehouse.stop().catch(() => undefined);
+      throw error;
+    }
     return lakehouse;
   }
 
