@@ -19,7 +19,7 @@ import { InstanceRegistry } from './instances';
 import { Lakehouse } from './lakehouse/engine';
 import { lazyLakehouse } from './lakehouse/host';
 import { ThriftService } from './lakehouse/thrift-service';
-import { createWarehouseEndpoint, EndpointError } from './lakehouse/warehouse-endpoint';
+import { createWarehouseEndpoint, warehouseServices } from './lakehouse/warehouse-endpoint';
 import { WarehouseRegistry } from './lakehouse/warehouses';
 import { loadOrCreateAuthority } from './postgres/index';
 import { statementRoutes } from './routes/statements';
@@ -225,31 +225,14 @@ export async function startEmulator(options: StartOptions): Promise<RunningEmula
     const warehouses = new WarehouseRegistry(store, transitionDelayMs);
     cleanups.push(async () => warehouses.close());
     await warehouses.restore(identities.defaultUser.userName);
-    // One Thrift service per warehouse: they share the engine, each keeps its own sessions.
-    const services = new Map<string, ThriftService>();
-    cleanups.push(async () => {
-      for (const service of services.values()) await service.closeAll();
-    });
+    const services = warehouseServices(warehouses, () => new ThriftService({ lakehouse: () => lakehouse.get(), log }));
+    cleanups.push(() => services.closeAll());
     const authenticate = bearerAuthenticator(identities, tokens);
     const authority = await loadOrCreateAuthority(layout.authorityDir);
     const endpointServer = createWarehouseEndpoint({
       certificate: authority.issueServerCertificate({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }),
       authenticate,
-      async serviceFor(id) {
-        let record;
-        try {
-          record = warehouses.get(id);
-        } catch {
-          throw new EndpointError(404, `Warehouse ${id} does not exist.`);
-        }
-        if (record.state !== 'RUNNING') throw new EndpointError(503, `Warehouse ${id} is ${record.state}; start it first.`);
-        let service = services.get(id);
-        if (service === undefined) {
-          service = new ThriftService({ lakehouse: () => lakehouse.get(), log });
-          services.set(id, service);
-        }
-        return service;
-      },
+      serviceFor: (id) => services.serviceFor(id),
       log,
     });
     const endpointPort = await listen(endpointServer, 0);

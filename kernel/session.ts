@@ -184,6 +184,7 @@ export function createSession(options: SessionOptions): KernelSession {
         return wire.requestInput(request, prompt, inputOptions?.password ?? false, { signal: abort.signal });
       },
       allowsInput: allowStdin,
+      updatesDisplays: true,
       signal: abort.signal,
     };
   }

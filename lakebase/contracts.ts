@@ -55,6 +55,12 @@ export interface RunOptions {
   displayLimit: number;
   /** Keep every row (for storing into a variable), not only the displayed page. */
   fetchAll?: boolean;
+  /**
+   * Called at most once, as soon as the rows to keep are in while the rest of a big result is
+   * still being counted, with those rows (`counting` set, `rowCount` the rows so far): the page
+   * can be shown before the count ends. Sessions that count quickly may never call it.
+   */
+  onPage?: (page: import('./result-set').ResultSet) => void;
   /** Aborting cancels the running statement on the server (a Postgres cancel request). */
   signal?: AbortSignal;
   /** Server notices raised while the statement runs. */

@@ -30,6 +30,8 @@ export interface RenderableResult {
   readonly rowCount: number | null;
   readonly elapsedMs: number;
   readonly displayLimit: number;
+  /** A first page while the rest is counted, or whose count stopped: `rowCount` is a count so far. */
+  readonly counting?: 'running' | 'stopped' | undefined;
 }
 
 /** Shown for SQL NULL in text/plain. */
@@ -254,17 +256,20 @@ function shownRows(result: RenderableResult): readonly (readonly unknown[])[] {
 }
 
 /**
- * The lines under a result: `(3 rows)` or `(showing 100 of 1,000,000 rows)`; the command tag
- * when rows came from a command other than SELECT (`INSERT ... RETURNING`); the elapsed time.
+ * The lines under a result: `(3 rows)` or `(showing 100 of 1,000,000 rows)` (`(showing 100 of
+ * at least 300,000 rows; counting…)` while the rest is counted); the command tag when rows came
+ * from a command other than SELECT (`INSERT ... RETURNING`); the elapsed time.
  */
 export function formatFooter(result: RenderableResult): string[] {
   if (isCommandOnly(result)) return [formatCommandTag(result), formatElapsed(result.elapsedMs)];
   const shown = shownRows(result).length;
   const total = result.rowCount ?? result.values.length;
   const lines = [
-    shown < total
-      ? `(showing ${groupDigits(shown)} of ${groupDigits(total)} rows)`
-      : `(${groupDigits(total)} ${total === 1 ? 'row' : 'rows'})`,
+    result.counting !== undefined
+      ? `(showing ${groupDigits(shown)} of at least ${groupDigits(total)} rows; ${result.counting === 'running' ? 'counting…' : 'the count stopped'})`
+      : shown < total
+        ? `(showing ${groupDigits(shown)} of ${groupDigits(total)} rows)`
+        : `(${groupDigits(total)} ${total === 1 ? 'row' : 'rows'})`,
   ];
   if (result.command !== 'SELECT' && result.command !== '') lines.push(formatCommandTag(result));
   lines.push(formatElapsed(result.elapsedMs));

@@ -15,6 +15,11 @@ export interface ResultSetInit {
   elapsedMs: number;
   /** The display limit in force when the statement ran. */
   displayLimit: number;
+  /**
+   * The rows are a first page of a result whose rest is still being counted (`running`), or whose
+   * count never ended (`stopped`: interrupted, or failed); `rowCount` is then a count so far.
+   */
+  counting?: 'running' | 'stopped';
 }
 
 /**
@@ -29,6 +34,7 @@ export class ResultSet {
   readonly rowCount: number | null;
   readonly elapsedMs: number;
   readonly displayLimit: number;
+  readonly counting: 'running' | 'stopped' | undefined;
   #rows: Record<string, unknown>[] | undefined;
 
   constructor(init: ResultSetInit) {
@@ -39,6 +45,7 @@ export class ResultSet {
     this.rowCount = init.rowCount;
     this.elapsedMs = init.elapsedMs;
     this.displayLimit = init.displayLimit;
+    this.counting = init.counting;
   }
 
   /** True when `values` holds every row the statement returned. */

@@ -2,7 +2,7 @@
 // instance, catalog, sync) declares its verbs here-shaped: the parser, `%lakebase help` and
 // completion all read the same declaration, so they cannot drift apart (style.md: "One grammar,
 // verbs as subcommands ... help text and completion come from the same declaration").
-import type { MagicHost } from './host';
+import type { DisplayOptions, MagicHost } from './host';
 
 /** How an option's value is read from the magic line. */
 export type OptionKind =
@@ -141,9 +141,11 @@ export interface VerbContext<Services> {
   variables: Readonly<Record<string, unknown>>;
   /**
    * Shows an intermediate result (an earlier statement of a cell) as the mode says: displayed
-   * for `statement` and `cell`, dropped for `expression`.
+   * for `statement` and `cell`, dropped for `expression`. With a display id, it can be updated.
    */
-  show(value: unknown): void;
+  show(value: unknown, options?: DisplayOptions): void;
+  /** Whether the magic's results are displayed (`statement`, `cell`) rather than only returned (`expression`). */
+  displays: boolean;
 }
 
 export interface VerbDeclaration<Services> {

@@ -36,6 +36,11 @@ export interface MagicHost {
    * and failing. Undefined when the host cannot tell; `input` then rejects.
    */
   readonly allowsInput?: boolean;
+  /**
+   * Whether a display can be replaced in place later (`update_display_data`): true in a Jupyter
+   * kernel. A terminal prints each display once, so nothing should be shown there to be replaced.
+   */
+  readonly updatesDisplays?: boolean;
   /** Aborted when the user interrupts the cell; magics pass it down to running statements. */
   readonly signal: AbortSignal;
 }

@@ -5,6 +5,7 @@ import { RefresherRegistry, sharedRefreshers } from '../lakebase/credentials';
 import { CatalogCache } from '../lakebase/sql/catalog';
 import { completeSql, inspectSql } from '../lakebase/sql/completion';
 import { parameterNames } from '../lakebase/sql/parameters';
+import type { SqlDialect } from '../lakebase/sql/lexer';
 import { CellPlan, createCellPlanner, MAGIC_FUNCTION } from './cell-plan';
 import { AsyncCompletionCandidates, completeMagic, completeMagicAsync, CompletionCandidates, CompletionResult, inspectMagic, sqlTextAt } from './completion';
 import { createConnectors, Connectors, ConnectionKind } from './connectors';
@@ -148,11 +149,16 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
   const typeDeclarations = verbs.families.map((family) => family.typeDeclarations?.trim()).filter((text): text is string => Boolean(text)).join('\n');
   const typeNames = [...typeDeclarations.matchAll(/^(?:interface|type)\s+([A-Za-z_$][\w$]*)/gm)].map((match) => match[1]);
   const reservedNames = new Set([MAGIC_FUNCTION, ...typeNames, ...(deps.reservedNames ?? [])]);
+  /** The SQL dialect of the connection a magic runs on (`--on`, else the current one), as far as it is known yet. */
+  const dialectFor = (invocation: MagicInvocation): SqlDialect => {
+    const name = typeof invocation.options.on === 'string' ? invocation.options.on : services.connections.currentName;
+    return (name !== undefined && services.connections.has(name) ? services.connections.get(name).session.dialect : undefined) ?? 'postgres';
+  };
   const planner = createCellPlanner({
     parse: (magic, mode) => parseInvocation(verbs, magic, mode, reservedNames),
     resultType: (invocation) => verbs.get(invocation.verb)?.resultType,
     capturedNames: (invocation) => [
-      ...(verbs.get(invocation.verb)?.text !== undefined && invocation.text !== undefined ? parameterNames(invocation.text) : []),
+      ...(verbs.get(invocation.verb)?.text !== undefined && invocation.text !== undefined ? parameterNames(invocation.text, dialectFor(invocation)) : []),
       // `--stdin VAR` names a value as `:name` does: captured from the surrounding TypeScript scope.
       ...(typeof invocation.options.stdin === 'string' ? [invocation.options.stdin] : []),
       // So does an option given as `:name` (`--at :before`), read by `optionValue`.
@@ -244,9 +250,10 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
           host,
           services,
           variables: context.variables ?? {},
-          show: (shown) => {
-            if (mode !== 'expression') host.display(shown);
+          show: (shown, options) => {
+            if (mode !== 'expression') host.display(shown, options);
           },
+          displays: mode !== 'expression',
         });
         if (mode === 'statement') {
           if (value !== undefined) host.display(value);

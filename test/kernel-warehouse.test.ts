@@ -4,7 +4,7 @@
 // big result, interrupt, and the Arrow table of a result in TypeScript.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { KernelClient } from '../kernel/wire/client';
-import { interruptUntilSettled, runCell, startBuiltKernel, stopKernel } from './support/jupyter';
+import { interruptUntilSettled, outputsOf, runCell, startBuiltKernel, stopKernel } from './support/jupyter';
 
 let kernel: KernelClient;
 
@@ -58,10 +58,24 @@ test('a warehouse beside a Lakebase instance, in one notebook', async () => {
   expect(joined.stdout).toContain('[{"name":"Lisbon","visits":10},{"name":"Porto","visits":0}]');
 });
 
-test('the display limit shows a page of a big warehouse result and counts the rest; toArrow() gives columns', async () => {
-  const cell = await runCell(kernel, '%lakebase sql --on wh SELECT id, id * 2 AS twice FROM range(1000000)');
+test('the display limit shows a page of a big warehouse result before the rest is counted; toArrow() gives columns', async () => {
+  const execution = await kernel.execute('%lakebase sql --on wh SELECT id, id * 2 AS twice FROM range(1000000)');
+  const cell = outputsOf(execution);
   expect(cell.status).toBe('ok');
-  expect(text(cell)).toMatch(/showing 100 of 1,000,000 rows/);
+  // The page first, while counting; then the counted table in its place (the same display id),
+  // and no second table.
+  const displayIds = execution.messages
+    .filter((message) => message.header.msg_type === 'display_data' || message.header.msg_type === 'update_display_data')
+    .map((message) => [message.header.msg_type, (message.content.transient as { display_id?: string } | undefined)?.display_id]);
+  expect(displayIds).toEqual([
+    ['display_data', expect.stringMatching(/\S/)],
+    ['update_display_data', displayIds[0]?.[1]],
+  ]);
+  expect(cell.displays.map((bundle) => String(bundle['text/plain']))).toEqual([expect.stringMatching(/\(showing 100 of at least [\d,]+ rows; counting…\)/)]);
+  expect(cell.updates.map((update) => String((update.data as Record<string, unknown>)['text/plain']))).toEqual([expect.stringMatching(/\(showing 100 of 1,000,000 rows\)/)]);
+  expect(cell.result).toBeUndefined();
+  // A small result is the cell's value, as ever.
+  expect(text(await runCell(kernel, '%lakebase sql --on wh SELECT id FROM range(3)'))).toMatch(/\(3 rows\)/);
   const arrow = await runCell(kernel, [
     'const r = %lakebase sql --on wh --display-limit all SELECT id FROM range(1000)',
     'const t = (r as any).toArrow();',
@@ -69,6 +83,30 @@ test('the display limit shows a page of a big warehouse result and counts the re
   ].join('\n'));
   expect(arrow.status).toBe('ok');
   expect(arrow.stdout).toMatch(/1000 Int64/);
+});
+
+test("a warehouse cell is split into statements by Databricks SQL's quotes, not PostgreSQL's", async () => {
+  const cell = await runCell(kernel, ['%%lakebase --on wh', 'SELECT 1 AS `a;b`;', 'SELECT \'it\\\'s; fine\' AS s, "x;y" AS t, 2 AS `c:d`'].join('\n'));
+  expect(cell.status).toBe('ok');
+  expect(cell.displays.map((bundle) => String(bundle['text/plain'])).join('\n')).toMatch(/a;b/);
+  expect(text(cell)).toMatch(/it's; fine .*x;y .*2/);
+});
+
+test('an interrupt while a shown page is being counted stops the count, and the page says so', async () => {
+  let paged!: () => void;
+  const pageShown = new Promise<void>((resolve) => (paged = resolve));
+  // A cross join streams its rows at once (a single range() is computed whole before its first row).
+  const running = kernel.execute('%lakebase sql --on wh SELECT a.id * 100000 + b.id AS id FROM range(100000) AS a, range(100000) AS b', {
+    onIopub: (message) => {
+      if (message.header.msg_type === 'display_data') paged();
+    },
+  });
+  await pageShown;
+  await interruptUntilSettled(running, () => kernel.request('control', 'interrupt_request'));
+  const cell = outputsOf(await running);
+  expect(cell.status).toBe('error');
+  expect(cell.updates.map((update) => String((update.data as Record<string, unknown>)['text/plain'])).at(-1)).toMatch(/\(showing 100 of at least [\d,]+ rows; the count stopped\)/);
+  expect(text(await runCell(kernel, '%lakebase sql --on wh SELECT 6 AS six'))).toMatch(/\b6\b/);
 });
 
 test('errors show the SQLSTATE; an interrupt cancels the statement on the warehouse', async () => {

@@ -1,12 +1,15 @@
 // The emulator's lakehouse: started on first use, stopped with the emulator, and its catalogs,
-// tables, rows and versions survive an emulator restart.
+// tables, rows and versions survive an emulator restart; a failed start leaves no server behind.
+import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
 import { startEmulator } from '../emulator/index';
 import type { RunningEmulator } from '../emulator/contracts';
-import { sql } from './support/lakehouse';
+import pg from 'pg';
+import { ADMIN_ROLE } from '../emulator/postgres/instance-server';
+import { sql, startTestLakehouse } from './support/lakehouse';
 
 let dataDir: string | undefined;
 let emulator: RunningEmulator | undefined;
@@ -45,4 +48,22 @@ test('state survives an emulator restart', async () => {
     { _change_type: 'update_preimage', _commit_version: 2n },
   ]);
   await session.close();
+});
+
+test('a lakehouse whose setup fails after its server started stops that server', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'lakebase-lakehouse-failed-start-'));
+  try {
+    const lake = await startTestLakehouse(root);
+    // A composite type the catalog cannot read back makes the next start fail after the server is up.
+    const client = new pg.Client({ host: join(root, 'lakehouse', 'socket'), port: 5432, user: ADMIN_ROLE, database: 'lakehouse' });
+    await client.connect();
+    await client.query('CREATE TYPE _lakehouse_types.struct_broken AS (a int)');
+    await client.query("INSERT INTO _lakehouse.composite_types VALUES ('struct_broken', 'not a type')");
+    await client.end();
+    await lake.stop();
+    await expect(startTestLakehouse(root)).rejects.toMatchObject({ errorClass: 'UNSUPPORTED_DATATYPE' });
+    expect(existsSync(join(root, 'lakehouse', 'pgdata', 'postmaster.pid'))).toBe(false);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
 });

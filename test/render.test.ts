@@ -100,6 +100,14 @@ describe('renderResultSet', () => {
     expect(bundle['text/html']).toContain('<p><small>(showing 2 of 1,000,000 rows) · Time: 2500.000 ms (00:02.500)</small></p>');
   });
 
+  test('a page shown while the rest is counted says so, and so does one whose count stopped', () => {
+    const page = { columns: [column('n', 'int8')], values: [['1'], ['2']], rowCount: 300_000, displayLimit: 2 };
+    expect(renderResultSet(result({ ...page, counting: 'running' }))['text/plain']).toBe(
+      lines(' n ', '---', ' 1', ' 2', '(showing 2 of at least 300,000 rows; counting…)', 'Time: 1.500 ms'),
+    );
+    expect(renderResultSet(result({ ...page, counting: 'stopped' }))['text/html']).toContain('<p><small>(showing 2 of at least 300,000 rows; the count stopped) · Time: 1.500 ms</small></p>');
+  });
+
   test('the display limit holds also when every row was kept (--into)', () => {
     const bundle = renderResultSet(result({ columns: [column('n', 'int4')], values: [[1], [2], [3]], displayLimit: 1 }));
     expect(bundle['text/plain']).toBe(lines(' n ', '---', ' 1', '(showing 1 of 3 rows)', 'Time: 1.500 ms'));

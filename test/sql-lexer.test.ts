@@ -102,6 +102,30 @@ test('the error knows where the quote starts, and counts the lines before the SQ
   expect(thrown).toMatchObject({ index: 17, line: 3, column: 8, message: 'The string that starts at line 3, column 8 is never closed.' });
 });
 
+describe('splitStatements of Databricks SQL (a SQL warehouse cell)', () => {
+  const databricks = (cell: string) => splitStatements(cell, { dialect: 'databricks' }).map((statement) => statement.text);
+  const cases: [string, string, string[]][] = [
+    ['; in a back-quoted name', 'SELECT 1 AS `a;b`; SELECT 2', ['SELECT 1 AS `a;b`', 'SELECT 2']],
+    ['a doubled ` inside a back-quoted name', 'SELECT 1 AS `a``;b`; SELECT 2', ['SELECT 1 AS `a``;b`', 'SELECT 2']],
+    ['; in a "..." string', 'SELECT "a;b"; SELECT 2', ['SELECT "a;b"', 'SELECT 2']],
+    ["a backslash-escaped ' in a '...' string", "SELECT 'it\\'s; fine'; SELECT 2", ["SELECT 'it\\'s; fine'", 'SELECT 2']],
+    ['a backslash-escaped " in a "..." string', 'SELECT "say \\"a;b\\""; SELECT 2', ['SELECT "say \\"a;b\\""', 'SELECT 2']],
+    ["a raw string keeps its backslash: r'a\\'", "SELECT r'a\\'; SELECT ';'", ["SELECT r'a\\'", "SELECT ';'"]],
+    ['quotes in comments', "SELECT 1 -- don't `\n; SELECT /* \" ` */ 2", ["SELECT 1 -- don't `", 'SELECT /* " ` */ 2']],
+  ];
+  test.each(cases)('%s', (_name, cell, expected) => {
+    expect(databricks(cell)).toEqual(expected);
+  });
+
+  test('an unclosed back-quoted name says where it starts', () => {
+    expect(() => splitStatements('SELECT `a;b', { dialect: 'databricks' })).toThrow('The quoted identifier ` that starts at line 1, column 8 is never closed.');
+  });
+
+  test('PostgreSQL cells keep their own rules: a backtick is no quote there', () => {
+    expect(split('SELECT `a;b`')).toEqual(['SELECT `a', 'b`']);
+  });
+});
+
 describe('scanSql', () => {
   test('covers the text with spans of each kind, in order', () => {
     const text = `SELECT E'a', "b", $t$c$t$ -- d\n/* e */`;

@@ -31,6 +31,12 @@ describe('bindParameters', () => {
     expect(bound.values).toEqual(values);
   });
 
+  test("in a warehouse's Databricks SQL, back-quoted names and both kinds of strings hold no parameters", () => {
+    const statement = "SELECT `a:n` AS `:n`, \":n\" AS b, 'it\\'s :n', r'\\' AS c, :id";
+    expect(parameterNames(statement, 'databricks')).toEqual(['id']);
+    expect(bindParameters(statement, lookup, 'databricks').names).toEqual(['id']);
+  });
+
   test('names lists the parameter of each number', () => {
     expect(bindParameters('SELECT :n, :region, :n', lookup).names).toEqual(['n', 'region']);
   });

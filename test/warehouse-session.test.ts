@@ -1,7 +1,8 @@
 // The kernel's warehouse session (lakebase/warehouse/) against the emulator's warehouse: found by
 // name through the workspace's SDK client, results as ResultSets with Databricks column types,
 // the display limit keeping only a page of a big result, named parameters, errors, cancel, a
-// stopped warehouse started on connect, and the Arrow table of a result.
+// stopped warehouse started on connect, and the Arrow table of a result; the sql verb's preview of
+// a big page on such a session.
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,10 @@ import type { Workspace } from '../lakebase/workspace';
 import { connectWarehouse, stopWarehouse } from '../lakebase/warehouse/warehouses';
 import type { WarehouseResultSet, WarehouseSession } from '../lakebase/warehouse/session';
 import { SqlError } from '../lakebase/errors';
+import type { ResultSet } from '../lakebase/result-set';
+import { createMagics } from '../magics';
+import { createConnectors } from '../magics/connectors';
+import { recordingHost, runMagicCell } from './support/magic-host';
 
 let dataDir: string;
 let emulator: RunningEmulator;
@@ -83,6 +88,58 @@ test('an abort cancels the statement on the warehouse; the session goes on', asy
   setTimeout(() => controller.abort(), 300);
   await expect(running).rejects.toMatchObject({ sqlState: '57014' });
   expect((await session.run('SELECT 7 AS seven', { displayLimit: 10 })).values).toEqual([[7]]);
+});
+
+test('a big result shows its page before the count ends; an abort while counting fails the statement, never a partial count', async () => {
+  // A cross join streams its rows at once (a single range() is computed whole before its first row).
+  const huge = 'SELECT a.id * 100000 + b.id AS id FROM range(100000) AS a, range(100000) AS b';
+  const controller = new AbortController();
+  const pages: { values: unknown[][]; counting: string | undefined }[] = [];
+  const running = session.run(huge, {
+    displayLimit: 5,
+    signal: controller.signal,
+    onPage: (page) => {
+      pages.push({ values: page.values as unknown[][], counting: page.counting });
+      controller.abort();
+    },
+  });
+  await expect(running).rejects.toMatchObject({ sqlState: '57014' });
+  expect(pages).toEqual([{ values: [[0n], [1n], [2n], [3n], [4n]], counting: 'running' }]);
+  expect((await session.run('SELECT 8 AS eight', { displayLimit: 10 })).values).toEqual([[8]]);
+  // A result that fits its page is never shown early.
+  const small = await session.run('SELECT id FROM range(3)', { displayLimit: 5, onPage: () => pages.push({ values: [], counting: 'unexpected' }) });
+  expect(small.rowCount).toBe(3);
+  expect(pages).toHaveLength(1);
+});
+
+test('the sql verb previews a big page only where displays can be replaced; elsewhere it shows the counted table once', async () => {
+  // The magics over a real warehouse session: the connector opens it with the emulator's CA.
+  const magics = createMagics({
+    connectors: {
+      ...createConnectors({ env: {} }),
+      warehouse: async () => ({ session: (await connectWarehouse({ workspace, caCert, env: {} })).session, kind: 'warehouse', defaultName: 'wh' }),
+    },
+  });
+  try {
+    await runMagicCell(magics, '%lakebase connect --warehouse wh --as wh', recordingHost());
+    const cell = '%lakebase sql --on wh SELECT id FROM range(300000)';
+    // A host that cannot update a display (a terminal, any host that does not say it can).
+    const plain = recordingHost();
+    const value = (await runMagicCell(magics, cell, plain)) as ResultSet;
+    expect(plain.displays).toEqual([]);
+    expect(value.counting).toBeUndefined();
+    expect(value.rowCount).toBe(300000);
+    // A Jupyter host: the page under a display id, then the counted table in its place.
+    const jupyter = Object.assign(recordingHost(), { updatesDisplays: true });
+    expect(await runMagicCell(magics, cell, jupyter)).toBeUndefined();
+    expect(jupyter.displays.map(({ value: shown, options }) => [(shown as ResultSet).counting, (shown as ResultSet).rowCount === 300000, options?.update === true])).toEqual([
+      ['running', false, false],
+      [undefined, true, true],
+    ]);
+    expect(jupyter.displays[1]!.options?.displayId).toBe(jupyter.displays[0]!.options?.displayId);
+  } finally {
+    await magics.close();
+  }
 });
 
 test('a stopped warehouse is started on connect', async () => {

@@ -110,6 +110,36 @@ describe('the official driver against the local warehouse', () => {
     expect(last).toEqual({ id: 999_999, twice: 1_999_998, text: '999999' });
   });
 
+  test('pages smaller than the engine batches, and a result closed after its first pages', async () => {
+    // Far more rows than the warehouse reads ahead: closing leaves the engine mid-stream.
+    const operation = await session.executeStatement('SELECT id FROM range(20000000)', { maxRows: 30000 } as never);
+    const pages: number[] = [];
+    for (let page = 0; page < 5; page++) pages.push(((await operation.fetchChunk({ maxRows: 30000 })) as { id: number }[]).map((row) => row.id)[0]);
+    expect(pages).toEqual([0, 30000, 60000, 90000, 120000]);
+    // Closed while the warehouse reads ahead: the engine's query stops, and the session goes on.
+    await operation.close();
+    const next = await session.executeStatement('SELECT 2 AS two');
+    expect(await next.fetchAll()).toEqual([{ two: 2 }]);
+    await next.close();
+  });
+
+  test('an error after the first pages reaches the client with its SQLSTATE', async () => {
+    const operation = await session.executeStatement('SELECT id, 1 / (id - 250000) AS x FROM range(1000000)', { maxRows: 100000 } as never);
+    let rows = 0;
+    const failure = await (async () => {
+      do rows += ((await operation.fetchChunk({ maxRows: 100000 })) as unknown[]).length;
+      while (await operation.hasMoreRows());
+    })().catch((error: unknown) => error);
+    await operation.close().catch(() => undefined);
+    expect(rows).toBeGreaterThan(0);
+    expect(rows).toBeLessThanOrEqual(250000);
+    // The driver's StatusError keeps only the message, which ends with the SQLSTATE, as Databricks' do.
+    expect(String((failure as Error).message)).toMatch(/^\[DIVIDE_BY_ZERO\] .*SQLSTATE: 22012$/);
+    const next = await session.executeStatement('SELECT 3 AS three');
+    expect(await next.fetchAll()).toEqual([{ three: 3 }]);
+    await next.close();
+  });
+
   test('cancel stops a running statement on the warehouse', async () => {
     const operation = await session.executeStatement('SELECT count(*) FROM range(1000000000) a', { runAsync: true } as never);
     await operation.cancel();

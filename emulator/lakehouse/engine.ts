@@ -146,7 +146,13 @@ export class Lakehouse {
   /** Starts the engine (first time: creates the database, `main` and `main.default`). */
   static async start(options: LakehouseOptions): Promise<Lakehouse> {
     const lakehouse = new Lakehouse(options);
-    await lakehouse.#start();
+    try {
+      await lakehouse.#start();
+    } catch (error) {
+      // A server that started and then failed its setup is stopped, not left running unowned.
+      await lakehouse.stop().catch(() => undefined);
+      throw error;
+    }
     return lakehouse;
   }
 
@@ -969,6 +975,12 @@ async function runQuery(sql: string, statement: StatementContext): Promise<State
       try {
         if (!copy.readableEnded && !copy.destroyed) {
           await statement.session.cancel().catch(() => undefined);
+          // The batch reader's `for await` over the stream keeps a 'readable' listener on it, and
+          // while one is attached resume() does nothing (Node's stream.Readable docs). Reading
+          // nothing, the connection would never see the rest of the rows or the cancel's error
+          // (PostgreSQL, blocked writing them, would not even act on the cancel), and the session
+          // would hang: detach the reader, which is abandoned, and drain.
+          copy.removeAllListeners('readable');
           copy.resume();
         }
         // Also when the stream already ended or failed: `finished` settles at once then.

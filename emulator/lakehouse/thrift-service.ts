@@ -12,13 +12,13 @@
 // Arrow schema; FetchResults pages Arrow record batches inline (`ARROW_BASED_SET`, no cloud
 // fetch, no LZ4); CancelOperation cancels the statement on the engine; Close* free everything.
 import { randomUUID } from 'node:crypto';
-import type * as arrow from 'apache-arrow';
 import Int64 from 'node-int64';
 import ttypes from '@databricks/sql/thrift/TCLIService_types';
 import type { ResultColumn } from './arrow';
 import { arrowSchema, batchMessage, schemaMessage } from './arrow';
 import type { Lakehouse, LakehouseSession, StatementParameter, StatementResult } from './engine';
-import { LakehouseError } from './errors';
+import { LakehouseError, lakehouseErrors } from './errors';
+import { ReadAhead } from './read-ahead';
 import type { SqlType } from './types';
 import { typeText } from './types';
 
@@ -29,6 +29,11 @@ import { typeText } from './types';
  */
 const DIRECT_RESULTS_WAIT_MS = 500;
 const DEFAULT_PAGE_ROWS = 100_000;
+/**
+ * Encoded rows read ahead of the client per operation: about two of the engine's batches, so the
+ * next page is ready when the client asks, and an operation never holds much more.
+ */
+const READ_AHEAD_BYTES = 24 * 1024 * 1024;
 
 type Guid = Buffer;
 
@@ -39,9 +44,9 @@ interface OperationState {
   state: number;
   error: LakehouseError | undefined;
   result: StatementResult | undefined;
-  iterator: AsyncIterator<arrow.RecordBatch> | undefined;
-  /** Rows read from the engine and not yet sent. */
-  pending: arrow.RecordBatch[];
+  /** The result's rows, read ahead of the client. */
+  rows: ReadAhead | undefined;
+  /** Every row was sent (or the operation closed): nothing left to stop on the engine. */
   exhausted: boolean;
   schemaBytes: Buffer | undefined;
   /** Settles when the statement has run (rows can be read) or failed. */
@@ -191,8 +196,7 @@ export class ThriftService {
       state: S.TOperationState.RUNNING_STATE,
       error: undefined,
       result: undefined,
-      iterator: undefined,
-      pending: [],
+      rows: undefined,
       exhausted: false,
       schemaBytes: undefined,
       ready: Promise.resolve(),
@@ -201,10 +205,11 @@ export class ThriftService {
       try {
         const result = await session.lakehouse.execute(request.statement, { parameters: parametersOf(request.parameters) });
         operation.result = result;
-        operation.iterator = result.batches[Symbol.asyncIterator]();
+        const schemaLength = this.#schemaBytes(operation).length;
+        operation.rows = new ReadAhead(result.batches[Symbol.asyncIterator](), (batch) => batchMessage(batch, schemaLength), READ_AHEAD_BYTES);
         // FINISHED means the rows can be read: a query is RUNNING until its first batch is here
         // (or it ended), so that a cancel meanwhile reaches the engine.
-        if (operation.state === S.TOperationState.RUNNING_STATE) await this.#peek(operation);
+        if (operation.state === S.TOperationState.RUNNING_STATE) await operation.rows.started();
         if (operation.state === S.TOperationState.RUNNING_STATE) operation.state = S.TOperationState.FINISHED_STATE;
       } catch (error) {
         const failure = error instanceof LakehouseError ? error : new LakehouseError('INTERNAL_ERROR', (error as Error).message, { cause: error });
@@ -265,7 +270,16 @@ export class ThriftService {
     if (operation === undefined) return new S.TFetchResultsResp({ status: invalidHandle('operation') });
     await operation.ready;
     if (operation.error) return new S.TFetchResultsResp({ status: errorStatus(operation.error) });
-    return this.#fetch(operation, toNumber(request.maxRows) || DEFAULT_PAGE_ROWS);
+    try {
+      return await this.#fetch(operation, toNumber(request.maxRows) || DEFAULT_PAGE_ROWS);
+    } catch (error) {
+      // The engine failed after the first rows were sent (a division by zero at row 500,000): the
+      // client gets the error with its SQLSTATE, as from a statement that failed at once.
+      const failure = error instanceof LakehouseError ? error : new LakehouseError('INTERNAL_ERROR', (error as Error).message, { cause: error });
+      operation.state = S.TOperationState.ERROR_STATE;
+      operation.error = failure;
+      return new S.TFetchResultsResp({ status: errorStatus(failure) });
+    }
   }
 
   async CancelOperation(request: { operationHandle: { operationId: { guid: Buffer } } }) {
@@ -274,6 +288,11 @@ export class ThriftService {
     if (operation.state === S.TOperationState.RUNNING_STATE) {
       operation.state = S.TOperationState.CANCELED_STATE;
       await operation.session.lakehouse.cancel();
+    } else if (operation.state === S.TOperationState.FINISHED_STATE && !operation.exhausted) {
+      // Cancelled while its rows were being fetched: the rest is not sent, and the next fetch
+      // says so, rather than ending the result early as though it had no more rows.
+      operation.state = S.TOperationState.CANCELED_STATE;
+      operation.error = lakehouseErrors.canceled();
     }
     await this.#close(operation, false);
     return new S.TCancelOperationResp({ status: success() });
@@ -312,64 +331,51 @@ export class ThriftService {
     });
   }
 
+  #schemaBytes(operation: OperationState): Buffer {
+    return (operation.schemaBytes ??= schemaMessage(arrowSchema(operation.result?.columns ?? [])));
+  }
+
   #metadata(operation: OperationState) {
-    const columns = operation.result?.columns ?? [];
-    operation.schemaBytes ??= schemaMessage(arrowSchema(columns));
     return new S.TGetResultSetMetadataResp({
       status: success(),
-      schema: thriftSchema(columns),
+      schema: thriftSchema(operation.result?.columns ?? []),
       resultFormat: S.TSparkRowSetType.ARROW_BASED_SET,
       lz4Compressed: false,
-      arrowSchema: operation.schemaBytes,
+      arrowSchema: this.#schemaBytes(operation),
       isStagingOperation: false,
     });
   }
 
   /** The next page: up to `maxRows` rows as inline Arrow batches, and whether more follow. */
   async #fetch(operation: OperationState, maxRows: number) {
-    operation.schemaBytes ??= schemaMessage(arrowSchema(operation.result?.columns ?? []));
-    const schemaLength = operation.schemaBytes.length;
+    const schemaLength = this.#schemaBytes(operation).length;
     const batches: { batch: Buffer; rowCount: Int64 }[] = [];
     let rows = 0;
-    while (rows < maxRows) {
-      const next = await this.#nextBatch(operation);
+    const source = operation.exhausted ? undefined : operation.rows;
+    while (source !== undefined && rows < maxRows) {
+      const next = await source.next();
       if (next === undefined) break;
-      const take = Math.min(next.numRows, maxRows - rows);
-      const sent = take === next.numRows ? next : next.slice(0, take);
-      if (take < next.numRows) operation.pending.unshift(next.slice(take));
-      batches.push({ batch: batchMessage(sent, schemaLength), rowCount: new Int64(take) });
+      const take = Math.min(next.batch.numRows, maxRows - rows);
+      if (take === next.batch.numRows) batches.push({ batch: next.message, rowCount: new Int64(take) });
+      else {
+        // A page smaller than the engine's batches: split it, and keep the rest for the next page.
+        const rest = next.batch.slice(take);
+        source.putBack({ batch: rest, message: batchMessage(rest, schemaLength) });
+        batches.push({ batch: batchMessage(next.batch.slice(0, take), schemaLength), rowCount: new Int64(take) });
+      }
       rows += take;
     }
-    const hasMoreRows = (await this.#peek(operation)) !== undefined;
+    const hasMoreRows = source !== undefined && (await source.hasMore());
+    if (source !== undefined && !hasMoreRows) operation.exhausted = true;
     const results = new S.TRowSet({ startRowOffset: new Int64(0), rows: [], arrowBatches: batches.map((entry) => new S.TSparkArrowBatch(entry)) });
     return new S.TFetchResultsResp({ status: success(), hasMoreRows, results });
   }
 
-  async #nextBatch(operation: OperationState): Promise<arrow.RecordBatch | undefined> {
-    const pending = operation.pending.shift();
-    if (pending) return pending;
-    if (operation.exhausted || operation.iterator === undefined) return undefined;
-    for (;;) {
-      const next = await operation.iterator.next();
-      if (next.done) {
-        operation.exhausted = true;
-        return undefined;
-      }
-      if (next.value.numRows > 0) return next.value;
-    }
-  }
-
-  async #peek(operation: OperationState): Promise<arrow.RecordBatch | undefined> {
-    const next = await this.#nextBatch(operation);
-    if (next) operation.pending.unshift(next);
-    return next;
-  }
-
   async #close(operation: OperationState, forget = true): Promise<void> {
     if (operation.state !== S.TOperationState.CANCELED_STATE && operation.state !== S.TOperationState.ERROR_STATE) operation.state = S.TOperationState.CLOSED_STATE;
-    operation.pending = [];
     if (!operation.exhausted) {
       operation.exhausted = true;
+      operation.rows?.stop();
       // Stops the engine's query so the session can run the next one.
       await operation.result?.close?.().catch(() => undefined);
     }

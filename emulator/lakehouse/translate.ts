@@ -9,13 +9,15 @@
 //   - backtick identifiers, "double-quoted" and backslash-escaped strings, `:name` and `?`
 //     parameters (bound to literals of the client's declared types), Databricks type names in
 //     CAST and `::`, and the constructors array(), map(), named_struct() and struct();
-//   - current_catalog(), current_schema(), current_user(), current_timestamp(), current_date().
+//   - current_catalog(), current_schema(), current_user(), current_timestamp(), current_date(),
+//     date_format() (Spark's pattern letters as to_char's), make_interval(), TRY_CAST, X'..';
+//   - `s.field`, `m['k']` and `a[0]` on STRUCT, MAP and ARRAY columns of the statement's tables.
 // What it cannot translate fails with an error naming the construct, never silently.
 import { LakehouseError, lakehouseErrors } from './errors';
 import type { Token } from './lexer';
 import { significant, tokenize } from './lexer';
 import type { CompositeTypes, SqlType } from './types';
-import { parseType, pgType, quoteIdentifier, quoteLiteral } from './types';
+import { parseType, pgType, quoteIdentifier, quoteLiteral, tryCastSql, typeText } from './types';
 
 /** A table as the translator needs it. */
 export interface TableInfo {
@@ -87,8 +89,9 @@ export async function translateSql(sql: string, context: TranslationContext, fro
   return translateTokens(tokens.slice(from), context);
 }
 
-export async function translateTokens(tokens: Token[], context: TranslationContext): Promise<Translation> {
+export async function translateTokens(tokens: Token[], context: TranslationContext, outerScope?: Scope): Promise<Translation> {
   const ctes = collectCteNames(tokens);
+  const scope = outerScope ?? scopeOf(tokens, context, ctes);
   const out: string[] = [];
   const tables: TableInfo[] = [];
   const frames: Frame[] = [{ inFromList: false }];
@@ -138,6 +141,15 @@ export async function translateTokens(tokens: Token[], context: TranslationConte
     if (token.kind === 'string') {
       out.push(quoteLiteral(token.value));
       continue;
+    }
+    if ((token.kind === 'word' || token.kind === 'quoted') && tokens[i - 1]?.value !== '.' && (tokens[i + 1]?.value === '.' || tokens[i + 1]?.value === '[')) {
+      const access = await complexAccess(tokens, i, scope, { ...context, parameters: shiftedParameters(context.parameters, positional) });
+      if (access !== undefined) {
+        out.push(access.sql);
+        positional += countPositional(tokens.slice(i, access.next));
+        i = access.next - 1;
+        continue;
+      }
     }
     if (token.kind === 'quoted') {
       // Databricks names are case-insensitive; the lakehouse keeps them lower-case.
@@ -217,7 +229,8 @@ export async function translateTokens(tokens: Token[], context: TranslationConte
       if (isRelation && isTable) {
         out.push(token.text.toUpperCase());
         if (lower === 'from' || lower === 'join') frame.inFromList = lower === 'from';
-        const relation = await relationAt(tokens, i + 1, context, ctes, tables);
+        // After INTO, `t (a, b)` is a table and its column list, never a table function's call.
+        const relation = await relationAt(tokens, i + 1, context, ctes, tables, lower === 'into');
         if (relation) {
           out.push(relation.sql);
           if (lower === 'into' && tokens[i - 1]?.value === 'merge') mergeTarget = relation.table;
@@ -242,9 +255,10 @@ export async function translateTokens(tokens: Token[], context: TranslationConte
       continue;
     }
     if (tokens[i + 1]?.value === '(' && tokens[i - 1]?.value !== '.') {
-      const rewritten = await functionCall(tokens, i, context);
+      const rewritten = await functionCall(tokens, i, { ...context, parameters: shiftedParameters(context.parameters, positional) }, scope);
       if (rewritten !== undefined) {
         out.push(rewritten.sql);
+        positional += countPositional(tokens.slice(i, rewritten.next));
         i = rewritten.next - 1;
         continue;
       }
@@ -254,14 +268,17 @@ export async function translateTokens(tokens: Token[], context: TranslationConte
       const close = matchingParen(tokens, i + 1);
       const as = lastTopLevel(tokens, i + 2, close, 'as');
       if (as < 0) throw lakehouseErrors.syntax(`'${token.text}'`, 'CAST needs AS and a type.');
-      const inner = await translateTokens(tokens.slice(i + 2, as), { ...context, parameters: shiftedParameters(context.parameters, positional) });
+      const inner = await translateTokens(tokens.slice(i + 2, as), { ...context, parameters: shiftedParameters(context.parameters, positional) }, scope);
       positional += countPositional(tokens.slice(i + 2, as));
       tables.push(...inner.tables);
       const { type, next } = parseType(tokens, as + 1);
       if (next !== close) throw lakehouseErrors.syntax(`'${tokens[next]?.text ?? ')'}'`, 'the CAST type ends here.');
-      // TRY_CAST returns NULL where CAST fails; PostgreSQL has no such cast, so it is refused by name.
-      if (lower === 'try_cast') throw lakehouseErrors.unsupported('TRY_CAST', 'Use CAST; the local lakehouse has no cast that returns NULL on bad input.');
-      out.push(`CAST(${inner.sql} AS ${await pgType(type, context.types)})`);
+      if (lower === 'try_cast') {
+        // TRY_CAST returns NULL where CAST fails: the lakehouse's functions catch the cast's error.
+        const tried = tryCastSql(inner.sql, type);
+        if (tried === undefined) throw lakehouseErrors.unsupported(`TRY_CAST to ${typeText(type).toUpperCase()}`, 'TRY_CAST works on the local lakehouse for the simple types; use CAST for ARRAY, MAP and STRUCT.');
+        out.push(tried);
+      } else out.push(`CAST(${inner.sql} AS ${await pgType(type, context.types)})`);
       i = close;
       continue;
     }
@@ -341,6 +358,127 @@ export function splitArguments(tokens: readonly Token[], open: number, types = f
   return { args, close };
 }
 
+/** The tables a statement names, by what the statement calls them, to resolve `s.field` and `m['k']`. */
+interface Scope {
+  /** Alias (or last name part) → table. */
+  relations: ReadonlyMap<string, TableInfo>;
+  /** An unqualified column name → its type; undefined where two tables have it (ambiguous). */
+  columns: ReadonlyMap<string, SqlType | undefined>;
+  /** CTE names and subquery aliases: `q.x` there is a column of q, whatever the tables hold. */
+  otherRelations: ReadonlySet<string>;
+}
+
+/**
+ * Every table named after FROM, JOIN, UPDATE, INTO or USING (and after commas of a FROM list),
+ * anywhere in the statement: a rough scope (subqueries' tables are in it too), which is enough to
+ * tell a struct column's field from a table's column, and never makes a plain name mean more.
+ */
+function scopeOf(tokens: readonly Token[], context: TranslationContext, ctes: ReadonlySet<string>): Scope {
+  const relations = new Map<string, TableInfo>();
+  const otherRelations = new Set(ctes);
+  let inFrom = false;
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i];
+    const word = token.kind === 'word' ? token.value : '';
+    if (token.value === ')') {
+      const alias = tokens[i + 1]?.value === 'as' ? tokens[i + 2] : tokens[i + 1];
+      if (alias?.kind === 'quoted' || (alias?.kind === 'word' && !CLAUSE_WORDS.has(alias.value))) otherRelations.add(alias.value.toLowerCase());
+    }
+    if (['from', 'join', 'update', 'into', 'using'].includes(word)) inFrom = word === 'from' || word === 'join';
+    else if (token.value === ',' && inFrom) {
+      /* the next relation of a FROM list */
+    } else {
+      if (CLAUSE_WORDS.has(word) || token.value === ')') inFrom = false;
+      continue;
+    }
+    const first = tokens[i + 1];
+    if (first === undefined || (first.kind !== 'word' && first.kind !== 'quoted')) continue;
+    const parts = [first.value.toLowerCase()];
+    let next = i + 2;
+    while (tokens[next]?.value === '.' && (tokens[next + 1]?.kind === 'word' || tokens[next + 1]?.kind === 'quoted')) {
+      parts.push(tokens[next + 1].value.toLowerCase());
+      next += 2;
+    }
+    if (parts.length > 3 || (parts.length === 1 && ctes.has(parts[0]))) continue;
+    const [catalog, schema, name] = parts.length === 3 ? parts : parts.length === 2 ? [context.catalog, parts[0], parts[1]] : [context.catalog, context.schema, parts[0]];
+    const table = context.findTable(catalog, schema, name);
+    if (table === undefined) continue;
+    const aliasToken = tokens[next]?.value === 'as' ? tokens[next + 1] : tokens[next];
+    const isAlias = aliasToken !== undefined && (aliasToken.kind === 'quoted' || (aliasToken.kind === 'word' && !CLAUSE_WORDS.has(aliasToken.value) && tokens[next]?.value !== '('));
+    relations.set(isAlias ? aliasToken.value.toLowerCase() : name, table);
+  }
+  const columns = new Map<string, SqlType | undefined>();
+  for (const table of new Set(relations.values())) {
+    for (const column of table.columns) columns.set(column.name, columns.has(column.name) ? undefined : column.type);
+  }
+  return { relations, columns, otherRelations };
+}
+
+/**
+ * `s.x`, `t.s.x`, `m['k']`, `a[0]` and chains of them, where the name is a STRUCT, MAP or ARRAY
+ * column of a table in scope: PostgreSQL spells a composite's field `(s).x`, a map (stored as
+ * keys and values) is looked up by the key's position, and arrays count from 1, not 0.
+ * Undefined where the name is not such a column (a table's column `t.c` stays as it is).
+ */
+async function complexAccess(tokens: readonly Token[], at: number, scope: Scope, context: TranslationContext): Promise<{ sql: string; next: number } | undefined> {
+  const name = (index: number) => {
+    const token = tokens[index];
+    return token?.kind === 'word' || token?.kind === 'quoted' ? token.value.toLowerCase() : undefined;
+  };
+  const first = name(at)!;
+  let sql: string;
+  let type: SqlType | undefined;
+  let next: number;
+  const table = scope.relations.get(first);
+  const qualified = table !== undefined && tokens[at + 1]?.value === '.' ? table.columns.find((column) => column.name === name(at + 2)) : undefined;
+  if (qualified !== undefined && ['struct', 'map', 'array'].includes(qualified.type.kind)) {
+    sql = `${quoteIdentifier(first)}.${quoteIdentifier(qualified.name)}`;
+    type = qualified.type;
+    next = at + 3;
+  } else if (table === undefined && !scope.otherRelations.has(first) && scope.columns.get(first) !== undefined) {
+    sql = quoteIdentifier(first);
+    type = scope.columns.get(first);
+    next = at + 1;
+  } else return undefined;
+  if (!['struct', 'map', 'array'].includes(type!.kind)) return undefined;
+  let used = 0;
+  for (;;) {
+    if (type?.kind === 'struct' && tokens[next]?.value === '.' && name(next + 1) !== undefined) {
+      const wanted = name(next + 1);
+      const field = type.fields.find((candidate) => candidate.name.toLowerCase() === wanted);
+      if (field === undefined) {
+        throw new LakehouseError('FIELD_NOT_FOUND', `No such struct field ${quoteIdentifier(tokens[next + 1].value)} in ${type.fields.map((f) => f.name).join(', ')}.`);
+      }
+      sql = `(${sql}).${quoteIdentifier(field.name)}`;
+      type = field.type;
+      next += 2;
+    } else if ((type?.kind === 'map' || type?.kind === 'array') && tokens[next]?.value === '[') {
+      const close = matchingBracket(tokens, next);
+      const inner = tokens.slice(next + 1, close) as Token[];
+      const key = (await translateTokens(inner, { ...context, parameters: shiftedParameters(context.parameters, used) }, scope)).sql;
+      used += countPositional(inner);
+      if (type.kind === 'map') {
+        sql = `(${sql})."values"[array_position((${sql}).keys, ${key})]`;
+        type = type.value;
+      } else {
+        sql = `(${sql})[(${key}) + 1]`;
+        type = type.element;
+      }
+      next = close + 1;
+    } else break;
+  }
+  return { sql, next };
+}
+
+function matchingBracket(tokens: readonly Token[], open: number): number {
+  let depth = 0;
+  for (let i = open; i < tokens.length; i++) {
+    if (tokens[i].kind === 'operator' && tokens[i].value === '[') depth++;
+    else if (tokens[i].kind === 'operator' && tokens[i].value === ']' && --depth === 0) return i;
+  }
+  throw lakehouseErrors.syntax('end of input', "a '[' is not closed.");
+}
+
 function collectCteNames(tokens: readonly Token[]): Set<string> {
   const names = new Set<string>();
   for (let i = 0; i < tokens.length - 2; i++) {
@@ -364,9 +502,17 @@ interface Relation {
 
 /**
  * A relation at `tokens[at]`: a (possibly qualified) name, optionally with time travel, or a
- * table function. Returns undefined when there is none (a subquery, a VALUES list).
+ * table function (not where `columnListFollows`: INSERT INTO t (a, b)). Returns undefined when
+ * there is none (a subquery, a VALUES list).
  */
-async function relationAt(tokens: readonly Token[], at: number, context: TranslationContext, ctes: ReadonlySet<string>, tables: TableInfo[]): Promise<Relation | undefined> {
+async function relationAt(
+  tokens: readonly Token[],
+  at: number,
+  context: TranslationContext,
+  ctes: ReadonlySet<string>,
+  tables: TableInfo[],
+  columnListFollows = false,
+): Promise<Relation | undefined> {
   const first = tokens[at];
   if (first === undefined || (first.kind !== 'word' && first.kind !== 'quoted')) return undefined;
   if (first.kind === 'word' && (CLAUSE_WORDS.has(first.value) || first.value === 'lateral')) return undefined;
@@ -383,7 +529,7 @@ async function relationAt(tokens: readonly Token[], at: number, context: Transla
     return undefined;
   };
 
-  if (tokens[next]?.value === '(') {
+  if (tokens[next]?.value === '(' && !columnListFollows) {
     const fn = await tableFunction(parts, tokens, next, context, tables);
     if (fn === undefined) return undefined;
     const alias = aliasAfter(fn.next);
@@ -504,7 +650,7 @@ function informationSchemaView(parts: readonly string[], context: TranslationCon
 }
 
 /** Rewrites Databricks functions that PostgreSQL lacks or spells otherwise; undefined leaves the call alone. */
-async function functionCall(tokens: readonly Token[], at: number, context: TranslationContext): Promise<{ sql: string; next: number } | undefined> {
+async function functionCall(tokens: readonly Token[], at: number, context: TranslationContext, scope: Scope): Promise<{ sql: string; next: number } | undefined> {
   const name = tokens[at].kind === 'word' ? tokens[at].value : '';
   const noArguments = tokens[at + 2]?.value === ')';
   switch (name) {
@@ -523,13 +669,30 @@ async function functionCall(tokens: readonly Token[], at: number, context: Trans
     case 'user':
     case 'session_user':
       return noArguments ? { sql: quoteLiteral(context.user), next: at + 3 } : undefined;
+    case 'date_format': {
+      const { args, close } = splitArguments(tokens, at + 1);
+      const pattern = args[1];
+      if (args.length !== 2 || pattern.length !== 1 || pattern[0].kind !== 'string') {
+        throw lakehouseErrors.unsupported('date_format without a literal pattern', "Write the pattern as a string literal: date_format(ts, 'yyyy-MM-dd').");
+      }
+      const [value] = await translateArguments(args.slice(0, 1), context, scope);
+      // Spark formats in the session time zone, as to_char does a timestamptz.
+      return { sql: `to_char(CAST(${value} AS timestamptz), ${quoteLiteral(toCharPattern(pattern[0].value))})`, next: close + 1 };
+    }
+    case 'make_interval': {
+      // PostgreSQL's make_interval has Databricks' arguments in the same order, but takes integer
+      // counts and double seconds only: a BIGINT or DECIMAL argument would find no function.
+      const { args, close } = splitArguments(tokens, at + 1);
+      if (args.length > 7) throw lakehouseErrors.syntax("'make_interval'", 'make_interval takes at most 7 arguments (years, months, weeks, days, hours, mins, secs).');
+      const values = await translateArguments(args, context, scope);
+      return { sql: `make_interval(${values.map((value, i) => `CAST(${value} AS ${i === 6 ? 'double precision' : 'integer'})`).join(', ')})`, next: close + 1 };
+    }
     case 'array':
     case 'map':
     case 'named_struct':
     case 'struct': {
       const { args, close } = splitArguments(tokens, at + 1);
-      const values = [];
-      for (const arg of args) values.push((await translateTokens(arg, context)).sql);
+      const values = await translateArguments(args, context, scope);
       if (name === 'array') return { sql: values.length === 0 ? "'{}'" : `ARRAY[${values.join(', ')}]`, next: close + 1 };
       if (name === 'struct') return { sql: `ROW(${values.join(', ')})`, next: close + 1 };
       if (values.length % 2 !== 0) throw lakehouseErrors.syntax(`'${name}'`, `${name} takes pairs of arguments.`);
@@ -544,6 +707,80 @@ async function functionCall(tokens: readonly Token[], at: number, context: Trans
       return undefined;
   }
 }
+
+/** Each argument's translation, `?` markers counted across them. */
+async function translateArguments(args: readonly Token[][], context: TranslationContext, scope: Scope): Promise<string[]> {
+  const values: string[] = [];
+  let used = 0;
+  for (const arg of args) {
+    values.push((await translateTokens(arg, { ...context, parameters: shiftedParameters(context.parameters, used) }, scope)).sql);
+    used += countPositional(arg);
+  }
+  return values;
+}
+
+/**
+ * A Spark datetime pattern (`yyyy-MM-dd HH:mm:ss`) as a to_char pattern. Letters without a
+ * to_char twin (week-based years, zones, ...) fail by name rather than print something else.
+ */
+export function toCharPattern(pattern: string): string {
+  let out = '';
+  let literal = '';
+  const flush = () => {
+    if (literal !== '') out += `"${literal.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+    literal = '';
+  };
+  for (let i = 0; i < pattern.length; ) {
+    const char = pattern[i];
+    if (char === "'") {
+      // 'text' is literal; '' is a quote, outside quoted text and inside it.
+      if (pattern[i + 1] === "'") {
+        literal += "'";
+        i += 2;
+        continue;
+      }
+      for (i++; ; i++) {
+        if (i >= pattern.length) throw lakehouseErrors.syntax(`'${pattern}'`, 'a quote in the date_format pattern is not closed.');
+        if (pattern[i] !== "'") literal += pattern[i];
+        else if (pattern[i + 1] === "'") literal += pattern[i++];
+        else break;
+      }
+      i++;
+      continue;
+    }
+    if (!/[A-Za-z]/.test(char)) {
+      literal += char;
+      i++;
+      continue;
+    }
+    let count = 1;
+    while (pattern[i + count] === char) count++;
+    i += count;
+    const field = DATE_FORMAT_LETTERS[char]?.(count);
+    if (field === undefined) throw lakehouseErrors.unsupported(`The date_format pattern letter ${char.repeat(count)}`, 'The local lakehouse formats y, M, L, d, D, E, a, H, h, m, s, S and Q.');
+    flush();
+    out += field;
+  }
+  flush();
+  return out;
+}
+
+/** Spark pattern letters (repeated `count` times) as to_char fields; FM drops the padding. */
+const DATE_FORMAT_LETTERS: Readonly<Record<string, (count: number) => string | undefined>> = {
+  y: (count) => (count === 2 ? 'YY' : count === 1 ? 'FMYYYY' : 'YYYY'),
+  M: (count) => (count === 1 ? 'FMMM' : count === 2 ? 'MM' : count === 3 ? 'Mon' : 'FMMonth'),
+  L: (count) => (count === 1 ? 'FMMM' : count === 2 ? 'MM' : count === 3 ? 'Mon' : 'FMMonth'),
+  d: (count) => (count === 1 ? 'FMDD' : count === 2 ? 'DD' : undefined),
+  D: (count) => (count === 1 ? 'FMDDD' : count === 3 ? 'DDD' : undefined),
+  E: (count) => (count <= 3 ? 'Dy' : 'FMDay'),
+  a: (count) => (count === 1 ? 'AM' : undefined),
+  H: (count) => (count === 1 ? 'FMHH24' : count === 2 ? 'HH24' : undefined),
+  h: (count) => (count === 1 ? 'FMHH12' : count === 2 ? 'HH12' : undefined),
+  m: (count) => (count === 1 ? 'FMMI' : count === 2 ? 'MI' : undefined),
+  s: (count) => (count === 1 ? 'FMSS' : count === 2 ? 'SS' : undefined),
+  S: (count) => (count <= 6 ? `FF${count}` : undefined),
+  Q: (count) => (count === 1 ? 'Q' : undefined),
+};
 
 /** A literal of the client's declared parameter type (Thrift TSparkParameter, Statement Execution API). */
 export async function parameterLiteral(value: string | null, databricksType: string | undefined, types: CompositeTypes): Promise<string> {

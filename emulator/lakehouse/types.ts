@@ -63,7 +63,9 @@ export function typeText(type: SqlType): string {
     case 'map':
       return `map<${typeText(type.key)},${typeText(type.value)}>`;
     case 'struct':
-      return `struct<${type.fields.map((field) => `${field.name}:${typeText(field.type)}`).join(',')}>`;
+      // A field name that is not a plain identifier is backquoted, as Databricks shows it: the
+      // catalog keeps this text and reads it back (`struct<`order id`:int>`).
+      return `struct<${type.fields.map((field) => `${/^[A-Za-z_][A-Za-z0-9_]*$/.test(field.name) ? field.name : `\`${field.name.replace(/`/g, '``')}\``}:${typeText(field.type)}`).join(',')}>`;
     default:
       return type.kind;
   }
@@ -133,6 +135,11 @@ export function parseType(tokens: readonly Token[], index: number): { type: SqlT
       if (fieldName === undefined || (fieldName.kind !== 'word' && fieldName.kind !== 'quoted')) fail('a struct field name was expected.');
       at++;
       if (tokens[at]?.value === ':') at++;
+      else if (tokens[at]?.kind === 'named-parameter') {
+        // `x :INT` reads to the lexer as a parameter marker; in a struct it is the field's type.
+        const marker = tokens[at];
+        (tokens as Token[]).splice(at, 1, { kind: 'word', text: marker.text.slice(1), value: marker.value.toLowerCase(), start: marker.start + 1 });
+      }
       const field = parseType(tokens, at);
       fields.push({ name: fieldName!.value, type: field.type });
       at = field.next;
@@ -342,4 +349,47 @@ export function typeOfPgColumn(oid: number, typmod: number, composite: (oid: num
       return composite(oid) ?? { kind: 'string' };
     }
   }
+}
+
+/**
+ * TRY_CAST's functions, one per target (`_lakehouse.try_cast_integer(value)`): PostgreSQL's own
+ * cast, with a data exception (bad text, out of range) answered by NULL as TRY_CAST does. They
+ * are polymorphic in the value, so the cast is the one CAST would make from the value's type.
+ * TINYINT and DECIMAL(p,s) check their range here, as their PostgreSQL types do not.
+ */
+const TRY_CAST_TARGETS: Readonly<Record<string, string>> = {
+  boolean: 'boolean',
+  tinyint: 'smallint',
+  smallint: 'smallint',
+  int: 'integer',
+  bigint: 'bigint',
+  float: 'real',
+  double: 'double precision',
+  string: 'text',
+  binary: 'bytea',
+  date: 'date',
+  timestamp: 'timestamptz',
+  timestamp_ntz: 'timestamp',
+};
+
+// Each has a text twin besides the polymorphic one: a string literal has no type a polymorphic
+// argument could take, and PostgreSQL picks the text one for it.
+export const TRY_CAST_SQL = ['anyelement', 'text']
+  .flatMap((argument) => [
+    ...Object.entries(TRY_CAST_TARGETS).map(([kind, pg]) => {
+      const range = kind === 'tinyint' ? ' IF result NOT BETWEEN -128 AND 127 THEN RETURN NULL; END IF;' : '';
+      return `CREATE OR REPLACE FUNCTION _lakehouse.try_cast_${kind}(value ${argument}) RETURNS ${pg} LANGUAGE plpgsql STABLE AS $$
+  DECLARE result ${pg}; BEGIN result := CAST(value AS ${pg});${range} RETURN result; EXCEPTION WHEN data_exception THEN RETURN NULL; END $$;`;
+    }),
+    `CREATE OR REPLACE FUNCTION _lakehouse.try_cast_decimal(value ${argument}, digits int, places int) RETURNS numeric LANGUAGE plpgsql STABLE AS $$
+  DECLARE result numeric; BEGIN result := round(CAST(value AS numeric), places);
+  IF abs(result) >= 10::numeric ^ (digits - places) THEN RETURN NULL; END IF; RETURN result;
+  EXCEPTION WHEN data_exception THEN RETURN NULL; END $$;`,
+  ])
+  .join('\n');
+
+/** TRY_CAST(sql AS type) as PostgreSQL, or undefined for a type it has no function for (complex types). */
+export function tryCastSql(valueSql: string, type: SqlType): string | undefined {
+  if (type.kind === 'decimal') return `CAST(_lakehouse.try_cast_decimal(${valueSql}, ${type.precision}, ${type.scale}) AS numeric(${type.precision},${type.scale}))`;
+  return TRY_CAST_TARGETS[type.kind] === undefined ? undefined : `_lakehouse.try_cast_${type.kind}(${valueSql})`;
 }

@@ -10,6 +10,7 @@ import thrift from 'thrift';
 import TCLIService from '@databricks/sql/thrift/TCLIService';
 import type { Identity } from '../identities';
 import type { ThriftService } from './thrift-service';
+import type { WarehouseRegistry } from './warehouses';
 
 export interface WarehouseEndpointOptions {
   certificate: { certPem: string; keyPem: string };
@@ -29,6 +30,35 @@ export class EndpointError extends Error {
   }
 }
 
+/**
+ * `serviceFor` over the emulator's warehouses: one Thrift service per warehouse (they share the
+ * engine; each keeps its own sessions), made on first use. Only a warehouse that is not there is
+ * a 404; any other failure stays what it is (a 500 with its message, logged), so that it is never
+ * mistaken for a missing warehouse.
+ */
+export function warehouseServices(warehouses: Pick<WarehouseRegistry, 'find'>, makeService: () => ThriftService): {
+  serviceFor(warehouseId: string): Promise<ThriftService>;
+  closeAll(): Promise<void>;
+} {
+  const services = new Map<string, ThriftService>();
+  return {
+    async serviceFor(id) {
+      const record = warehouses.find(id);
+      if (record === undefined) throw new EndpointError(404, `Warehouse ${id} does not exist.`);
+      if (record.state !== 'RUNNING') throw new EndpointError(503, `Warehouse ${id} is ${record.state}; start it first.`);
+      let service = services.get(id);
+      if (service === undefined) {
+        service = makeService();
+        services.set(id, service);
+      }
+      return service;
+    },
+    async closeAll() {
+      for (const service of services.values()) await service.closeAll();
+    },
+  };
+}
+
 export function createWarehouseEndpoint(options: WarehouseEndpointOptions): Server {
   const server = createServer({ cert: options.certificate.certPem, key: options.certificate.keyPem }, (request, response) => {
     handle(request, response, options).catch((error: unknown) => {
@@ -38,6 +68,13 @@ export function createWarehouseEndpoint(options: WarehouseEndpointOptions): Serv
       response.end(error instanceof Error ? error.message : String(error));
     });
   });
+  // The driver keeps its connections alive without a limit and reuses one for the next call, which
+  // may come seconds later (after it decoded a page). With Node's default of 5 s the server could
+  // close an idle connection just as a request was sent on it: the driver's ECONNRESET, which it
+  // does not retry. A real warehouse sits behind a load balancer that keeps idle connections for
+  // minutes; so does this one.
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000;
   return server;
 }
 
@@ -54,17 +91,51 @@ async function handle(request: IncomingMessage, response: ServerResponse, option
   const body = await readBody(request);
   service.user = identity.postgresName;
   const reply = await processCall(service, body);
-  response.writeHead(200, { 'Content-Type': 'application/x-thrift', 'Content-Length': reply.length });
-  response.end(reply);
+  response.writeHead(200, { 'Content-Type': 'application/x-thrift', 'Content-Length': reply.reduce((sum, piece) => sum + piece.length, 0) });
+  for (const piece of reply) response.write(piece);
+  response.end();
+}
+
+/** Pieces up to this size are joined before they are written; bigger ones (Arrow batches) go as they are. */
+const SMALL_PIECE_BYTES = 64 * 1024;
+
+/**
+ * The reply as the protocol writes it, handed over in pieces on flush. Thrift's own buffered
+ * transport joins every piece into one buffer, which for a page of rows means copying megabytes
+ * of Arrow batches that can be written to the socket as they are.
+ */
+class ReplyTransport {
+  readonly #pieces: Buffer[] = [];
+  constructor(private readonly onFlush: (pieces: Buffer[]) => void) {}
+  write(piece: Buffer | string): void {
+    this.#pieces.push(typeof piece === 'string' ? Buffer.from(piece) : piece);
+  }
+  /** The protocol records the call's sequence id on its transport; a reply needs nothing of it. */
+  setCurrSeqId(): void {}
+  flush(): void {
+    const pieces: Buffer[] = [];
+    let small: Buffer[] = [];
+    for (const piece of this.#pieces.splice(0)) {
+      if (piece.length <= SMALL_PIECE_BYTES) {
+        small.push(piece);
+        continue;
+      }
+      if (small.length > 0) pieces.push(Buffer.concat(small));
+      small = [];
+      pieces.push(piece);
+    }
+    if (small.length > 0) pieces.push(Buffer.concat(small));
+    this.onFlush(pieces);
+  }
 }
 
 /** One Thrift call: the request message in, the reply message out (the processor writes it on flush). */
-function processCall(service: ThriftService, body: Buffer): Promise<Buffer> {
+function processCall(service: ThriftService, body: Buffer): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
     const processor = new TCLIService.Processor(service as never);
     const receive = thrift.TBufferedTransport.receiver((transport: thrift.TTransport) => {
       const input = new thrift.TBinaryProtocol(transport);
-      const output = new thrift.TBinaryProtocol(new thrift.TBufferedTransport(undefined, (buffer?: Buffer) => resolve(buffer ?? Buffer.alloc(0))));
+      const output = new thrift.TBinaryProtocol(new ReplyTransport(resolve) as unknown as thrift.TTransport);
       try {
         processor.process(input, output);
       } catch (error) {

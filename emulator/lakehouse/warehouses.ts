@@ -51,9 +51,14 @@ export class WarehouseRegistry {
   }
 
   get(id: string): WarehouseRecord {
-    const record = Object.prototype.hasOwnProperty.call(this.#records, id) ? this.#records[id] : undefined;
+    const record = this.find(id);
     if (record === undefined) throw new ApiError('RESOURCE_DOES_NOT_EXIST', `Warehouse ${id} does not exist.`);
     return record;
+  }
+
+  /** The warehouse, or undefined when there is none with that id. */
+  find(id: string): WarehouseRecord | undefined {
+    return Object.prototype.hasOwnProperty.call(this.#records, id) ? this.#records[id] : undefined;
   }
 
   async start(id: string): Promise<void> {

@@ -7,6 +7,11 @@
 // statement splitting of psql (src/fe_utils/psqlscan.l). Assumes `standard_conforming_strings =
 // on`, the default since PostgreSQL 9.1 and on Lakebase: a backslash is an ordinary character in
 // '...' and an escape only in E'...'.
+//
+// A SQL warehouse cell is Databricks SQL, whose quotes differ (Databricks SQL language manual,
+// "Identifiers" and "STRING type"; Spark's SqlBaseLexer.g4): `back-quoted` identifiers (a ` is
+// doubled inside), '...' and "..." are both strings with backslash escapes, r'...' and r"..." are
+// raw strings without them, and there are no E'...' strings. Comments are the same.
 import { LakebaseError, SQL_TEXT_ERRORS } from '../errors';
 import { dollarQuoteEnd, dollarTagAt, isIdentifierChar, lineEnd, quotedEnd } from './literals';
 
@@ -49,10 +54,15 @@ export function lineAndColumn(text: string, index: number): { line: number; colu
   return { line, column: Array.from(before.slice(lineStart)).length + 1 };
 }
 
-/** Where the text being scanned sits in what the user sees, for messages. */
+/** The SQL a text is written in: PostgreSQL's (Lakebase), or Databricks SQL (a SQL warehouse). */
+export type SqlDialect = 'postgres' | 'databricks';
+
+/** Where the text being scanned sits in what the user sees, for messages, and its dialect. */
 export interface TextPlacement {
   /** Lines before the text in its cell, e.g. 1 for the body of a `%%lakebase` cell. Default 0. */
   lineOffset?: number;
+  /** Default `postgres`. */
+  dialect?: SqlDialect;
 }
 
 /** SQL text that cannot be split: says where the unclosed quote or comment starts. */
@@ -80,6 +90,7 @@ export class SqlTextError extends LakebaseError {
  * `placement.lineOffset`, its line is the line of the cell.
  */
 export function scanSql(text: string, placement: TextPlacement = {}): SqlSpan[] {
+  const databricks = placement.dialect === 'databricks';
   const spans: SqlSpan[] = [];
   let codeStart = 0;
   let i = 0;
@@ -112,6 +123,31 @@ export function scanSql(text: string, placement: TextPlacement = {}): SqlSpan[] 
       if (depth > 0) throw new SqlTextError(text, i, 'block comment /*', 'Close it with */ (comments nest: every /* needs its own */).', placement);
       push('comment', i, end);
       i = end;
+    } else if (databricks && (char === "'" || char === '"')) {
+      // r'...' and R"..." are raw: a backslash is an ordinary character there.
+      const raw = (text[i - 1] === 'r' || text[i - 1] === 'R') && !isIdentifierChar(text[i - 2]);
+      const start = raw && codeStart <= i - 1 ? i - 1 : i;
+      let end = i + 1;
+      for (;;) {
+        if (end >= text.length) {
+          throw new SqlTextError(text, start, 'string', `Close it with ${char}. To put a ${char} inside a string, escape it with a backslash: ${char}it\\${char}s${char}.`, placement);
+        }
+        if (!raw && text[end] === '\\') end += 2;
+        else if (text[end] === char) break;
+        else end++;
+      }
+      push('string', start, end + 1);
+      i = end + 1;
+    } else if (databricks && char === '`') {
+      let end = i + 1;
+      for (;;) {
+        if (end >= text.length) throw new SqlTextError(text, i, 'quoted identifier `', 'Close it with `. To put a ` inside a quoted identifier, double it.', placement);
+        if (text[end] === '`' && text[end + 1] === '`') end += 2;
+        else if (text[end] === '`') break;
+        else end++;
+      }
+      push('identifier', i, end + 1);
+      i = end + 1;
     } else if (char === "'") {
       // An E or e glued to the quote (and not the end of a longer word) makes an escape string.
       const prefixed = (text[i - 1] === 'E' || text[i - 1] === 'e') && !isIdentifierChar(text[i - 2]);

@@ -3,6 +3,7 @@
 // protocol), so no value is ever pasted into SQL: there is no text interpolation path here.
 import { LakebaseError, SQL_TEXT_ERRORS } from '../errors';
 import { isIdentifierChar, scanSql } from './lexer';
+import type { SqlDialect } from './lexer';
 
 /** Finds the value of a TypeScript variable (`MagicHost.lookupVariable` has this shape). */
 export type ParameterLookup = (name: string) => { found: true; value: unknown } | { found: false };
@@ -39,10 +40,10 @@ const COLON_TOKENS = /::|:=|:([\p{ID_Start}_][\p{ID_Continue}]*)/gu;
 const POSITIONAL_PARAMETER = /\$\d+/g;
 
 /** Where `:name` parameters are; also whether the statement has `$n` placeholders of its own. */
-function findParameters(statement: string): { uses: ParameterUse[]; positional: number | undefined } {
+function findParameters(statement: string, dialect: SqlDialect): { uses: ParameterUse[]; positional: number | undefined } {
   const uses: ParameterUse[] = [];
   let positional: number | undefined;
-  for (const span of scanSql(statement)) {
+  for (const span of scanSql(statement, { dialect })) {
     if (span.kind !== 'code') continue;
     const code = statement.slice(span.start, span.end);
     for (const match of code.matchAll(COLON_TOKENS)) {
@@ -64,18 +65,19 @@ function findParameters(statement: string): { uses: ParameterUse[]; positional: 
 }
 
 /** The names of the `:name` parameters of a statement, each once, in order of first use. */
-export function parameterNames(statement: string): string[] {
-  return [...new Set(findParameters(statement).uses.map((use) => use.name))];
+export function parameterNames(statement: string, dialect: SqlDialect = 'postgres'): string[] {
+  return [...new Set(findParameters(statement, dialect).uses.map((use) => use.name))];
 }
 
 /**
  * Replaces each `:name` with `$n` (a name used twice reuses its number) and looks up the values.
  * Not parameters: `::casts`, `:=`, array slices like `a[lo:hi]`, and anything inside strings,
- * quoted identifiers, comments and dollar quotes. A name `lookup` does not find is a
+ * quoted identifiers, comments and dollar quotes (as `dialect` quotes them: a SQL warehouse's
+ * Databricks SQL has `back-quoted` names and "..." strings). A name `lookup` does not find is a
  * `LakebaseError` (`PARAMETER_UNDEFINED`) that says how to define it.
  */
-export function bindParameters(statement: string, lookup: ParameterLookup): BoundStatement {
-  const { uses, positional } = findParameters(statement);
+export function bindParameters(statement: string, lookup: ParameterLookup, dialect: SqlDialect = 'postgres'): BoundStatement {
+  const { uses, positional } = findParameters(statement, dialect);
   if (uses.length === 0) return { text: statement, values: [], names: [], sourceIndex: (index) => index };
   if (positional !== undefined) {
     throw new LakebaseError(

@@ -190,6 +190,8 @@ export class WarehouseSession implements SqlSession {
           if (chunk.batches.length === 0) continue;
           yield* arrow.RecordBatchReader.from(Buffer.concat(chunk.batches)).readAll();
         }
+        // A warehouse may end a cancelled result as though it had no more rows: it is not whole.
+        if (cancelled) throw new Error('cancelled while its rows were read');
       } catch (error) {
         if (cancelled) throw new SqlError({ sqlState: '57014', severity: 'ERROR', message: 'The statement was cancelled on the warehouse.' }, { statement: sql, cause: error });
         throw statementError(error, sql);
@@ -235,8 +237,15 @@ export class WarehouseSession implements SqlSession {
     try {
       const arrowOnly = (options as RunOptions & { arrowOnly?: boolean }).arrowOnly === true;
       const keep = arrowOnly ? Number.POSITIVE_INFINITY : rowsToKeep(options);
-      const { columns, values, table, total } = await readResult(operation, keep, arrowOnly);
-      const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const elapsed = () => Number(process.hrtime.bigint() - started) / 1e6;
+      const onPage = options.onPage;
+      const { columns, values, table, total } = await readResult(operation, keep, arrowOnly, onPage && ((page) => {
+        onPage(new ResultSet({ statement: sql, command: commandOf(sql, true), ...page, elapsedMs: elapsed(), displayLimit: options.displayLimit, counting: 'running' }));
+      }));
+      const elapsedMs = elapsed();
+      // Interrupted while the rows were read: a warehouse may end a cancelled result as though it
+      // had no more rows, and what was read is not the result (the catch reports the cancel).
+      if (cancelled) throw new Error('cancelled while its rows were read');
       return new WarehouseResultSet(
         { statement: sql, command: commandOf(sql, columns.length > 0), columns, values, rowCount: total, elapsedMs, displayLimit: options.displayLimit },
         table,
@@ -302,7 +311,16 @@ async function rawArrowSource(operation: IOperation): Promise<RawArrowSource> {
   return source as RawArrowSource;
 }
 
-async function readResult(operation: IOperation, keep: number, arrowOnly = false): Promise<{ columns: Column[]; values: unknown[][]; table: arrow.Table; total: number }> {
+/**
+ * Reads a statement's result: the first `keep` rows as values, the rest counted from the batch
+ * headers. `onPage` gets the kept rows as soon as they are in, while more remain to be counted.
+ */
+async function readResult(
+  operation: IOperation,
+  keep: number,
+  arrowOnly: boolean,
+  onPage?: (page: { columns: Column[]; values: unknown[][]; rowCount: number }) => void,
+): Promise<{ columns: Column[]; values: unknown[][]; table: arrow.Table; total: number }> {
   const metadata = await (operation as unknown as { getMetadata(): Promise<{ arrowSchema?: Buffer; resultFormat?: number; schema?: { columns?: unknown[] } }> }).getMetadata();
   const hasColumns = (metadata.schema?.columns?.length ?? 0) > 0;
   if (!hasColumns) return { columns: [], values: [], table: new arrow.Table(), total: 0 };
@@ -312,11 +330,19 @@ async function readResult(operation: IOperation, keep: number, arrowOnly = false
     });
   }
   const schema = arrow.RecordBatchReader.from(metadata.arrowSchema).open().schema;
+  const columns = schema.fields.map((field) => columnOf(field));
   const source = await rawArrowSource(operation);
   const kept: arrow.RecordBatch[] = [];
   const values: unknown[][] = [];
   let total = 0;
+  let pageShown = onPage === undefined || arrowOnly || !(keep > 0 && Number.isFinite(keep));
   while (await source.hasMore()) {
+    if (!pageShown && values.length >= keep) {
+      // The page is in and more rows follow: they are only counted, which for a big result takes
+      // a while (every page still crosses the wire); the page need not wait for it.
+      pageShown = true;
+      onPage!({ columns, values: [...values], rowCount: total });
+    }
     const chunk = await source.fetchNext({ limit: FETCH_ROWS });
     if (chunk.batches.length === 0) continue;
     const room = keep - values.length;
@@ -338,7 +364,6 @@ async function readResult(operation: IOperation, keep: number, arrowOnly = false
       for (const row of batchRows(part)) values.push(row);
     }
   }
-  const columns = schema.fields.map((field) => columnOf(field));
   const table = kept.length > 0 ? new arrow.Table(kept) : new arrow.Table(schema);
   return { columns, values, table, total };
 }

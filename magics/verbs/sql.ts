@@ -5,7 +5,7 @@ import type { Column, CopySource, Notice, SqlSession } from '../../lakebase/cont
 import { JUPYTER_DISPLAY } from '../../lakebase/contracts';
 import { LakebaseError, SqlError } from '../../lakebase/errors';
 import { rowTypeOf } from '../../lakebase/pg-types';
-import type { ResultSet } from '../../lakebase/result-set';
+import { ResultSet } from '../../lakebase/result-set';
 import { bindParameters } from '../../lakebase/sql/parameters';
 import { copyDirectionOf } from '../../lakebase/sql/copy';
 import { splitStatements } from '../../lakebase/sql/lexer';
@@ -133,14 +133,16 @@ async function runSql(context: VerbContext<MagicServices>): Promise<unknown> {
   const text = invocation.text ?? '';
   // Lines in messages (an unclosed quote, the `LINE n:` of a server error) are the cell's lines.
   const linesBefore = invocation.source.textLine;
-  const statements = splitStatements(text, { lineOffset: linesBefore });
+  const connectionName = invocation.options.on as string | undefined;
+  const { name: nameShown, session } =
+    connectionName === undefined ? services.connections.current() : services.connections.get(connectionName);
+  // Split as the connection's SQL quotes: a warehouse's `a;b` or "a;b" is one name or string.
+  const dialect = session.dialect ?? 'postgres';
+  const statements = splitStatements(text, { lineOffset: linesBefore, dialect });
   if (statements.length === 0) {
     host.stderr('lakebase: there is no SQL statement to run\n');
     return undefined;
   }
-  const connectionName = invocation.options.on as string | undefined;
-  const { name: nameShown, session } =
-    connectionName === undefined ? services.connections.current() : services.connections.get(connectionName);
   const limit = (invocation.options['display-limit'] as number | undefined) ?? services.settings.displayLimit;
   const into = invocation.options.into as string | undefined;
   const mark = chartMark(invocation);
@@ -151,6 +153,7 @@ async function runSql(context: VerbContext<MagicServices>): Promise<unknown> {
   const stdin = copyInput(invocation.options.stdin as string | undefined, directions.filter((d) => d === 'from-stdin').length, lookup);
 
   let last: ResultSet | undefined;
+  let lastPreview: PagePreview | undefined;
   try {
     for (const [index, statement] of statements.entries()) {
       if (host.signal.aborted) {
@@ -158,7 +161,7 @@ async function runSql(context: VerbContext<MagicServices>): Promise<unknown> {
           hint: 'The statements before it ran (and, outside a transaction, are committed).',
         });
       }
-      const bound = bindParameters(statement.text, lookup);
+      const bound = bindParameters(statement.text, lookup, dialect);
       // A SQL warehouse binds `:name` itself: the text goes as written, the values by name.
       const named = session.parameterStyle === 'named';
       const isLast = index === statements.length - 1;
@@ -167,6 +170,10 @@ async function runSql(context: VerbContext<MagicServices>): Promise<unknown> {
       // A chart needs the rows it draws (a few thousand at most), not only the displayed page;
       // one more than it draws tells a result too big for a chart, without reading the rest.
       const keep = isLast && mark !== undefined ? Math.max(Number.isFinite(limit) ? limit : ALL_ROWS, CHART_MAX_ROWS + 1) : limit;
+      // Where results are displayed and can be replaced in place, a big result's page is shown
+      // before its rows are all counted; not for the result --into stores or --chart draws.
+      const preview =
+        context.displays && host.updatesDisplays === true && !(isLast && (into !== undefined || mark !== undefined)) ? new PagePreview(show) : undefined;
       try {
         result = await session.run(named ? statement.text : bound.text, {
           ...(named ? { namedParams: namedValues(bound.names, lookup) } : { params: bound.values }),
@@ -176,9 +183,11 @@ async function runSql(context: VerbContext<MagicServices>): Promise<unknown> {
           onNotice,
           ...(directions[index] === 'from-stdin' ? { copyIn: stdin } : {}),
           ...(printer ? { copyOut: (chunk: Buffer) => printer.write(chunk) } : {}),
+          ...(preview ? { onPage: preview.onPage } : {}),
         });
         printer?.finish(result.rowCount);
       } catch (error) {
+        preview?.stopped();
         if (statements.length > 1) {
           const line = linesBefore + countLines(text, statement.start) + 1;
           host.stderr(`lakebase: statement ${index + 1} of ${statements.length} failed (cell line ${line}); the statements after it did not run\n`);
@@ -193,7 +202,10 @@ async function runSql(context: VerbContext<MagicServices>): Promise<unknown> {
         });
       }
       if (!READS_AND_WRITES_ROWS.has(result.command)) services.catalogs.invalidate(session);
-      if (isLast) last = result;
+      if (isLast) {
+        last = result;
+        lastPreview = preview;
+      } else if (preview?.shown) preview.replaceWith(result);
       else show(result);
     }
   } finally {
@@ -206,7 +218,49 @@ async function runSql(context: VerbContext<MagicServices>): Promise<unknown> {
     last = last.withDisplayLimit(Number.isFinite(limit) ? limit : ALL_ROWS);
   }
   if (into !== undefined && last !== undefined) await storeRows(into, last, session, host);
+  if (last !== undefined && lastPreview?.shown) {
+    // Its page is on screen already: the counted table takes its place, and is not shown twice.
+    lastPreview.replaceWith(last);
+    return undefined;
+  }
   return last;
+}
+
+let previews = 0;
+
+/**
+ * A big result's first page, shown as soon as it is in while the rest of the rows is counted
+ * (`RunOptions.onPage`: a warehouse moves every page over the wire to count it), then replaced in
+ * place by the counted table, or marked as never counted when the statement fails meanwhile.
+ */
+class PagePreview {
+  #displayId: string | undefined;
+  #page: ResultSet | undefined;
+
+  constructor(private readonly show: VerbContext<MagicServices>['show']) {}
+
+  get shown(): boolean {
+    return this.#displayId !== undefined;
+  }
+
+  readonly onPage = (page: ResultSet): void => {
+    this.#displayId = `lakebase-result-${process.pid}-${++previews}-${Date.now().toString(36)}`;
+    this.#page = page;
+    this.show(page, { displayId: this.#displayId });
+  };
+
+  replaceWith(result: ResultSet): void {
+    this.show(result, { displayId: this.#displayId, update: true });
+  }
+
+  /** The statement failed (or was interrupted) while counting: the page stays, saying so. */
+  stopped(): void {
+    if (this.#page === undefined) return;
+    this.show(new ResultSet({ ...this.#page, columns: [...this.#page.columns], values: [...this.#page.values], counting: 'stopped' }), {
+      displayId: this.#displayId,
+      update: true,
+    });
+  }
 }
 
 /** `--chart MARK`, checked against `--x`, `--y` and `--color`, which mean nothing without it. */
