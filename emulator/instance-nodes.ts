@@ -25,12 +25,11 @@ import {
   BackupCatalog,
   clearStandbySettings,
   followPrimary,
+  prepareStandby,
   reseedStandby,
-  seedStandby,
 } from './postgres/point-in-time';
 import type { InstanceServer } from './postgres/index';
 import { handToServer, resolveServerAccount } from './postgres/server-account';
-import { pathExists } from './postgres/template';
 
 /** A new base backup is taken when the newest is older than this (and at the first start)... */
 export const BACKUP_INTERVAL_MS = 24 * 3_600_000;
@@ -237,14 +236,7 @@ export class InstanceNodes implements HostedInstance {
     const account = await resolveServerAccount();
     await mkdir(this.layout.secondaryDir, { recursive: true });
     await handToServer(this.layout.secondaryDir, 0o700, account);
-    const primary = { socketDir: primaryAdmin.host, port: primaryAdmin.port, user: primaryAdmin.user };
-    if (await pathExists(join(pgdata, 'PG_VERSION'))) {
-      await followPrimary(pgdata, primary);
-    } else {
-      // No standby yet: seed one from a fresh backup, so that it has little to replay.
-      const backup = await this.catalog.take(primaryAdmin, this.primary.pgdata);
-      await seedStandby({ backup, archiveDir: this.layout.archiveDir, primary, pgdata });
-    }
+    await prepareStandby({ pgdata, catalog: this.catalog, primary: primaryAdmin, primaryPgdata: this.primary.pgdata });
     const server = this.options.serverFor(this.layout.secondaryDir, placement, InstanceNodes.settings(this.options.instanceDir));
     await server.start();
     this.secondary = { server, placement };
