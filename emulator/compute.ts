@@ -26,7 +26,6 @@
 // server when the branch scales to zero (fidelity gap `read-only-endpoint`, limits.ts).
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import pg from 'pg';
 import { ApiError } from './api-errors';
 import type { EndpointRecord, EndpointState } from './autoscaling-records';
 import { HostingError } from './hosting';
@@ -35,7 +34,7 @@ import type { DataDirLayout } from './paths';
 import { allocateInstanceEndpoint, createInstanceServer, loadOrCreateAuthority, startLoginGateway } from './postgres/index';
 import type { CertificateAuthority, InstanceServer, LoginGateway } from './postgres/index';
 import { ADMIN_ROLE } from './postgres/instance-server';
-import { archivingSettings, BackupCatalog, followPrimary, parseLsn, pointInTimeCopy, prepareStandby, walFileName } from './postgres/point-in-time';
+import { archivingSettings, BackupCatalog, parseLsn, pointInTimeCopy, prepareStandby, refollowStandby, walFileName } from './postgres/point-in-time';
 import type { AdminConnection, RecoveryTarget, RestoredCopy } from './postgres/point-in-time';
 import { handToServer, resolveServerAccount } from './postgres/server-account';
 import { POSTGRES_ERRORS } from './postgres/startup-protocol';
@@ -124,9 +123,8 @@ export class ComputeHosting {
 
 /** The hot standby of a read-only endpoint. */
 interface Reader {
+  /** Its directory is `<branch dir>/readers/<endpoint uid>` (pgdata/, socket/). */
   server: InstanceServer;
-  /** Its InstanceServer directory: `<branch dir>/readers/<endpoint uid>` (pgdata/, socket/). */
-  dir: string;
   /** It died on its own and has not run since. */
   degraded: boolean;
 }
@@ -303,7 +301,6 @@ export class BranchCompute {
     const dir = this.#readerDir(record.uid);
     const label = `${this.label} (read-only ${record.endpointId})`;
     const created: Reader = {
-      dir,
       degraded: false,
       server: createInstanceServer({
         dataDir: dir,
@@ -360,15 +357,7 @@ export class BranchCompute {
       const admin = reader.server.admin;
       if (admin === undefined) continue;
       try {
-        await followPrimary(join(this.#readerDir(uid), 'pgdata'), { socketDir: primary.host, port: primary.port, user: primary.user });
-        const client = new pg.Client({ ...admin, database: 'postgres', application_name: 'lakebase-emulator' });
-        client.on('error', () => undefined);
-        await client.connect();
-        try {
-          await client.query('SELECT pg_reload_conf()');
-        } finally {
-          await client.end().catch(() => undefined);
-        }
+        await refollowStandby(join(this.#readerDir(uid), 'pgdata'), primary, admin);
       } catch (error) {
         this.#options.log(`compute of ${this.label}: a standby could not follow the restarted server: ${(error as Error).message}`);
       }

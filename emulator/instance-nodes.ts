@@ -24,8 +24,8 @@ import {
   archivingSettings,
   BackupCatalog,
   clearStandbySettings,
-  followPrimary,
   prepareStandby,
+  refollowStandby,
   reseedStandby,
 } from './postgres/point-in-time';
 import type { InstanceServer } from './postgres/index';
@@ -248,11 +248,10 @@ export class InstanceNodes implements HostedInstance {
    * a crash may have a new one) and has it reload: the WAL receiver reconnects there.
    */
   async refollow(): Promise<void> {
-    const secondary = this.secondary;
     const admin = this.primary.admin;
-    if (!secondary || !admin) return;
-    await followPrimary(join(this.layout.secondaryDir, 'pgdata'), { socketDir: admin.host, port: admin.port, user: admin.user });
-    await withAdmin(secondary.server, 'postgres', (client) => client.query('SELECT pg_reload_conf()'));
+    const standby = this.secondary?.server.admin;
+    if (!admin || !standby) return;
+    await refollowStandby(join(this.layout.secondaryDir, 'pgdata'), admin, standby);
   }
 
   async failover(): Promise<void> {

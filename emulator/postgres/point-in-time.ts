@@ -508,6 +508,15 @@ export async function followPrimary(pgdata: string, primary: StandbyOptions['pri
   await appendAutoConf(pgdata, { primary_conninfo: primaryConnInfo(primary) }, account);
 }
 
+/**
+ * Points a running standby at its primary's current socket (a primary started again after a crash
+ * may have a new one) and has it reload: its WAL receiver reconnects there.
+ */
+export async function refollowStandby(pgdata: string, primary: { host: string; port: number; user: string }, standby: { host: string; port: number; user: string }): Promise<void> {
+  await followPrimary(pgdata, { socketDir: primary.host, port: primary.port, user: primary.user });
+  await withClient({ ...standby, database: 'postgres' }, (client) => client.query('SELECT pg_reload_conf()'));
+}
+
 /** Removes what made a directory a standby, after it was promoted. */
 export async function clearStandbySettings(pgdata: string): Promise<void> {
   const account = await resolveServerAccount();
