@@ -3,7 +3,8 @@
 //    operation) against the data size (10 MB, 1 GB), beside `CREATE DATABASE … TEMPLATE` copying
 //    the same data inside the same server — what one would do without branches;
 //  - the first query (a new login + `SELECT 1`) on an endpoint that scaled to zero, beside the same
-//    on an active endpoint: what waking costs.
+//    on an active endpoint: what waking costs; and the same on a read-only endpoint, whose wake
+//    starts the branch's server and then its hot standby.
 // LAKEBASE_BENCH_BRANCH_SIZES_MB overrides the sizes (e.g. "10" for a quick run).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -108,6 +109,42 @@ export async function benchBranches(log: (line: string) => void): Promise<Row[]>
     const s = summarize(suspended);
     const a = summarize(active);
     rows.push(row(`first query (login + SELECT 1) on a suspended endpoint, median of ${WAKE_ROUNDS}`, s.median, a.median, 'the same on an active endpoint', 'ms'));
+
+    log('branches: first query on a suspended read-only endpoint (a hot standby) vs an active one');
+    await waitForOperation(
+      api,
+      await api.createEndpoint('projects/bench-wake/branches/production', 'reader', { spec: { endpoint_type: 'ENDPOINT_TYPE_READ_ONLY', suspend_timeout_duration: '1s' } }),
+      { description: 'read-only endpoint' },
+    );
+    const reader = await connectEndpoint({
+      target: { kind: 'endpoint', endpoint: 'projects/bench-wake/branches/production/endpoints/reader' },
+      workspace,
+      env: {},
+      sslRootCert: emulator.caCertPath,
+      refreshers: createRefresherRegistry(),
+    });
+    const readerState = async () => (await api.getEndpoint('projects/bench-wake/branches/production/endpoints/reader')).status?.current_state;
+    const readerQuery = async () => {
+      const start = now();
+      await withClient(reader, (client) => client.query('SELECT 1'));
+      return now() - start;
+    };
+    const readerSuspended: number[] = [];
+    const readerActive: number[] = [];
+    for (let round = 0; round < WAKE_ROUNDS; round++) {
+      while ((await readerState()) !== 'IDLE' || (await state()) !== 'IDLE') await new Promise((resolve) => setTimeout(resolve, 100));
+      readerSuspended.push(await readerQuery());
+      readerActive.push(await readerQuery());
+    }
+    rows.push(
+      row(
+        `first query (login + SELECT 1) on a suspended read-only endpoint (branch server + standby start), median of ${WAKE_ROUNDS}`,
+        summarize(readerSuspended).median,
+        summarize(readerActive).median,
+        'the same on an active read-only endpoint',
+        'ms',
+      ),
+    );
   } finally {
     await emulator.stop();
     await rm(dataDir, { recursive: true, force: true });

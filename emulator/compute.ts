@@ -16,11 +16,15 @@
 // DEGRADED. A login does not wait for the restart policy's next pause: it starts the server at
 // once, as it wakes a suspended one, and the endpoints read ACTIVE again.
 //
-// Why one server per branch and not per endpoint: PostgreSQL runs one server per data directory,
-// and a branch is one data directory. A read-only endpoint is therefore a second gateway in front
-// of the branch's server whose sessions are forced read-only (`default_transaction_read_only`);
-// the real service gives it a replica of its own (fidelity gap `read-only-endpoint`, limits.ts).
-import { mkdir, readdir } from 'node:fs/promises';
+// A branch is one data directory, so its read-write endpoint is its one primary server. A read-only
+// endpoint is a compute of its own, as on the real service: a PostgreSQL hot standby streaming
+// from the branch's server (`postgres/point-in-time.ts` `prepareStandby`, the machinery of the
+// readable secondaries of Provisioned instances), in `readers/<endpoint uid>/` of the branch's
+// directory. Writes there fail with PostgreSQL's own read-only error, and rows written on the
+// primary show up after the standby replayed them. It is seeded when the endpoint is made, started
+// at its first login (the primary too: the standby streams from it), and stops with the branch's
+// server when the branch scales to zero (fidelity gap `read-only-endpoint`, limits.ts).
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ApiError } from './api-errors';
 import type { EndpointRecord, EndpointState } from './autoscaling-records';
@@ -30,7 +34,7 @@ import type { DataDirLayout } from './paths';
 import { allocateInstanceEndpoint, createInstanceServer, loadOrCreateAuthority, startLoginGateway } from './postgres/index';
 import type { CertificateAuthority, InstanceServer, LoginGateway } from './postgres/index';
 import { ADMIN_ROLE } from './postgres/instance-server';
-import { archivingSettings, BackupCatalog, parseLsn, pointInTimeCopy, walFileName } from './postgres/point-in-time';
+import { archivingSettings, BackupCatalog, parseLsn, pointInTimeCopy, prepareStandby, refollowStandby, walFileName } from './postgres/point-in-time';
 import type { AdminConnection, RecoveryTarget, RestoredCopy } from './postgres/point-in-time';
 import { handToServer, resolveServerAccount } from './postgres/server-account';
 import { POSTGRES_ERRORS } from './postgres/startup-protocol';
@@ -117,6 +121,14 @@ export class ComputeHosting {
   }
 }
 
+/** The hot standby of a read-only endpoint. */
+interface Reader {
+  /** Its directory is `<branch dir>/readers/<endpoint uid>` (pgdata/, socket/). */
+  server: InstanceServer;
+  /** It died on its own and has not run since. */
+  degraded: boolean;
+}
+
 interface AttachedEndpoint {
   record: EndpointRecord;
   gateways: LoginGateway[];
@@ -151,6 +163,8 @@ export class BranchCompute {
   #closed = false;
   /** The server died on its own and has not run since (restarting, or every restart failed). */
   #degraded = false;
+  /** The standbys of the read-only endpoints, by endpoint uid (made on first use). */
+  readonly #readers = new Map<string, Reader>();
 
   constructor(dataUid: string, label: string, options: ComputeHostingOptions, authority: CertificateAuthority) {
     this.label = label;
@@ -172,7 +186,9 @@ export class BranchCompute {
         this.#degraded = health.state !== 'recovered';
         if (health.state !== 'restarting') options.log(`compute of ${label}: ${health.state === 'recovered' ? 'running again' : 'down'} after it ${health.cause}`);
         this.#reportAll();
-        // Running again: it may sleep again when its endpoints are quiet.
+        // Running again, perhaps on a new socket: the standbys follow it there; and it may sleep
+        // again when its endpoints are quiet.
+        if (health.state === 'recovered') void this.#refollowReaders();
         this.#scheduleCheck();
       },
     });
@@ -195,6 +211,7 @@ export class BranchCompute {
     const certificate = this.#authority.issueServerCertificate({ dnsNames: ['localhost'], ipAddresses: [...addresses] });
     // Connections open on each of its gateways.
     const counts = addresses.map(() => 0);
+    // A read-only endpoint's sessions are on its standby, which refuses writes by itself.
     const readOnly = record.type === 'ENDPOINT_TYPE_READ_ONLY';
     try {
       for (const [index, address] of addresses.entries()) {
@@ -203,15 +220,14 @@ export class BranchCompute {
             host: address,
             port: record.port,
             certificate,
-            serverSocketPath: () => this.#wakeForLogin(),
-            runningServerSocketPath: () => this.#server.socketPath,
+            serverSocketPath: () => (readOnly ? this.#wakeReaderForLogin(record) : this.#wakeForLogin()),
+            runningServerSocketPath: () => (readOnly ? this.#readers.get(record.uid)?.server.socketPath : this.#server.socketPath),
             checkPassword: async (user, password) => {
               const verdict = await this.#options.tokens.verifyDatabaseCredential(password, { user, instanceUid: record.uid });
               if (verdict !== 'accepted') this.#options.log(`endpoint ${record.name}: login of ${user} refused: ${verdict}`);
               return verdict === 'accepted';
             },
             admit: () => (attached.record.disabled ? POSTGRES_ERRORS.endpointDisabled(attached.record.name) : undefined),
-            ...(readOnly ? { forcedParameters: { default_transaction_read_only: 'on' } } : {}),
             reservedRoles: ['lakebase_emulator'],
             onConnectionCountChange: (count) => {
               counts[index] = count;
@@ -234,13 +250,123 @@ export class BranchCompute {
     this.#scheduleCheck();
   }
 
-  /** Closes the endpoint's gateways (its sessions end); the server sleeps when nothing needs it. */
-  async detach(uid: string): Promise<void> {
+  /**
+   * Closes the endpoint's gateways (its sessions end) and stops its standby, if it has one (with
+   * `removeData`, the standby's data goes too: the endpoint was deleted); the server sleeps when
+   * nothing needs it.
+   */
+  async detach(uid: string, options: { removeData?: boolean } = {}): Promise<void> {
     const attached = this.#endpoints.get(uid);
-    if (!attached) return;
-    this.#endpoints.delete(uid);
-    await Promise.allSettled(attached.gateways.map((gateway) => gateway.close()));
+    if (attached) {
+      this.#endpoints.delete(uid);
+      await Promise.allSettled(attached.gateways.map((gateway) => gateway.close()));
+    }
+    const reader = this.#readers.get(uid);
+    if (reader) await this.#enqueue(() => translated(() => reader.server.stop()));
+    if (options.removeData) {
+      this.#readers.delete(uid);
+      if (reader) await this.#enqueue(() => translated(() => reader.server.destroy()));
+      await rm(this.#readerDir(uid), { recursive: true, force: true });
+    }
     this.#scheduleCheck();
+  }
+
+  /**
+   * Seeds the standby of a new read-only endpoint from a fresh base backup of the branch's server
+   * (waking it), so that its first login only has to start it and replay what came since.
+   */
+  async prepareReader(record: EndpointRecord): Promise<void> {
+    await this.withServer(() => this.#prepareReaderData(record.uid));
+  }
+
+  #readerDir(uid: string): string {
+    return join(this.dataDir, 'readers', uid);
+  }
+
+  /** The standby's data, seeded or pointed at the running primary's current socket. */
+  async #prepareReaderData(uid: string): Promise<void> {
+    const primary = this.#server.admin;
+    if (primary === undefined) throw new Error(`the server of ${this.label} is not running; a standby cannot follow it`);
+    const dir = this.#readerDir(uid);
+    const account = await resolveServerAccount();
+    await mkdir(dir, { recursive: true });
+    await handToServer(join(this.dataDir, 'readers'), 0o700, account);
+    await handToServer(dir, 0o700, account);
+    await prepareStandby({ pgdata: join(dir, 'pgdata'), catalog: this.#catalog, primary, primaryPgdata: join(this.dataDir, 'pgdata') });
+  }
+
+  #readerOf(record: EndpointRecord): Reader {
+    let reader = this.#readers.get(record.uid);
+    if (reader) return reader;
+    const dir = this.#readerDir(record.uid);
+    const label = `${this.label} (read-only ${record.endpointId})`;
+    const created: Reader = {
+      degraded: false,
+      server: createInstanceServer({
+        dataDir: dir,
+        // As the primary's (a standby does not archive with archive_mode=on); settings must match
+        // for a hot standby anyway.
+        settings: archivingSettings(this.#catalog.archiveDir),
+        address: label,
+        port: INSTANCE_PORT,
+        gateway: false,
+        // Never a fresh, empty cluster: its data is always seeded from the primary first.
+        templateDir: false,
+        checkPassword: async () => false,
+        log: (line) => this.#options.log(`[${label}] ${line}`),
+        ...(this.#options.restartDelaysMs !== undefined ? { restartDelaysMs: this.#options.restartDelaysMs } : {}),
+        onHealth: (health) => {
+          created.degraded = health.state !== 'recovered';
+          this.#reportAll();
+        },
+      }),
+    };
+    reader = created;
+    this.#readers.set(record.uid, reader);
+    return reader;
+  }
+
+  /**
+   * A login on a read-only endpoint: the primary runs (the standby streams from it), then the
+   * endpoint's standby, seeded if it has no data yet, pointed at the primary's current socket.
+   */
+  async #wakeReaderForLogin(record: EndpointRecord): Promise<string> {
+    await this.#wake();
+    const reader = this.#readerOf(record);
+    await this.#enqueue(async () => {
+      if (reader.server.running) return;
+      if (!this.#server.running) throw new Error(`the server of ${this.label} stopped while a login on ${record.name} was waiting for it`);
+      const started = Date.now();
+      if (reader.degraded) await translated(() => reader.server.stop());
+      await this.#prepareReaderData(record.uid);
+      await translated(() => reader.server.start());
+      reader.degraded = false;
+      this.#options.log(`compute of ${this.label}: the standby of ${record.name} woke up in ${Date.now() - started} ms`);
+      this.#reportAll();
+    });
+    const path = reader.server.socketPath;
+    if (path === undefined) throw new Error(`the standby of ${record.name} stopped while a login was waiting for it`);
+    return path;
+  }
+
+  /** The primary was started again on its own (after a crash): running standbys follow its new socket. */
+  async #refollowReaders(): Promise<void> {
+    const primary = this.#server.admin;
+    if (primary === undefined) return;
+    for (const [uid, reader] of this.#readers) {
+      const admin = reader.server.admin;
+      if (admin === undefined) continue;
+      try {
+        await refollowStandby(join(this.#readerDir(uid), 'pgdata'), primary, admin);
+      } catch (error) {
+        this.#options.log(`compute of ${this.label}: a standby could not follow the restarted server: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  /** Stops every standby (the primary is about to stop, or the compute closes). */
+  async #stopReaders(): Promise<void> {
+    await Promise.all([...this.#readers.values()].map((reader) => translated(() => reader.server.stop())));
   }
 
   /** Runs an API call on the running server (waking it), e.g. creating a role. */
@@ -311,7 +437,10 @@ export class BranchCompute {
   /** Stops the server now (its endpoints detached first, e.g. a soft-deleted branch); it can wake again later. */
   async stopServer(): Promise<void> {
     this.#clearTimer();
-    await this.#enqueue(() => translated(() => this.#server.stop()));
+    await this.#enqueue(async () => {
+      await this.#stopReaders();
+      await translated(() => this.#server.stop());
+    });
   }
 
   /** Stops gateways and server for good (emulator shutdown); the data stays. */
@@ -321,12 +450,20 @@ export class BranchCompute {
     const endpoints = [...this.#endpoints.values()];
     this.#endpoints.clear();
     await Promise.allSettled(endpoints.flatMap((attached) => attached.gateways.map((gateway) => gateway.close())));
-    await this.#enqueue(() => translated(() => this.#server.stop()));
+    await this.#enqueue(async () => {
+      await this.#stopReaders();
+      await translated(() => this.#server.stop());
+    });
   }
 
   async destroy(): Promise<void> {
     await this.close();
-    await this.#enqueue(() => translated(() => this.#server.destroy()));
+    await this.#enqueue(async () => {
+      for (const reader of this.#readers.values()) await translated(() => reader.server.destroy());
+      this.#readers.clear();
+      await rm(join(this.dataDir, 'readers'), { recursive: true, force: true });
+      await translated(() => this.#server.destroy());
+    });
   }
 
   #enqueue<T>(work: () => Promise<T>): Promise<T> {
@@ -410,10 +547,14 @@ export class BranchCompute {
         if (deadline === undefined || deadline > Date.now() || this.#closed) return;
         // Quiet sessions end with the server; one running a statement or inside a transaction
         // keeps it up (no bytes move while a long statement runs).
-        if ((await translated(() => this.#server.busySessions())) > 0) {
+        const running = [this.#server, ...[...this.#readers.values()].map((reader) => reader.server)].filter((server) => server.running);
+        const busy = await Promise.all(running.map((server) => translated(() => server.busySessions())));
+        if (busy.some((count) => count > 0)) {
           this.#notBefore = Date.now() + BUSY_RECHECK_MS;
           return;
         }
+        // The standbys first: they stream from the primary.
+        await this.#stopReaders();
         await translated(() => this.#server.stop());
         this.#options.log(`compute of ${this.label}: idle, scaled to zero`);
         this.#reportAll();
@@ -426,7 +567,16 @@ export class BranchCompute {
   }
 
   #reportState(attached: AttachedEndpoint): void {
-    this.#options.onEndpointState(attached.record, this.#server.running ? 'ACTIVE' : this.#degraded ? 'DEGRADED' : 'IDLE');
+    this.#options.onEndpointState(attached.record, this.#stateOf(attached.record));
+  }
+
+  /** A read-only endpoint is as its standby is; any other as the branch's server is. */
+  #stateOf(record: EndpointRecord): EndpointState {
+    if (record.type === 'ENDPOINT_TYPE_READ_ONLY') {
+      const reader = this.#readers.get(record.uid);
+      return reader?.server.running ? 'ACTIVE' : reader?.degraded ? 'DEGRADED' : 'IDLE';
+    }
+    return this.#server.running ? 'ACTIVE' : this.#degraded ? 'DEGRADED' : 'IDLE';
   }
 
   #reportAll(): void {

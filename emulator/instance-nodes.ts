@@ -24,13 +24,12 @@ import {
   archivingSettings,
   BackupCatalog,
   clearStandbySettings,
-  followPrimary,
+  prepareStandby,
+  refollowStandby,
   reseedStandby,
-  seedStandby,
 } from './postgres/point-in-time';
 import type { InstanceServer } from './postgres/index';
 import { handToServer, resolveServerAccount } from './postgres/server-account';
-import { pathExists } from './postgres/template';
 
 /** A new base backup is taken when the newest is older than this (and at the first start)... */
 export const BACKUP_INTERVAL_MS = 24 * 3_600_000;
@@ -237,14 +236,7 @@ export class InstanceNodes implements HostedInstance {
     const account = await resolveServerAccount();
     await mkdir(this.layout.secondaryDir, { recursive: true });
     await handToServer(this.layout.secondaryDir, 0o700, account);
-    const primary = { socketDir: primaryAdmin.host, port: primaryAdmin.port, user: primaryAdmin.user };
-    if (await pathExists(join(pgdata, 'PG_VERSION'))) {
-      await followPrimary(pgdata, primary);
-    } else {
-      // No standby yet: seed one from a fresh backup, so that it has little to replay.
-      const backup = await this.catalog.take(primaryAdmin, this.primary.pgdata);
-      await seedStandby({ backup, archiveDir: this.layout.archiveDir, primary, pgdata });
-    }
+    await prepareStandby({ pgdata, catalog: this.catalog, primary: primaryAdmin, primaryPgdata: this.primary.pgdata });
     const server = this.options.serverFor(this.layout.secondaryDir, placement, InstanceNodes.settings(this.options.instanceDir));
     await server.start();
     this.secondary = { server, placement };
@@ -256,11 +248,10 @@ export class InstanceNodes implements HostedInstance {
    * a crash may have a new one) and has it reload: the WAL receiver reconnects there.
    */
   async refollow(): Promise<void> {
-    const secondary = this.secondary;
     const admin = this.primary.admin;
-    if (!secondary || !admin) return;
-    await followPrimary(join(this.layout.secondaryDir, 'pgdata'), { socketDir: admin.host, port: admin.port, user: admin.user });
-    await withAdmin(secondary.server, 'postgres', (client) => client.query('SELECT pg_reload_conf()'));
+    const standby = this.secondary?.server.admin;
+    if (!admin || !standby) return;
+    await refollowStandby(join(this.layout.secondaryDir, 'pgdata'), admin, standby);
   }
 
   async failover(): Promise<void> {

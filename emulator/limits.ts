@@ -155,9 +155,9 @@ export const API_FIDELITY_GAPS: readonly ApiFidelityGap[] = [
   },
   {
     id: 'read-only-endpoint',
-    real: 'A read-only endpoint is a compute of its own, replaying the branch\'s WAL.',
-    emulator: 'A read-only endpoint is a second login gateway in front of the branch\'s one server; its sessions start with default_transaction_read_only = on, so writes fail with 25006, but a session may SET it off.',
-    why: 'One PostgreSQL server per data directory; a streaming standby per read-only endpoint waits for the shared standby machinery.',
+    real: 'A read-only endpoint is a compute of its own, replaying the branch\'s WAL, and scales to zero on its own.',
+    emulator: 'A read-only endpoint is a PostgreSQL hot standby streaming from the branch\'s server on the same machine: a login on it starts the branch\'s server too, and it stops when the whole branch scales to zero.',
+    why: 'The standby replays WAL that the branch\'s server sends; without that server running it would not see new writes.',
   },
   {
     id: 'disabled-endpoint-wording',

@@ -492,7 +492,10 @@ export class ProjectRegistry {
     return this.#run(branch.project, name, 'Endpoint', async () => {
       try {
         await this.#attach(endpoint);
+        // A read-only endpoint is a hot standby of the branch's server: seeded now, started at its first login.
+        if (endpoint.type === 'ENDPOINT_TYPE_READ_ONLY') await this.#compute(branch).prepareReader(endpoint);
       } catch (error) {
+        await this.#compute(branch).detach(endpoint.uid, { removeData: true }).catch((cleanup: unknown) => this.#deps.log(`endpoint ${name}: cleaning up: ${describe(cleanup)}`));
         delete this.#state.endpoints[name];
         await this.#save();
         throw error;
@@ -523,7 +526,7 @@ export class ProjectRegistry {
       throw postgresErrors.managedByParent(`Cannot delete read-write endpoint '${name}'. Read-write endpoints cannot be deleted.`);
     }
     return this.#run(branch.project, name, 'Endpoint', async () => {
-      await this.#compute(branch).detach(endpoint.uid);
+      await this.#compute(branch).detach(endpoint.uid, { removeData: true });
       delete this.#state.endpoints[name];
       await this.#save();
       return EMPTY_RESPONSE;

@@ -167,6 +167,34 @@ describe.skipIf(!(!REAL || process.env.LAKEBASE_TEST_CREATE_INSTANCES === '1'))(
       expect((await client.query('SELECT count(*)::int AS n FROM visits')).rows[0].n).toBeGreaterThanOrEqual(1);
       const refused = await client.query("INSERT INTO visits VALUES (99, 'no')").then(() => undefined, (error: { code?: string }) => error);
       expect(refused?.code).toBe('25006');
+      if (!REAL) {
+        // A compute of its own: a standby in recovery, not a session told to be read-only, so
+        // turning the setting off changes nothing.
+        expect((await client.query('SELECT pg_is_in_recovery() AS standby')).rows[0].standby).toBe(true);
+        await client.query('SET default_transaction_read_only = off');
+        const still = await client.query("INSERT INTO visits VALUES (99, 'no')").then(() => undefined, (error: { code?: string; message: string }) => error);
+        expect(still?.code).toBe('25006');
+        expect(still?.message).toBe('cannot execute INSERT in a read-only transaction');
+      }
+      // Rows written on the read-write endpoint show up once the standby has replayed them.
+      const writer = await connectEndpoint(target, primary(), me);
+      let lsn: string;
+      try {
+        await writer.query("INSERT INTO visits VALUES (100, 'streamed')");
+        lsn = (await writer.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0].lsn;
+      } finally {
+        await writer.end();
+      }
+      if (!REAL) {
+        await waitFor(
+          async () => (await client.query<{ done: boolean }>('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS done', [lsn])).rows[0].done,
+          (done) => done,
+          'the read-only endpoint to replay the insert',
+          SLOW,
+        );
+      }
+      const streamed = await waitFor(() => client.query("SELECT note FROM visits WHERE id = 100"), (result) => result.rows.length === 1, 'row 100 on the read-only endpoint', SLOW);
+      expect(streamed.rows).toEqual([{ note: 'streamed' }]);
     } finally {
       await client.end();
     }

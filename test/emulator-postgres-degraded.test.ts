@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { connectEndpoint, createProject, getEndpoint } from './support/autoscaling';
+import { completed, connectEndpoint, createProject, getEndpoint } from './support/autoscaling';
 import { openWorkspaceUnderTest, realWorkspaceConfigured, waitFor } from './support/workspace-under-test';
 import type { WorkspaceUnderTest } from './support/workspace-under-test';
 
@@ -59,7 +59,7 @@ test.skipIf(realWorkspaceConfigured())('a killed endpoint server reads DEGRADED 
   }
 });
 
-test.skipIf(realWorkspaceConfigured())('with the default restart policy the server comes back by itself and the endpoint reads ACTIVE again', async () => {
+test.skipIf(realWorkspaceConfigured())('with the default restart policy the server comes back by itself, the endpoint reads ACTIVE again, and a read-only endpoint streams from it again', async () => {
   const quick = await openWorkspaceUnderTest();
   try {
     const id = quick.uniqueName('bouncy');
@@ -69,6 +69,9 @@ test.skipIf(realWorkspaceConfigured())('with the default restart policy the serv
     const first = await connectEndpoint(quick, endpoint, me);
     await first.query('CREATE TABLE kept (n int); INSERT INTO kept VALUES (3)');
     first.on('error', () => undefined);
+    // A read-only endpoint's standby, running and streaming from the server about to be killed.
+    await completed(quick, await quick.request('POST', `/api/2.0/postgres/${branch}/endpoints?endpoint_id=reader`, { spec: { endpoint_type: 'ENDPOINT_TYPE_READ_ONLY' } }));
+    const reader = await connectEndpoint(quick, `${branch}/endpoints/reader`, me);
     const killed = postmasterOf(quick, branch);
     process.kill(killed.pid, 'SIGKILL');
     // A new postmaster, started by the supervision, not by a login.
@@ -90,8 +93,21 @@ test.skipIf(realWorkspaceConfigured())('with the default restart policy the serv
     const again = await connectEndpoint(quick, endpoint, me);
     try {
       expect((await again.query('SELECT n FROM kept')).rows).toEqual([{ n: 3 }]);
+      await again.query('INSERT INTO kept VALUES (4)');
     } finally {
       await again.end();
+    }
+    // The standby follows the restarted server (a new socket) and replays what it writes.
+    try {
+      const seen = await waitFor(
+        async () => (await reader.query<{ ns: number[] }>('SELECT array_agg(n ORDER BY n) AS ns FROM kept')).rows[0].ns,
+        (ns) => ns.length === 2,
+        'row 4 on the read-only endpoint',
+        60_000,
+      );
+      expect(seen).toEqual([3, 4]);
+    } finally {
+      await reader.end();
     }
   } finally {
     await quick.stop();

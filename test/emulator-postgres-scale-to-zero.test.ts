@@ -48,6 +48,51 @@ test.skipIf(realWorkspaceConfigured())('an idle endpoint stops its server and wa
   }
 });
 
+test.skipIf(realWorkspaceConfigured())('a read-only endpoint (a hot standby) scales to zero with its branch and wakes at its next login with the rows written meanwhile', async () => {
+  const id = target.uniqueName('reader');
+  await createProject(target, id, { initial_endpoint_spec: { suspend_timeout_duration: '2s' } });
+  const branch = `projects/${id}/branches/production`;
+  const writerEndpoint = `${branch}/endpoints/primary`;
+  const readerEndpoint = `${branch}/endpoints/reader`;
+  await completed(target, await target.request('POST', `/api/2.0/postgres/${branch}/endpoints?endpoint_id=reader`, { spec: { endpoint_type: 'ENDPOINT_TYPE_READ_ONLY', suspend_timeout_duration: '2s' } }));
+  const writer = await connectEndpoint(target, writerEndpoint, me);
+  await writer.query('CREATE TABLE notes (n int)');
+  await writer.query('INSERT INTO notes VALUES (1)');
+  await writer.end();
+
+  const readUntil = async (expected: number[]) => {
+    const reader = await connectEndpoint(target, readerEndpoint, me);
+    try {
+      const seen = await waitFor(
+        async () => (await reader.query<{ ns: number[] | null }>('SELECT array_agg(n ORDER BY n) AS ns FROM notes')).rows[0].ns ?? [],
+        (ns) => ns.length === expected.length,
+        `rows ${expected.join(', ')} on the read-only endpoint`,
+        60_000,
+      );
+      expect(seen).toEqual(expected);
+      expect((await reader.query('SELECT pg_is_in_recovery() AS standby')).rows[0].standby).toBe(true);
+      expect((await getEndpoint(target, readerEndpoint)).status.current_state).toBe('ACTIVE');
+    } finally {
+      await reader.end();
+    }
+  };
+  await readUntil([1]);
+
+  await waitFor(() => getEndpoint(target, readerEndpoint), (e) => e.status.current_state === 'IDLE', 'the read-only endpoint to scale to zero', 60_000);
+  await waitFor(() => getEndpoint(target, writerEndpoint), (e) => e.status.current_state === 'IDLE', 'the read-write endpoint to scale to zero', 60_000);
+  const serverProcesses = await import('node:child_process').then(({ execFileSync }) =>
+    execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((line) => line.includes(`lakebase projects/${id}/`)),
+  );
+  expect(serverProcesses).toEqual([]);
+
+  // Written while the standby sleeps; it catches up when it wakes.
+  const again = await connectEndpoint(target, writerEndpoint, me);
+  await again.query('INSERT INTO notes VALUES (2)');
+  await again.end();
+  expect((await getEndpoint(target, readerEndpoint)).status.current_state).toBe('IDLE');
+  await readUntil([1, 2]);
+});
+
 test.skipIf(realWorkspaceConfigured())('a session inside a transaction keeps the compute up past the timeout', async () => {
   const id = target.uniqueName('busy');
   await createProject(target, id, { initial_endpoint_spec: { suspend_timeout_duration: '1s' } });

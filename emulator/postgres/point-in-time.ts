@@ -481,6 +481,24 @@ export async function seedStandby(options: StandbyOptions): Promise<void> {
 }
 
 /**
+ * Makes `pgdata` ready to start as a streaming standby of the running primary: a standby seeded
+ * before is pointed at the primary's current socket (which may move between starts); a new one is
+ * seeded from a fresh base backup of the primary, so that it has little to replay. Shared by the
+ * readable secondaries of Provisioned instances (`instance-nodes.ts`) and the read-only endpoints
+ * of Autoscaling branches (`compute.ts`); the caller starts the server afterwards.
+ */
+export async function prepareStandby(options: { pgdata: string; catalog: BackupCatalog; primary: { host: string; port: number; user: string }; primaryPgdata: string }): Promise<void> {
+  const { host, port, user } = options.primary;
+  const connection = { socketDir: host, port, user };
+  if (await exists(join(options.pgdata, 'PG_VERSION'))) {
+    await followPrimary(options.pgdata, connection);
+    return;
+  }
+  const backup = await options.catalog.take({ host, port, user, database: 'postgres' }, options.primaryPgdata);
+  await seedStandby({ backup, archiveDir: options.catalog.archiveDir, primary: connection, pgdata: options.pgdata });
+}
+
+/**
  * Points a standby's data directory at its primary's current socket (which may move between
  * starts: a temporary directory when the preferred path is too long for a socket).
  */
@@ -488,6 +506,15 @@ export async function followPrimary(pgdata: string, primary: StandbyOptions['pri
   const account = await resolveServerAccount();
   await resetAutoConf(pgdata, ['primary_conninfo'], account);
   await appendAutoConf(pgdata, { primary_conninfo: primaryConnInfo(primary) }, account);
+}
+
+/**
+ * Points a running standby at its primary's current socket (a primary started again after a crash
+ * may have a new one) and has it reload: its WAL receiver reconnects there.
+ */
+export async function refollowStandby(pgdata: string, primary: { host: string; port: number; user: string }, standby: { host: string; port: number; user: string }): Promise<void> {
+  await followPrimary(pgdata, { socketDir: primary.host, port: primary.port, user: primary.user });
+  await withClient({ ...standby, database: 'postgres' }, (client) => client.query('SELECT pg_reload_conf()'));
 }
 
 /** Removes what made a directory a standby, after it was promoted. */
