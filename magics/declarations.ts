@@ -163,9 +163,10 @@ export interface VerbDeclaration<Services> {
   /**
    * The TypeScript type of the verb's value (`LakebaseInstance`), so that
    * `const i = %lakebase instance get x` is typed in later code. Types named here are declared by
-   * the families' `typeDeclarations`. Absent: the value is `any`.
+   * the families' `typeDeclarations`. Absent: the value is `any`. A function when the options
+   * change what the value is (`--no-wait` returns the operation instead of the resource).
    */
-  resultType?: string;
+  resultType?: string | ((invocation: MagicInvocation) => string);
   /** Runs the verb; the returned value is its last result (see `MagicMode`). */
   run(context: VerbContext<Services>): Promise<unknown>;
 }

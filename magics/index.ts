@@ -156,7 +156,10 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
   };
   const planner = createCellPlanner({
     parse: (magic, mode) => parseInvocation(verbs, magic, mode, reservedNames),
-    resultType: (invocation) => verbs.get(invocation.verb)?.resultType,
+    resultType: (invocation) => {
+      const type = verbs.get(invocation.verb)?.resultType;
+      return typeof type === 'function' ? type(invocation) : type;
+    },
     capturedNames: (invocation) => [
       ...(verbs.get(invocation.verb)?.text !== undefined && invocation.text !== undefined ? parameterNames(invocation.text, dialectFor(invocation)) : []),
       // `--stdin VAR` names a value as `:name` does: captured from the surrounding TypeScript scope.

@@ -12,11 +12,11 @@ import type { MimeBundle } from '../lakebase/contracts';
 import { startEmulator } from '../emulator/index';
 import { createMagics, Magics } from '../magics';
 import { createConnectors } from '../magics/connectors';
-import { OperationOutput, ResourceOutput } from '../magics/verbs/projects';
+import { plainText } from '../magics/terminal';
 import { StatusLineView } from '../magics/status-line';
 import { createRefresherRegistry } from '../lakebase/credentials';
 import { describeError, LakebaseError } from '../lakebase/errors';
-import type { Branch, Endpoint, Project } from '../lakebase/autoscaling';
+import type { Branch, Database, Endpoint, Operation, Project, Role } from '../lakebase/autoscaling';
 import { ResultSet } from '../lakebase/result-set';
 import { freePort } from './support/postgres';
 import { recordingHost, RecordingHost, runMagicCell } from './support/magic-host';
@@ -79,24 +79,33 @@ async function failing(source: string, host: RecordingHost = recordingHost(), on
 
 const rows = async (sql: string) => ((await run(`%lakebase sql ${sql}`)) as ResultSet).rows;
 
+/** What a notebook shows for a verb's value: its text/plain. */
+const shown = async (source: string, host: RecordingHost = recordingHost()) => plainText(await run(source, host));
+
 describe('projects', () => {
   test('project create waits under a live status line and returns the project; list, get, --no-wait', async () => {
     const host = recordingHost();
-    const created = (await run('%lakebase project create shop --suspend-timeout 5m', host)) as ResourceOutput<Project>;
-    expect(created).toBeInstanceOf(ResourceOutput);
-    expect(created.resource.name).toBe('projects/shop');
-    expect(String(created)).toMatch(/ default branch +\| projects\/shop\/branches\/production/);
+    // The value is the API's project itself (JSON sees only its data); it shows as a field table.
+    const created = (await run('%lakebase project create shop --suspend-timeout 5m', host)) as Project;
+    expect(created).toMatchObject({ name: 'projects/shop', status: { default_branch: 'projects/shop/branches/production' } });
+    expect(JSON.parse(JSON.stringify(created))).toEqual({ ...created });
+    expect(plainText(created)).toMatch(/ default branch +\| projects\/shop\/branches\/production/);
+    expect(created.status?.default_endpoint_settings?.suspend_timeout_duration).toBe('300s');
     // One status line, published then updated in place, ending DONE.
     const lines = host.displays.filter((display) => display.value instanceof StatusLineView);
     expect(lines.length).toBeGreaterThan(0);
     expect(new Set(lines.map((display) => display.options?.displayId)).size).toBe(1);
     expect(String((lines.at(-1)?.value as StatusLineView).toString())).toMatch(/^project shop · create · DONE · /);
 
-    expect(String(await run('%lakebase project list'))).toMatch(/\n shop +\| shop +\| production +\| /);
-    expect(String(await run('%lakebase project get shop'))).toContain('projects/shop');
-    const started = await run('%lakebase project create later --no-wait');
-    expect(started).toBeInstanceOf(OperationOutput);
-    expect((started as OperationOutput).operation.name).toMatch(/^projects\/later\/operations\//);
+    expect(await shown('%lakebase project list')).toMatch(/\n shop +\| shop +\| production +\| /);
+    const projects = (await run('%lakebase project list')) as Project[];
+    expect(Array.isArray(projects)).toBe(true);
+    expect(projects.map((project) => project.name)).toContain('projects/shop');
+    expect(plainText(projects[0])).toMatch(/^ +field +\| +value/);
+    expect(await shown('%lakebase project get shop')).toContain('projects/shop');
+    const started = (await run('%lakebase project create later --no-wait')) as Operation<Project>;
+    expect(started.name).toMatch(/^projects\/later\/operations\//);
+    expect(plainText(started)).toBe(`Started ${started.name}${started.done ? ' (already done)' : ''}; it goes on without waiting.`);
     const taken = await failing('%lakebase project create shop');
     expect(taken.code).toBe('ALREADY_EXISTS');
   });
@@ -105,10 +114,12 @@ describe('projects', () => {
     await run('%lakebase project create doomed');
     const refused = await failing('%lakebase project delete doomed');
     expect(refused.code).toBe('CONFIRMATION_REQUIRED');
-    expect(String(await run('%lakebase project delete doomed', recordingHost({ answers: ['n'] })))).toBe('Kept the project doomed.');
-    expect(String(await run('%lakebase project delete doomed', recordingHost({ answers: ['y'] })))).toMatch(/^Deleted the project doomed; undelete it within 7 days/);
-    expect(String(await run('%lakebase project list --deleted'))).toMatch(/\n doomed +\|.*\| 20\d\d-/);
-    expect(((await run('%lakebase project undelete doomed')) as ResourceOutput<Project>).resource.delete_time).toBeUndefined();
+    expect(await shown('%lakebase project delete doomed', recordingHost({ answers: ['n'] }))).toBe('Kept the project doomed.');
+    expect(await shown('%lakebase project delete doomed', recordingHost({ answers: ['y'] }))).toMatch(/^Deleted the project doomed; undelete it within 7 days/);
+    expect(await shown('%lakebase project list --deleted')).toMatch(/\n doomed +\|.*\| 20\d\d-/);
+    const undeleted = (await run('%lakebase project undelete doomed')) as Project;
+    expect(undeleted.name).toBe('projects/doomed');
+    expect(undeleted.delete_time).toBeUndefined();
     await run('%lakebase project delete doomed --purge --yes');
     expect((await failing('%lakebase project get doomed')).code).toBe('PROJECT_NOT_FOUND');
   });
@@ -128,7 +139,7 @@ describe('project permissions', () => {
 
     const granted = (await run(`%lakebase project grant shop ${second.userName}`)) as { [JUPYTER_DISPLAY](): MimeBundle };
     expect(granted[JUPYTER_DISPLAY]()['text/plain']).toMatch(new RegExp(`\\n ${second.userName.replace(/\./g, '\\.')} +\\| user +\\| CAN_USE +\\|`));
-    expect(((await run('%lakebase project get shop', recordingHost(), other)) as ResourceOutput<Project>).resource.name).toBe('projects/shop');
+    expect(((await run('%lakebase project get shop', recordingHost(), other)) as Project).name).toBe('projects/shop');
     // Using is not managing: branching takes CAN_MANAGE, refused in one line too.
     const branching = await failing('%lakebase branch create shop/by-second', recordingHost(), other);
     expect(branching.code).toBe('WORKSPACE_PERMISSION_DENIED');
@@ -148,11 +159,11 @@ describe('the branch workflow', () => {
     await run('%%lakebase\nCREATE TABLE customers (id int PRIMARY KEY, email text NOT NULL);\nINSERT INTO customers VALUES (1, \'a@x\'), (2, \'b@x\'), (3, \'c@x\');');
 
     const host = recordingHost();
-    const branch = (await run('%lakebase branch create try-migration --connect', host)) as ResourceOutput<Branch>;
-    expect(branch.resource.status).toMatchObject({ current_state: 'READY', source_branch: 'projects/shop/branches/production' });
+    const branch = (await run('%lakebase branch create try-migration --connect', host)) as Branch;
+    expect(branch.status).toMatchObject({ current_state: 'READY', source_branch: 'projects/shop/branches/production' });
     expect(host.stdoutText()).toMatch(/"shop" is on the branch try-migration now .*; %lakebase branch delete try-migration moves it back to production/);
-    expect(String(await run('%lakebase connections'))).toMatch(/\n shop +\| \* +\| Lakebase Autoscaling +\| /);
-    expect(String(await run('%lakebase branch list'))).toMatch(/\n try-migration +\| \* +\| READY +\| +\| production at /);
+    expect(await shown('%lakebase connections')).toMatch(/\n shop +\| \* +\| Lakebase Autoscaling +\| /);
+    expect(await shown('%lakebase branch list')).toMatch(/\n try-migration +\| \* +\| READY +\| +\| production at /);
 
     // A destructive migration on the branch.
     await run('%%lakebase\nALTER TABLE customers DROP COLUMN email;\nDELETE FROM customers WHERE id > 1;');
@@ -164,27 +175,27 @@ describe('the branch workflow', () => {
 
     expect((await failing('%lakebase branch delete try-migration')).code).toBe('CONFIRMATION_REQUIRED');
     const deleting = recordingHost({ answers: ['y'] });
-    const deleted = String(await run('%lakebase branch delete try-migration', deleting));
+    const deleted = await shown('%lakebase branch delete try-migration', deleting);
     expect(deleting.prompts[0].prompt).toContain('Connections on it move: "shop" back to production.');
     expect(deleted).toMatch(/^Deleted the branch try-migration\. "shop" is back on production \(/);
     expect(await rows('SELECT count(*)::int AS n FROM customers')).toEqual([{ n: 3 }]);
-    expect(String(await run('%lakebase branch list shop'))).not.toContain('try-migration');
+    expect(await shown('%lakebase branch list shop')).not.toContain('try-migration');
     // The deleted branch's endpoint refresher is retired: %lakebase token no longer lists it.
-    expect(String(await run('%lakebase token'))).not.toContain('try-migration');
+    expect(await shown('%lakebase token')).not.toContain('try-migration');
   });
 
   test('branch create --at restores a point before a mistake; --ttl; a bad time is a clear error', async () => {
     await run('%lakebase use shop');
     const before = (await rows('SELECT clock_timestamp() AS t'))[0].t as Date;
     await run('%lakebase sql DELETE FROM customers');
-    const restored = (await run(`%lakebase branch create shop/rescue --at ${before.toISOString()} --ttl 2h`)) as ResourceOutput<Branch>;
-    expect(Date.parse(restored.resource.status?.expire_time ?? '')).toBeGreaterThan(Date.now() + 3_500_000);
+    const restored = (await run(`%lakebase branch create shop/rescue --at ${before.toISOString()} --ttl 2h`)) as Branch;
+    expect(Date.parse(restored.status?.expire_time ?? '')).toBeGreaterThan(Date.now() + 3_500_000);
     await run('%lakebase connect shop/rescue --as rescue');
     expect(await rows('SELECT count(*)::int AS n FROM customers')).toEqual([{ n: 3 }]);
     // reset: the branch becomes a fresh copy of its source as of now (the rows deleted since are gone there too).
     await run('%lakebase sql --on rescue INSERT INTO customers VALUES (99, \'z@x\')');
-    const reset = (await run('%lakebase branch reset shop/rescue', recordingHost({ answers: ['y'] }))) as ResourceOutput<Branch>;
-    expect(reset.resource.status?.source_branch).toBe('projects/shop/branches/production');
+    const reset = (await run('%lakebase branch reset shop/rescue', recordingHost({ answers: ['y'] }))) as Branch;
+    expect(reset.status?.source_branch).toBe('projects/shop/branches/production');
     // The connection on the branch followed it to the new copy.
     expect((await run('%lakebase sql --on rescue SELECT count(*)::int AS n FROM customers')) as ResultSet).toMatchObject({ rows: [{ n: 0 }] });
     await run('%lakebase close rescue');
@@ -198,8 +209,8 @@ describe('the branch workflow', () => {
     await run('%lakebase sql INSERT INTO ledger SELECT generate_series(1, 5)');
     const lsn = (await rows('SELECT pg_current_wal_lsn()::text AS lsn'))[0].lsn as string;
     await run('%lakebase sql INSERT INTO ledger SELECT generate_series(6, 9)');
-    const branch = (await run(`%lakebase branch create shop/at-lsn --lsn ${lsn}`)) as ResourceOutput<Branch>;
-    expect(branch.resource.status).toMatchObject({ source_branch: 'projects/shop/branches/production', source_branch_lsn: lsn });
+    const branch = (await run(`%lakebase branch create shop/at-lsn --lsn ${lsn}`)) as Branch;
+    expect(branch.status).toMatchObject({ source_branch: 'projects/shop/branches/production', source_branch_lsn: lsn });
     await run('%lakebase connect shop/at-lsn --as at_lsn');
     expect(await rows('SELECT array_agg(id ORDER BY id) AS ids FROM ledger')).toEqual([{ ids: [1, 2, 3, 4, 5] }]);
     await run('%lakebase close at_lsn');
@@ -210,11 +221,17 @@ describe('the branch workflow', () => {
 
 describe('endpoints, roles and databases of a branch', () => {
   test('endpoint create, update (disable), list, delete', async () => {
-    const created = (await run('%lakebase endpoint create shop/production/reader --read-only --suspend-timeout 2m')) as ResourceOutput<Endpoint>;
-    expect(created.resource.status).toMatchObject({ endpoint_type: 'ENDPOINT_TYPE_READ_ONLY', suspend_timeout_duration: '120s' });
-    const disabled = (await run('%lakebase endpoint update shop/production/reader --disable')) as ResourceOutput<Endpoint>;
-    expect(disabled.resource.status?.disabled).toBe(true);
-    expect(String(await run('%lakebase endpoint list shop/production'))).toMatch(/\n reader +\| read-only +\| \w+ +\| yes +\| /);
+    const created = (await run('%lakebase endpoint create shop/production/reader --read-only --suspend-timeout 2m')) as Endpoint;
+    expect(created.status).toMatchObject({ endpoint_type: 'ENDPOINT_TYPE_READ_ONLY', suspend_timeout_duration: '120s' });
+    expect(plainText(created)).toMatch(/^ type +\| read-only$/m);
+    const disabled = (await run('%lakebase endpoint update shop/production/reader --disable')) as Endpoint;
+    expect(disabled.status?.disabled).toBe(true);
+    const endpoints = (await run('%lakebase endpoint list shop/production')) as Endpoint[];
+    expect(endpoints.map((endpoint) => [endpoint.name.split('/').pop(), endpoint.status?.endpoint_type])).toEqual([
+      ['primary', 'ENDPOINT_TYPE_READ_WRITE'],
+      ['reader', 'ENDPOINT_TYPE_READ_ONLY'],
+    ]);
+    expect(await shown('%lakebase endpoint list shop/production')).toMatch(/\n reader +\| read-only +\| \w+ +\| yes +\| /);
     await run('%lakebase endpoint delete shop/production/reader --yes');
     const implicit = await failing('%lakebase endpoint delete shop/production/primary --yes');
     expect(implicit.message).toMatch(/Read-write endpoints cannot be deleted/);
@@ -222,12 +239,16 @@ describe('endpoints, roles and databases of a branch', () => {
 
   test('role create, list and delete for another identity; database create, list and delete owned by that role', async () => {
     const second = emulator.secondUser!;
-    await run(`%lakebase role create shop/production ${second.userName} --id second-user --createdb`);
-    expect(String(await run('%lakebase role list shop/production'))).toContain(second.userName);
-    await run('%lakebase database create shop/production analytics --owner second-user');
-    expect(String(await run('%lakebase database list shop/production'))).toMatch(/\n analytics +\| analytics +\| second-user/);
+    const role = (await run(`%lakebase role create shop/production ${second.userName} --id second-user --createdb`)) as Role;
+    expect(role).toMatchObject({ name: 'projects/shop/branches/production/roles/second-user', status: { postgres_role: second.userName, attributes: { createdb: true } } });
+    expect(((await run('%lakebase role list shop/production')) as Role[]).map((listed) => listed.status?.postgres_role)).toContain(second.userName);
+    expect(await shown('%lakebase role list shop/production')).toContain(second.userName);
+    const database = (await run('%lakebase database create shop/production analytics --owner second-user')) as Database;
+    expect(database.status).toMatchObject({ postgres_database: 'analytics', role: 'projects/shop/branches/production/roles/second-user' });
+    expect(plainText(database)).toMatch(/\n owner +\| projects\/shop\/branches\/production\/roles\/second-user/);
+    expect(await shown('%lakebase database list shop/production')).toMatch(/\n analytics +\| analytics +\| second-user/);
     await run('%lakebase database delete shop/production/analytics --yes');
     await run('%lakebase role delete shop/production/second-user --yes');
-    expect(String(await run('%lakebase role list shop/production'))).not.toContain(second.userName);
+    expect(await shown('%lakebase role list shop/production')).not.toContain(second.userName);
   });
 });

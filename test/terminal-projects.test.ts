@@ -44,7 +44,12 @@ test('project create, branch list --json, and project delete that needs --yes wi
 
   const listed = await cli('branch', 'list', 'cli-demo', '--json');
   expect(listed.code).toBe(0);
-  expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ branch: 'production', state: 'READY', default: 'yes' })]);
+  // --json prints the value itself: the API's branches, as `databricks postgres list-branches` would.
+  expect(JSON.parse(listed.stdout)).toEqual([
+    expect.objectContaining({ name: 'projects/cli-demo/branches/production', status: expect.objectContaining({ current_state: 'READY', default: true }) }),
+  ]);
+  const table = await cli('branch', 'list', 'cli-demo');
+  expect(table.stdout).toMatch(/\n production +\| +\| READY +\| yes +\| /);
 
   const refused = await cli('project', 'delete', 'cli-demo');
   expect(refused.code).toBe(2); // usage: --yes needed

@@ -12,8 +12,6 @@
 // Names: a project is `PROJECT` or `projects/PROJECT`; a branch `PROJECT/BRANCH`, its full name, or
 // just `BRANCH` on the current connection's project; an endpoint its full name or
 // `PROJECT/BRANCH/ENDPOINT`.
-import { JUPYTER_DISPLAY } from '../../lakebase/contracts';
-import type { MimeBundle } from '../../lakebase/contracts';
 import { waitForOperation } from '../../lakebase/autoscaling';
 import type { AutoscalingApi, Branch, Database, Endpoint, Operation, Project, Role } from '../../lakebase/autoscaling';
 import { LakebaseError } from '../../lakebase/errors';
@@ -21,9 +19,9 @@ import { projectObject } from '../../lakebase/permissions';
 import { isLsn } from '../../lakebase/provisioning';
 import { confirm, YES_OPTION } from '../confirm';
 import type { AutoscalingPlacement } from '../connectors';
-import type { OptionDeclaration, VerbContext, VerbDeclaration, VerbFamily } from '../declarations';
+import type { MagicInvocation, OptionDeclaration, VerbContext, VerbDeclaration, VerbFamily } from '../declarations';
 import { MAGIC_ERRORS, MagicUsageError } from '../errors';
-import { TableOutput, TextOutput } from '../outputs';
+import { displayAs, TableOutput, TextOutput } from '../outputs';
 import type { MagicServices } from '../services';
 import { watch } from '../status-line';
 import { permissionVerbs } from './permission-verbs';
@@ -141,102 +139,235 @@ function timeOption(context: Context, value: string | undefined): string | undef
   throw new MagicUsageError(MAGIC_ERRORS.invalidValue, `--at ${value}: ${name} is neither a Date nor a string`, { line: context.invocation.source.line });
 }
 
-/** A resource shown as a two-column table; in TypeScript its value is the API's object. */
-export class ResourceOutput<T> {
-  constructor(
-    readonly resource: T,
-    private readonly rows: readonly (readonly [string, string])[],
-  ) {}
+// Every verb's value is the API's own object (a project, a branch, ... an operation with
+// `--no-wait`; an array of them for `list`), so `const ep = %lakebase endpoint get ...` gives
+// `ep.status.current_state`, typed by the declarations below. How it shows in a notebook is
+// attached without changing its data (`displayAs`): a field/value table for one resource, a table
+// for a list, a sentence for an operation.
 
-  [JUPYTER_DISPLAY](): MimeBundle {
-    return new TableOutput(['field', 'value'], this.rows.map(([field, value]) => [field, value]), '')[JUPYTER_DISPLAY]();
-  }
+/**
+ * The TypeScript types of these verbs' values, written from the API's fields
+ * (databricks-apis.md §4.2; `status` holds what applies). `LakebaseMessage` (a delete's sentence)
+ * and `LakebaseCustomTag` are declared with the instance family's types.
+ */
+const PROJECT_TYPES = `
+type LakebaseBranchState = 'INIT' | 'READY' | 'ARCHIVED' | 'IMPORTING' | 'RESETTING' | 'DELETED';
+type LakebaseEndpointState = 'INIT' | 'ACTIVE' | 'IDLE' | 'DEGRADED';
+type LakebaseEndpointType = 'ENDPOINT_TYPE_READ_WRITE' | 'ENDPOINT_TYPE_READ_ONLY';
+/** An endpoint's size in compute units (CU, 0.5 to 64) and when it scales to zero ("300s"). */
+interface LakebaseComputeSettings {
+  autoscaling_limit_min_cu?: number;
+  autoscaling_limit_max_cu?: number;
+  suspend_timeout_duration?: string;
+  no_suspension?: boolean;
+}
+/** A Lakebase Autoscaling project, as the API returns it. */
+interface LakebaseProject {
+  /** projects/PROJECT */
+  name: string;
+  project_id?: string;
+  uid?: string;
+  create_time?: string;
+  update_time?: string;
+  /** Set on a deleted project: it can be undeleted until purge_time. */
+  delete_time?: string;
+  purge_time?: string;
+  status?: {
+    display_name?: string;
+    /** projects/PROJECT/branches/BRANCH */
+    default_branch?: string;
+    pg_version?: number;
+    owner?: string;
+    history_retention_duration?: string;
+    default_endpoint_settings?: LakebaseComputeSettings & { pg_settings?: Record<string, string> };
+    enable_pg_native_login?: boolean;
+    custom_tags?: LakebaseCustomTag[];
+    budget_policy_id?: string;
+    branch_logical_size_limit_bytes?: number;
+    synthetic_storage_size_bytes?: number;
+    compute_last_active_time?: string;
+  };
+}
+/** A branch of a project: a copy of its source branch as of a time or LSN. */
+interface LakebaseBranch {
+  /** projects/PROJECT/branches/BRANCH */
+  name: string;
+  branch_id?: string;
+  uid?: string;
+  /** projects/PROJECT */
+  parent?: string;
+  create_time?: string;
+  update_time?: string;
+  status?: {
+    current_state?: LakebaseBranchState;
+    pending_state?: LakebaseBranchState;
+    state_change_time?: string;
+    default?: boolean;
+    is_protected?: boolean;
+    logical_size_bytes?: number;
+    source_branch?: string;
+    source_branch_lsn?: string;
+    source_branch_time?: string;
+    /** When the branch deletes itself (--ttl); absent: never. */
+    expire_time?: string;
+    delete_time?: string;
+    purge_time?: string;
+  };
+}
+/** An endpoint (compute) of a branch: a PostgreSQL server at status.hosts.host that scales to zero (IDLE). */
+interface LakebaseEndpoint {
+  /** projects/PROJECT/branches/BRANCH/endpoints/ENDPOINT */
+  name: string;
+  endpoint_id?: string;
+  uid?: string;
+  /** projects/PROJECT/branches/BRANCH */
+  parent?: string;
+  create_time?: string;
+  update_time?: string;
+  status?: LakebaseComputeSettings & {
+    endpoint_type?: LakebaseEndpointType;
+    current_state?: LakebaseEndpointState;
+    pending_state?: LakebaseEndpointState;
+    disabled?: boolean;
+    hosts?: { host?: string; read_only_host?: string; read_write_pooled_host?: string; read_only_pooled_host?: string };
+    last_active_time?: string;
+    group?: { min?: number; max?: number; enable_readable_secondaries?: boolean };
+    settings?: { pg_settings?: Record<string, string> };
+  };
+}
+/** A Postgres role on a branch, for a workspace identity (or a plain Postgres role). */
+interface LakebaseBranchRole {
+  /** projects/PROJECT/branches/BRANCH/roles/ROLE_ID */
+  name: string;
+  role_id?: string;
+  parent?: string;
+  create_time?: string;
+  update_time?: string;
+  status?: {
+    /** The role's name in PostgreSQL: the user's email or the service principal's application id. */
+    postgres_role?: string;
+    identity_type?: 'USER' | 'SERVICE_PRINCIPAL' | 'GROUP' | string;
+    auth_method?: 'LAKEBASE_OAUTH_V1' | 'PG_PASSWORD_SCRAM_SHA_256' | 'NO_LOGIN' | string;
+    membership_roles?: ('DATABRICKS_SUPERUSER' | string)[];
+    attributes?: { bypassrls?: boolean; createdb?: boolean; createrole?: boolean };
+  };
+}
+/** A Postgres database on a branch, owned by one of its roles. */
+interface LakebaseBranchDatabase {
+  /** projects/PROJECT/branches/BRANCH/databases/DATABASE_ID */
+  name: string;
+  database_id?: string;
+  parent?: string;
+  create_time?: string;
+  update_time?: string;
+  /** role: the owner's full name (projects/.../roles/ROLE_ID). */
+  status?: { postgres_database?: string; role?: string };
+}
+/** A long-running operation (--no-wait): poll GET /api/2.0/postgres/{name} until done; response is the resource. */
+interface LakebaseOperation<T = unknown> {
+  name: string;
+  done?: boolean;
+  metadata?: Record<string, unknown>;
+  response?: T;
+  error?: { error_code?: string; message?: string };
+}
+`;
 
-  toString(): string {
-    return new TableOutput(['field', 'value'], this.rows.map(([field, value]) => [field, value]), '').toString();
-  }
-
-  toJSON(): T {
-    return this.resource;
-  }
+/** The value's type of a verb that waits for an operation: `type`, or the operation with `--no-wait`. */
+function waitedType(type: string): (invocation: MagicInvocation) => string {
+  return (invocation) => (invocation.options['no-wait'] === true ? `LakebaseOperation<${type}>` : type);
 }
 
-function projectOutput(project: Project): ResourceOutput<Project> {
-  const status = project.status ?? {};
-  return new ResourceOutput(project, [
-    ['name', project.name],
-    ['display name', status.display_name ?? ''],
-    ['default branch', status.default_branch ?? ''],
-    ['owner', status.owner ?? ''],
-    ['postgres', status.pg_version === undefined ? '' : String(status.pg_version)],
-    ['history retention', status.history_retention_duration ?? ''],
-    ['created', project.create_time ?? ''],
-    ...(project.delete_time ? ([['deleted', `${project.delete_time} (undelete until ${project.purge_time ?? '?'})`]] as [string, string][]) : []),
-  ]);
+/** A delete's value: its sentence (also when declined), or with `--no-wait` the operation (or, unless --yes, the sentence of a no). */
+function deletingType(invocation: MagicInvocation): string {
+  if (invocation.options['no-wait'] !== true) return 'LakebaseMessage';
+  return invocation.options.yes === true ? 'LakebaseOperation' : 'LakebaseOperation | LakebaseMessage';
 }
 
-function branchOutput(branch: Branch): ResourceOutput<Branch> {
-  const status = branch.status ?? {};
-  return new ResourceOutput(branch, [
-    ['name', branch.name],
-    ['state', status.current_state ?? ''],
-    ['default', status.default ? 'yes' : 'no'],
-    ['protected', status.is_protected ? 'yes' : 'no'],
-    ['source', status.source_branch ? `${status.source_branch} at ${status.source_branch_time ?? '?'}${status.source_branch_lsn ? ` (LSN ${status.source_branch_lsn})` : ''}` : ''],
-    ['expires', status.expire_time ?? 'never'],
-    ['created', branch.create_time ?? ''],
-  ]);
+/** A resource shown as a two-column table of the fields people look for. */
+function fieldTable(rows: readonly (readonly [string, string])[]): TableOutput {
+  return new TableOutput(['field', 'value'], rows, '');
 }
 
-function endpointOutput(endpoint: Endpoint): ResourceOutput<Endpoint> {
-  const status = endpoint.status ?? {};
-  return new ResourceOutput(endpoint, [
-    ['name', endpoint.name],
-    ['type', status.endpoint_type === 'ENDPOINT_TYPE_READ_ONLY' ? 'read-only' : 'read-write'],
-    ['state', status.current_state ?? ''],
-    ['disabled', status.disabled ? 'yes' : 'no'],
-    ['host', status.hosts?.host ?? ''],
-    ['pooled host', status.hosts?.read_write_pooled_host ?? status.hosts?.read_only_pooled_host ?? ''],
-    ['compute units', `${status.autoscaling_limit_min_cu ?? '?'}-${status.autoscaling_limit_max_cu ?? '?'}`],
-    ['suspend timeout', status.no_suspension ? 'never (no suspension)' : (status.suspend_timeout_duration ?? '')],
-    ['last active', status.last_active_time ?? ''],
-  ]);
+function shownProject(project: Project): Project {
+  return displayAs(project, () => {
+    const status = project.status ?? {};
+    return fieldTable([
+      ['name', project.name],
+      ['display name', status.display_name ?? ''],
+      ['default branch', status.default_branch ?? ''],
+      ['owner', status.owner ?? ''],
+      ['postgres', status.pg_version === undefined ? '' : String(status.pg_version)],
+      ['history retention', status.history_retention_duration ?? ''],
+      ['created', project.create_time ?? ''],
+      ...(project.delete_time ? ([['deleted', `${project.delete_time} (undelete until ${project.purge_time ?? '?'})`]] as [string, string][]) : []),
+    ]);
+  });
 }
 
-function roleOutput(role: Role): ResourceOutput<Role> {
-  const status = role.status ?? {};
-  return new ResourceOutput(role, [
-    ['name', role.name],
-    ['postgres role', status.postgres_role ?? ''],
-    ['identity type', status.identity_type ?? ''],
-    ['superuser', status.membership_roles?.includes('DATABRICKS_SUPERUSER') ? 'yes' : 'no'],
-    ['attributes', Object.entries(status.attributes ?? {}).filter(([, on]) => on).map(([name]) => name).join(', ')],
-  ]);
+function shownBranch(branch: Branch): Branch {
+  return displayAs(branch, () => {
+    const status = branch.status ?? {};
+    return fieldTable([
+      ['name', branch.name],
+      ['state', status.current_state ?? ''],
+      ['default', status.default ? 'yes' : 'no'],
+      ['protected', status.is_protected ? 'yes' : 'no'],
+      ['source', status.source_branch ? `${status.source_branch} at ${status.source_branch_time ?? '?'}${status.source_branch_lsn ? ` (LSN ${status.source_branch_lsn})` : ''}` : ''],
+      ['expires', status.expire_time ?? 'never'],
+      ['created', branch.create_time ?? ''],
+    ]);
+  });
 }
 
-function databaseOutput(database: Database): ResourceOutput<Database> {
-  return new ResourceOutput(database, [
-    ['name', database.name],
-    ['postgres database', database.status?.postgres_database ?? ''],
-    ['owner', database.status?.role ?? ''],
-  ]);
+function shownEndpoint(endpoint: Endpoint): Endpoint {
+  return displayAs(endpoint, () => {
+    const status = endpoint.status ?? {};
+    return fieldTable([
+      ['name', endpoint.name],
+      ['type', status.endpoint_type === 'ENDPOINT_TYPE_READ_ONLY' ? 'read-only' : 'read-write'],
+      ['state', status.current_state ?? ''],
+      ['disabled', status.disabled ? 'yes' : 'no'],
+      ['host', status.hosts?.host ?? ''],
+      ['pooled host', status.hosts?.read_write_pooled_host ?? status.hosts?.read_only_pooled_host ?? ''],
+      ['compute units', `${status.autoscaling_limit_min_cu ?? '?'}-${status.autoscaling_limit_max_cu ?? '?'}`],
+      ['suspend timeout', status.no_suspension ? 'never (no suspension)' : (status.suspend_timeout_duration ?? '')],
+      ['last active', status.last_active_time ?? ''],
+    ]);
+  });
+}
+
+function shownRole(role: Role): Role {
+  return displayAs(role, () => {
+    const status = role.status ?? {};
+    return fieldTable([
+      ['name', role.name],
+      ['postgres role', status.postgres_role ?? ''],
+      ['identity type', status.identity_type ?? ''],
+      ['superuser', status.membership_roles?.includes('DATABRICKS_SUPERUSER') ? 'yes' : 'no'],
+      ['attributes', Object.entries(status.attributes ?? {}).filter(([, on]) => on).map(([name]) => name).join(', ')],
+    ]);
+  });
+}
+
+function shownDatabase(database: Database): Database {
+  return displayAs(database, () =>
+    fieldTable([
+      ['name', database.name],
+      ['postgres database', database.status?.postgres_database ?? ''],
+      ['owner', database.status?.role ?? ''],
+    ]),
+  );
+}
+
+/** A list's value: the array of the API's objects, each shown as `one` shows it, the whole as `table`. */
+function shownList<T extends object>(items: T[], one: (item: T) => T, table: () => TableOutput): T[] {
+  return displayAs(items.map(one), table);
 }
 
 /** An operation that was started and not waited for (`--no-wait`). */
-export class OperationOutput {
-  constructor(readonly operation: Operation) {}
-
-  [JUPYTER_DISPLAY](): MimeBundle {
-    return { 'text/plain': this.toString() };
-  }
-
-  toString(): string {
-    return `Started ${this.operation.name}${this.operation.done ? ' (already done)' : ''}; it goes on without waiting.`;
-  }
-
-  toJSON(): Operation {
-    return this.operation;
-  }
+function shownOperation<T>(operation: Operation<T>): Operation<T> {
+  return displayAs(operation, () => new TextOutput(`Started ${operation.name}${operation.done ? ' (already done)' : ''}; it goes on without waiting.`));
 }
 
 // ---- shared steps ------------------------------------------------------------------------------
@@ -248,17 +379,19 @@ async function apiFor(context: Context): Promise<AutoscalingApi> {
   return (await context.services.connectors.autoscaling(context.invocation.options.profile as string | undefined)).api;
 }
 
+/** `--no-wait`: the verb returns the operation it started instead of waiting for it. */
+const noWait = (context: Context) => context.invocation.options['no-wait'] === true;
+
 /**
- * Waits for an operation under a live status line, or returns it with `--no-wait`. An interrupt
- * ends the line with "stopped waiting; ... goes on" and the verb with the wait's error.
+ * Waits for an operation under a live status line and returns what it made. An interrupt ends the
+ * line with "stopped waiting; ... goes on" and the verb with the wait's error.
  */
-async function finish<T>(
+async function waitFor<T>(
   context: Context,
   api: AutoscalingApi,
   started: Operation<T>,
   line: { subject: string; action: string; checkWith: string; settled?: (result: T) => string },
-): Promise<T | OperationOutput> {
-  if (context.invocation.options['no-wait'] === true) return new OperationOutput(started);
+): Promise<T> {
   return watch(
     context.host,
     {
@@ -337,6 +470,7 @@ const projectVerbs: VerbDeclaration<MagicServices>[] = [
     conflicts: [['suspend-timeout', 'no-suspension'], ['connect', 'no-wait']],
     details: ['Without any Databricks configuration, projects are made on the local emulator, where every endpoint is a real PostgreSQL server.'],
     examples: ['%lakebase project create shop', '%lakebase project create shop --suspend-timeout 5m --connect'],
+    resultType: waitedType('LakebaseProject'),
     async run(context) {
       const name = projectName(context.invocation.positionals[0]);
       const api = await apiFor(context);
@@ -346,8 +480,8 @@ const projectVerbs: VerbDeclaration<MagicServices>[] = [
         spec: { ...(displayName !== undefined ? { display_name: displayName } : {}), ...(Object.keys(compute).length > 0 ? { default_endpoint_settings: compute } : {}) },
       };
       const started = await api.createProject(idOf(name), body);
-      const result = await finish(context, api, started, { subject: `project ${idOf(name)}`, action: 'create', checkWith: `%lakebase project get ${idOf(name)}`, settled: (project) => `default branch ${project.status?.default_branch ?? ''}` });
-      if (result instanceof OperationOutput) return result;
+      if (noWait(context)) return shownOperation(started);
+      const project = await waitFor(context, api, started, { subject: `project ${idOf(name)}`, action: 'create', checkWith: `%lakebase project get ${idOf(name)}`, settled: (made) => `default branch ${made.status?.default_branch ?? ''}` });
       if (context.invocation.options.connect === true) {
         const opened = await context.services.connectors.project({ target: idOf(name), signal: context.host.signal, ...(text(context, 'profile') ? { profile: text(context, 'profile') } : {}) });
         const connection = context.services.connections.uniqueName(opened.defaultName);
@@ -356,7 +490,7 @@ const projectVerbs: VerbDeclaration<MagicServices>[] = [
         if (opened.autoscaling) context.services.connectionPlacements.set(connection, opened.autoscaling);
         context.host.stdout(`Connected "${connection}" to ${opened.session.description}; it is the current connection.\n`);
       }
-      return projectOutput(result);
+      return shownProject(project);
     },
   },
   {
@@ -364,8 +498,9 @@ const projectVerbs: VerbDeclaration<MagicServices>[] = [
     summary: 'Show a project',
     positionals: [{ name: 'PROJECT', summary: 'the project', completes: 'projects' }],
     options: [PROFILE],
-    examples: ['%lakebase project get shop'],
-    run: async (context) => projectOutput(await (await apiFor(context)).getProject(projectName(context.invocation.positionals[0]))),
+    examples: ['%lakebase project get shop', 'const shop = %lakebase project get shop'],
+    resultType: 'LakebaseProject',
+    run: async (context) => shownProject(await (await apiFor(context)).getProject(projectName(context.invocation.positionals[0]))),
   },
   {
     name: 'project list',
@@ -373,12 +508,15 @@ const projectVerbs: VerbDeclaration<MagicServices>[] = [
     positionals: [],
     options: [{ name: 'deleted', kind: 'flag', summary: 'Also the deleted ones that can still be undeleted' }, PROFILE],
     examples: ['%lakebase project list', '%lakebase project list --deleted'],
+    resultType: 'LakebaseProject[]',
     async run(context) {
       const projects = await (await apiFor(context)).listProjects({ showDeleted: context.invocation.options.deleted === true });
-      return new TableOutput(
-        ['project', 'display name', 'default branch', 'owner', 'created', 'deleted'],
-        projects.map((project) => [idOf(project.name), project.status?.display_name ?? '', idOf(project.status?.default_branch ?? ''), project.status?.owner ?? '', project.create_time ?? '', project.delete_time ?? '']),
-        'No projects. Create one with %lakebase project create NAME.',
+      return shownList(projects, shownProject, () =>
+        new TableOutput(
+          ['project', 'display name', 'default branch', 'owner', 'created', 'deleted'],
+          projects.map((project) => [idOf(project.name), project.status?.display_name ?? '', idOf(project.status?.default_branch ?? ''), project.status?.owner ?? '', project.create_time ?? '', project.delete_time ?? '']),
+          'No projects. Create one with %lakebase project create NAME.',
+        ),
       );
     },
   },
@@ -388,6 +526,7 @@ const projectVerbs: VerbDeclaration<MagicServices>[] = [
     positionals: [{ name: 'PROJECT', summary: 'the project', completes: 'projects' }],
     options: [{ name: 'purge', kind: 'flag', summary: 'Delete it and its data for good, now' }, YES_OPTION, NO_WAIT, PROFILE],
     examples: ['%lakebase project delete shop', '%lakebase project delete shop --purge --yes'],
+    resultType: deletingType,
     async run(context) {
       const name = projectName(context.invocation.positionals[0]);
       const purge = context.invocation.options.purge === true;
@@ -400,8 +539,9 @@ const projectVerbs: VerbDeclaration<MagicServices>[] = [
       });
       if (!go) return new TextOutput(`Kept the project ${idOf(name)}.`);
       const api = await apiFor(context);
-      const result = await finish(context, api, await api.deleteProject(name, { purge }), { subject: `project ${idOf(name)}`, action: 'delete', checkWith: `%lakebase project list --deleted` });
-      if (result instanceof OperationOutput) return result;
+      const started = await api.deleteProject(name, { purge });
+      if (noWait(context)) return shownOperation(started);
+      await waitFor(context, api, started, { subject: `project ${idOf(name)}`, action: 'delete', checkWith: `%lakebase project list --deleted` });
       return new TextOutput(purge ? `Deleted the project ${idOf(name)} for good.` : `Deleted the project ${idOf(name)}; undelete it within 7 days with %lakebase project undelete ${idOf(name)}.`);
     },
   },
@@ -411,11 +551,13 @@ const projectVerbs: VerbDeclaration<MagicServices>[] = [
     positionals: [{ name: 'PROJECT', summary: 'the deleted project' }],
     options: [NO_WAIT, PROFILE],
     examples: ['%lakebase project undelete shop'],
+    resultType: waitedType('LakebaseProject'),
     async run(context) {
       const name = projectName(context.invocation.positionals[0]);
       const api = await apiFor(context);
-      const result = await finish(context, api, await api.undeleteProject(name), { subject: `project ${idOf(name)}`, action: 'undelete', checkWith: `%lakebase project get ${idOf(name)}` });
-      return result instanceof OperationOutput ? result : projectOutput(result);
+      const started = await api.undeleteProject(name);
+      if (noWait(context)) return shownOperation(started);
+      return shownProject(await waitFor(context, api, started, { subject: `project ${idOf(name)}`, action: 'undelete', checkWith: `%lakebase project get ${idOf(name)}` }));
     },
   },
 ];
@@ -451,6 +593,7 @@ const branchVerbs: VerbDeclaration<MagicServices>[] = [
       'With --connect the current connection (same name, database and user) moves to the new branch\'s read-write endpoint; deleting the branch moves it back.',
     ],
     examples: ['%lakebase branch create try-migration --connect', '%lakebase branch create shop/before-import --at 2026-12-03T09:00:00Z', '%lakebase branch create shop/scratch --ttl 2h'],
+    resultType: waitedType('LakebaseBranch'),
     async run(context) {
       const { services, invocation } = context;
       const line = invocation.source.line;
@@ -478,18 +621,18 @@ const branchVerbs: VerbDeclaration<MagicServices>[] = [
       }
       const api = await apiFor(context);
       const started = await api.createBranch(project, idOf(name), { spec });
-      const result = await finish(context, api, started, {
+      if (noWait(context)) return shownOperation(started);
+      const branch = await waitFor(context, api, started, {
         subject: `branch ${idOf(project)}/${idOf(name)}`,
         action: 'create',
         checkWith: `%lakebase branch get ${idOf(project)}/${idOf(name)}`,
-        settled: (branch) => `copy of ${idOf(branch.status?.source_branch ?? '')}${branch.status?.source_branch_lsn ? ` at LSN ${branch.status.source_branch_lsn}` : ''}`,
+        settled: (made) => `copy of ${idOf(made.status?.source_branch ?? '')}${made.status?.source_branch_lsn ? ` at LSN ${made.status.source_branch_lsn}` : ''}`,
       });
-      if (result instanceof OperationOutput) return result;
       if (invocation.options.connect === true && current) {
         const where = await moveConnection(context, current.name, current.placement, name, current.placement);
         context.host.stdout(`"${current.name}" is on the branch ${idOf(name)} now (${where}); %lakebase branch delete ${idOf(name)} moves it back to ${idOf(current.placement.branch)}.\n`);
       }
-      return branchOutput(result);
+      return shownBranch(branch);
     },
   },
   {
@@ -498,14 +641,16 @@ const branchVerbs: VerbDeclaration<MagicServices>[] = [
     positionals: [{ name: 'BRANCH', summary: 'the branch', completes: 'branches' }],
     options: [PROFILE],
     examples: ['%lakebase branch get try-migration', '%lakebase branch get shop/production'],
-    run: async (context) => branchOutput(await (await apiFor(context)).getBranch(branchName(context.invocation.positionals[0], context.services))),
+    resultType: 'LakebaseBranch',
+    run: async (context) => shownBranch(await (await apiFor(context)).getBranch(branchName(context.invocation.positionals[0], context.services))),
   },
   {
     name: 'branch list',
     summary: 'List the branches of a project: state, source, expiry',
     positionals: [{ name: 'PROJECT', summary: 'the project (default: the current connection\'s)', optional: true, completes: 'projects' }],
     options: [{ name: 'deleted', kind: 'flag', summary: 'Also the deleted ones that can still be undeleted' }, PROFILE],
-    examples: ['%lakebase branch list', '%lakebase branch list shop'],
+    examples: ['%lakebase branch list', '%lakebase branch list shop', 'const branches = %lakebase branch list shop'],
+    resultType: 'LakebaseBranch[]',
     async run(context) {
       const given = context.invocation.positionals[0];
       const current = currentPlacement(context.services);
@@ -514,19 +659,22 @@ const branchVerbs: VerbDeclaration<MagicServices>[] = [
       }
       const project = given !== undefined ? projectName(given) : (current as { placement: AutoscalingPlacement }).placement.project;
       const branches = await (await apiFor(context)).listBranches(project, { showDeleted: context.invocation.options.deleted === true });
+      // Which branch was current is part of the table, fixed when the verb ran.
       const here = current?.placement.branch;
-      return new TableOutput(
-        ['branch', 'current', 'state', 'default', 'source', 'expires', 'created'],
-        branches.map((branch) => [
-          idOf(branch.name),
-          branch.name === here ? '*' : '',
-          branch.status?.current_state ?? '',
-          branch.status?.default ? 'yes' : '',
-          branch.status?.source_branch ? `${idOf(branch.status.source_branch)} at ${branch.status.source_branch_time ?? '?'}` : '',
-          branch.status?.expire_time ?? '',
-          branch.create_time ?? '',
-        ]),
-        `No branches in ${project}.`,
+      return shownList(branches, shownBranch, () =>
+        new TableOutput(
+          ['branch', 'current', 'state', 'default', 'source', 'expires', 'created'],
+          branches.map((branch) => [
+            idOf(branch.name),
+            branch.name === here ? '*' : '',
+            branch.status?.current_state ?? '',
+            branch.status?.default ? 'yes' : '',
+            branch.status?.source_branch ? `${idOf(branch.status.source_branch)} at ${branch.status.source_branch_time ?? '?'}` : '',
+            branch.status?.expire_time ?? '',
+            branch.create_time ?? '',
+          ]),
+          `No branches in ${project}.`,
+        ),
       );
     },
   },
@@ -536,6 +684,7 @@ const branchVerbs: VerbDeclaration<MagicServices>[] = [
     positionals: [{ name: 'BRANCH', summary: 'the branch', completes: 'branches' }],
     options: [{ name: 'purge', kind: 'flag', summary: 'Delete its data for good now (default: it can be undeleted for 7 days)' }, YES_OPTION, NO_WAIT, PROFILE],
     examples: ['%lakebase branch delete try-migration', '%lakebase branch delete shop/scratch --yes'],
+    resultType: deletingType,
     async run(context) {
       const { services } = context;
       const name = branchName(context.invocation.positionals[0], services);
@@ -549,10 +698,11 @@ const branchVerbs: VerbDeclaration<MagicServices>[] = [
       if (!go) return new TextOutput(`Kept the branch ${idOf(name)}.`);
       const api = await apiFor(context);
       const purge = context.invocation.options.purge === true;
-      const result = await finish(context, api, await api.deleteBranch(name, { purge }), { subject: `branch ${idOf(name)}`, action: 'delete', checkWith: `%lakebase branch list ${idOf(name.split('/branches/')[0])} --deleted` });
+      const started = await api.deleteBranch(name, { purge });
+      if (!noWait(context)) await waitFor(context, api, started, { subject: `branch ${idOf(name)}`, action: 'delete', checkWith: `%lakebase branch list ${idOf(name.split('/branches/')[0])} --deleted` });
       const notes = await moveConnectionsOff(context, on);
-      if (!(result instanceof OperationOutput)) retireRefreshers(services, name);
-      if (result instanceof OperationOutput) return result;
+      if (noWait(context)) return shownOperation(started);
+      retireRefreshers(services, name);
       return new TextOutput([`Deleted the branch ${idOf(name)}${purge ? ' for good' : ''}.`, ...notes].join(' '));
     },
   },
@@ -563,6 +713,8 @@ const branchVerbs: VerbDeclaration<MagicServices>[] = [
     options: [YES_OPTION, PROFILE],
     details: ['Done as the API allows it: the branch is deleted for good and made again from its source with the same name; connections on it reconnect to the new copy.'],
     examples: ['%lakebase branch reset try-migration'],
+    // Declined (possible unless --yes), the value is the sentence that says so.
+    resultType: (invocation) => (invocation.options.yes === true ? 'LakebaseBranch' : 'LakebaseBranch | LakebaseMessage'),
     async run(context) {
       const { services } = context;
       const name = branchName(context.invocation.positionals[0], services);
@@ -578,12 +730,12 @@ const branchVerbs: VerbDeclaration<MagicServices>[] = [
       if (!go) return new TextOutput(`Kept the branch ${idOf(name)} as it is.`);
       const on = [...services.connectionPlacements.entries()].filter(([, placement]) => placement.branch === name);
       const subject = `branch ${idOf(name)}`;
-      await finish(context, api, await api.deleteBranch(name, { purge: true }), { subject, action: 'reset (delete)', checkWith: `%lakebase branch get ${context.invocation.positionals[0]}` });
+      await waitFor(context, api, await api.deleteBranch(name, { purge: true }), { subject, action: 'reset (delete)', checkWith: `%lakebase branch get ${context.invocation.positionals[0]}` });
       retireRefreshers(services, name);
       const spec: Record<string, unknown> = { source_branch: source, ...(branch.status?.expire_time ? { expire_time: branch.status.expire_time } : {}) };
-      const fresh = await finish(context, api, await api.createBranch(name.split('/branches/')[0], idOf(name), { spec }), { subject, action: 'reset (copy)', checkWith: `%lakebase branch get ${context.invocation.positionals[0]}` });
+      const fresh = await waitFor(context, api, await api.createBranch(name.split('/branches/')[0], idOf(name), { spec }), { subject, action: 'reset (copy)', checkWith: `%lakebase branch get ${context.invocation.positionals[0]}` });
       for (const [connection, placement] of on) await moveConnection(context, connection, placement, name, placement.returnTo);
-      return fresh instanceof OperationOutput ? fresh : branchOutput(fresh);
+      return shownBranch(fresh);
     },
   },
 ];
@@ -625,6 +777,7 @@ const endpointVerbs: VerbDeclaration<MagicServices>[] = [
     options: [{ name: 'read-only', kind: 'flag', summary: 'A read-only endpoint (default: read-write)' }, ...COMPUTE_OPTIONS, { name: 'disabled', kind: 'flag', summary: 'Create it disabled (it refuses logins)' }, NO_WAIT, PROFILE],
     conflicts: [['suspend-timeout', 'no-suspension']],
     examples: ['%lakebase endpoint create shop/production/reader --read-only', '%lakebase endpoint create shop/dev/writer --no-suspension'],
+    resultType: waitedType('LakebaseEndpoint'),
     async run(context) {
       const name = endpointName(context.invocation.positionals[0], context.services);
       const api = await apiFor(context);
@@ -633,13 +786,15 @@ const endpointVerbs: VerbDeclaration<MagicServices>[] = [
         ...computeSpec(context),
         ...(context.invocation.options.disabled === true ? { disabled: true } : {}),
       };
-      const result = await finish(context, api, await api.createEndpoint(name.split('/endpoints/')[0], idOf(name), { spec }), {
+      const started = await api.createEndpoint(name.split('/endpoints/')[0], idOf(name), { spec });
+      if (noWait(context)) return shownOperation(started);
+      const endpoint = await waitFor(context, api, started, {
         subject: `endpoint ${idOf(name)}`,
         action: 'create',
         checkWith: `%lakebase endpoint get ${name}`,
-        settled: (endpoint) => `host ${endpoint.status?.hosts?.host ?? '?'}`,
+        settled: (made) => `host ${made.status?.hosts?.host ?? '?'}`,
       });
-      return result instanceof OperationOutput ? result : endpointOutput(result);
+      return shownEndpoint(endpoint);
     },
   },
   {
@@ -647,8 +802,9 @@ const endpointVerbs: VerbDeclaration<MagicServices>[] = [
     summary: 'Show an endpoint: type, state (ACTIVE, or IDLE when scaled to zero), hosts, size, suspend timeout',
     positionals: [{ name: 'ENDPOINT', summary: 'the endpoint' }],
     options: [PROFILE],
-    examples: ['%lakebase endpoint get shop/production/primary'],
-    run: async (context) => endpointOutput(await (await apiFor(context)).getEndpoint(endpointName(context.invocation.positionals[0], context.services))),
+    examples: ['%lakebase endpoint get shop/production/primary', 'const ep = %lakebase endpoint get shop/production/primary'],
+    resultType: 'LakebaseEndpoint',
+    run: async (context) => shownEndpoint(await (await apiFor(context)).getEndpoint(endpointName(context.invocation.positionals[0], context.services))),
   },
   {
     name: 'endpoint list',
@@ -656,6 +812,7 @@ const endpointVerbs: VerbDeclaration<MagicServices>[] = [
     positionals: [{ name: 'BRANCH', summary: 'the branch (default: the current connection\'s)', optional: true, completes: 'branches' }],
     options: [PROFILE],
     examples: ['%lakebase endpoint list', '%lakebase endpoint list shop/production'],
+    resultType: 'LakebaseEndpoint[]',
     async run(context) {
       const given = context.invocation.positionals[0];
       const current = currentPlacement(context.services);
@@ -664,21 +821,23 @@ const endpointVerbs: VerbDeclaration<MagicServices>[] = [
       }
       const branch = given !== undefined ? branchName(given, context.services) : (current as { placement: AutoscalingPlacement }).placement.branch;
       const endpoints = await (await apiFor(context)).listEndpoints(branch);
-      return new TableOutput(
-        ['endpoint', 'type', 'state', 'disabled', 'host', 'compute units', 'suspend timeout'],
-        endpoints.map((endpoint) => {
-          const status = endpoint.status ?? {};
-          return [
-            idOf(endpoint.name),
-            status.endpoint_type === 'ENDPOINT_TYPE_READ_ONLY' ? 'read-only' : 'read-write',
-            status.current_state ?? '',
-            status.disabled ? 'yes' : '',
-            status.hosts?.host ?? '',
-            `${status.autoscaling_limit_min_cu ?? '?'}-${status.autoscaling_limit_max_cu ?? '?'}`,
-            status.no_suspension ? 'never' : (status.suspend_timeout_duration ?? ''),
-          ];
-        }),
-        `No endpoints on ${branch}.`,
+      return shownList(endpoints, shownEndpoint, () =>
+        new TableOutput(
+          ['endpoint', 'type', 'state', 'disabled', 'host', 'compute units', 'suspend timeout'],
+          endpoints.map((endpoint) => {
+            const status = endpoint.status ?? {};
+            return [
+              idOf(endpoint.name),
+              status.endpoint_type === 'ENDPOINT_TYPE_READ_ONLY' ? 'read-only' : 'read-write',
+              status.current_state ?? '',
+              status.disabled ? 'yes' : '',
+              status.hosts?.host ?? '',
+              `${status.autoscaling_limit_min_cu ?? '?'}-${status.autoscaling_limit_max_cu ?? '?'}`,
+              status.no_suspension ? 'never' : (status.suspend_timeout_duration ?? ''),
+            ];
+          }),
+          `No endpoints on ${branch}.`,
+        ),
       );
     },
   },
@@ -689,6 +848,7 @@ const endpointVerbs: VerbDeclaration<MagicServices>[] = [
     options: [...COMPUTE_OPTIONS, { name: 'disable', kind: 'flag', summary: 'Refuse logins from now on' }, { name: 'enable', kind: 'flag', summary: 'Take logins again' }, NO_WAIT, PROFILE],
     conflicts: [['suspend-timeout', 'no-suspension'], ['disable', 'enable']],
     examples: ['%lakebase endpoint update shop/production/primary --suspend-timeout 10m', '%lakebase endpoint update shop/production/primary --disable'],
+    resultType: waitedType('LakebaseEndpoint'),
     async run(context) {
       const name = endpointName(context.invocation.positionals[0], context.services);
       const { options, source } = context.invocation;
@@ -705,8 +865,9 @@ const endpointVerbs: VerbDeclaration<MagicServices>[] = [
         throw new MagicUsageError(MAGIC_ERRORS.missingArgument, 'endpoint update: say what to change', { line: source.line, hint: 'Give --min-cu, --max-cu, --suspend-timeout, --no-suspension, --disable or --enable.' });
       }
       const api = await apiFor(context);
-      const result = await finish(context, api, await api.updateEndpoint(name, { spec }, mask.join(',')), { subject: `endpoint ${idOf(name)}`, action: 'update', checkWith: `%lakebase endpoint get ${name}` });
-      return result instanceof OperationOutput ? result : endpointOutput(result);
+      const started = await api.updateEndpoint(name, { spec }, mask.join(','));
+      if (noWait(context)) return shownOperation(started);
+      return shownEndpoint(await waitFor(context, api, started, { subject: `endpoint ${idOf(name)}`, action: 'update', checkWith: `%lakebase endpoint get ${name}` }));
     },
   },
   {
@@ -715,6 +876,7 @@ const endpointVerbs: VerbDeclaration<MagicServices>[] = [
     positionals: [{ name: 'ENDPOINT', summary: 'the endpoint' }],
     options: [YES_OPTION, NO_WAIT, PROFILE],
     examples: ['%lakebase endpoint delete shop/production/reader'],
+    resultType: deletingType,
     async run(context) {
       const name = endpointName(context.invocation.positionals[0], context.services);
       const go = await confirm(context, {
@@ -724,8 +886,10 @@ const endpointVerbs: VerbDeclaration<MagicServices>[] = [
       });
       if (!go) return new TextOutput(`Kept the endpoint ${idOf(name)}.`);
       const api = await apiFor(context);
-      const result = await finish(context, api, await api.deleteEndpoint(name), { subject: `endpoint ${idOf(name)}`, action: 'delete', checkWith: `%lakebase endpoint list ${name.split('/endpoints/')[0]}` });
-      return result instanceof OperationOutput ? result : new TextOutput(`Deleted the endpoint ${name}.`);
+      const started = await api.deleteEndpoint(name);
+      if (noWait(context)) return shownOperation(started);
+      await waitFor(context, api, started, { subject: `endpoint ${idOf(name)}`, action: 'delete', checkWith: `%lakebase endpoint list ${name.split('/endpoints/')[0]}` });
+      return new TextOutput(`Deleted the endpoint ${name}.`);
     },
   },
 ];
@@ -748,6 +912,7 @@ const roleVerbs: VerbDeclaration<MagicServices>[] = [
       PROFILE,
     ],
     examples: ['%lakebase role create shop/production analyst@example.com', '%lakebase role create try-migration 4a1c0f3e-9b2d-4c6e-8f10-2a3b4c5d6e7f --superuser'],
+    resultType: waitedType('LakebaseBranchRole'),
     async run(context) {
       const { positionals, options } = context.invocation;
       const branch = branchName(positionals[0], context.services);
@@ -760,8 +925,9 @@ const roleVerbs: VerbDeclaration<MagicServices>[] = [
         ...(Object.keys(attributes).length > 0 ? { attributes } : {}),
       };
       const api = await apiFor(context);
-      const result = await finish(context, api, await api.createRole(branch, { spec }, text(context, 'id')), { subject: `role ${identity}`, action: 'create', checkWith: `%lakebase role list ${positionals[0]}` });
-      return result instanceof OperationOutput ? result : roleOutput(result);
+      const started = await api.createRole(branch, { spec }, text(context, 'id'));
+      if (noWait(context)) return shownOperation(started);
+      return shownRole(await waitFor(context, api, started, { subject: `role ${identity}`, action: 'create', checkWith: `%lakebase role list ${positionals[0]}` }));
     },
   },
   {
@@ -770,12 +936,15 @@ const roleVerbs: VerbDeclaration<MagicServices>[] = [
     positionals: [{ name: 'BRANCH', summary: 'the branch', completes: 'branches' }],
     options: [PROFILE],
     examples: ['%lakebase role list shop/production'],
+    resultType: 'LakebaseBranchRole[]',
     async run(context) {
       const roles = await (await apiFor(context)).listRoles(branchName(context.invocation.positionals[0], context.services));
-      return new TableOutput(
-        ['role', 'postgres role', 'identity type', 'superuser'],
-        roles.map((role) => [idOf(role.name), role.status?.postgres_role ?? '', role.status?.identity_type ?? '', role.status?.membership_roles?.includes('DATABRICKS_SUPERUSER') ? 'yes' : '']),
-        'No roles.',
+      return shownList(roles, shownRole, () =>
+        new TableOutput(
+          ['role', 'postgres role', 'identity type', 'superuser'],
+          roles.map((role) => [idOf(role.name), role.status?.postgres_role ?? '', role.status?.identity_type ?? '', role.status?.membership_roles?.includes('DATABRICKS_SUPERUSER') ? 'yes' : '']),
+          'No roles.',
+        ),
       );
     },
   },
@@ -785,7 +954,8 @@ const roleVerbs: VerbDeclaration<MagicServices>[] = [
     positionals: [{ name: 'ROLE', summary: 'BRANCH/ROLE_ID or the role\'s full name' }],
     options: [PROFILE],
     examples: ['%lakebase role get shop/production/owner'],
-    run: async (context) => roleOutput(await (await apiFor(context)).getRole(childName(context.invocation.positionals[0], 'roles', context.services))),
+    resultType: 'LakebaseBranchRole',
+    run: async (context) => shownRole(await (await apiFor(context)).getRole(childName(context.invocation.positionals[0], 'roles', context.services))),
   },
   {
     name: 'role delete',
@@ -793,6 +963,7 @@ const roleVerbs: VerbDeclaration<MagicServices>[] = [
     positionals: [{ name: 'ROLE', summary: 'BRANCH/ROLE_ID or the role\'s full name' }],
     options: [{ name: 'reassign-owned-to', kind: 'text', valueName: 'ROLE', summary: 'Give what the role owns to this Postgres role first' }, YES_OPTION, NO_WAIT, PROFILE],
     examples: ['%lakebase role delete shop/production/role-1a2b3c4d --reassign-owned-to analyst@example.com'],
+    resultType: deletingType,
     async run(context) {
       const name = childName(context.invocation.positionals[0], 'roles', context.services);
       const go = await confirm(context, {
@@ -803,8 +974,10 @@ const roleVerbs: VerbDeclaration<MagicServices>[] = [
       if (!go) return new TextOutput(`Kept the role ${idOf(name)}.`);
       const api = await apiFor(context);
       const reassign = text(context, 'reassign-owned-to');
-      const result = await finish(context, api, await api.deleteRole(name, reassign !== undefined ? { reassignOwnedTo: reassign } : {}), { subject: `role ${idOf(name)}`, action: 'delete', checkWith: `%lakebase role list ${name.split('/roles/')[0]}` });
-      return result instanceof OperationOutput ? result : new TextOutput(`Dropped the role ${name}.`);
+      const started = await api.deleteRole(name, reassign !== undefined ? { reassignOwnedTo: reassign } : {});
+      if (noWait(context)) return shownOperation(started);
+      await waitFor(context, api, started, { subject: `role ${idOf(name)}`, action: 'delete', checkWith: `%lakebase role list ${name.split('/roles/')[0]}` });
+      return new TextOutput(`Dropped the role ${name}.`);
     },
   },
 ];
@@ -824,6 +997,7 @@ const databaseVerbs: VerbDeclaration<MagicServices>[] = [
       PROFILE,
     ],
     examples: ['%lakebase database create shop/production analytics', '%lakebase database create try-migration scratch --owner role-1a2b3c4d'],
+    resultType: waitedType('LakebaseBranchDatabase'),
     async run(context) {
       const { positionals } = context.invocation;
       const branch = branchName(positionals[0], context.services);
@@ -832,8 +1006,8 @@ const databaseVerbs: VerbDeclaration<MagicServices>[] = [
       const databaseId = text(context, 'id') ?? postgresDatabase.toLowerCase().replace(/_/g, '-');
       const api = await apiFor(context);
       const started = await api.createDatabase(branch, { spec: { postgres_database: postgresDatabase, role: owner.startsWith('projects/') ? owner : `${branch}/roles/${owner}` } }, databaseId);
-      const result = await finish(context, api, started, { subject: `database ${postgresDatabase}`, action: 'create', checkWith: `%lakebase database list ${positionals[0]}` });
-      return result instanceof OperationOutput ? result : databaseOutput(result);
+      if (noWait(context)) return shownOperation(started);
+      return shownDatabase(await waitFor(context, api, started, { subject: `database ${postgresDatabase}`, action: 'create', checkWith: `%lakebase database list ${positionals[0]}` }));
     },
   },
   {
@@ -842,12 +1016,15 @@ const databaseVerbs: VerbDeclaration<MagicServices>[] = [
     positionals: [{ name: 'BRANCH', summary: 'the branch', completes: 'branches' }],
     options: [PROFILE],
     examples: ['%lakebase database list shop/production'],
+    resultType: 'LakebaseBranchDatabase[]',
     async run(context) {
       const databases = await (await apiFor(context)).listDatabases(branchName(context.invocation.positionals[0], context.services));
-      return new TableOutput(
-        ['database', 'postgres database', 'owner'],
-        databases.map((database) => [idOf(database.name), database.status?.postgres_database ?? '', idOf(database.status?.role ?? '')]),
-        'No databases.',
+      return shownList(databases, shownDatabase, () =>
+        new TableOutput(
+          ['database', 'postgres database', 'owner'],
+          databases.map((database) => [idOf(database.name), database.status?.postgres_database ?? '', idOf(database.status?.role ?? '')]),
+          'No databases.',
+        ),
       );
     },
   },
@@ -857,6 +1034,7 @@ const databaseVerbs: VerbDeclaration<MagicServices>[] = [
     positionals: [{ name: 'DATABASE', summary: 'BRANCH/DATABASE_ID or its full name' }],
     options: [YES_OPTION, NO_WAIT, PROFILE],
     examples: ['%lakebase database delete shop/production/analytics'],
+    resultType: deletingType,
     async run(context) {
       const name = childName(context.invocation.positionals[0], 'databases', context.services);
       const go = await confirm(context, {
@@ -866,8 +1044,10 @@ const databaseVerbs: VerbDeclaration<MagicServices>[] = [
       });
       if (!go) return new TextOutput(`Kept the database ${idOf(name)}.`);
       const api = await apiFor(context);
-      const result = await finish(context, api, await api.deleteDatabase(name), { subject: `database ${idOf(name)}`, action: 'delete', checkWith: `%lakebase database list ${name.split('/databases/')[0]}` });
-      return result instanceof OperationOutput ? result : new TextOutput(`Dropped the database ${name}.`);
+      const started = await api.deleteDatabase(name);
+      if (noWait(context)) return shownOperation(started);
+      await waitFor(context, api, started, { subject: `database ${idOf(name)}`, action: 'delete', checkWith: `%lakebase database list ${name.split('/databases/')[0]}` });
+      return new TextOutput(`Dropped the database ${name}.`);
     },
   },
 ];
@@ -888,6 +1068,7 @@ export const projectsFamily: VerbFamily<MagicServices> = {
   name: 'projects',
   summary: 'Lakebase Autoscaling: projects, branches, endpoints, roles and databases',
   verbs: [...projectVerbs, ...projectPermissionVerbs, ...branchVerbs, ...endpointVerbs, ...roleVerbs, ...databaseVerbs],
+  typeDeclarations: PROJECT_TYPES,
   completionSources: {
     projects: (services) =>
       cached('projects', async () => (await (await services.connectors.autoscaling()).api.listProjects()).map((project) => idOf(project.name))),
