@@ -31,8 +31,11 @@ export interface History {
   tail(n: number): HistoryEntry[];
   /** Lines `start` to `stop` (exclusive) of a session: 0 is this one, -1 the one before. */
   range(session: number, start: number, stop: number): HistoryEntry[];
-  /** The last `n` entries whose input matches; with `unique`, each input once (its latest). */
-  search(pattern: RegExp, n: number | undefined, unique: boolean): HistoryEntry[];
+  /**
+   * The last `n` entries whose whole input matches the glob `pattern` (`*` any text, `?` one
+   * character, as IPython's search); with `unique`, each input once (its latest).
+   */
+  search(pattern: string, n: number | undefined, unique: boolean): HistoryEntry[];
   /** Resolves once every added entry is redacted and written. */
   flush(): Promise<void>;
 }
@@ -105,7 +108,7 @@ export async function openHistory(file: string | undefined, log: Logger): Promis
       return kept().filter((entry) => entry.session === wanted && entry.line >= start && entry.line < stop);
     },
     search(pattern, n, unique) {
-      let found = kept().filter((entry) => pattern.test(entry.input));
+      let found = kept().filter((entry) => matchesGlob(pattern, entry.input));
       if (unique) {
         const latest = new Map(found.map((entry) => [entry.input, entry]));
         found = found.filter((entry) => latest.get(entry.input) === entry);
@@ -153,4 +156,36 @@ async function rewrite(file: string, entries: readonly HistoryEntry[]): Promise<
   const temporary = `${file}.${process.pid}.tmp`;
   await writeFile(temporary, entries.map((entry) => `${JSON.stringify(entry)}\n`).join(''), { mode: 0o600 });
   await rename(temporary, file);
+}
+
+/**
+ * Whether all of `text` matches `glob` (`*`: any text, `?`: one UTF-16 unit, anything else
+ * itself). Not a regular expression: `^.*a.*a.*b$` backtracks polynomially on a big pasted cell
+ * and would freeze the kernel; this goes back only to the last `*`, so it takes at most the
+ * text's length times the pattern's.
+ */
+export function matchesGlob(glob: string, text: string): boolean {
+  let g = 0;
+  let t = 0;
+  // Where the last `*` was, and the text position it has swallowed up to.
+  let star = -1;
+  let swallowed = 0;
+  while (t < text.length) {
+    if (g < glob.length && glob[g] === '*') {
+      star = g++;
+      swallowed = t;
+    } else if (g < glob.length && (glob[g] === '?' || glob[g] === text[t])) {
+      g += 1;
+      t += 1;
+    } else if (star !== -1) {
+      // Let the last `*` take one more character, and match the rest from there.
+      g = star + 1;
+      swallowed += 1;
+      t = swallowed;
+    } else {
+      return false;
+    }
+  }
+  while (g < glob.length && glob[g] === '*') g += 1;
+  return g === glob.length;
 }

@@ -490,7 +490,7 @@ export function createSession(options: SessionOptions): KernelSession {
         }
         case 'search': {
           const n = content.n === undefined || content.n === null ? undefined : Number(content.n);
-          return history.search(globToRegExp(String(content.pattern ?? '*')), n, content.unique === true);
+          return history.search(String(content.pattern ?? '*'), n, content.unique === true);
         }
         default:
           return [];
@@ -591,9 +591,4 @@ function indexOfCodePoint(text: string, codePoints: number): number {
 /** How many code points come before the UTF-16 `index` of `text`. */
 function codePointsBefore(text: string, index: number): number {
   return [...text.slice(0, index)].length;
-}
-
-function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${escaped}$`, 's');
 }

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { matchesGlob } from '../kernel/history';
 import type { KernelClient } from '../kernel/wire/client';
 import { runCell, startBuiltKernel, stopKernel } from './support/jupyter';
 
@@ -95,5 +96,32 @@ describe('history across kernel sessions', () => {
     const written = await readFile(historyFile, 'utf8');
     expect(written).toContain("%lakebase connect 'postgresql://u:[REDACTED]@127.0.0.1:1/db'");
     expect(written).not.toMatch(/secret|ssw0rd|cret-/);
+  });
+});
+
+describe('history search patterns', () => {
+  test('a glob matches the whole input: * any text, ? one character, anything else itself', () => {
+    expect(matchesGlob('*', '')).toBe(true);
+    expect(matchesGlob('"*"', '"second"')).toBe(true);
+    expect(matchesGlob('"*"', '"second" ')).toBe(false);
+    expect(matchesGlob('%lakebase*', '%lakebase connect\nSELECT 1')).toBe(true);
+    expect(matchesGlob('a?c', 'abc')).toBe(true);
+    expect(matchesGlob('a?c', 'ac')).toBe(false);
+    expect(matchesGlob('*b*b', 'abcbdb')).toBe(true);
+    expect(matchesGlob('*b*b', 'abcbd')).toBe(false);
+    expect(matchesGlob('a.c', 'abc')).toBe(false);
+    expect(matchesGlob('[ab]', '[ab]')).toBe(true);
+    expect(matchesGlob('**x', 'x')).toBe(true);
+  });
+
+  // As a regular expression, `*a*a*a*a*b` over a pasted 200 KB cell backtracked for ages, and the
+  // kernel, searching on its one thread, answered nothing (not even heartbeats) meanwhile.
+  test('a search with many wildcards over a big pasted cell is answered, and the kernel goes on', async () => {
+    await withKernel(async (kernel) => {
+      await runCell(kernel, `// ${'a'.repeat(200_000)}`);
+      expect(await history(kernel, { hist_access_type: 'search', pattern: '*a*a*a*a*b', n: 10 })).toEqual([]);
+      expect(await history(kernel, { hist_access_type: 'search', pattern: '// *a?a*a', n: 1 })).toHaveLength(1);
+      expect((await runCell(kernel, '1 + 1')).result).toEqual({ 'text/plain': '2' });
+    });
   });
 });
