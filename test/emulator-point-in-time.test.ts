@@ -54,11 +54,22 @@ async function copyAt(target: Parameters<typeof catalog.choose>[0], name: string
   return { copy, server };
 }
 
+/**
+ * A moment a JavaScript Date holds exactly (whole milliseconds) after the last commit, returned
+ * once the server's clock has passed it: a clock_timestamp() truncated to the millisecond could
+ * fall before a commit of the same millisecond, and a write right after could share the moment.
+ */
+async function momentAfterLastCommit(server: SocketPostgres): Promise<Date> {
+  const [{ at }] = await server.query<{ at: Date }>("SELECT date_trunc('milliseconds', clock_timestamp()) + interval '1 millisecond' AS at");
+  await server.query('SELECT pg_sleep_until($1)', [at]);
+  return at;
+}
+
 const ids = async (server: SocketPostgres) => (await server.query<{ id: number }>('SELECT id FROM orders ORDER BY id')).map((row) => row.id);
 
 test('a copy as of a time before a destructive DELETE has the rows back, on a timeline of its own', async () => {
   await source.query('INSERT INTO orders SELECT g, $1 FROM generate_series(1, 100) g', ['before']);
-  const [{ time }] = await source.query<{ time: Date }>('SELECT clock_timestamp() AS time');
+  const time = await momentAfterLastCommit(source);
   await source.query('DELETE FROM orders WHERE id > 10');
   await flushArchive(source.admin, archiveDir);
 
@@ -99,7 +110,7 @@ test('"as of now": a fresh backup restored to its own end has every committed ro
 test('a time with no commit after it in the archive is restored by replaying to the end', async () => {
   // A write, then a WAL switch with no commit after the target: as a stopped source leaves it.
   await source.query("INSERT INTO orders VALUES (401, 'last before the target')");
-  const [{ time }] = await source.query<{ time: Date }>('SELECT clock_timestamp() AS time');
+  const time = await momentAfterLastCommit(source);
   const [{ segment }] = await source.query<{ segment: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS segment');
   while (!(await readdir(archiveDir)).includes(segment)) await new Promise((resolve) => setTimeout(resolve, 20));
 

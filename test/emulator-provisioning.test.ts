@@ -202,7 +202,12 @@ describe.skipIf(!CAN_CREATE)('point-in-time child instances', () => {
     const session = await connect(parent);
     await session.query('CREATE TABLE items (id int PRIMARY KEY)');
     await session.query('INSERT INTO items SELECT generate_series(1, 20)');
-    beforeDelete = (await session.query<{ now: Date }>('SELECT clock_timestamp() AS now')).rows[0].now.toISOString();
+    // A moment a JavaScript Date holds exactly (whole milliseconds) after the INSERT's commit, and
+    // the DELETE only once the clock has passed it: a time truncated to the millisecond could
+    // fall before a commit of the same millisecond.
+    const moment = (await session.query<{ at: Date }>("SELECT date_trunc('milliseconds', clock_timestamp()) + interval '1 millisecond' AS at")).rows[0].at;
+    beforeDelete = moment.toISOString();
+    await session.query('SELECT pg_sleep_until($1)', [moment]);
     // A destructive mistake after the moment the child will be made as of.
     await session.query('DELETE FROM items WHERE id > 5');
   }, SLOW);
