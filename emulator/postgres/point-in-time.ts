@@ -48,6 +48,8 @@ export type PointInTimeErrorCode =
   | 'BACKUP_FAILED'
   /** The temporary recovery server failed; the message has its last log lines. */
   | 'RECOVERY_FAILED'
+  /** Recovery to a time found no commit after it in the archive (restored to the end instead). */
+  | 'RECOVERY_TARGET_NOT_REACHED'
   /** The server did not archive a segment in time (a broken archive_command). */
   | 'ARCHIVE_TIMEOUT';
 
@@ -324,7 +326,7 @@ export async function restoreToPoint(options: RestoreOptions): Promise<RestoredC
     try {
       copy = await attempt(target.kind !== 'latest');
     } catch (error) {
-      const notReached = error instanceof PointInTimeError && /recovery ended before configured recovery target was reached/.test(error.message);
+      const notReached = error instanceof PointInTimeError && error.code === 'RECOVERY_TARGET_NOT_REACHED';
       if (!(notReached && target.kind === 'time')) throw error;
       // No commit after the target time in the archive: its end is the state at the target.
       log(`no commit after ${target.time.toISOString()} in the archive; replaying to its end`);
@@ -607,6 +609,10 @@ async function runUntilPromoted(pgdata: string, superuser: string, account: Serv
     for (;;) {
       if (hasExited) {
         await Promise.race([closed, sleep(1000)]);
+        // Looked for in every line kept, not only the last few the message shows: the refused
+        // logins of the readiness check below can come after it.
+        const notReached = recent.find((line) => /recovery ended before configured recovery target was reached/.test(line));
+        if (notReached) throw new PointInTimeError('RECOVERY_TARGET_NOT_REACHED', `The recovery of ${pgdata} found no commit after its target: ${notReached}`);
         throw new PointInTimeError('RECOVERY_FAILED', `The recovery of ${pgdata} failed (${child.signalCode ?? `exit ${child.exitCode}`}): ${recent.slice(-6).join(' | ')}`);
       }
       const status = await readFile(join(pgdata, 'postmaster.pid'), 'utf8').then((text) => text.split('\n'), () => [] as string[]);
