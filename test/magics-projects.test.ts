@@ -237,7 +237,7 @@ describe('endpoints, roles and databases of a branch', () => {
     expect(implicit.message).toMatch(/Read-write endpoints cannot be deleted/);
   });
 
-  test('role create, list and delete for another identity; database create, list and delete owned by that role', async () => {
+  test('role create, list and delete for another identity; database create, list, get and delete owned by that role', async () => {
     const second = emulator.secondUser!;
     const role = (await run(`%lakebase role create shop/production ${second.userName} --id second-user --createdb`)) as Role;
     expect(role).toMatchObject({ name: 'projects/shop/branches/production/roles/second-user', status: { postgres_role: second.userName, attributes: { createdb: true } } });
@@ -247,7 +247,11 @@ describe('endpoints, roles and databases of a branch', () => {
     expect(database.status).toMatchObject({ postgres_database: 'analytics', role: 'projects/shop/branches/production/roles/second-user' });
     expect(plainText(database)).toMatch(/\n owner +\| projects\/shop\/branches\/production\/roles\/second-user/);
     expect(await shown('%lakebase database list shop/production')).toMatch(/\n analytics +\| analytics +\| second-user/);
+    const got = (await run('%lakebase database get shop/production/analytics')) as Database;
+    expect(got).toMatchObject({ name: 'projects/shop/branches/production/databases/analytics', status: { postgres_database: 'analytics' } });
+    expect(plainText(got)).toMatch(/\n postgres database +\| analytics/);
     await run('%lakebase database delete shop/production/analytics --yes');
+    expect((await failing('%lakebase database get shop/production/analytics')).message).toMatch(/analytics/);
     await run('%lakebase role delete shop/production/second-user --yes');
     expect(await shown('%lakebase role list shop/production')).not.toContain(second.userName);
   });

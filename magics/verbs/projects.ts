@@ -1029,6 +1029,15 @@ const databaseVerbs: VerbDeclaration<MagicServices>[] = [
     },
   },
   {
+    name: 'database get',
+    summary: 'Show a database of a branch',
+    positionals: [{ name: 'DATABASE', summary: 'BRANCH/DATABASE_ID or its full name' }],
+    options: [PROFILE],
+    examples: ['%lakebase database get shop/production/analytics'],
+    resultType: 'LakebaseBranchDatabase',
+    run: async (context) => shownDatabase(await (await apiFor(context)).getDatabase(childName(context.invocation.positionals[0], 'databases', context.services))),
+  },
+  {
     name: 'database delete',
     summary: 'Drop a database of a branch, with its data',
     positionals: [{ name: 'DATABASE', summary: 'BRANCH/DATABASE_ID or its full name' }],
