@@ -163,41 +163,23 @@ export class WarehouseSession implements SqlSession {
     try {
       if (this.#closed) throw closedError(this.description);
       if (options.signal?.aborted) throw new LakebaseError(SESSION_ERRORS.notStarted, 'The statement was not run: it was interrupted before it started.');
-      let operation: IOperation;
+      const statement = await startStatement(this.session, sql, options);
       try {
-        operation = await this.session.executeStatement(sql, {
-          runAsync: true,
-          ...(options.namedParams !== undefined && Object.keys(options.namedParams).length > 0 ? { namedParameters: namedParameters(options.namedParams) } : {}),
-        } as never);
-      } catch (error) {
-        throw statementError(error, sql);
-      }
-      let cancelled = false;
-      const onAbort = () => {
-        cancelled = true;
-        void operation.cancel().catch(() => undefined);
-      };
-      if (options.signal?.aborted) onAbort();
-      else options.signal?.addEventListener('abort', onAbort, { once: true });
-      try {
-        const metadata = await (operation as unknown as { getMetadata(): Promise<{ arrowSchema?: Buffer }> }).getMetadata();
+        const metadata = await (statement.operation as unknown as { getMetadata(): Promise<{ arrowSchema?: Buffer }> }).getMetadata();
         if (metadata.arrowSchema === undefined || metadata.arrowSchema === null) {
           throw new LakebaseError(WAREHOUSE_SESSION_ERRORS.resultFormat, 'The warehouse answered without an Arrow schema (a column-based result).');
         }
-        const source = await rawArrowSource(operation);
+        const source = await rawArrowSource(statement.operation);
         while (await source.hasMore()) {
           const chunk = await source.fetchNext({ limit: FETCH_ROWS });
           if (chunk.batches.length === 0) continue;
           yield* arrow.RecordBatchReader.from(Buffer.concat(chunk.batches)).readAll();
         }
-        // A warehouse may end a cancelled result as though it had no more rows: it is not whole.
-        if (cancelled) throw new Error('cancelled while its rows were read');
+        statement.throwIfCancelled();
       } catch (error) {
-        if (cancelled) throw new SqlError({ sqlState: '57014', severity: 'ERROR', message: 'The statement was cancelled on the warehouse.' }, { statement: sql, cause: error });
-        throw statementError(error, sql);
+        throw statement.failure(error);
       } finally {
-        options.signal?.removeEventListener('abort', onAbort);
-        await operation.close().catch(() => undefined);
+        await statement.finish();
       }
     } finally {
       release();
@@ -215,47 +197,25 @@ export class WarehouseSession implements SqlSession {
     if (this.#closed) throw closedError(this.description);
     if (options.signal?.aborted) throw new LakebaseError(SESSION_ERRORS.notStarted, 'The statement was not run: it was interrupted before it started.');
     const started = process.hrtime.bigint();
-    let operation: IOperation;
-    try {
-      operation = await this.session.executeStatement(sql, {
-        runAsync: true,
-        ...(options.namedParams !== undefined && Object.keys(options.namedParams).length > 0 ? { namedParameters: namedParameters(options.namedParams) } : {}),
-      } as never);
-    } catch (error) {
-      throw statementError(error, sql);
-    }
-    // An interrupt cancels the statement on the warehouse (CancelOperation), at once.
-    let cancelled = false;
-    const onAbort = () => {
-      cancelled = true;
-      void operation.cancel().catch(() => undefined);
-    };
-    // An interrupt that came while the statement was being sent (the warehouse holds
-    // ExecuteStatement while it waits for direct results) cancels it now.
-    if (options.signal?.aborted) onAbort();
-    else options.signal?.addEventListener('abort', onAbort, { once: true });
+    const statement = await startStatement(this.session, sql, options);
     try {
       const arrowOnly = (options as RunOptions & { arrowOnly?: boolean }).arrowOnly === true;
       const keep = arrowOnly ? Number.POSITIVE_INFINITY : rowsToKeep(options);
       const elapsed = () => Number(process.hrtime.bigint() - started) / 1e6;
       const onPage = options.onPage;
-      const { columns, values, table, total } = await readResult(operation, keep, arrowOnly, onPage && ((page) => {
+      const { columns, values, table, total } = await readResult(statement.operation, keep, arrowOnly, onPage && ((page) => {
         onPage(new ResultSet({ statement: sql, command: commandOf(sql, true), ...page, elapsedMs: elapsed(), displayLimit: options.displayLimit, counting: 'running' }));
       }));
       const elapsedMs = elapsed();
-      // Interrupted while the rows were read: a warehouse may end a cancelled result as though it
-      // had no more rows, and what was read is not the result (the catch reports the cancel).
-      if (cancelled) throw new Error('cancelled while its rows were read');
+      statement.throwIfCancelled();
       return new WarehouseResultSet(
         { statement: sql, command: commandOf(sql, columns.length > 0), columns, values, rowCount: total, elapsedMs, displayLimit: options.displayLimit },
         table,
       );
     } catch (error) {
-      if (cancelled) throw new SqlError({ sqlState: '57014', severity: 'ERROR', message: 'The statement was cancelled on the warehouse.' }, { statement: sql, cause: error });
-      throw statementError(error, sql);
+      throw statement.failure(error);
     } finally {
-      options.signal?.removeEventListener('abort', onAbort);
-      await operation.close().catch(() => undefined);
+      await statement.finish();
     }
   }
 }
@@ -300,6 +260,59 @@ interface RawArrowSource {
 }
 
 /** The driver's raw Arrow source under its result handler (see the header). */
+/** A statement sent to the warehouse, which an abort of its signal cancels there at once. */
+interface RunningStatement {
+  readonly operation: IOperation;
+  /**
+   * Throws when the statement was cancelled while its rows were read: a warehouse may end a
+   * cancelled result as though it had no more rows, and what was read is then not the result.
+   */
+  throwIfCancelled(): void;
+  /** The error to report for `error`: the cancel, when there was one, else the statement's error. */
+  failure(error: unknown): unknown;
+  /** Stops listening for the abort and closes the operation. */
+  finish(): Promise<void>;
+}
+
+async function startStatement(
+  session: IDBSQLSession,
+  sql: string,
+  options: { namedParams?: Readonly<Record<string, unknown>>; signal?: AbortSignal },
+): Promise<RunningStatement> {
+  let operation: IOperation;
+  try {
+    operation = await session.executeStatement(sql, {
+      runAsync: true,
+      ...(options.namedParams !== undefined && Object.keys(options.namedParams).length > 0 ? { namedParameters: namedParameters(options.namedParams) } : {}),
+    } as never);
+  } catch (error) {
+    throw statementError(error, sql);
+  }
+  let cancelled = false;
+  const onAbort = () => {
+    cancelled = true;
+    void operation.cancel().catch(() => undefined);
+  };
+  // An interrupt that came while the statement was being sent (the warehouse holds
+  // ExecuteStatement while it waits for direct results) cancels it now.
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    operation,
+    throwIfCancelled() {
+      if (cancelled) throw new Error('cancelled while its rows were read');
+    },
+    failure(error) {
+      if (cancelled) return new SqlError({ sqlState: '57014', severity: 'ERROR', message: 'The statement was cancelled on the warehouse.' }, { statement: sql, cause: error });
+      return statementError(error, sql);
+    },
+    async finish() {
+      options.signal?.removeEventListener('abort', onAbort);
+      await operation.close().catch(() => undefined);
+    },
+  };
+}
+
 async function rawArrowSource(operation: IOperation): Promise<RawArrowSource> {
   const slicer = (await (operation as unknown as { getResultHandler(): Promise<unknown> }).getResultHandler()) as { source?: { source?: unknown } };
   const source = slicer?.source?.source as Partial<RawArrowSource> | undefined;
