@@ -22,8 +22,9 @@
 // readable secondaries of Provisioned instances), in `readers/<endpoint uid>/` of the branch's
 // directory. Writes there fail with PostgreSQL's own read-only error, and rows written on the
 // primary show up after the standby replayed them. It is seeded when the endpoint is made, started
-// at its first login (the primary too: the standby streams from it), and stops with the branch's
-// server when the branch scales to zero (fidelity gap `read-only-endpoint`, limits.ts).
+// at its first login (the primary too: the standby streams from it) and caught up with the
+// primary before that login goes on, and stops with the branch's server when the branch scales to
+// zero (fidelity gap `read-only-endpoint`, limits.ts).
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ApiError } from './api-errors';
@@ -34,7 +35,7 @@ import type { DataDirLayout } from './paths';
 import { allocateInstanceEndpoint, createInstanceServer, loadOrCreateAuthority, startLoginGateway } from './postgres/index';
 import type { CertificateAuthority, InstanceServer, LoginGateway } from './postgres/index';
 import { ADMIN_ROLE } from './postgres/instance-server';
-import { archivingSettings, BackupCatalog, parseLsn, pointInTimeCopy, prepareStandby, refollowStandby, walFileName } from './postgres/point-in-time';
+import { archivingSettings, BackupCatalog, catchUpStandby, parseLsn, pointInTimeCopy, prepareStandby, refollowStandby, walFileName } from './postgres/point-in-time';
 import type { AdminConnection, RecoveryTarget, RestoredCopy } from './postgres/point-in-time';
 import { handToServer, resolveServerAccount } from './postgres/server-account';
 import { POSTGRES_ERRORS } from './postgres/startup-protocol';
@@ -341,6 +342,12 @@ export class BranchCompute {
       await this.#prepareReaderData(record.uid);
       await translated(() => reader.server.start());
       reader.degraded = false;
+      // As a read-only compute of the real service starts at the branch's latest LSN: the session
+      // that woke it sees every commit made before its login, not only what replay reached so far.
+      const primary = this.#server.admin;
+      const standby = reader.server.admin;
+      const caughtUp = primary !== undefined && standby !== undefined && (await catchUpStandby(primary, standby));
+      if (!caughtUp) this.#options.log(`compute of ${this.label}: the standby of ${record.name} had not caught up with the primary when its login went on`);
       this.#options.log(`compute of ${this.label}: the standby of ${record.name} woke up in ${Date.now() - started} ms`);
       this.#reportAll();
     });

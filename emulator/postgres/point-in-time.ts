@@ -519,6 +519,24 @@ export async function refollowStandby(pgdata: string, primary: { host: string; p
   await withClient({ ...standby, database: 'postgres' }, (client) => client.query('SELECT pg_reload_conf()'));
 }
 
+/**
+ * Waits until a running standby has replayed everything its primary had flushed when this was
+ * called, so that a session opened afterwards sees every commit made before it. Returns whether
+ * it did within `timeoutMs` (a standby that lags longer is still usable, only behind).
+ */
+export async function catchUpStandby(primary: AdminConnection, standby: AdminConnection, timeoutMs = 30_000): Promise<boolean> {
+  const target = parseLsn(await withClient(primary, async (client) => (await client.query<{ lsn: string }>('SELECT pg_current_wal_flush_lsn()::text AS lsn')).rows[0].lsn));
+  return withClient(standby, async (client) => {
+    const deadline = Date.now() + timeoutMs;
+    for (let delay = 10; ; delay = Math.min(200, delay * 2)) {
+      const replayed = (await client.query<{ lsn: string | null }>('SELECT pg_last_wal_replay_lsn()::text AS lsn')).rows[0].lsn;
+      if (replayed !== null && parseLsn(replayed) >= target) return true;
+      if (Date.now() > deadline) return false;
+      await sleep(delay);
+    }
+  });
+}
+
 /** Removes what made a directory a standby, after it was promoted. */
 export async function clearStandbySettings(pgdata: string): Promise<void> {
   const account = await resolveServerAccount();
