@@ -12,17 +12,20 @@ import type { RunningEmulator } from '../emulator/contracts';
 import { openWorkspace } from '../lakebase/workspace';
 import type { Workspace } from '../lakebase/workspace';
 import { connectWarehouse, stopWarehouse } from '../lakebase/warehouse/warehouses';
+import { openWarehouseSession } from '../lakebase/warehouse/session';
 import type { WarehouseResultSet, WarehouseSession } from '../lakebase/warehouse/session';
 import { SqlError } from '../lakebase/errors';
 import type { ResultSet } from '../lakebase/result-set';
 import { createMagics } from '../magics';
 import { createConnectors } from '../magics/connectors';
 import { recordingHost, runMagicCell } from './support/magic-host';
+import { startTcpProxy } from './support/tcp-proxy';
 
 let dataDir: string;
 let emulator: RunningEmulator;
 let workspace: Workspace;
 let session: WarehouseSession;
+let warehouse: Awaited<ReturnType<typeof connectWarehouse>>['warehouse'];
 let caCert: Buffer;
 
 beforeAll(async () => {
@@ -31,7 +34,7 @@ beforeAll(async () => {
   emulator = await startEmulator({ dataDir, port: 0, transitionDelayMs: 0 });
   workspace = await openWorkspace({ host: emulator.host, token: emulator.user.token, authType: 'pat', env: {} });
   caCert = await readFile(emulator.caCertPath);
-  ({ session } = await connectWarehouse({ workspace, warehouse: 'serverless starter warehouse', caCert, env: {} }));
+  ({ session, warehouse } = await connectWarehouse({ workspace, warehouse: 'serverless starter warehouse', caCert, env: {} }));
 });
 
 afterAll(async () => {
@@ -110,6 +113,41 @@ test('a big result shows its page before the count ends; an abort while counting
   const small = await session.run('SELECT id FROM range(3)', { displayLimit: 5, onPage: () => pages.push({ values: [], counting: 'unexpected' }) });
   expect(small.rowCount).toBe(3);
   expect(pages).toHaveLength(1);
+});
+
+test('an interrupt ends the statement at once even when the warehouse has stopped answering; the session goes on once it answers', async () => {
+  // The warehouse behind a proxy that, once the page is in, carries nothing more either way: the
+  // next fetch and the cancel itself go unanswered, as from a warehouse or network that hangs.
+  const odbc = warehouse.odbc_params!;
+  const proxy = await startTcpProxy({ targetHost: odbc.hostname!, targetPort: odbc.port! });
+  const behind = await openWarehouseSession({
+    hostname: odbc.hostname!,
+    port: proxy.port,
+    path: odbc.path!,
+    authenticate: (headers) => workspace.authenticate(headers),
+    description: 'the warehouse behind a proxy',
+    caCert,
+  });
+  try {
+    const controller = new AbortController();
+    const running = behind.run('SELECT a.id * 100000 + b.id AS id FROM range(100000) AS a, range(100000) AS b', {
+      displayLimit: 5,
+      signal: controller.signal,
+      onPage: () => {
+        proxy.stalled = true;
+        // While the next fetch is on its way.
+        setTimeout(() => controller.abort(), 100);
+      },
+    });
+    await expect(running).rejects.toMatchObject({ sqlState: '57014' });
+    expect(proxy.stalled).toBe(true);
+    proxy.stalled = false;
+    expect((await behind.run('SELECT 9 AS nine', { displayLimit: 10 })).values).toEqual([[9]]);
+  } finally {
+    proxy.stalled = false;
+    await behind.close();
+    await proxy.stop();
+  }
 });
 
 test('the sql verb previews a big page only where displays can be replaced; elsewhere it shows the counted table once', async () => {

@@ -1,7 +1,8 @@
 // A session on a Databricks SQL warehouse, through the official driver `@databricks/sql` (Thrift
 // over HTTPS), behind the same `SqlSession` contract as a PostgreSQL session: statements one at a
 // time, in order; results as `ResultSet`s that render the same; interrupts cancel the statement on
-// the warehouse (`CancelOperation`).
+// the warehouse (`CancelOperation`) and end it at once, without waiting for what the warehouse
+// still sends (or never sends: a warehouse or network that hangs must not hold the cell).
 //
 // Results arrive as Arrow record batches. Only the rows to show (the display limit) are turned
 // into JavaScript values; the batches after them are counted by the row counts the warehouse
@@ -33,6 +34,9 @@ export const WAREHOUSE_SESSION_ERRORS = {
 
 /** Rows asked for per fetch (the driver's own default page). */
 const FETCH_ROWS = 100_000;
+
+/** How long an interrupted statement's close is waited for before the cell ends anyway. */
+const CLOSE_AFTER_CANCEL_MS = 1_000;
 
 export interface WarehouseConnection {
   /** `odbc_params`: where the Thrift endpoint is. */
@@ -165,11 +169,11 @@ export class WarehouseSession implements SqlSession {
       if (options.signal?.aborted) throw new LakebaseError(SESSION_ERRORS.notStarted, 'The statement was not run: it was interrupted before it started.');
       const statement = await startStatement(this.session, sql, options);
       try {
-        const metadata = await (statement.operation as unknown as { getMetadata(): Promise<{ arrowSchema?: Buffer }> }).getMetadata();
+        const metadata = await metadataOf(statement);
         if (metadata.arrowSchema === undefined || metadata.arrowSchema === null) {
           throw new LakebaseError(WAREHOUSE_SESSION_ERRORS.resultFormat, 'The warehouse answered without an Arrow schema (a column-based result).');
         }
-        const source = await rawArrowSource(statement.operation);
+        const source = await rawArrowSource(statement);
         while (await source.hasMore()) {
           const chunk = await source.fetchNext({ limit: FETCH_ROWS });
           if (chunk.batches.length === 0) continue;
@@ -203,7 +207,7 @@ export class WarehouseSession implements SqlSession {
       const keep = arrowOnly ? Number.POSITIVE_INFINITY : rowsToKeep(options);
       const elapsed = () => Number(process.hrtime.bigint() - started) / 1e6;
       const onPage = options.onPage;
-      const { columns, values, table, total } = await readResult(statement.operation, keep, arrowOnly, onPage && ((page) => {
+      const { columns, values, table, total } = await readResult(statement, keep, arrowOnly, onPage && ((page) => {
         onPage(new ResultSet({ statement: sql, command: commandOf(sql, true), ...page, elapsedMs: elapsed(), displayLimit: options.displayLimit, counting: 'running' }));
       }));
       const elapsedMs = elapsed();
@@ -259,10 +263,15 @@ interface RawArrowSource {
   fetchNext(options: { limit: number }): Promise<{ batches: Buffer[]; rowCount: number }>;
 }
 
-/** The driver's raw Arrow source under its result handler (see the header). */
 /** A statement sent to the warehouse, which an abort of its signal cancels there at once. */
 interface RunningStatement {
   readonly operation: IOperation;
+  /**
+   * Waits for a reply of the warehouse about this statement (its metadata, its next rows), or
+   * until the statement is cancelled, whichever comes first: once interrupted, what is still on
+   * its way is not the result, and a warehouse that is slow to answer must not hold the cell.
+   */
+  read<T>(reply: Promise<T>): Promise<T>;
   /**
    * Throws when the statement was cancelled while its rows were read: a warehouse may end a
    * cancelled result as though it had no more rows, and what was read is then not the result.
@@ -270,7 +279,7 @@ interface RunningStatement {
   throwIfCancelled(): void;
   /** The error to report for `error`: the cancel, when there was one, else the statement's error. */
   failure(error: unknown): unknown;
-  /** Stops listening for the abort and closes the operation. */
+  /** Stops listening for the abort and closes the operation (after a cancel, waiting a moment at most). */
   finish(): Promise<void>;
 }
 
@@ -289,8 +298,12 @@ async function startStatement(
     throw statementError(error, sql);
   }
   let cancelled = false;
+  let stopWaiting!: (error: Error) => void;
+  const cancellation = new Promise<never>((_, reject) => (stopWaiting = reject));
+  cancellation.catch(() => undefined);
   const onAbort = () => {
     cancelled = true;
+    stopWaiting(new Error('cancelled while the warehouse was answering'));
     void operation.cancel().catch(() => undefined);
   };
   // An interrupt that came while the statement was being sent (the warehouse holds
@@ -299,6 +312,11 @@ async function startStatement(
   else options.signal?.addEventListener('abort', onAbort, { once: true });
   return {
     operation,
+    read(reply) {
+      // Left behind by a cancel, its answer or error goes nowhere.
+      reply.catch(() => undefined);
+      return Promise.race([reply, cancellation]);
+    },
     throwIfCancelled() {
       if (cancelled) throw new Error('cancelled while its rows were read');
     },
@@ -308,20 +326,41 @@ async function startStatement(
     },
     async finish() {
       options.signal?.removeEventListener('abort', onAbort);
-      await operation.close().catch(() => undefined);
+      const closed = operation.close().then(
+        () => undefined,
+        () => undefined,
+      );
+      if (!cancelled) return closed;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_AFTER_CANCEL_MS)))]);
+      clearTimeout(timer);
     },
   };
 }
 
-async function rawArrowSource(operation: IOperation): Promise<RawArrowSource> {
-  const slicer = (await (operation as unknown as { getResultHandler(): Promise<unknown> }).getResultHandler()) as { source?: { source?: unknown } };
+/**
+ * The driver's raw Arrow source under its result handler (see the header), whose replies are
+ * waited for only until the statement is cancelled.
+ */
+async function rawArrowSource(statement: RunningStatement): Promise<RawArrowSource> {
+  const handler = (statement.operation as unknown as { getResultHandler(): Promise<unknown> }).getResultHandler();
+  const slicer = (await statement.read(handler)) as { source?: { source?: unknown } };
   const source = slicer?.source?.source as Partial<RawArrowSource> | undefined;
   if (typeof source?.fetchNext !== 'function' || typeof source.hasMore !== 'function') {
     throw new LakebaseError(WAREHOUSE_SESSION_ERRORS.driverUnsupported, 'This version of @databricks/sql does not hand over Arrow batches the way this kernel reads them.', {
       hint: 'Install the @databricks/sql version in the kernel\'s package.json (2.1).',
     });
   }
-  return source as RawArrowSource;
+  const driver = source as RawArrowSource;
+  return {
+    hasMore: () => statement.read(driver.hasMore()),
+    fetchNext: (options) => statement.read(driver.fetchNext(options)),
+  };
+}
+
+/** The statement's result metadata, which says whether it has rows and carries their Arrow schema. */
+function metadataOf(statement: RunningStatement): Promise<{ arrowSchema?: Buffer; schema?: { columns?: unknown[] } }> {
+  return statement.read((statement.operation as unknown as { getMetadata(): Promise<{ arrowSchema?: Buffer; schema?: { columns?: unknown[] } }> }).getMetadata());
 }
 
 /**
@@ -329,12 +368,12 @@ async function rawArrowSource(operation: IOperation): Promise<RawArrowSource> {
  * headers. `onPage` gets the kept rows as soon as they are in, while more remain to be counted.
  */
 async function readResult(
-  operation: IOperation,
+  statement: RunningStatement,
   keep: number,
   arrowOnly: boolean,
   onPage?: (page: { columns: Column[]; values: unknown[][]; rowCount: number }) => void,
 ): Promise<{ columns: Column[]; values: unknown[][]; table: arrow.Table; total: number }> {
-  const metadata = await (operation as unknown as { getMetadata(): Promise<{ arrowSchema?: Buffer; resultFormat?: number; schema?: { columns?: unknown[] } }> }).getMetadata();
+  const metadata = await metadataOf(statement);
   const hasColumns = (metadata.schema?.columns?.length ?? 0) > 0;
   if (!hasColumns) return { columns: [], values: [], table: new arrow.Table(), total: 0 };
   if (metadata.arrowSchema === undefined || metadata.arrowSchema === null) {
@@ -344,7 +383,7 @@ async function readResult(
   }
   const schema = arrow.RecordBatchReader.from(metadata.arrowSchema).open().schema;
   const columns = schema.fields.map((field) => columnOf(field));
-  const source = await rawArrowSource(operation);
+  const source = await rawArrowSource(statement);
   const kept: arrow.RecordBatch[] = [];
   const values: unknown[][] = [];
   let total = 0;

@@ -1,6 +1,8 @@
-// A TCP proxy in front of a PostgreSQL server, for faults that a server alone does not produce:
-// a network that drops every connection at once, and a middlebox that swallows cancel requests
-// (the PostgreSQL protocol's CancelRequest goes over a connection of its own). Real sockets.
+// A TCP proxy in front of a PostgreSQL server (or any TCP server: a warehouse's HTTPS endpoint),
+// for faults that a server alone does not produce: a network that drops every connection at once,
+// one that stops carrying anything without closing a connection, and a middlebox that swallows
+// cancel requests (the PostgreSQL protocol's CancelRequest goes over a connection of its own).
+// Real sockets.
 import { createServer, Server, Socket, connect } from 'node:net';
 
 /** Startup-packet codes (PostgreSQL protocol, "CancelRequest" and "SSLRequest"). */
@@ -29,6 +31,11 @@ export interface TcpProxy {
   readonly tlsConnections: number;
   /** When false, new session connections are reset (an unreachable server); default true. */
   acceptSessions: boolean;
+  /**
+   * While true, nothing passes either way, on open connections and new ones, and nothing is
+   * closed: a server or network that stops answering. Set back to false, what was held goes on.
+   */
+  stalled: boolean;
   /** Destroys every open connection, as a network failure would. */
   dropAll(): void;
   stop(): Promise<void>;
@@ -42,6 +49,13 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
     socket.on('close', () => open.delete(socket));
     // A reset peer is part of what this proxy is for; it must not crash the test process.
     socket.on('error', () => socket.destroy());
+  };
+  // Chunks held while stalled, in the order they came, to be passed on when it ends.
+  let stalled = false;
+  const held: (() => void)[] = [];
+  const relay = (chunk: Buffer, to: Socket) => {
+    if (stalled) held.push(() => to.write(chunk));
+    else to.write(chunk);
   };
   const server: Server = createServer((client) => {
     track(client);
@@ -65,9 +79,9 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
       }
       const upstream = connect(options.targetPort, options.targetHost);
       track(upstream);
-      upstream.write(head);
-      client.pipe(upstream);
-      upstream.pipe(client);
+      relay(head, upstream);
+      client.on('data', (chunk: Buffer) => relay(chunk, upstream));
+      upstream.on('data', (chunk: Buffer) => relay(chunk, client));
       client.resume();
       upstream.on('close', () => client.destroy());
       client.on('close', () => upstream.destroy());
@@ -82,6 +96,13 @@ export async function startTcpProxy(options: TcpProxyOptions): Promise<TcpProxy>
   if (address === null || typeof address !== 'object') throw new Error('The proxy has no TCP address.');
   const proxy: TcpProxy = {
     acceptSessions: true,
+    get stalled() {
+      return stalled;
+    },
+    set stalled(value: boolean) {
+      stalled = value;
+      if (!value) for (const pass of held.splice(0)) pass();
+    },
     host: '127.0.0.1',
     port: address.port,
     get sessions() {
