@@ -217,4 +217,24 @@ describe('a result read in part', () => {
     await result.close!();
     expect(await values('SELECT 42 AS answer')).toEqual([42]);
   });
+
+  test('a query cancelled while its reader waits between batches is closed, and the session runs the next statement', async () => {
+    // A first batch of 100,000 rows at once, then a row every few milliseconds: after the first
+    // batch only a trickle comes, so the cancel's error is read off the connection while nobody
+    // reads the result (as when a warehouse's CancelOperation comes while the batch read ahead is
+    // being encoded). Closing afterwards waited forever for an end that had already come and gone,
+    // and the session with it (a CI run hung on it).
+    const result = await session.execute(
+      "SELECT id, repeat('x', 120) AS pad FROM range(200000) WHERE CASE WHEN id < 100000 THEN true ELSE pg_sleep(0.005) IS NOT NULL END",
+    );
+    const reader = result.batches[Symbol.asyncIterator]();
+    const first = await reader.next();
+    expect(first.done ? 0 : first.value.numRows).toBe(100000);
+    await session.cancel();
+    // Time for the error to come in before the result is closed.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await result.close!();
+    await result.done;
+    expect(await values('SELECT 43 AS answer')).toEqual([43]);
+  });
 });

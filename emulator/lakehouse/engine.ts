@@ -965,6 +965,12 @@ async function runQuery(sql: string, statement: StatementContext): Promise<State
   const textOids = new Set<number>([PG_OIDS.text, PG_OIDS.varchar, PG_OIDS.bpchar, PG_OIDS.name]);
   const select = columns.map((column, i) => (column.type.kind === 'string' && !textOids.has(fields[i].dataTypeID) ? `${names[i]}::text` : names[i]));
   const copy = client.query(copyTo(`COPY (SELECT ${select.join(', ') || 'NULL'} FROM (${sql}) AS _q${names.length ? `(${names.join(', ')})` : ''}) TO STDOUT (FORMAT binary)`));
+  // Watched from the start: the stream may end or fail (a cancel's error) while nobody reads it,
+  // and `finished` attached only then would wait for an end that already came and went.
+  const ended = finished(copy).then(
+    () => undefined,
+    () => undefined,
+  );
   let finish!: () => void;
   const done = new Promise<void>((resolve) => (finish = resolve));
   let closing: Promise<void> | undefined;
@@ -983,8 +989,7 @@ async function runQuery(sql: string, statement: StatementContext): Promise<State
           copy.removeAllListeners('readable');
           copy.resume();
         }
-        // Also when the stream already ended or failed: `finished` settles at once then.
-        await finished(copy).catch(() => undefined);
+        await ended;
       } finally {
         finish();
       }
