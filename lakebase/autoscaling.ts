@@ -107,11 +107,11 @@ export const AUTOSCALING_ERRORS = {
   unreadable: 'AUTOSCALING_RESPONSE_UNREADABLE',
 } as const;
 
-/** Commands named in hints: the Databricks CLI's `postgres` group (works against the emulator too). */
+/** Commands named in hints: the `%lakebase` verb, then the Databricks CLI's `postgres` group (as `COMMANDS`, workspace.ts). */
 export const AUTOSCALING_COMMANDS = {
-  listProjects: '`databricks postgres list-projects`',
-  listBranches: (project: string) => `\`databricks postgres list-branches ${project}\``,
-  listEndpoints: (branch: string) => `\`databricks postgres list-endpoints ${branch}\``,
+  listProjects: '`%lakebase project list` (or `databricks postgres list-projects`)',
+  listBranches: (project: string) => `\`%lakebase branch list ${project}\` (or \`databricks postgres list-branches ${project}\`)`,
+  listEndpoints: (branch: string) => `\`%lakebase endpoint list ${branch}\` (or \`databricks postgres list-endpoints ${branch}\`)`,
 } as const;
 
 export interface ListOptions {
@@ -338,7 +338,7 @@ function autoscalingError(error: unknown, host: string, what: string, subject: s
     const kind = said && ['project', 'branch', 'endpoint', 'role', 'database', 'operation'].includes(said) ? said : kindOfName(subject);
     const hint =
       kind === 'project'
-        ? `List the projects with ${AUTOSCALING_COMMANDS.listProjects} (or %lakebase project list).`
+        ? `List the projects with ${AUTOSCALING_COMMANDS.listProjects}.`
         : kind === 'branch'
           ? `List the branches with ${AUTOSCALING_COMMANDS.listBranches(subject.split('/').slice(0, 2).join('/'))}.`
           : undefined;

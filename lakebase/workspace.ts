@@ -124,18 +124,19 @@ export interface ApiCallOptions {
 }
 
 /**
- * Commands named in hints, kept together. They are the Databricks CLI's (lakebase.md, "Databricks
- * CLI names"), which work against a real workspace and, with `emulator env`, the local emulator;
- * this layer is used outside notebooks too, so it does not name magics that may not exist.
+ * Commands named in hints, kept together: the `%lakebase` verb, which the terminal front end
+ * shows as `lakebase-kernel …` (magics/terminal.ts), then the Databricks CLI's (lakebase.md,
+ * "Databricks CLI names"), for a user who works outside this kernel.
  */
 export const COMMANDS = {
-  listInstances: '`databricks database list-database-instances`',
-  startInstance: (name: string) => `\`databricks database update-database-instance ${name} stopped --stopped=false\``,
+  listInstances: '`%lakebase instance list` (or `databricks database list-database-instances`)',
+  startInstance: (name: string) => `\`%lakebase instance start ${name}\` (or \`databricks database update-database-instance ${name} stopped --stopped=false\`)`,
   createRole: (instance: string, user: string) => {
     // A user's role is its email; a service principal's is its application id.
     const kind = user.includes('@') ? 'USER' : 'SERVICE_PRINCIPAL';
     return (
-      `the instance's owner or a workspace admin can create it with \`databricks database create-database-instance-role ${instance} --json '{"name": "${user}", "identity_type": "${kind}"}'\`, ` +
+      `the instance's owner or a workspace admin can create it with \`%lakebase instance-role create ${instance} ${user}\` ` +
+      `(or \`databricks database create-database-instance-role ${instance} --json '{"name": "${user}", "identity_type": "${kind}"}'\`), ` +
       `or in SQL: \`CREATE EXTENSION IF NOT EXISTS databricks_auth; SELECT databricks_create_role('${user}', '${kind}');\``
     );
   },

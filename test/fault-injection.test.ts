@@ -159,7 +159,7 @@ test('a server that cannot be restarted reads FAILED with the reason, the kernel
   expect(refused.status).toBe('error');
   const shown = refused.error!.traceback.join('\n');
   expect(shown).toMatch(/The instance faulty is FAILED and does not take connections now\. Its PostgreSQL server stopped unexpectedly \(killed by SIGKILL\)/);
-  expect(shown).toMatch(/HINT: +Start it again with `databricks database update-database-instance faulty stopped --stopped=false`/);
+  expect(shown).toMatch(/HINT: +Start it again with `%lakebase instance start faulty` \(or `databricks database update-database-instance faulty stopped --stopped=false`\)/);
   expect(shown).not.toMatch(/VPN|firewall/);
 
   writeFileSync(autoConf, original);

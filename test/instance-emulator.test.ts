@@ -95,7 +95,7 @@ test('a stopped instance is refused before any login, with how to start it', asy
   await user.stopInstance('archive');
   const error = await failure(connect({ instance: 'archive' }));
   expect(error.code).toBe('INSTANCE_STOPPED');
-  expect(error.hint).toContain('databricks database update-database-instance archive stopped --stopped=false');
+  expect(error.hint).toContain('`%lakebase instance start archive` (or `databricks database update-database-instance archive stopped --stopped=false`)');
   // ... and after starting it, the same call works.
   await user.startInstance('archive');
   const connection = await connect({ instance: 'archive' });
@@ -106,7 +106,7 @@ test('an instance that does not exist is INSTANCE_NOT_FOUND with how to list the
   const error = await failure(connect({ instance: 'no-such-instance' }));
   expect(error.code).toBe('INSTANCE_NOT_FOUND');
   expect(error.message).toContain('no-such-instance');
-  expect(error.hint).toContain('list-database-instances');
+  expect(error.hint).toContain('`%lakebase instance list` (or `databricks database list-database-instances`)');
 });
 
 test('a second identity without a role gets ROLE_MISSING, and connects once the role exists', async () => {

@@ -146,7 +146,7 @@ describe('instances', () => {
     const closed = await failure('%lakebase connect shop --as again');
     expect(closed.code).toBe('INSTANCE_STOPPED');
     expect(shown(closed).split('\n')[0]).toBe('ERROR:  The instance shop is stopped, so it refuses connections.');
-    expect(closed.hint).toContain('shop stopped --stopped=false');
+    expect(closed.hint).toContain('%lakebase instance start shop');
 
     const started = (await run('%lakebase instance start shop')) as Record<string, unknown>;
     expect(started).toMatchObject({ state: 'AVAILABLE' });

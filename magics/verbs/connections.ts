@@ -379,7 +379,7 @@ async function chooseRoute(target: string | undefined, invocation: MagicInvocati
   }
   if (await connectors.hasDatabricksConfig(invocation.options.profile as string | undefined)) {
     throw new LakebaseError(CONNECT_ERRORS.instanceRequired, 'Databricks is configured, so connect needs the name of a Lakebase instance.', {
-      hint: 'Write %lakebase connect INSTANCE (the Databricks CLI lists them: databricks database list-database-instances), or %lakebase connect --local for the local emulator.',
+      hint: 'Write %lakebase connect INSTANCE (%lakebase instance list shows them), or %lakebase connect --local for the local emulator.',
     });
   }
   refuse([...instanceOnly, ...projectOnly, 'instance', 'user'], 'with the local emulator (it logs in as its own user)');
@@ -401,7 +401,7 @@ async function nameRoute(name: string, invocation: MagicInvocation, connectors: 
   if (kinds.project && !kinds.instance) return 'project';
   if (!kinds.project && !kinds.instance) {
     throw new LakebaseError(CONNECT_ERRORS.nameNotFound, `There is neither a database instance nor an Autoscaling project named ${name}.`, {
-      hint: 'List them with %lakebase project list (Autoscaling) or the Databricks CLI (databricks database list-database-instances); create a project with %lakebase project create NAME.',
+      hint: 'List them with %lakebase project list (Autoscaling) and %lakebase instance list (Provisioned); create a project with %lakebase project create NAME.',
     });
   }
   const choices = `Write "%lakebase connect projects/${name}" for the project, or "%lakebase connect ${name} --instance" for the instance.`;
