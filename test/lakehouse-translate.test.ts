@@ -113,6 +113,22 @@ describe('functions and literals PostgreSQL spells differently', () => {
     expect(await sql(session, 'WITH s AS (SELECT 5 AS x) SELECT s.x, q.y FROM s, (SELECT 6 AS y) AS q, nested')).toEqual([{ x: 5, y: 6 }]);
   });
 
+  test('CAST and TRY_CAST to an integer type truncate toward zero, as Databricks does (PostgreSQL rounds)', async () => {
+    await sql(session, 'CREATE OR REPLACE TABLE measures (d DECIMAL(10,3), f DOUBLE, r FLOAT, big BIGINT)');
+    await sql(session, 'INSERT INTO measures VALUES (2.7, -2.7, 3.9, 9007199254740993)');
+    expect(
+      await sql(
+        session,
+        'SELECT CAST(d AS INT) AS d, CAST(f AS BIGINT) AS f, CAST(r AS SMALLINT) AS r, CAST(d AS TINYINT) AS t, CAST(big AS BIGINT) AS big, TRY_CAST(d AS INT) AS td, TRY_CAST(f AS INT) AS tf FROM measures',
+      ),
+    ).toEqual([{ d: 2, f: -2n, r: 3, t: 2, big: 9007199254740993n, td: 2, tf: -2 }]);
+    expect(
+      await sql(session, "SELECT CAST(2.5 AS INT) AS half, CAST(-0.5 AS INT) AS neg, CAST('12' AS INT) AS text, CAST(true AS INT) AS flag, CAST(NULL AS INT) AS nothing"),
+    ).toEqual([{ half: 2, neg: 0, text: 12, flag: 1, nothing: null }]);
+    // Out of range is still an error, as with ANSI casts.
+    await expect(sql(session, 'SELECT CAST(3000000000.5 AS INT)')).rejects.toMatchObject({ message: expect.stringMatching(/out of range/) });
+  });
+
   test('TRY_CAST gives NULL where CAST fails; to ARRAY, MAP or STRUCT it fails by name', async () => {
     expect(
       await sql(

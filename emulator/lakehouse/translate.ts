@@ -17,7 +17,7 @@ import { LakehouseError, lakehouseErrors } from './errors';
 import type { Token } from './lexer';
 import { significant, tokenize } from './lexer';
 import type { CompositeTypes, SqlType } from './types';
-import { parseType, pgType, quoteIdentifier, quoteLiteral, tryCastSql, typeText } from './types';
+import { castSql, parseType, pgType, quoteIdentifier, quoteLiteral, tryCastSql, typeText } from './types';
 
 /** A table as the translator needs it. */
 export interface TableInfo {
@@ -278,7 +278,7 @@ export async function translateTokens(tokens: Token[], context: TranslationConte
         const tried = tryCastSql(inner.sql, type);
         if (tried === undefined) throw lakehouseErrors.unsupported(`TRY_CAST to ${typeText(type).toUpperCase()}`, 'TRY_CAST works on the local lakehouse for the simple types; use CAST for ARRAY, MAP and STRUCT.');
         out.push(tried);
-      } else out.push(`CAST(${inner.sql} AS ${await pgType(type, context.types)})`);
+      } else out.push(castSql(inner.sql, type, await pgType(type, context.types)));
       i = close;
       continue;
     }

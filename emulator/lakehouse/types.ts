@@ -351,11 +351,34 @@ export function typeOfPgColumn(oid: number, typmod: number, composite: (oid: num
   }
 }
 
+/** The integer types: a cast to one truncates toward zero in Databricks SQL, where PostgreSQL rounds. */
+const INTEGRAL_KINDS: ReadonlySet<string> = new Set(['tinyint', 'smallint', 'int', 'bigint']);
+
+export function isIntegral(type: SqlType): boolean {
+  return INTEGRAL_KINDS.has(type.kind);
+}
+
+/**
+ * `_lakehouse.integral(value)`: the value a cast to an integer type starts from, as Databricks
+ * casts (CAST(2.7 AS INT) is 2, CAST(-2.7 AS INT) is -2): decimals and floating-point values
+ * truncated toward zero, anything else as it is, so PostgreSQL's own cast decides the rest (bad
+ * text, out of range). Polymorphic in the value, with a text twin for string literals.
+ */
+const INTEGRAL_SQL = `CREATE OR REPLACE FUNCTION _lakehouse.integral(value anyelement) RETURNS anyelement LANGUAGE plpgsql IMMUTABLE AS $$
+  BEGIN IF pg_typeof(value) IN ('numeric'::regtype, 'double precision'::regtype, 'real'::regtype) THEN RETURN trunc(value); END IF; RETURN value; END $$;
+CREATE OR REPLACE FUNCTION _lakehouse.integral(value text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT value $$;`;
+
+/** `CAST(sql AS type)` as Databricks casts: to an integer type through `_lakehouse.integral`. */
+export function castSql(valueSql: string, type: SqlType, pgTypeName: string): string {
+  return `CAST(${isIntegral(type) ? `_lakehouse.integral(${valueSql})` : valueSql} AS ${pgTypeName})`;
+}
+
 /**
  * TRY_CAST's functions, one per target (`_lakehouse.try_cast_integer(value)`): PostgreSQL's own
  * cast, with a data exception (bad text, out of range) answered by NULL as TRY_CAST does. They
  * are polymorphic in the value, so the cast is the one CAST would make from the value's type.
- * TINYINT and DECIMAL(p,s) check their range here, as their PostgreSQL types do not.
+ * TINYINT and DECIMAL(p,s) check their range here, as their PostgreSQL types do not; the integer
+ * types truncate as CAST does (`_lakehouse.integral`).
  */
 const TRY_CAST_TARGETS: Readonly<Record<string, string>> = {
   boolean: 'boolean',
@@ -374,12 +397,13 @@ const TRY_CAST_TARGETS: Readonly<Record<string, string>> = {
 
 // Each has a text twin besides the polymorphic one: a string literal has no type a polymorphic
 // argument could take, and PostgreSQL picks the text one for it.
-export const TRY_CAST_SQL = ['anyelement', 'text']
+const TRY_CAST_SQL = ['anyelement', 'text']
   .flatMap((argument) => [
     ...Object.entries(TRY_CAST_TARGETS).map(([kind, pg]) => {
       const range = kind === 'tinyint' ? ' IF result NOT BETWEEN -128 AND 127 THEN RETURN NULL; END IF;' : '';
+      const value = INTEGRAL_KINDS.has(kind) ? '_lakehouse.integral(value)' : 'value';
       return `CREATE OR REPLACE FUNCTION _lakehouse.try_cast_${kind}(value ${argument}) RETURNS ${pg} LANGUAGE plpgsql STABLE AS $$
-  DECLARE result ${pg}; BEGIN result := CAST(value AS ${pg});${range} RETURN result; EXCEPTION WHEN data_exception THEN RETURN NULL; END $$;`;
+  DECLARE result ${pg}; BEGIN result := CAST(${value} AS ${pg});${range} RETURN result; EXCEPTION WHEN data_exception THEN RETURN NULL; END $$;`;
     }),
     `CREATE OR REPLACE FUNCTION _lakehouse.try_cast_decimal(value ${argument}, digits int, places int) RETURNS numeric LANGUAGE plpgsql STABLE AS $$
   DECLARE result numeric; BEGIN result := round(CAST(value AS numeric), places);
@@ -387,6 +411,9 @@ export const TRY_CAST_SQL = ['anyelement', 'text']
   EXCEPTION WHEN data_exception THEN RETURN NULL; END $$;`,
   ])
   .join('\n');
+
+/** The functions CAST and TRY_CAST translate to, made with the lakehouse's catalog. */
+export const CAST_FUNCTIONS_SQL = `${INTEGRAL_SQL}\n${TRY_CAST_SQL}`;
 
 /** TRY_CAST(sql AS type) as PostgreSQL, or undefined for a type it has no function for (complex types). */
 export function tryCastSql(valueSql: string, type: SqlType): string | undefined {
