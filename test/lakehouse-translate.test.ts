@@ -102,9 +102,19 @@ describe('functions and literals PostgreSQL spells differently', () => {
   test("s.field on structs, m['k'] on maps and a[i] on arrays (from 0), qualified or not, nested", async () => {
     await sql(session, 'CREATE TABLE main.default.nested (id INT, s STRUCT<x: INT, y: STRING, inner: STRUCT<z: INT>>, m MAP<STRING, INT>, a ARRAY<STRING>)');
     await sql(session, "INSERT INTO nested VALUES (1, named_struct('x', 1, 'y', 'one', 'inner', named_struct('z', 9)), map('k', 3, 'j', 4), array('first', 'second'))");
-    expect(await sql(session, "SELECT s.x, s.y AS y, nested.s.inner.z AS z, m['j'] AS j, m['missing'] AS missing, a[0] AS a0, a[1] AS a1, a[2] AS a2 FROM nested")).toEqual([
-      { x: 1, y: 'one', z: 9, j: 4, missing: null, a0: 'first', a1: 'second', a2: null },
+    expect(await sql(session, "SELECT s.x, s.y AS y, nested.s.inner.z AS z, m['j'] AS j, m['missing'] AS missing, a[0] AS a0, a[1] AS a1 FROM nested")).toEqual([
+      { x: 1, y: 'one', z: 9, j: 4, missing: null, a0: 'first', a1: 'second' },
     ]);
+    // Unaliased, an element keeps its array's name.
+    expect(await sql(session, 'SELECT a[1] FROM nested')).toEqual([{ a: 'second' }]);
+    // A missing map key is NULL; an array index past either end is an error, as on Databricks SQL.
+    for (const index of ['2', '-1']) {
+      await expect(sql(session, `SELECT a[${index}] FROM nested`)).rejects.toMatchObject({
+        errorClass: 'INVALID_ARRAY_INDEX',
+        sqlState: '22003',
+        message: expect.stringContaining(`The index ${index} is out of bounds. The array has 2 elements.`),
+      });
+    }
     expect(await sql(session, "SELECT t.id FROM main.default.nested AS t WHERE t.s.inner.z = 9 AND t.m['k'] = 3 AND t.a[0] = 'first'")).toEqual([{ id: 1 }]);
     // Inside CAST, the translated functions' arguments and plain functions alike.
     expect(await sql(session, "SELECT CAST(s.x AS STRING) AS sx, upper(s.y) AS uy, TRY_CAST(m['k'] AS STRING) AS k FROM nested")).toEqual([{ sx: '1', uy: 'ONE', k: '3' }]);

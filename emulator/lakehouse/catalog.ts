@@ -18,7 +18,7 @@ import type pg from 'pg';
 import { lakehouseErrors } from './errors';
 import { tokenize } from './lexer';
 import type { CompositeTypes, SqlType } from './types';
-import { compositeDefinition, compositeTypeName, parseTypeText, pgType, quoteIdentifier, quoteLiteral, CAST_FUNCTIONS_SQL, TYPES_SCHEMA, typeText } from './types';
+import { compositeDefinition, compositeTypeName, parseTypeText, pgType, quoteIdentifier, quoteLiteral, TRANSLATION_FUNCTIONS_SQL, TYPES_SCHEMA, typeText } from './types';
 
 export interface ColumnInfo {
   /** Lower-case: Databricks column names are case-insensitive. */
@@ -123,7 +123,7 @@ CREATE OR REPLACE VIEW _lakehouse.is_columns AS
          c.value->>'type' AS full_data_type, upper(substring(c.value->>'type' from '^[a-z_]+')) AS data_type,
          c.value->>'comment' AS comment
     FROM _lakehouse.tables t, jsonb_array_elements(t.columns) WITH ORDINALITY AS c(value, ordinality);
-${CAST_FUNCTIONS_SQL}
+${TRANSLATION_FUNCTIONS_SQL}
 `;
 
 /** The catalog and schema every new workspace has, as on Databricks. */

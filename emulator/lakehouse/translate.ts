@@ -417,7 +417,8 @@ function scopeOf(tokens: readonly Token[], context: TranslationContext, ctes: Re
 /**
  * `s.x`, `t.s.x`, `m['k']`, `a[0]` and chains of them, where the name is a STRUCT, MAP or ARRAY
  * column of a table in scope: PostgreSQL spells a composite's field `(s).x`, a map (stored as
- * keys and values) is looked up by the key's position, and arrays count from 1, not 0.
+ * keys and values) is looked up by the key's position (a missing key is NULL), and an array
+ * subscript goes through `_lakehouse.array_index` (from 0, an error past either end, as Databricks).
  * Undefined where the name is not such a column (a table's column `t.c` stays as it is).
  */
 async function complexAccess(tokens: readonly Token[], at: number, scope: Scope, context: TranslationContext): Promise<{ sql: string; next: number } | undefined> {
@@ -461,7 +462,7 @@ async function complexAccess(tokens: readonly Token[], at: number, scope: Scope,
         sql = `(${sql})."values"[array_position((${sql}).keys, ${key})]`;
         type = type.value;
       } else {
-        sql = `(${sql})[(${key}) + 1]`;
+        sql = `(${sql})[_lakehouse.array_index(${sql}, ${key})]`;
         type = type.element;
       }
       next = close + 1;

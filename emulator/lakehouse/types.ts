@@ -412,8 +412,24 @@ const TRY_CAST_SQL = ['anyelement', 'text']
   ])
   .join('\n');
 
-/** The functions CAST and TRY_CAST translate to, made with the lakehouse's catalog. */
-export const CAST_FUNCTIONS_SQL = `${INTEGRAL_SQL}\n${TRY_CAST_SQL}`;
+/**
+ * `_lakehouse.array_index(a, i)`: the PostgreSQL subscript of `a[i]` as Databricks SQL reads it,
+ * from 0, and past either end an INVALID_ARRAY_INDEX error (SQLSTATE 2202E here, mapped by
+ * errors.ts), not NULL. The subscript stays PostgreSQL's, so the result column keeps the array
+ * column's name.
+ */
+const ARRAY_INDEX_SQL = `CREATE OR REPLACE FUNCTION _lakehouse.array_index(items anyarray, i bigint) RETURNS integer LANGUAGE plpgsql IMMUTABLE AS $$
+  BEGIN
+    IF items IS NULL OR i IS NULL THEN RETURN NULL; END IF;
+    IF i < 0 OR i >= cardinality(items) THEN
+      RAISE EXCEPTION 'The index % is out of bounds. The array has % elements. Use the SQL function get() to tolerate accessing element at invalid index and return NULL instead', i, cardinality(items)
+        USING ERRCODE = '2202E';
+    END IF;
+    RETURN i + 1;
+  END $$;`;
+
+/** The functions translated statements call (CAST, TRY_CAST, a[i]), made with the lakehouse's catalog. */
+export const TRANSLATION_FUNCTIONS_SQL = `${INTEGRAL_SQL}\n${TRY_CAST_SQL}\n${ARRAY_INDEX_SQL}`;
 
 /** TRY_CAST(sql AS type) as PostgreSQL, or undefined for a type it has no function for (complex types). */
 export function tryCastSql(valueSql: string, type: SqlType): string | undefined {
