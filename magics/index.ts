@@ -29,6 +29,7 @@ import { syncFamily } from './verbs/sync';
 import { syncedTableFamily } from './verbs/synced-tables';
 import { tokenFamily } from './verbs/token';
 import { warehouseFamily } from './verbs/warehouse';
+import { SHARED_RESULT_TYPES } from './verbs/workspace-verbs';
 
 export type { CellPlan } from './cell-plan';
 export type { CompletionResult } from './completion';
@@ -146,7 +147,10 @@ export function createMagics(deps: MagicsDeps = {}): Magics {
   };
   // The families' result types go in the kernel's prelude; a variable of one of their names
   // (`--into LakebaseInstance`) would shadow it.
-  const typeDeclarations = verbs.families.map((family) => family.typeDeclarations?.trim()).filter((text): text is string => Boolean(text)).join('\n');
+  const typeDeclarations = [SHARED_RESULT_TYPES, ...verbs.families.map((family) => family.typeDeclarations)]
+    .map((text) => text?.trim())
+    .filter((text): text is string => Boolean(text))
+    .join('\n');
   const typeNames = [...typeDeclarations.matchAll(/^(?:interface|type)\s+([A-Za-z_$][\w$]*)/gm)].map((match) => match[1]);
   const reservedNames = new Set([MAGIC_FUNCTION, ...typeNames, ...(deps.reservedNames ?? [])]);
   /** The SQL dialect of the connection a magic runs on (`--on`, else the current one), as far as it is known yet. */

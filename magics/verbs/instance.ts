@@ -38,7 +38,6 @@ const NAME = { name: 'NAME', summary: 'the instance (1-63 letters, digits and hy
 const INSTANCE_TYPES = `
 type LakebaseInstanceState = 'STARTING' | 'AVAILABLE' | 'UPDATING' | 'STOPPED' | 'DELETING' | 'FAILING_OVER' | 'UPGRADING';
 interface LakebaseInstanceRef { name?: string; uid?: string; branch_time?: string; lsn?: string; effective_lsn?: string }
-interface LakebaseCustomTag { key: string; value?: string }
 /** A Lakebase Provisioned instance, as the API returns it (effective_* fields are what applies). */
 interface LakebaseInstance {
   name: string;
@@ -63,8 +62,6 @@ interface LakebaseInstance {
   usage_policy_id?: string;
   effective_usage_policy_id?: string;
 }
-/** What a verb that deletes (or, declined, does nothing) says; \`text\` is the sentence shown. Used by every provisioning family. */
-interface LakebaseMessage { readonly text: string; toString(): string; toJSON(): { message: string } }
 interface LakebasePermissionEntry {
   user_name?: string;
   service_principal_name?: string;

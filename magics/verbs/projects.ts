@@ -148,7 +148,7 @@ function timeOption(context: Context, value: string | undefined): string | undef
 /**
  * The TypeScript types of these verbs' values, written from the API's fields
  * (databricks-apis.md §4.2; `status` holds what applies). `LakebaseMessage` (a delete's sentence)
- * and `LakebaseCustomTag` are declared with the instance family's types.
+ * and `LakebaseCustomTag` are shared (`SHARED_RESULT_TYPES`, workspace-verbs.ts).
  */
 const PROJECT_TYPES = `
 type LakebaseBranchState = 'INIT' | 'READY' | 'ARCHIVED' | 'IMPORTING' | 'RESETTING' | 'DELETED';

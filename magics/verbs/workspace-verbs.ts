@@ -7,6 +7,17 @@ import type { CandidateContext, MagicInvocation, OptionDeclaration, VerbContext 
 import { LINE_MAGIC } from '../grammar';
 import type { MagicServices } from '../services';
 
+/**
+ * TypeScript types of values that verbs of several families return, for the kernel's prelude
+ * beside each family's own (`VerbFamily.typeDeclarations`).
+ */
+export const SHARED_RESULT_TYPES = `
+/** What a verb that deletes (or, declined, does nothing) says; \`text\` is the sentence shown. */
+interface LakebaseMessage { readonly text: string; toString(): string; toJSON(): { message: string } }
+/** A custom tag of an instance or a project. */
+interface LakebaseCustomTag { key: string; value?: string }
+`;
+
 export const PROFILE_OPTION: OptionDeclaration = {
   name: 'profile',
   kind: 'text',
