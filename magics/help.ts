@@ -1,6 +1,6 @@
 // `%lakebase help` and `%lakebase help VERB`, written from the verbs' declarations: a verb, an
 // option or an example added to a declaration shows up here (and in completion) by itself.
-import type { OptionDeclaration, VerbDeclaration } from './declarations';
+import type { OptionDeclaration, OptionValue, VerbDeclaration } from './declarations';
 import { CELL_MAGIC, DEFAULT_CELL_VERB, LINE_MAGIC, optionSyntax, usageLine } from './grammar';
 import type { VerbRegistry } from './registry';
 
@@ -46,7 +46,7 @@ export function groupHelp<Services>(registry: VerbRegistry<Services>, group: str
   ].join('\n');
 }
 
-/** One verb: usage in both forms, arguments, options, details and examples. */
+/** One verb: usage in both forms, arguments, options, details, its value's type and examples. */
 export function verbHelp<Services>(verb: VerbDeclaration<Services>): string {
   const lines = [`${LINE_MAGIC} ${verb.name}: ${verb.summary}`, '', 'Usage:', `  ${usageLine(verb, 'line')}`];
   if (verb.text !== undefined) {
@@ -63,8 +63,30 @@ export function verbHelp<Services>(verb: VerbDeclaration<Services>): string {
   if (verb.details !== undefined && verb.details.length > 0) {
     for (const paragraph of verb.details) lines.push('', ...wrap(paragraph, HELP_WIDTH - 2));
   }
+  const value = valueType(verb);
+  if (value !== undefined) {
+    lines.push('', `Value (in a TypeScript cell: const x = ${LINE_MAGIC} ${verb.name} ...):`, ...wrap(value, HELP_WIDTH - 4).map((line) => `  ${line}`));
+  }
   if (verb.examples.length > 0) lines.push('', 'Examples:', ...verb.examples.map((example) => `  ${example}`));
   return lines.join('\n');
+}
+
+/**
+ * The TypeScript type of the verb's value (`const x = %lakebase VERB ...`), as the kernel declares
+ * it; where flags decide it, the type without them and with each flag that changes it.
+ */
+function valueType<Services>(verb: VerbDeclaration<Services>): string | undefined {
+  const { resultType } = verb;
+  if (typeof resultType !== 'function') return resultType;
+  const typeWith = (options: Record<string, OptionValue>) =>
+    resultType({ verb: verb.name, positionals: [], options, source: { form: 'line', line: 0, textLine: 0, magicLine: `${LINE_MAGIC} ${verb.name}` }, mode: 'expression' });
+  const plain = typeWith({});
+  const changes = verb.options
+    .filter((option) => option.kind === 'flag')
+    .map((option) => ({ flag: `--${option.name}`, type: typeWith({ [option.name]: true }) }))
+    .filter((change) => change.type !== plain)
+    .map((change) => `with ${change.flag}, ${change.type}`);
+  return [plain, ...changes].join('; ');
 }
 
 /** `-h, --host HOST` */

@@ -52,6 +52,19 @@ describe('help', () => {
     for (const example of verb.examples) expect(text).toContain(`  ${example}`);
   });
 
+  test('a verb with a value shows its TypeScript type, and how flags change it', () => {
+    expect(verbHelp(registry.get('instance-role create')!)).toContain('\nValue (in a TypeScript cell: const x = %lakebase instance-role create ...):\n  LakebaseRole\n');
+    expect(verbHelp(registry.get('branch delete')!)).toContain('\n  LakebaseMessage; with --no-wait, LakebaseOperation | LakebaseMessage\n');
+    expect(verbHelp(registry.get('branch reset')!)).toContain('\n  LakebaseBranch | LakebaseMessage; with --yes, LakebaseBranch\n');
+    // Every type named is one the kernel declares.
+    const declared = magics.typeDeclarations();
+    for (const verb of verbs.filter((candidate) => candidate.resultType !== undefined)) {
+      const value = verbHelp(verb).split('\nValue (')[1].split('\n')[1];
+      for (const name of value.match(/\bLakebase\w+/g) ?? []) expect(declared, `${verb.name}: ${name}`).toMatch(new RegExp(`^(interface|type) ${name}\\b`, 'm'));
+    }
+    expect(verbHelp(registry.get('sql')!)).not.toContain('\nValue (');
+  });
+
   test('sql help shows both forms', () => {
     const text = verbHelp(registry.get('sql')!);
     // Too many options for one line: they are summed up, and listed under Options.
