@@ -123,7 +123,7 @@ describe('functions and literals PostgreSQL spells differently', () => {
     expect(await sql(session, 'WITH s AS (SELECT 5 AS x) SELECT s.x, q.y FROM s, (SELECT 6 AS y) AS q, nested')).toEqual([{ x: 5, y: 6 }]);
   });
 
-  test('CAST and TRY_CAST to an integer type truncate toward zero, as Databricks does (PostgreSQL rounds)', async () => {
+  test('CAST, TRY_CAST and :: to an integer type truncate toward zero, as Databricks does (PostgreSQL rounds)', async () => {
     await sql(session, 'CREATE OR REPLACE TABLE measures (d DECIMAL(10,3), f DOUBLE, r FLOAT, big BIGINT)');
     await sql(session, 'INSERT INTO measures VALUES (2.7, -2.7, 3.9, 9007199254740993)');
     expect(
@@ -135,6 +135,14 @@ describe('functions and literals PostgreSQL spells differently', () => {
     expect(
       await sql(session, "SELECT CAST(2.5 AS INT) AS half, CAST(-0.5 AS INT) AS neg, CAST('12' AS INT) AS text, CAST(true AS INT) AS flag, CAST(NULL AS INT) AS nothing"),
     ).toEqual([{ half: 2, neg: 0, text: 12, flag: 1, nothing: null }]);
+    // `x::INT` is the same cast, whatever its operand: a column, a qualified one, a group, a call.
+    expect(
+      await sql(
+        session,
+        "SELECT d::INT AS d, m.f::BIGINT AS f, (d + 0.5)::INT AS sum, abs(f)::INT AS call, -2.7::INT AS neg, '12'::INT AS text, d::DOUBLE AS kept FROM measures AS m",
+      ),
+    ).toEqual([{ d: 2, f: -2n, sum: 3, call: 2, neg: -2, text: 12, kept: 2.7 }]);
+    expect(await sql(session, 'SELECT (d + 0.5)::INT AS first FROM measures WHERE (d)::INT = 2 AND NOT (f)::INT = 0')).toEqual([{ first: 3 }]);
     // Out of range is still an error, as with ANSI casts.
     await expect(sql(session, 'SELECT CAST(3000000000.5 AS INT)')).rejects.toMatchObject({ message: expect.stringMatching(/out of range/) });
   });

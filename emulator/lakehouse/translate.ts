@@ -17,7 +17,7 @@ import { LakehouseError, lakehouseErrors } from './errors';
 import type { Token } from './lexer';
 import { significant, tokenize } from './lexer';
 import type { CompositeTypes, SqlType } from './types';
-import { castSql, parseType, pgType, quoteIdentifier, quoteLiteral, tryCastSql, typeText } from './types';
+import { castSql, isIntegral, parseType, pgType, quoteIdentifier, quoteLiteral, tryCastSql, typeText } from './types';
 
 /** A table as the translator needs it. */
 export interface TableInfo {
@@ -131,7 +131,11 @@ export async function translateTokens(tokens: Token[], context: TranslationConte
       }
       if (token.value === '::') {
         const { type, next } = parseType(tokens, i + 1);
-        out.push('::', await pgType(type, context.types));
+        const pg = await pgType(type, context.types);
+        // `x::INT` is CAST(x AS INT), which truncates (castSql): the operand is taken back out.
+        const start = isIntegral(type) ? operandStart(out) : out.length;
+        if (start < out.length) out.push(castSql(out.splice(start).join(' '), type, pg));
+        else out.push('::', pg);
         i = next - 1;
         continue;
       }
@@ -285,6 +289,36 @@ export async function translateTokens(tokens: Token[], context: TranslationConte
     out.push(token.text);
   }
   return { sql: out.join(' '), tables };
+}
+
+/** Words after which `(` opens a parenthesized expression, not a function's arguments. */
+const EXPRESSION_WORDS = new Set([
+  'select', 'where', 'having', 'and', 'or', 'not', 'in', 'exists', 'as', 'on', 'case', 'when', 'then', 'else', 'by', 'from', 'join',
+  'values', 'distinct', 'all', 'any', 'some', 'is', 'between', 'like', 'ilike', 'rlike', 'using', 'set', 'over', 'filter', 'within',
+  'with', 'union', 'except', 'intersect', 'limit', 'offset', 'return',
+]);
+
+/**
+ * Where in the translated output the operand of a `::` that follows it starts (`::` binds
+ * tightest): a parenthesized group with the function called on it, a dotted name, or the last
+ * element (a literal, a name, a translated call or access). `out.length` when there is none.
+ */
+function operandStart(out: readonly string[]): number {
+  let at = out.length - 1;
+  if (at < 0) return out.length;
+  if (out[at] === ')') {
+    for (let depth = 0; at >= 0; at--) {
+      if (out[at] === ')') depth++;
+      else if (out[at] === '(' && --depth === 0) break;
+    }
+    if (at < 0) return out.length;
+    const before = out[at - 1];
+    if (before !== undefined && /^[A-Za-z_][\w$]*$/.test(before) && !EXPRESSION_WORDS.has(before.toLowerCase())) at--;
+    return at;
+  }
+  if (/^[-+*/%<>=!|&^~,;]+$|^\($/.test(out[at])) return out.length;
+  while (at >= 2 && out[at - 1] === '.') at -= 2;
+  return at;
 }
 
 function requireMergeSource(source: string | undefined): string {
