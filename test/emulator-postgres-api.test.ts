@@ -5,7 +5,7 @@
 // with LAKEBASE_TEST_CREATE_INSTANCES=1; emulator-only assertions are skipped).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { completed, connectEndpoint, createProject, expectStatus, getEndpoint, mintCredential, requestAs, waitForOperation } from './support/autoscaling';
-import { openWorkspaceUnderTest, realWorkspaceConfigured, waitFor } from './support/workspace-under-test';
+import { loginToInstance, openWorkspaceUnderTest, realWorkspaceConfigured, waitFor } from './support/workspace-under-test';
 import type { WorkspaceUnderTest } from './support/workspace-under-test';
 
 const REAL = realWorkspaceConfigured();
@@ -380,15 +380,7 @@ describe.skipIf(REAL)('upgrading a Provisioned instance to Autoscaling', () => {
     const sdk = target.client;
     const instance = await (await sdk.database.createDatabaseInstance({ database_instance: { name, capacity: 'CU_1' } })).wait();
     createdProjects.push(`projects/${name}`);
-    const { readFile } = await import('node:fs/promises');
-    const pg = (await import('pg')).default;
-    const ca = await readFile(target.emulator!.caCertPath, 'utf8');
-    const instanceLogin = async () => {
-      const credential = await sdk.database.generateDatabaseCredential({ instance_names: [name], request_id: 'upgrade-test' });
-      const client = new pg.Client({ host: instance.read_write_dns, port: 5432, user: me, password: credential.token, database: 'databricks_postgres', ssl: { ca } });
-      await client.connect();
-      return client;
-    };
+    const instanceLogin = () => loginToInstance(sdk, { name, readWriteDns: instance.read_write_dns ?? '' }, me, target.emulator!.caCertPath);
     const before = await instanceLogin();
     await before.query('CREATE TABLE kept (n int)');
     await before.query('INSERT INTO kept VALUES (7)');

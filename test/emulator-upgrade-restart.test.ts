@@ -1,16 +1,14 @@
 // An upgraded Provisioned instance follows its Autoscaling project (its data) across an emulator
 // restart: soft-deleted with its project, it reads STOPPED again after the restart and refuses
 // logins; undeleting the project brings it back with its data.
-import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, expect, test } from 'vitest';
 import { WorkspaceClient } from '@databricks/sdk-experimental';
 import type { RunningEmulator } from '../emulator/contracts';
 import { startEmulator } from '../emulator/index';
-import { waitFor } from './support/workspace-under-test';
+import { loginToInstance, waitFor } from './support/workspace-under-test';
 
 let dataDir: string | undefined;
 let emulator: RunningEmulator | undefined;
@@ -48,19 +46,7 @@ test('an upgraded instance soft-deleted with its project stays STOPPED across a 
   emulator = await startEmulator({ dataDir, port: 0, transitionDelayMs: 0 });
   const sdk = () => new WorkspaceClient({ host: emulator!.host, token: emulator!.user.token, authType: 'pat' });
   const instance = await (await sdk().database.createDatabaseInstance({ database_instance: { name: 'legacy', capacity: 'CU_1' } })).wait();
-  const login = async () => {
-    const credential = await sdk().database.generateDatabaseCredential({ instance_names: ['legacy'], request_id: 'upgrade-restart' });
-    const client = new pg.Client({
-      host: instance.read_write_dns,
-      port: 5432,
-      user: emulator!.user.userName,
-      password: credential.token,
-      database: 'databricks_postgres',
-      ssl: { ca: readFileSync(emulator!.caCertPath, 'utf8') },
-    });
-    await client.connect();
-    return client;
-  };
+  const login = () => loginToInstance(sdk(), { name: 'legacy', readWriteDns: instance.read_write_dns ?? '' }, emulator!.user.userName, emulator!.caCertPath);
   const first = await login();
   await first.query('CREATE TABLE kept (n int)');
   await first.query('INSERT INTO kept VALUES (7)');

@@ -132,6 +132,40 @@ test('delete asks through input_request; without stdin it needs --yes', async ()
   expect(String(asked.result?.['text/plain'])).toBe('Deleted the instance interrupted.');
 });
 
+/**
+ * Runs an Apps snippet as printed, in a kernel started with a Databricks App's environment (no
+ * PGPASSWORD: the app's service principal and its OAuth secret), and checks that its pool logs in
+ * as that principal. `resource` holds what the app's database resource adds (PGHOST, ...).
+ */
+async function runAsApp(snippet: string, principal: string, resource: Record<string, string>): Promise<void> {
+  const app = await startBuiltKernel({
+    output: 'ignore',
+    env: {
+      PATH: process.env.PATH,
+      HOME: dataDir,
+      LAKEBASE_KERNEL_HISTORY: 'off',
+      PGPORT: '5432',
+      PGDATABASE: 'databricks_postgres',
+      PGUSER: principal,
+      PGSSLMODE: 'require',
+      PGAPPNAME: 'orders-app',
+      DATABRICKS_HOST: emulator.host,
+      DATABRICKS_CLIENT_ID: principal,
+      DATABRICKS_CLIENT_SECRET: emulator.servicePrincipal.clientSecret,
+      // The emulator's CA, as an App trusts the workspace's.
+      NODE_EXTRA_CA_CERTS: emulator.caCertPath,
+      ...resource,
+    },
+  });
+  kernels.push(app);
+  const defined = await runCell(app, snippet);
+  expect(defined.status, defined.error?.evalue).toBe('ok');
+  const used = await runCell(app, "const { rows } = await pool.query('SELECT current_user AS who');\nrows[0].who");
+  expect(used.status, used.error?.evalue).toBe('ok');
+  expect(String(used.result?.['text/plain'])).toBe(`'${principal}'`);
+  expect((await runCell(app, 'await pool.end()')).status).toBe('ok');
+}
+
 test('the Apps snippet runs as printed in a kernel with an App\'s environment', async () => {
   const principal = emulator.servicePrincipal.applicationId;
   const setup = await runCell(
@@ -144,33 +178,8 @@ test('the Apps snippet runs as printed in a kernel with an App\'s environment', 
   expect(snippet).toContain('const pool = new pg.Pool(');
 
   const host = String((await runCell(kernel, 'made.read_write_dns')).result?.['text/plain']).replace(/'/g, '');
-  const app = await startBuiltKernel({
-    output: 'ignore',
-    env: {
-      PATH: process.env.PATH,
-      HOME: dataDir,
-      LAKEBASE_KERNEL_HISTORY: 'off',
-      // What a Databricks App with the database resource gets (no PGPASSWORD).
-      PGHOST: host,
-      PGPORT: '5432',
-      PGDATABASE: 'databricks_postgres',
-      PGUSER: principal,
-      PGSSLMODE: 'require',
-      PGAPPNAME: 'orders-app',
-      DATABRICKS_HOST: emulator.host,
-      DATABRICKS_CLIENT_ID: principal,
-      DATABRICKS_CLIENT_SECRET: emulator.servicePrincipal.clientSecret,
-      // The emulator's CA, as an App trusts the workspace's.
-      NODE_EXTRA_CA_CERTS: emulator.caCertPath,
-    },
-  });
-  kernels.push(app);
-  const defined = await runCell(app, snippet);
-  expect(defined.status, defined.error?.evalue).toBe('ok');
-  const used = await runCell(app, "const { rows } = await pool.query('SELECT current_user AS who');\nrows[0].who");
-  expect(used.status, used.error?.evalue).toBe('ok');
-  expect(String(used.result?.['text/plain'])).toBe(`'${principal}'`);
-  expect((await runCell(app, 'await pool.end()')).status).toBe('ok');
+  // What a Databricks App with the database resource gets.
+  await runAsApp(snippet, principal, { PGHOST: host });
 });
 
 test('for an Autoscaling branch, apps resources prints the postgres resource, and its pool runs as printed in an App\'s environment', async () => {
@@ -195,33 +204,8 @@ test('for an Autoscaling branch, apps resources prints the postgres resource, an
 
   const primary = await fetch(`${emulator.host}/api/2.0/postgres/projects/appsdemo/branches/production/endpoints/primary`, { headers: { Authorization: `Bearer ${emulator.user.token}` } });
   const pgHost = ((await primary.json()) as { status: { hosts: { host: string } } }).status.hosts.host;
-  const app = await startBuiltKernel({
-    output: 'ignore',
-    env: {
-      PATH: process.env.PATH,
-      HOME: dataDir,
-      LAKEBASE_KERNEL_HISTORY: 'off',
-      // What a Databricks App with the postgres resource gets, and the env entry app.yaml adds.
-      PGHOST: pgHost,
-      PGPORT: '5432',
-      PGDATABASE: 'databricks_postgres',
-      PGUSER: principal,
-      PGSSLMODE: 'require',
-      PGAPPNAME: 'orders-app',
-      DATABRICKS_HOST: emulator.host,
-      DATABRICKS_CLIENT_ID: principal,
-      DATABRICKS_CLIENT_SECRET: emulator.servicePrincipal.clientSecret,
-      LAKEBASE_ENDPOINT: 'projects/appsdemo/branches/production/endpoints/primary',
-      NODE_EXTRA_CA_CERTS: emulator.caCertPath,
-    },
-  });
-  kernels.push(app);
-  const defined = await runCell(app, snippet);
-  expect(defined.status, defined.error?.evalue).toBe('ok');
-  const used = await runCell(app, "const { rows } = await pool.query('SELECT current_user AS who');\nrows[0].who");
-  expect(used.status, used.error?.evalue).toBe('ok');
-  expect(String(used.result?.['text/plain'])).toBe(`'${principal}'`);
-  expect((await runCell(app, 'await pool.end()')).status).toBe('ok');
+  // What a Databricks App with the postgres resource gets, and the env entry app.yaml adds.
+  await runAsApp(snippet, principal, { PGHOST: pgHost, LAKEBASE_ENDPOINT: 'projects/appsdemo/branches/production/endpoints/primary' });
 });
 
 test('the same verbs from a terminal: text, --json and exit codes', async () => {

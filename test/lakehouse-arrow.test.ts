@@ -4,25 +4,14 @@
 // strings. Values are read from the Arrow buffers themselves (not through apache-arrow's JS
 // conversions, which round 64-bit values to numbers), against what PostgreSQL prints.
 import * as arrow from 'apache-arrow';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { copyToBatches } from '../emulator/lakehouse/arrow';
 import type { ResultColumn } from '../emulator/lakehouse/arrow';
 import type { LakehouseSession } from '../emulator/lakehouse/engine';
-import { startTestLakehouse } from './support/lakehouse';
-import type { TestLakehouse } from './support/lakehouse';
+import { useLakehouseSession } from './support/lakehouse';
 
-let lake: TestLakehouse;
 let session: LakehouseSession;
-
-beforeAll(async () => {
-  lake = await startTestLakehouse();
-  session = await lake.lakehouse.openSession({ user: 'someone@example.com' });
-});
-
-afterAll(async () => {
-  await session?.close();
-  await lake?.stop();
-});
+useLakehouseSession((started) => ({ session } = started));
 
 /** One column of a query, every batch, as Arrow vectors. */
 async function column(sql: string): Promise<{ type: arrow.DataType; vectors: arrow.Vector[] }> {

@@ -1,24 +1,15 @@
 // The local lakehouse's Delta semantics on its real PostgreSQL engine: every committed write is a
 // version, DESCRIBE HISTORY lists them, time travel reads them, and the change data feed lists
 // inserts, updates (pre- and post-images), deletes and a MERGE row by row — only after it was on.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { LakehouseSession } from '../emulator/lakehouse/engine';
 import { LakehouseError } from '../emulator/lakehouse/errors';
-import { rowsOf, sql, startTestLakehouse } from './support/lakehouse';
+import { rowsOf, sql, useLakehouseSession } from './support/lakehouse';
 import type { TestLakehouse } from './support/lakehouse';
 
 let lake: TestLakehouse;
 let session: LakehouseSession;
-
-beforeAll(async () => {
-  lake = await startTestLakehouse();
-  session = await lake.lakehouse.openSession({ user: 'someone@example.com' });
-});
-
-afterAll(async () => {
-  await session?.close();
-  await lake?.stop();
-});
+useLakehouseSession((started) => ({ lake, session } = started));
 
 const changes = (rows: Record<string, unknown>[]) =>
   rows

@@ -1,23 +1,12 @@
 // Databricks SQL that the local lakehouse's PostgreSQL spells differently: column definitions with
 // complex types followed by more columns, and the functions and literals users reach for first
 // (or, where PostgreSQL cannot do them sensibly, an error that names the construct).
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import type { LakehouseSession } from '../emulator/lakehouse/engine';
-import { sql, startTestLakehouse } from './support/lakehouse';
-import type { TestLakehouse } from './support/lakehouse';
+import { sql, useLakehouseSession } from './support/lakehouse';
 
-let lake: TestLakehouse;
 let session: LakehouseSession;
-
-beforeAll(async () => {
-  lake = await startTestLakehouse();
-  session = await lake.lakehouse.openSession({ user: 'someone@example.com' });
-});
-
-afterAll(async () => {
-  await session?.close();
-  await lake?.stop();
-});
+useLakehouseSession((started) => ({ session } = started));
 
 async function columnTypes(table: string): Promise<string[]> {
   return (await sql(session, `DESCRIBE TABLE ${table}`)).map((row) => `${row.col_name} ${row.data_type}`);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chmod } from 'node:fs/promises';
 import * as arrow from 'apache-arrow';
+import { afterAll, beforeAll } from 'vitest';
 import { Lakehouse } from '../../emulator/lakehouse/engine';
 import type { LakehouseSession, StatementParameter, StatementResult } from '../../emulator/lakehouse/engine';
 
@@ -26,6 +27,24 @@ export async function startTestLakehouse(dataDir?: string): Promise<TestLakehous
       if (dataDir === undefined) await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A throwaway lakehouse and one session on it for the test file that calls this: started before
+ * its tests (handed over through `opened`), closed and stopped after them.
+ */
+export function useLakehouseSession(opened: (started: { lake: TestLakehouse; session: LakehouseSession }) => void): void {
+  let lake: TestLakehouse | undefined;
+  let session: LakehouseSession | undefined;
+  beforeAll(async () => {
+    lake = await startTestLakehouse();
+    session = await lake.lakehouse.openSession({ user: 'someone@example.com' });
+    opened({ lake, session });
+  });
+  afterAll(async () => {
+    await session?.close();
+    await lake?.stop();
+  });
 }
 
 /** Every row of a result as plain objects (Arrow's own conversion: bigint, Date numbers, Maps). */

@@ -7,6 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
 import { WorkspaceClient } from '@databricks/sdk-experimental';
 import type { RunningEmulator } from '../../emulator/contracts';
 import { startEmulator } from '../../emulator/index';
@@ -109,4 +111,27 @@ export async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boo
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; last seen: ${JSON.stringify(value)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * A session on a Provisioned instance's read-write address as `user`, with a credential minted by
+ * `client` and TLS checked against `caCertPath` (the emulator's CA).
+ */
+export async function loginToInstance(
+  client: WorkspaceClient,
+  instance: { name: string; readWriteDns: string },
+  user: string,
+  caCertPath: string,
+): Promise<pg.Client> {
+  const credential = await client.database.generateDatabaseCredential({ instance_names: [instance.name], request_id: `login-${randomBytes(4).toString('hex')}` });
+  const session = new pg.Client({
+    host: instance.readWriteDns,
+    port: 5432,
+    user,
+    password: credential.token,
+    database: 'databricks_postgres',
+    ssl: { ca: readFileSync(caCertPath, 'utf8') },
+  });
+  await session.connect();
+  return session;
 }
